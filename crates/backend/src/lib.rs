@@ -1,0 +1,127 @@
+//! The seam between Platter's control plane and its data.
+//!
+//! [`StorageBackend`] is what the job runner calls to create, clone, snapshot,
+//! extend and delete volumes; [`VolumeIo`] is what the data path (NBD, import,
+//! export) reads and writes through. Methods are blocking: callers on an async
+//! runtime run them on a blocking thread.
+//!
+//! Every mutating method is idempotent, because durable jobs re-run a step
+//! after a crash: creating what exists already, or deleting what is gone, is
+//! success.
+
+mod sparse_file;
+
+use std::sync::Arc;
+
+pub use sparse_file::SparseFileBackend;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("volume {0} does not exist in the backend")]
+    VolumeNotFound(String),
+    #[error("snapshot {0} does not exist in the backend")]
+    SnapshotNotFound(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("I/O error on {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BackendError {
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        BackendError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// Capacity of a backend's pool, for capacity and quota views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStats {
+    /// Bytes the pool could hold in all.
+    pub total_bytes: u64,
+    /// Bytes still free.
+    pub free_bytes: u64,
+    /// Bytes actually allocated to volumes and snapshots.
+    pub allocated_bytes: u64,
+    /// Sum of the provisioned sizes of all volumes.
+    pub provisioned_bytes: u64,
+}
+
+/// A data store for volumes and snapshots. Sizes are in bytes.
+pub trait StorageBackend: Send + Sync + 'static {
+    /// A short name for logs and capacity views (`sparse-file`, `local`, `rbd`).
+    fn name(&self) -> &'static str;
+
+    /// Creates an empty volume that reads as zeros.
+    fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()>;
+
+    /// Creates a volume holding exactly the snapshot's bytes, then grown to `size`.
+    fn clone_from_snapshot(&self, snapshot_id: &str, volume_id: &str, size: u64)
+        -> BackendResult<()>;
+
+    /// Creates a volume holding exactly the source volume's bytes at this
+    /// moment, then grown to `size`.
+    fn clone_from_volume(&self, source_id: &str, volume_id: &str, size: u64) -> BackendResult<()>;
+
+    /// Deletes a volume and frees its space. Deleting a missing volume succeeds.
+    fn delete_volume(&self, volume_id: &str) -> BackendResult<()>;
+
+    /// Takes an immutable point-in-time snapshot of a volume.
+    fn create_snapshot(&self, volume_id: &str, snapshot_id: &str) -> BackendResult<()>;
+
+    /// Deletes a snapshot. Deleting a missing snapshot succeeds.
+    fn delete_snapshot(&self, snapshot_id: &str) -> BackendResult<()>;
+
+    /// Makes the volume's content the snapshot's (sizes: the volume keeps its own).
+    fn rollback_volume(&self, volume_id: &str, snapshot_id: &str) -> BackendResult<()>;
+
+    /// Grows a volume, keeping its data. Shrinking is refused; growing to the
+    /// current size succeeds (idempotent).
+    fn extend_volume(&self, volume_id: &str, new_size: u64) -> BackendResult<()>;
+
+    /// Whether the volume exists in the backend.
+    fn volume_exists(&self, volume_id: &str) -> BackendResult<bool>;
+
+    /// Opens a volume for I/O.
+    fn open_volume(&self, volume_id: &str) -> BackendResult<Arc<dyn VolumeIo>>;
+
+    /// Opens a snapshot read-only.
+    fn open_snapshot(&self, snapshot_id: &str) -> BackendResult<Arc<dyn VolumeIo>>;
+
+    fn pool_stats(&self) -> BackendResult<PoolStats>;
+}
+
+/// Block I/O on one open volume or snapshot. Safe to share across threads.
+pub trait VolumeIo: Send + Sync {
+    fn size(&self) -> BackendResult<u64>;
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> BackendResult<()>;
+    fn write_at(&self, buf: &[u8], offset: u64) -> BackendResult<()>;
+    /// Makes the range read as zeros.
+    fn write_zeroes(&self, offset: u64, len: u64) -> BackendResult<()>;
+    /// Discards the range: it reads as zeros afterwards and its space may be freed.
+    fn trim(&self, offset: u64, len: u64) -> BackendResult<()>;
+    /// Makes every acknowledged write durable.
+    fn flush(&self) -> BackendResult<()>;
+}
+
+/// Ids become file and object names: only UUID-like ids are accepted.
+pub fn check_id(id: &str) -> BackendResult<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(BackendError::Invalid(format!("bad object id {id:?}")))
+    }
+}

@@ -1,0 +1,56 @@
+use thiserror::Error;
+
+/// The one error type of the domain. Every API family maps it to its own wire
+/// format (Cinder `{"itemNotFound": ...}`, EVS `{"error": {"code": "EVS.XXXX"}}`, ...).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum DomainError {
+    /// A resource that does not exist, or that the caller may not see.
+    #[error("{kind} {id} could not be found.")]
+    NotFound { kind: &'static str, id: String },
+    /// The request is malformed or a value is out of range.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The resource is in a status that does not allow the operation.
+    #[error("{0}")]
+    InvalidState(String),
+    /// Over quota. `requested` is what the operation asked for.
+    #[error("Requested {resource} exceeds quota: requested {requested}, in use {in_use}, limit {limit}.")]
+    QuotaExceeded {
+        resource: String,
+        requested: i64,
+        in_use: i64,
+        limit: i64,
+    },
+    /// Missing or bad credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A uniqueness conflict (a name that is taken, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// The storage backend failed.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    /// Anything else: a bug or an unavailable dependency. Never caused by input.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        DomainError::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        DomainError::InvalidInput(msg.into())
+    }
+    pub fn state(msg: impl Into<String>) -> Self {
+        DomainError::InvalidState(msg.into())
+    }
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

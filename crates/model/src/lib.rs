@@ -1,0 +1,32 @@
+//! The domain model of Platter.
+//!
+//! One model, many views: the API layer renders these types in the wire
+//! format of each API family (Cinder, EVS, ECS, htaiyun); nothing here knows
+//! about HTTP or JSON field names of any family.
+
+mod error;
+mod identity;
+mod job;
+mod quota;
+mod time_fmt;
+mod volume;
+
+pub use error::{DomainError, DomainResult};
+pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
+pub use job::{Job, JobKind, JobStatus};
+pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
+pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
+pub use volume::{
+    Metadata, Snapshot, SnapshotStatus, Volume, VolumeSource, VolumeStatus, VolumeType,
+    GIB,
+};
+
+/// A new random UUID in its canonical hyphenated form (volumes, snapshots, jobs).
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A new random id in Keystone's form: 32 lowercase hex digits, no hyphens.
+pub fn new_hex_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,200 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// One gibibyte: volume sizes are whole GiB in every API.
+pub const GIB: u64 = 1 << 30;
+
+/// Key/value metadata, kept sorted so views are stable.
+pub type Metadata = BTreeMap<String, String>;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!("unknown {} '{}'", stringify!($name), other)),
+                }
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Volume statuses (EVS appendix A.3, Cinder).
+    VolumeStatus {
+        Creating => "creating",
+        Available => "available",
+        Reserved => "reserved",
+        InUse => "in-use",
+        Error => "error",
+        Attaching => "attaching",
+        Detaching => "detaching",
+        RestoringBackup => "restoring-backup",
+        BackingUp => "backing-up",
+        ErrorRestoring => "error_restoring",
+        Uploading => "uploading",
+        Downloading => "downloading",
+        Extending => "extending",
+        ErrorExtending => "error_extending",
+        Deleting => "deleting",
+        ErrorDeleting => "error_deleting",
+        Rollbacking => "rollbacking",
+        ErrorRollbacking => "error_rollbacking",
+        AwaitingTransfer => "awaiting-transfer",
+        Retyping => "retyping",
+        Maintenance => "maintenance",
+    }
+}
+
+string_enum! {
+    /// Snapshot statuses (EVS appendix A.4, Cinder).
+    SnapshotStatus {
+        Creating => "creating",
+        Available => "available",
+        Error => "error",
+        Deleting => "deleting",
+        ErrorDeleting => "error_deleting",
+        Rollbacking => "rollbacking",
+        BackingUp => "backing-up",
+    }
+}
+
+impl VolumeStatus {
+    /// Statuses from which a delete may start (Cinder: not attached, not busy).
+    pub const DELETABLE: &'static [VolumeStatus] = &[
+        VolumeStatus::Available,
+        VolumeStatus::Error,
+        VolumeStatus::ErrorRestoring,
+        VolumeStatus::ErrorExtending,
+        VolumeStatus::ErrorRollbacking,
+        VolumeStatus::ErrorDeleting,
+    ];
+
+    /// Statuses a job moves through; none of them may outlive its job.
+    pub fn is_transitional(self) -> bool {
+        matches!(
+            self,
+            VolumeStatus::Creating
+                | VolumeStatus::Deleting
+                | VolumeStatus::Extending
+                | VolumeStatus::Rollbacking
+                | VolumeStatus::Retyping
+        )
+    }
+}
+
+impl SnapshotStatus {
+    pub const DELETABLE: &'static [SnapshotStatus] = &[
+        SnapshotStatus::Available,
+        SnapshotStatus::Error,
+        SnapshotStatus::ErrorDeleting,
+    ];
+}
+
+/// Where a new volume's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum VolumeSource {
+    Blank,
+    Snapshot(String),
+    Volume(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Volume {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// GiB.
+    pub size: i64,
+    pub status: VolumeStatus,
+    pub availability_zone: String,
+    pub volume_type_id: String,
+    /// The type's name, joined in by the store for views.
+    pub volume_type_name: String,
+    pub bootable: bool,
+    pub multiattach: bool,
+    pub readonly: bool,
+    pub snapshot_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub metadata: Metadata,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub volume_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// GiB: the source volume's size when the snapshot was taken.
+    pub size: i64,
+    pub status: SnapshotStatus,
+    pub metadata: Metadata,
+    pub created_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl Snapshot {
+    pub fn progress(&self) -> &'static str {
+        match self.status {
+            SnapshotStatus::Creating => "0%",
+            _ => "100%",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeType {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_public: bool,
+    pub extra_specs: Metadata,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_text() {
+        for s in VolumeStatus::ALL {
+            assert_eq!(s.as_str().parse::<VolumeStatus>().unwrap(), *s);
+        }
+        for s in SnapshotStatus::ALL {
+            assert_eq!(s.as_str().parse::<SnapshotStatus>().unwrap(), *s);
+        }
+        assert!("in_use".parse::<VolumeStatus>().is_err());
+        assert_eq!(VolumeStatus::InUse.as_str(), "in-use");
+    }
+}
