@@ -1,0 +1,59 @@
+//! Platter's HTTP APIs: one axum router per API family, each a view over
+//! the one domain service.
+//!
+//! - [`identity_router`]: the Keystone v3 subset clients log in with.
+//! - [`block_storage_router`]: Cinder v3 and v2 under `/v3/{project_id}` and
+//!   `/v2/{project_id}`, with the version documents at `/`, `/v3/`, `/v2/`.
+//!
+//! Wire formats (field names, status codes, error bodies) live here and only
+//! here.
+
+mod body;
+mod cinder;
+mod error;
+mod identity;
+mod request_id;
+
+use std::sync::Arc;
+
+use axum::Router;
+use platter_service::Platter;
+
+pub use cinder::{MAX_MICROVERSION, MIN_MICROVERSION};
+
+/// Where clients reach each service: the base URLs written into the catalog
+/// and into links.
+#[derive(Debug, Clone)]
+pub struct PublicUrls {
+    /// e.g. `http://127.0.0.1:5000`
+    pub identity: String,
+    /// e.g. `http://127.0.0.1:8776`
+    pub block_storage: String,
+    pub region: String,
+}
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub platter: Platter,
+    pub urls: Arc<PublicUrls>,
+}
+
+impl ApiState {
+    pub fn new(platter: Platter, urls: PublicUrls) -> ApiState {
+        ApiState {
+            platter,
+            urls: Arc::new(urls),
+        }
+    }
+}
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+pub fn identity_router(state: ApiState) -> Router {
+    identity::router(state)
+}
+
+pub fn block_storage_router(state: ApiState) -> Router {
+    cinder::router(state)
+}

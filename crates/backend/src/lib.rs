@@ -64,8 +64,12 @@ pub trait StorageBackend: Send + Sync + 'static {
     fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()>;
 
     /// Creates a volume holding exactly the snapshot's bytes, then grown to `size`.
-    fn clone_from_snapshot(&self, snapshot_id: &str, volume_id: &str, size: u64)
-        -> BackendResult<()>;
+    fn clone_from_snapshot(
+        &self,
+        snapshot_id: &str,
+        volume_id: &str,
+        size: u64,
+    ) -> BackendResult<()>;
 
     /// Creates a volume holding exactly the source volume's bytes at this
     /// moment, then grown to `size`.

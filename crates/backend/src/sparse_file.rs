@@ -30,7 +30,8 @@ impl SparseFileBackend {
         let root = root.into();
         for dir in ["volumes", "snapshots"] {
             let path = root.join(dir);
-            fs::create_dir_all(&path).map_err(|e| BackendError::io(path.display().to_string(), e))?;
+            fs::create_dir_all(&path)
+                .map_err(|e| BackendError::io(path.display().to_string(), e))?;
             // Leftovers of a build a crash interrupted.
             if let Ok(entries) = fs::read_dir(&path) {
                 for entry in entries.flatten() {
@@ -69,9 +70,10 @@ impl SparseFileBackend {
         let tmp = dest.with_extension("img.tmp");
         let out = File::create(&tmp).map_err(|e| BackendError::io(tmp.display().to_string(), e))?;
         if let Some(source) = source {
-            let input =
-                File::open(source).map_err(|e| BackendError::io(source.display().to_string(), e))?;
-            sparse_copy(&input, &out).map_err(|e| BackendError::io(source.display().to_string(), e))?;
+            let input = File::open(source)
+                .map_err(|e| BackendError::io(source.display().to_string(), e))?;
+            sparse_copy(&input, &out)
+                .map_err(|e| BackendError::io(source.display().to_string(), e))?;
         }
         let current = out
             .metadata()
@@ -162,7 +164,12 @@ impl StorageBackend for SparseFileBackend {
         self.build_file(None, &dest, size)
     }
 
-    fn clone_from_snapshot(&self, snapshot_id: &str, volume_id: &str, size: u64) -> BackendResult<()> {
+    fn clone_from_snapshot(
+        &self,
+        snapshot_id: &str,
+        volume_id: &str,
+        size: u64,
+    ) -> BackendResult<()> {
         let src = self.snapshot_path(snapshot_id)?;
         let dest = self.volume_path(volume_id)?;
         if dest.exists() {
@@ -232,7 +239,10 @@ impl StorageBackend for SparseFileBackend {
                 ErrorKind::NotFound => BackendError::VolumeNotFound(volume_id.to_string()),
                 _ => BackendError::io(what.clone(), e),
             })?;
-        let size = out.metadata().map_err(|e| BackendError::io(what.clone(), e))?.len();
+        let size = out
+            .metadata()
+            .map_err(|e| BackendError::io(what.clone(), e))?
+            .len();
         let input = File::open(&src).map_err(|e| BackendError::io(src.display().to_string(), e))?;
         out.set_len(0)
             .and_then(|_| sparse_copy(&input, &out))
@@ -492,13 +502,19 @@ mod tests {
         assert_eq!(read(&*v2, 12 * MIB, 4096), vec![0u8; 4096]);
 
         b.clone_from_volume("v1", "v3", 8 * MIB).unwrap();
-        assert_eq!(read(&*b.open_volume("v3").unwrap(), 3 * MIB, 4096), vec![9u8; 4096]);
+        assert_eq!(
+            read(&*b.open_volume("v3").unwrap(), 3 * MIB, 4096),
+            vec![9u8; 4096]
+        );
 
         let snap = b.open_snapshot("s1").unwrap();
         assert!(snap.write_at(b"x", 0).is_err(), "snapshots are immutable");
 
         b.rollback_volume("v1", "s1").unwrap();
-        assert_eq!(read(&*b.open_volume("v1").unwrap(), 3 * MIB, 4096), vec![7u8; 4096]);
+        assert_eq!(
+            read(&*b.open_volume("v1").unwrap(), 3 * MIB, 4096),
+            vec![7u8; 4096]
+        );
     }
 
     #[test]
@@ -511,20 +527,29 @@ mod tests {
         let io = b.open_volume("v1").unwrap();
         assert_eq!(io.size().unwrap(), 4 * MIB);
         assert_eq!(read(&*io, 100, 4), b"keep");
-        assert!(matches!(b.extend_volume("v1", MIB), Err(BackendError::Invalid(_))));
+        assert!(matches!(
+            b.extend_volume("v1", MIB),
+            Err(BackendError::Invalid(_))
+        ));
     }
 
     #[test]
     fn delete_frees_space_and_is_idempotent() {
         let (_d, b) = backend();
         b.create_volume("v1", 4 * MIB).unwrap();
-        b.open_volume("v1").unwrap().write_at(&[1u8; MIB as usize], 0).unwrap();
+        b.open_volume("v1")
+            .unwrap()
+            .write_at(&[1u8; MIB as usize], 0)
+            .unwrap();
         assert!(b.pool_stats().unwrap().allocated_bytes >= MIB);
         b.delete_volume("v1").unwrap();
         b.delete_volume("v1").unwrap();
         assert!(!b.volume_exists("v1").unwrap());
         assert_eq!(b.pool_stats().unwrap().allocated_bytes, 0);
-        assert!(matches!(b.open_volume("v1"), Err(BackendError::VolumeNotFound(_))));
+        assert!(matches!(
+            b.open_volume("v1"),
+            Err(BackendError::VolumeNotFound(_))
+        ));
     }
 
     #[test]
@@ -544,7 +569,13 @@ mod tests {
     #[test]
     fn ids_cannot_escape_the_root() {
         let (_d, b) = backend();
-        assert!(matches!(b.create_volume("../x", MIB), Err(BackendError::Invalid(_))));
-        assert!(matches!(b.create_volume("", MIB), Err(BackendError::Invalid(_))));
+        assert!(matches!(
+            b.create_volume("../x", MIB),
+            Err(BackendError::Invalid(_))
+        ));
+        assert!(matches!(
+            b.create_volume("", MIB),
+            Err(BackendError::Invalid(_))
+        ));
     }
 }

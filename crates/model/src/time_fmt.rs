@@ -12,7 +12,8 @@ const FORMAT: &[FormatItem<'static>] =
 pub fn format_timestamp(t: OffsetDateTime) -> Timestamp {
     let t = t.to_offset(time::UtcOffset::UTC);
     // Formatting a UTC date with this fixed description cannot fail for years 0..9999.
-    t.format(FORMAT).unwrap_or_else(|_| String::from("1970-01-01T00:00:00.000000"))
+    t.format(FORMAT)
+        .unwrap_or_else(|_| String::from("1970-01-01T00:00:00.000000"))
 }
 
 pub fn now_timestamp() -> Timestamp {
@@ -20,7 +21,9 @@ pub fn now_timestamp() -> Timestamp {
 }
 
 pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
-    PrimitiveDateTime::parse(s, FORMAT).ok().map(|p| p.assume_utc())
+    PrimitiveDateTime::parse(s, FORMAT)
+        .ok()
+        .map(|p| p.assume_utc())
 }
 
 #[cfg(test)]

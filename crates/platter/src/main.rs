@@ -1,1 +1,216 @@
-fn main() {}
+//! `platter`: the service and its administration commands.
+
+mod admin;
+mod config;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use platter_api::{ApiState, PublicUrls};
+use platter_backend::SparseFileBackend;
+use platter_service::Platter;
+use platter_store::Store;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ServeArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "platter",
+    version,
+    about = "Block storage that speaks Cinder, EVS and Keystone, and stores real data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: identity on :5000, block storage on :8776.
+    Serve(ServeArgs),
+    /// Administer identity from the shell (works while the service runs).
+    Admin(admin::AdminArgs),
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLATTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Holds an exclusive lock on the data directory while the service runs.
+fn lock_data_dir(dir: &Path) -> Result<File> {
+    let path = dir.join("platter.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        bail!("another platter is already serving {}", dir.display());
+    }
+    Ok(file)
+}
+
+/// Opens the store and backend under the data directory and builds the service.
+pub async fn open_service(config: &Config) -> Result<Platter> {
+    fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = Store::open(&config.data_dir.join("platter.db"))
+        .await
+        .context("opening the metadata store")?;
+    let backend = SparseFileBackend::open(config.data_dir.join("pool"))
+        .context("opening the storage pool")?;
+    Ok(Platter::new(
+        store,
+        Arc::new(backend),
+        config.service.clone(),
+    ))
+}
+
+fn write_openrc(config: &Config, password: &str) -> Result<()> {
+    let path = config.data_dir.join("admin-openrc.sh");
+    let text = format!(
+        "# Written by platter serve: credentials of the bootstrap admin.\n\
+         export OS_AUTH_URL={auth}/v3\n\
+         export OS_IDENTITY_API_VERSION=3\n\
+         export OS_USERNAME=admin\n\
+         export OS_PASSWORD='{password}'\n\
+         export OS_PROJECT_NAME=admin\n\
+         export OS_USER_DOMAIN_NAME=Default\n\
+         export OS_PROJECT_DOMAIN_NAME=Default\n\
+         export OS_REGION_NAME={region}\n\
+         export OS_INTERFACE=public\n\
+         export OS_VOLUME_API_VERSION=3\n",
+        auth = config.identity_url(),
+        region = config.region,
+    );
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let config = Config::resolve(&args)?;
+    init_logging(&config.log_format);
+    fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let platter = open_service(&config).await?;
+
+    let env_password = std::env::var("PLATTER_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match platter.bootstrap(env_password.as_deref()).await? {
+        Some(password) => {
+            write_openrc(&config, &password)?;
+            tracing::info!(
+                openrc = %config.data_dir.join("admin-openrc.sh").display(),
+                "bootstrapped domain Default, project admin and user admin"
+            );
+        }
+        None => {
+            if let Some(password) = &env_password {
+                write_openrc(&config, password)?;
+            }
+        }
+    }
+    let redriven = platter.recover().await?;
+    if redriven > 0 {
+        tracing::info!(jobs = redriven, "re-driving unfinished jobs");
+    }
+
+    let state = ApiState::new(
+        platter.clone(),
+        PublicUrls {
+            identity: config.identity_url(),
+            block_storage: config.block_storage_url(),
+            region: config.region.clone(),
+        },
+    );
+    let identity_addr = format!("{}:{}", config.bind, config.identity_port);
+    let volume_addr = format!("{}:{}", config.bind, config.block_storage_port);
+    let identity_listener = TcpListener::bind(&identity_addr)
+        .await
+        .with_context(|| format!("binding identity listener {identity_addr}"))?;
+    let volume_listener = TcpListener::bind(&volume_addr)
+        .await
+        .with_context(|| format!("binding block-storage listener {volume_addr}"))?;
+    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, data_dir = %config.data_dir.display(), "platter serving");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let identity = axum::serve(
+        identity_listener,
+        platter_api::identity_router(state.clone()),
+    )
+    .with_graceful_shutdown(wait(stop_rx.clone()));
+    let volume = axum::serve(volume_listener, platter_api::block_storage_router(state))
+        .with_graceful_shutdown(wait(stop_rx));
+    let servers =
+        tokio::spawn(
+            async move { tokio::try_join!(async { identity.await }, async { volume.await }) },
+        );
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    servers.await?.context("serving")?;
+    platter.store().close().await;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Admin(args) => runtime.block_on(admin::run(args)),
+    }
+}

@@ -1,0 +1,104 @@
+//! Platter's domain operations.
+//!
+//! [`Platter`] is the service every API family calls: it validates, changes
+//! status by compare-and-swap, counts quota and records durable jobs through
+//! the store, and runs those jobs against the storage backend. It speaks only
+//! the domain model; wire formats live in the api crate.
+
+mod config;
+mod identity;
+mod jobs;
+mod quotas;
+mod snapshots;
+mod volumes;
+
+use std::sync::Arc;
+
+use platter_backend::StorageBackend;
+use platter_model::{AuthContext, DomainError, DomainResult};
+use platter_store::Store;
+
+pub use config::{FaultInjection, ServiceConfig};
+/// Field sets of identity administration requests.
+pub mod identity_fields {
+    pub use crate::identity::{ProjectFields, UserFields};
+}
+pub use identity::{
+    AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
+    READER_ROLE,
+};
+pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
+pub use quotas::{Limits, QuotaSetView};
+pub use snapshots::{SnapshotCreate, SnapshotListRequest};
+pub use volumes::{VolumeCreate, VolumeListRequest};
+
+/// The service. Cheap to clone: all state is shared.
+#[derive(Clone)]
+pub struct Platter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    backend: Arc<dyn StorageBackend>,
+    config: ServiceConfig,
+    jobs: jobs::JobQueue,
+}
+
+impl Platter {
+    /// Builds the service and starts its job runner. Call [`Platter::recover`]
+    /// once after start to re-drive jobs a previous process left unfinished.
+    pub fn new(store: Store, backend: Arc<dyn StorageBackend>, config: ServiceConfig) -> Platter {
+        let (queue, receiver) = jobs::JobQueue::new();
+        let platter = Platter {
+            inner: Arc::new(Inner {
+                store,
+                backend,
+                config,
+                jobs: queue,
+            }),
+        };
+        jobs::spawn_runner(platter.clone(), receiver);
+        platter
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn backend(&self) -> &Arc<dyn StorageBackend> {
+        &self.inner.backend
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+}
+
+/// Writes need the `member` or `admin` role; `reader` may only look.
+fn require_writer(ctx: &AuthContext, action: &str) -> DomainResult<()> {
+    if ctx.can_write() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(format!(
+            "Policy doesn't allow {action} to be performed."
+        )))
+    }
+}
+
+fn require_admin(ctx: &AuthContext, action: &str) -> DomainResult<()> {
+    if ctx.is_admin() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(format!(
+            "Policy doesn't allow {action} to be performed."
+        )))
+    }
+}
+
+/// Whether the caller may see a resource of `project_id`: its own project's,
+/// or any if admin. Others' resources are reported as not found, never as
+/// forbidden, so ids do not leak.
+fn visible(ctx: &AuthContext, project_id: &str) -> bool {
+    ctx.project_id == project_id || ctx.is_admin()
+}

@@ -1,0 +1,118 @@
+//! Cinder's JSON shapes of volumes, snapshots and types.
+
+use platter_model::{Snapshot, Volume, VolumeType};
+use serde_json::{json, Value};
+
+use super::ApiVersion;
+use crate::ApiState;
+
+fn links(state: &ApiState, api: ApiVersion, project_id: &str, collection: &str, id: &str) -> Value {
+    let base = &state.urls.block_storage;
+    json!([
+        { "href": format!("{base}/{}/{project_id}/{collection}/{id}", api.prefix()), "rel": "self" },
+        { "href": format!("{base}/{project_id}/{collection}/{id}"), "rel": "bookmark" },
+    ])
+}
+
+/// `{id, links, name}`: the summary list entry.
+pub fn volume_summary(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
+    json!({ "id": v.id, "links": links(state, api, &v.project_id, "volumes", &v.id), "name": v.name })
+}
+
+pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
+    let mut out = json!({
+        "id": v.id,
+        "links": links(state, api, &v.project_id, "volumes", &v.id),
+        "name": v.name,
+        "description": v.description,
+        "status": v.status.as_str(),
+        "size": v.size,
+        "availability_zone": v.availability_zone,
+        "created_at": v.created_at,
+        "updated_at": v.updated_at,
+        "volume_type": v.volume_type_name,
+        "snapshot_id": v.snapshot_id,
+        "source_volid": v.source_volid,
+        "metadata": v.metadata,
+        "bootable": if v.bootable { "true" } else { "false" },
+        "encrypted": false,
+        "multiattach": v.multiattach,
+        "attachments": [],
+        "replication_status": "disabled",
+        "consistencygroup_id": null,
+        "user_id": v.user_id,
+        "os-vol-tenant-attr:tenant_id": v.project_id,
+        "os-vol-host-attr:host": format!("platter@{}#{}", v.availability_zone, v.volume_type_name),
+        "os-vol-mig-status-attr:migstat": null,
+        "os-vol-mig-status-attr:name_id": null,
+        "os-volume-replication:extended_status": null,
+        "volume_image_metadata": {},
+    });
+    if api.at_least(13) {
+        out["group_id"] = Value::Null;
+    }
+    if api.at_least(21) {
+        out["provider_id"] = Value::Null;
+    }
+    if api.at_least(48) {
+        out["service_uuid"] = Value::Null;
+        out["shared_targets"] = json!(false);
+    }
+    if api.at_least(61) {
+        out["cluster_name"] = Value::Null;
+    }
+    if api.at_least(63) {
+        out["volume_type_id"] = json!(v.volume_type_id);
+    }
+    if api.at_least(64) {
+        out["encryption_key_id"] = Value::Null;
+    }
+    if api.at_least(65) {
+        out["consumes_quota"] = json!(true);
+    }
+    out
+}
+
+/// The snapshot fields every view has.
+pub fn snapshot_summary(api: ApiVersion, s: &Snapshot) -> Value {
+    let mut out = json!({
+        "id": s.id,
+        "name": s.name,
+        "description": s.description,
+        "volume_id": s.volume_id,
+        "status": s.status.as_str(),
+        "size": s.size,
+        "metadata": s.metadata,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    });
+    if api.at_least(14) {
+        out["group_snapshot_id"] = Value::Null;
+    }
+    if api.at_least(41) {
+        out["user_id"] = json!(s.user_id);
+    }
+    if api.at_least(65) {
+        out["consumes_quota"] = json!(true);
+    }
+    out
+}
+
+pub fn snapshot_detail(api: ApiVersion, s: &Snapshot) -> Value {
+    let mut out = snapshot_summary(api, s);
+    out["os-extended-snapshot-attributes:progress"] = json!(s.progress());
+    out["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
+    out
+}
+
+pub fn volume_type(t: &VolumeType) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "is_public": t.is_public,
+        "os-volume-type-access:is_public": t.is_public,
+        "extra_specs": t.extra_specs,
+        "qos_specs_id": null,
+    })
+}

@@ -1,0 +1,459 @@
+//! `/volumes`: create, list, show, update, delete, actions and metadata.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use platter_model::{Metadata, VolumeStatus};
+use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
+use serde_json::{json, Map, Value};
+
+use super::params::ListQuery;
+use super::{views, Caller, CinderResult};
+use crate::body::{json_object, InputError, InputResult, Obj};
+use crate::error::{empty, CinderError};
+use crate::ApiState;
+
+/// Longest volume name and description (EVS limits for the Cinder API).
+pub const NAME_MAX: usize = 64;
+pub const DESCRIPTION_MAX: usize = 85;
+
+type IdPath = Path<(String, String)>;
+type KeyPath = Path<(String, String, String)>;
+
+pub(super) fn check_uuid(field: &str, v: &str) -> InputResult<()> {
+    if uuid::Uuid::parse_str(v).is_ok() {
+        Ok(())
+    } else {
+        Err(InputError(format!(
+            "Invalid input for field/attribute {field}. Value: {v}. '{v}' is not a 'uuid'"
+        )))
+    }
+}
+
+/// `name` wins over its `display_name` alias, `description` over `display_description`.
+pub(super) fn name_and_description(
+    o: &Obj,
+) -> InputResult<(Option<Option<String>>, Option<Option<String>>)> {
+    let name = match o.opt_nullable_str("name", NAME_MAX)? {
+        Some(n) => Some(n),
+        None => o.opt_nullable_str("display_name", NAME_MAX)?,
+    };
+    let description = match o.opt_nullable_str("description", DESCRIPTION_MAX)? {
+        Some(d) => Some(d),
+        None => o.opt_nullable_str("display_description", DESCRIPTION_MAX)?,
+    };
+    Ok((name, description))
+}
+
+fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> {
+    Obj::new(body, "body").deny_unknown(&["volume", "OS-SCH-HNT:scheduler_hints"])?;
+    let v = Obj::child(body, "volume")?;
+    let (name, description) = name_and_description(&v)?;
+    let size = v.opt_int("size")?;
+    if let Some(s) = size {
+        if s < 1 {
+            return Err(CinderError::bad_request(format!(
+                "Invalid input for field/attribute size. Value: {s}. {s} is less than the minimum of 1"
+            )));
+        }
+    }
+    let snapshot_id = v.opt_str("snapshot_id", 36)?;
+    if let Some(s) = &snapshot_id {
+        check_uuid("snapshot_id", s)?;
+    }
+    let source_volid = v.opt_str("source_volid", 36)?;
+    if let Some(s) = &source_volid {
+        check_uuid("source_volid", s)?;
+    }
+    for unsupported in [
+        "imageRef",
+        "image_id",
+        "backup_id",
+        "source_replica",
+        "consistencygroup_id",
+        "group_id",
+    ] {
+        if v.get(unsupported).is_some_and(|x| !x.is_null()) {
+            return Err(CinderError::bad_request(format!(
+                "Invalid input received: creating a volume with '{unsupported}' is not supported by this service."
+            )));
+        }
+    }
+    let sources = [snapshot_id.is_some(), source_volid.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if sources > 1 {
+        return Err(CinderError::bad_request(
+            "Invalid input received: snapshot_id, source_volid and imageRef are mutually exclusive.",
+        ));
+    }
+    Ok(VolumeCreate {
+        name: name.flatten(),
+        description: description.flatten(),
+        size,
+        volume_type: v.opt_str("volume_type", 255)?,
+        availability_zone: v.opt_str("availability_zone", 255)?,
+        snapshot_id,
+        source_volid,
+        metadata: v.opt_metadata("metadata")?.unwrap_or_default(),
+        multiattach: v.opt_bool("multiattach")?.unwrap_or(false),
+    })
+}
+
+/// `POST /volumes` → 202 with the volume in `creating`.
+pub async fn create(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> CinderResult {
+    let req = parse_create(&json_object(&body)?)?;
+    let volume = state.platter.volume_create(&c.ctx, req).await?;
+    let body = json!({ "volume": views::volume_detail(&state, c.api, &volume) });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+fn list_request(c: &Caller, q: &ListQuery) -> Result<VolumeListRequest, CinderError> {
+    let bootable = match q.get("bootable") {
+        None => None,
+        Some(b) => Some(crate::body::parse_bool_str(b).ok_or_else(|| {
+            CinderError::bad_request(format!("Invalid value '{b}' for bootable filter."))
+        })?),
+    };
+    Ok(VolumeListRequest {
+        all_tenants: q.flag("all_tenants")? && c.ctx.is_admin(),
+        project_id: q.get("project_id").map(str::to_string),
+        name: q.get("name").or(q.get("display_name")).map(str::to_string),
+        status: q.get("status").map(str::to_string),
+        availability_zone: q.get("availability_zone").map(str::to_string),
+        bootable,
+        metadata: q.metadata()?,
+        page: q.page(false)?,
+    })
+}
+
+async fn list_common(state: ApiState, c: Caller, q: ListQuery, detail: bool) -> CinderResult {
+    let req = list_request(&c, &q)?;
+    let page = req.page.clone();
+    let vols = state.platter.volume_list(&c.ctx, req).await?;
+    let items: Vec<Value> = vols
+        .iter()
+        .map(|v| {
+            if detail {
+                views::volume_detail(&state, c.api, v)
+            } else {
+                views::volume_summary(&state, c.api, v)
+            }
+        })
+        .collect();
+    let mut body = json!({ "volumes": items });
+    let path = if detail { "volumes/detail" } else { "volumes" };
+    let base = format!(
+        "{}/{}/{}/{path}",
+        state.urls.block_storage,
+        c.api.prefix(),
+        c.ctx.project_id
+    );
+    if let Some(links) = q.next_links(&base, &page, vols.len(), vols.last().map(|v| v.id.as_str()))
+    {
+        body["volumes_links"] = links;
+    }
+    Ok(Json(body).into_response())
+}
+
+pub async fn list(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> CinderResult {
+    list_common(state, c, ListQuery { pairs }, false).await
+}
+
+pub async fn list_detail(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> CinderResult {
+    list_common(state, c, ListQuery { pairs }, true).await
+}
+
+pub async fn show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): IdPath,
+) -> CinderResult {
+    let v = state.platter.volume_get(&c.ctx, &id).await?;
+    Ok(Json(json!({ "volume": views::volume_detail(&state, c.api, &v) })).into_response())
+}
+
+/// `PUT /volumes/{id}`: name, description (and their display_ aliases), metadata.
+pub async fn update(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): IdPath,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    Obj::new(&map, "body").deny_unknown(&["volume"])?;
+    let v = Obj::child(&map, "volume")?;
+    v.deny_unknown(&[
+        "name",
+        "description",
+        "display_name",
+        "display_description",
+        "metadata",
+    ])?;
+    let (name, description) = name_and_description(&v)?;
+    let update = VolumeUpdate {
+        name,
+        description,
+        metadata: v.opt_metadata("metadata")?,
+        ..Default::default()
+    };
+    let volume = state.platter.volume_update(&c.ctx, &id, update).await?;
+    Ok(Json(json!({ "volume": views::volume_detail(&state, c.api, &volume) })).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct DeleteQuery {
+    cascade: Option<String>,
+    force: Option<String>,
+}
+
+/// `DELETE /volumes/{id}[?cascade=true]` → 202.
+pub async fn delete(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): IdPath,
+    Query(q): Query<DeleteQuery>,
+) -> CinderResult {
+    let flag = |v: &Option<String>, name: &str| -> Result<bool, CinderError> {
+        match v {
+            None => Ok(false),
+            Some(s) => crate::body::parse_bool_str(s).ok_or_else(|| {
+                CinderError::bad_request(format!(
+                    "Invalid value '{s}' for {name}: expected a boolean."
+                ))
+            }),
+        }
+    };
+    let cascade = flag(&q.cascade, "cascade")?;
+    if flag(&q.force, "force")? && !c.ctx.is_admin() {
+        return Err(CinderError::new(
+            StatusCode::FORBIDDEN,
+            "Policy doesn't allow volume:force_delete to be performed.",
+        ));
+    }
+    state.platter.volume_delete(&c.ctx, &id, cascade).await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+/// The single action of an action body: `{"os-extend": {...}}`.
+pub(super) fn single_action(map: &Map<String, Value>) -> Result<(&str, &Value), CinderError> {
+    let mut it = map.iter();
+    match (it.next(), it.next()) {
+        (Some((name, value)), None) => Ok((name.as_str(), value)),
+        (None, _) => Err(CinderError::bad_request(
+            "Invalid input received: the action body is empty.",
+        )),
+        _ => Err(CinderError::bad_request(
+            "Invalid input received: an action body must contain exactly one action.",
+        )),
+    }
+}
+
+pub(super) fn action_object<'a>(name: &'a str, value: &'a Value) -> Result<Obj<'a>, CinderError> {
+    match value {
+        Value::Object(m) => Ok(Obj::new(m, name)),
+        other => Err(CinderError::bad_request(format!(
+            "Invalid input for field/attribute {name}. Value: {other}. {other} is not of type 'object'"
+        ))),
+    }
+}
+
+/// `POST /volumes/{id}/action`.
+pub async fn action(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): IdPath,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    let (name, value) = single_action(&map)?;
+    match name {
+        "os-extend" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["new_size"])?;
+            o.require("new_size")?;
+            let new_size = o.opt_int("new_size")?.ok_or_else(|| {
+                CinderError::bad_request("Invalid input for field/attribute new_size. Value: None. None is not of type 'integer'")
+            })?;
+            if new_size < 1 {
+                return Err(CinderError::bad_request(format!(
+                    "Invalid input for field/attribute new_size. Value: {new_size}. {new_size} is less than the minimum of 1"
+                )));
+            }
+            state.platter.volume_extend(&c.ctx, &id, new_size).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-reset_status" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["status", "attach_status", "migration_status"])?;
+            let status = match o.opt_str("status", 255)? {
+                Some(s) => s.parse::<VolumeStatus>().map_err(|_| {
+                    CinderError::bad_request(format!(
+                        "Invalid input received: '{s}' is not a valid volume status."
+                    ))
+                })?,
+                None => state.platter.volume_get(&c.ctx, &id).await?.status,
+            };
+            state
+                .platter
+                .volume_reset_status(&c.ctx, &id, status)
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-set_bootable" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["bootable"])?;
+            o.require("bootable")?;
+            let bootable = o.opt_bool("bootable")?.unwrap_or(false);
+            state
+                .platter
+                .volume_set_bootable(&c.ctx, &id, bootable)
+                .await?;
+            Ok(empty(StatusCode::OK))
+        }
+        "os-update_readonly_flag" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["readonly"])?;
+            o.require("readonly")?;
+            let readonly = o.opt_bool("readonly")?.unwrap_or(false);
+            state
+                .platter
+                .volume_set_readonly(&c.ctx, &id, readonly)
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        other => {
+            // Make sure the volume exists before saying the action does not.
+            state.platter.volume_get(&c.ctx, &id).await?;
+            Err(CinderError::bad_request(format!(
+                "There is no such action: {other}"
+            )))
+        }
+    }
+}
+
+// ---- metadata ----
+
+/// `{"metadata": {...}}`, strictly.
+pub(super) fn metadata_body(body: &Bytes) -> Result<Metadata, CinderError> {
+    let map = json_object(body)?;
+    Obj::new(&map, "body").deny_unknown(&["metadata"])?;
+    let o = Obj::new(&map, "body");
+    o.require("metadata")?;
+    Ok(o.opt_metadata("metadata")?.unwrap_or_default())
+}
+
+/// `{"meta": {key: value}}` whose one key is the URL's.
+pub(super) fn meta_item_body(body: &Bytes, key: &str) -> Result<Metadata, CinderError> {
+    let map = json_object(body)?;
+    Obj::new(&map, "body").deny_unknown(&["meta"])?;
+    let o = Obj::new(&map, "body");
+    o.require("meta")?;
+    let meta = o.opt_metadata("meta")?.unwrap_or_default();
+    if meta.len() > 1 {
+        return Err(CinderError::bad_request(
+            "Request body contains too many items",
+        ));
+    }
+    if !meta.contains_key(key) {
+        return Err(CinderError::bad_request("Request body and URI mismatch"));
+    }
+    Ok(meta)
+}
+
+pub async fn metadata_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): IdPath,
+) -> CinderResult {
+    let v = state.platter.volume_get(&c.ctx, &id).await?;
+    Ok(Json(json!({ "metadata": v.metadata })).into_response())
+}
+
+pub async fn metadata_merge(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): IdPath,
+    body: Bytes,
+) -> CinderResult {
+    let meta = metadata_body(&body)?;
+    let all = state
+        .platter
+        .volume_metadata_set(&c.ctx, &id, &meta, false)
+        .await?;
+    Ok(Json(json!({ "metadata": all })).into_response())
+}
+
+pub async fn metadata_replace(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): IdPath,
+    body: Bytes,
+) -> CinderResult {
+    let meta = metadata_body(&body)?;
+    let all = state
+        .platter
+        .volume_metadata_set(&c.ctx, &id, &meta, true)
+        .await?;
+    Ok(Json(json!({ "metadata": all })).into_response())
+}
+
+pub async fn metadata_item_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, key)): KeyPath,
+) -> CinderResult {
+    let v = state.platter.volume_get(&c.ctx, &id).await?;
+    match v.metadata.get(&key) {
+        Some(value) => Ok(Json(json!({ "meta": { key: value } })).into_response()),
+        None => Err(CinderError::not_found("Metadata item was not found")),
+    }
+}
+
+pub async fn metadata_item_set(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, key)): KeyPath,
+    body: Bytes,
+) -> CinderResult {
+    let meta = meta_item_body(&body, &key)?;
+    state
+        .platter
+        .volume_metadata_set(&c.ctx, &id, &meta, false)
+        .await?;
+    Ok(Json(json!({ "meta": meta })).into_response())
+}
+
+pub async fn metadata_item_delete(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, key)): KeyPath,
+) -> CinderResult {
+    match state
+        .platter
+        .volume_metadata_delete(&c.ctx, &id, &key)
+        .await
+    {
+        Ok(()) => Ok(empty(StatusCode::OK)),
+        Err(platter_model::DomainError::NotFound {
+            kind: "Metadata item",
+            ..
+        }) => Err(CinderError::not_found("Metadata item was not found")),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,192 @@
+//! `platter admin`: identity administration straight against the store, for
+//! operators at the shell (and before any token exists).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use platter_service::identity_fields::{ProjectFields, UserFields};
+use platter_service::Platter;
+
+use crate::config::{Config, ServeArgs};
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// TOML configuration file (for the data directory).
+    #[arg(long, env = "PLATTER_CONFIG")]
+    config: Option<PathBuf>,
+    /// The service's data directory.
+    #[arg(long, env = "PLATTER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Role assignments.
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectCommand {
+    /// Create a project in domain Default; prints its id.
+    Create {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List projects.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; with --project, also give it --role there. Prints its id.
+    Create {
+        name: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// Give a user a role (admin, member, reader) on a project.
+    Add {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        project: String,
+        role: String,
+    },
+    /// Take a role away.
+    Remove {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        project: String,
+        role: String,
+    },
+}
+
+async fn project_id(platter: &Platter, name_or_id: &str) -> Result<String> {
+    if let Ok(p) = platter.project_get(name_or_id).await {
+        return Ok(p.id);
+    }
+    let found = platter
+        .project_list(Some(name_or_id.to_string()), None)
+        .await?;
+    found
+        .into_iter()
+        .next()
+        .map(|p| p.id)
+        .with_context(|| format!("no project named or with id {name_or_id}"))
+}
+
+async fn user_id(platter: &Platter, name_or_id: &str) -> Result<String> {
+    if let Ok(u) = platter.user_get(name_or_id).await {
+        return Ok(u.id);
+    }
+    let found = platter
+        .user_list(Some(name_or_id.to_string()), None)
+        .await?;
+    found
+        .into_iter()
+        .next()
+        .map(|u| u.id)
+        .with_context(|| format!("no user named or with id {name_or_id}"))
+}
+
+pub async fn run(args: AdminArgs) -> Result<()> {
+    let serve_args = ServeArgs {
+        config: args.config,
+        data_dir: args.data_dir,
+        ..Default::default()
+    };
+    let config = Config::resolve(&serve_args)?;
+    let platter = crate::open_service(&config).await?;
+    platter.bootstrap(None).await?;
+    match args.command {
+        AdminCommand::Project(ProjectCommand::Create { name, description }) => {
+            let p = platter
+                .project_create(ProjectFields {
+                    name: Some(name),
+                    description,
+                    ..Default::default()
+                })
+                .await?;
+            println!("{}", p.id);
+        }
+        AdminCommand::Project(ProjectCommand::List) => {
+            for p in platter.project_list(None, None).await? {
+                println!("{}\t{}", p.id, p.name);
+            }
+        }
+        AdminCommand::User(UserCommand::Create {
+            name,
+            password,
+            project,
+            role,
+        }) => {
+            let default_project = match &project {
+                Some(p) => Some(project_id(&platter, p).await?),
+                None => None,
+            };
+            let u = platter
+                .user_create(UserFields {
+                    name: Some(name),
+                    password: Some(password),
+                    default_project_id: Some(default_project.clone()),
+                    ..Default::default()
+                })
+                .await?;
+            if let Some(pid) = default_project {
+                platter.role_assign(&u.id, &pid, &role).await?;
+            }
+            println!("{}", u.id);
+        }
+        AdminCommand::User(UserCommand::List) => {
+            for u in platter.user_list(None, None).await? {
+                println!("{}\t{}", u.id, u.name);
+            }
+        }
+        AdminCommand::Role(RoleCommand::Add {
+            user,
+            project,
+            role,
+        }) => {
+            let (u, p) = (
+                user_id(&platter, &user).await?,
+                project_id(&platter, &project).await?,
+            );
+            platter.role_assign(&u, &p, &role).await?;
+        }
+        AdminCommand::Role(RoleCommand::Remove {
+            user,
+            project,
+            role,
+        }) => {
+            let (u, p) = (
+                user_id(&platter, &user).await?,
+                project_id(&platter, &project).await?,
+            );
+            platter.role_unassign(&u, &p, &role).await?;
+        }
+    }
+    platter.store().close().await;
+    Ok(())
+}

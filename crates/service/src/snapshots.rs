@@ -1,0 +1,156 @@
+//! Snapshot operations.
+
+use platter_model::{
+    new_uuid, AuthContext, DomainError, DomainResult, JobKind, Metadata, Snapshot, SnapshotStatus,
+};
+use platter_store::{NewSnapshot, Page, SnapshotQuery};
+use serde_json::json;
+
+use crate::volumes::new_job;
+use crate::{require_admin, require_writer, visible, Platter};
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotCreate {
+    pub volume_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub force: bool,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotListRequest {
+    pub all_tenants: bool,
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub volume_id: Option<String>,
+    pub metadata: Vec<(String, String)>,
+    pub page: Page,
+}
+
+impl Platter {
+    pub async fn snapshot_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Snapshot> {
+        match self.store().snapshot_get(id).await? {
+            Some(s) if visible(ctx, &s.project_id) => Ok(s),
+            _ => Err(DomainError::not_found("Snapshot", id)),
+        }
+    }
+
+    pub async fn snapshot_list(
+        &self,
+        ctx: &AuthContext,
+        req: SnapshotListRequest,
+    ) -> DomainResult<Vec<Snapshot>> {
+        let project_id = if req.all_tenants && ctx.is_admin() {
+            req.project_id
+        } else {
+            Some(ctx.project_id.clone())
+        };
+        let query = SnapshotQuery {
+            project_id,
+            name: req.name,
+            status: req.status,
+            volume_id: req.volume_id,
+            metadata: req.metadata,
+            page: req.page,
+        };
+        self.store().snapshot_list(&query).await
+    }
+
+    /// Records a snapshot (`creating`) and its job, counting quota, and
+    /// queues the job.
+    pub async fn snapshot_create(
+        &self,
+        ctx: &AuthContext,
+        req: SnapshotCreate,
+    ) -> DomainResult<Snapshot> {
+        require_writer(ctx, "volume:create_snapshot")?;
+        let volume = self.volume_get(ctx, &req.volume_id).await?;
+        let id = new_uuid();
+        let job = new_job(
+            JobKind::SnapshotCreate,
+            &volume.project_id,
+            &id,
+            json!({ "volume_id": volume.id }),
+        );
+        let new = NewSnapshot {
+            id,
+            project_id: volume.project_id.clone(),
+            user_id: ctx.user_id.clone(),
+            volume_id: volume.id,
+            name: req.name,
+            description: req.description,
+            metadata: req.metadata,
+            force: req.force,
+        };
+        let snap = self
+            .store()
+            .snapshot_create(&new, &job, &self.config().quota_defaults)
+            .await?;
+        self.inner.jobs.submit(job);
+        Ok(snap)
+    }
+
+    pub async fn snapshot_update(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        name: Option<Option<String>>,
+        description: Option<Option<String>>,
+    ) -> DomainResult<Snapshot> {
+        require_writer(ctx, "volume:update_snapshot")?;
+        self.snapshot_get(ctx, id).await?;
+        self.store().snapshot_update(id, name, description).await
+    }
+
+    pub async fn snapshot_metadata_set(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        metadata: &Metadata,
+        replace: bool,
+    ) -> DomainResult<Metadata> {
+        require_writer(ctx, "volume:update_snapshot_metadata")?;
+        self.snapshot_get(ctx, id).await?;
+        self.store()
+            .snapshot_metadata_set(id, metadata, replace)
+            .await
+    }
+
+    pub async fn snapshot_metadata_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        key: &str,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:delete_snapshot_metadata")?;
+        self.snapshot_get(ctx, id).await?;
+        self.store().snapshot_metadata_delete(id, key).await
+    }
+
+    pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+        require_writer(ctx, "volume:delete_snapshot")?;
+        let s = self.snapshot_get(ctx, id).await?;
+        let job = new_job(
+            JobKind::SnapshotDelete,
+            &s.project_id,
+            id,
+            json!({ "volume_id": s.volume_id }),
+        );
+        self.store().snapshot_begin_delete(id, &job).await?;
+        self.inner.jobs.submit(job);
+        Ok(())
+    }
+
+    pub async fn snapshot_reset_status(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        status: SnapshotStatus,
+    ) -> DomainResult<()> {
+        require_admin(ctx, "volume_extension:snapshot_admin_actions:reset_status")?;
+        self.snapshot_get(ctx, id).await?;
+        self.store().snapshot_set_status(id, status).await
+    }
+}

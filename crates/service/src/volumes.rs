@@ -1,0 +1,385 @@
+//! Volume operations.
+
+use platter_model::{
+    new_uuid, AuthContext, DomainError, DomainResult, Job, JobKind, JobStatus, Metadata, Volume,
+    VolumeSource, VolumeStatus, VolumeType,
+};
+use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
+use serde_json::json;
+
+use crate::{require_admin, require_writer, visible, Platter};
+
+/// The volume types every new store starts with: the EVS disk types.
+const SEED_TYPES: &[(&str, &str)] = &[
+    ("SATA", "Common I/O"),
+    ("SAS", "High I/O"),
+    ("SSD", "Ultra-high I/O"),
+    ("GPSSD", "General Purpose SSD"),
+    ("ESSD", "Extreme SSD"),
+    ("GPSSD2", "General Purpose SSD V2"),
+    ("ESSD2", "Extreme SSD V2"),
+];
+
+/// A create request, in domain terms.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeCreate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub size: Option<i64>,
+    /// Type id or name; `None` is the configured default type.
+    pub volume_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub metadata: Metadata,
+    pub multiattach: bool,
+}
+
+/// A list request, in domain terms.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeListRequest {
+    /// Admins only: every project's volumes.
+    pub all_tenants: bool,
+    /// Admins only, with `all_tenants`: one project's volumes.
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub availability_zone: Option<String>,
+    pub bootable: Option<bool>,
+    pub metadata: Vec<(String, String)>,
+    pub page: Page,
+}
+
+pub(crate) fn new_job(
+    kind: JobKind,
+    project_id: &str,
+    resource_id: &str,
+    params: serde_json::Value,
+) -> Job {
+    Job {
+        id: new_uuid(),
+        kind,
+        project_id: project_id.to_string(),
+        resource_id: resource_id.to_string(),
+        params,
+        status: JobStatus::Init,
+        step: 0,
+        error: None,
+        created_at: platter_model::now_timestamp(),
+        begin_at: None,
+        end_at: None,
+    }
+}
+
+impl Platter {
+    /// Seeds the EVS volume types and checks the configured default exists.
+    pub(crate) async fn ensure_volume_types(&self) -> DomainResult<()> {
+        for (name, description) in SEED_TYPES {
+            let mut extra_specs = Metadata::new();
+            extra_specs.insert("volume_backend_name".into(), (*name).into());
+            self.store()
+                .volume_type_ensure(&VolumeType {
+                    id: new_uuid(),
+                    name: (*name).into(),
+                    description: Some((*description).into()),
+                    is_public: true,
+                    extra_specs,
+                })
+                .await?;
+        }
+        let default = &self.config().default_volume_type;
+        if self.store().volume_type_find(default).await?.is_none() {
+            return Err(DomainError::invalid(format!(
+                "The default volume type {default} does not exist."
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn volume_type_list(&self) -> DomainResult<Vec<VolumeType>> {
+        self.store().volume_type_list().await
+    }
+
+    pub async fn volume_type_get(&self, id_or_name: &str) -> DomainResult<VolumeType> {
+        self.store()
+            .volume_type_find(id_or_name)
+            .await?
+            .ok_or_else(|| DomainError::not_found("Volume type", id_or_name))
+    }
+
+    pub async fn volume_type_default(&self) -> DomainResult<VolumeType> {
+        self.volume_type_get(&self.config().default_volume_type)
+            .await
+    }
+
+    /// A volume the caller may see, or not found.
+    pub async fn volume_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Volume> {
+        match self.store().volume_get(id).await? {
+            Some(v) if visible(ctx, &v.project_id) => Ok(v),
+            _ => Err(DomainError::not_found("Volume", id)),
+        }
+    }
+
+    pub async fn volume_list(
+        &self,
+        ctx: &AuthContext,
+        req: VolumeListRequest,
+    ) -> DomainResult<Vec<Volume>> {
+        let project_id = if req.all_tenants && ctx.is_admin() {
+            req.project_id
+        } else {
+            Some(ctx.project_id.clone())
+        };
+        let query = VolumeQuery {
+            project_id,
+            name: req.name,
+            status: req.status,
+            availability_zone: req.availability_zone,
+            bootable: req.bootable,
+            metadata: req.metadata,
+            page: req.page,
+        };
+        self.store().volume_list(&query).await
+    }
+
+    /// Validates a create, records the volume (`creating`) and its job in one
+    /// transaction that counts quota, and queues the job.
+    pub async fn volume_create(
+        &self,
+        ctx: &AuthContext,
+        req: VolumeCreate,
+    ) -> DomainResult<Volume> {
+        require_writer(ctx, "volume:create")?;
+        if req.snapshot_id.is_some() && req.source_volid.is_some() {
+            return Err(DomainError::invalid(
+                "Invalid input received: only one of snapshot_id and source_volid may be given.",
+            ));
+        }
+        let mut source = VolumeSource::Blank;
+        let mut min_size = 1;
+        let mut inherited_type = None;
+        let mut bootable = false;
+        if let Some(snap_id) = &req.snapshot_id {
+            let snap = self.snapshot_get(ctx, snap_id).await?;
+            min_size = snap.size;
+            let src = self.store().volume_get(&snap.volume_id).await?;
+            inherited_type = src.as_ref().map(|v| v.volume_type_id.clone());
+            bootable = src.is_some_and(|v| v.bootable);
+            source = VolumeSource::Snapshot(snap.id);
+        } else if let Some(src_id) = &req.source_volid {
+            let src = self.volume_get(ctx, src_id).await?;
+            min_size = src.size;
+            inherited_type = Some(src.volume_type_id.clone());
+            bootable = src.bootable;
+            source = VolumeSource::Volume(src.id);
+        }
+        let size = match (req.size, &source) {
+            (Some(s), _) => s,
+            (None, VolumeSource::Blank) => {
+                return Err(DomainError::invalid(
+                    "Invalid input received: size is required for a blank volume.",
+                ))
+            }
+            (None, _) => min_size,
+        };
+        if size < 1 || size > self.config().max_volume_size_gib {
+            return Err(DomainError::invalid(format!(
+                "Invalid input received: volume size must be an integer between 1 and {} GiB, not {size}.",
+                self.config().max_volume_size_gib
+            )));
+        }
+        if size < min_size {
+            return Err(DomainError::invalid(format!(
+                "Invalid input received: volume size {size} GiB is smaller than its source ({min_size} GiB)."
+            )));
+        }
+        let vtype = match (&req.volume_type, inherited_type) {
+            (Some(t), _) => self.volume_type_get(t).await?,
+            (None, Some(t)) => self.volume_type_get(&t).await?,
+            (None, None) => self.volume_type_default().await?,
+        };
+        let zones = &self.config().availability_zones;
+        let az = match &req.availability_zone {
+            Some(az) if zones.contains(az) => az.clone(),
+            Some(az) => {
+                return Err(DomainError::invalid(format!(
+                    "Invalid input received: Availability zone '{az}' is invalid."
+                )))
+            }
+            None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
+        };
+        if let Some(allowed) = vtype.extra_specs.get("RESKEY:availability_zones") {
+            if !allowed.split(',').any(|z| z.trim() == az) {
+                return Err(DomainError::invalid(format!(
+                    "Invalid input received: volume type {} is not available in availability zone {az}.",
+                    vtype.name
+                )));
+            }
+        }
+        let id = new_uuid();
+        let job = new_job(
+            JobKind::VolumeCreate,
+            &ctx.project_id,
+            &id,
+            json!({ "size_gib": size, "source": source }),
+        );
+        let new = NewVolume {
+            id,
+            project_id: ctx.project_id.clone(),
+            user_id: ctx.user_id.clone(),
+            name: req.name,
+            description: req.description,
+            size,
+            availability_zone: az,
+            volume_type_id: vtype.id.clone(),
+            volume_type_name: vtype.name.clone(),
+            bootable,
+            multiattach: req.multiattach,
+            snapshot_id: req.snapshot_id,
+            source_volid: req.source_volid,
+            metadata: req.metadata,
+        };
+        let volume = self
+            .store()
+            .volume_create(&new, &job, &self.config().quota_defaults)
+            .await?;
+        self.inner.jobs.submit(job);
+        Ok(volume)
+    }
+
+    pub async fn volume_update(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        update: VolumeUpdate,
+    ) -> DomainResult<Volume> {
+        require_writer(ctx, "volume:update")?;
+        self.volume_get(ctx, id).await?;
+        self.store().volume_update(id, &update).await
+    }
+
+    pub async fn volume_metadata_set(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        metadata: &Metadata,
+        replace: bool,
+    ) -> DomainResult<Metadata> {
+        require_writer(ctx, "volume:update_volume_metadata")?;
+        self.volume_get(ctx, id).await?;
+        self.store()
+            .volume_metadata_set(id, metadata, replace)
+            .await
+    }
+
+    pub async fn volume_metadata_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        key: &str,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:delete_volume_metadata")?;
+        self.volume_get(ctx, id).await?;
+        self.store().volume_metadata_delete(id, key).await
+    }
+
+    /// Starts deleting a volume (and with `cascade` its snapshots).
+    pub async fn volume_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        cascade: bool,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:delete")?;
+        let v = self.volume_get(ctx, id).await?;
+        let job = new_job(
+            JobKind::VolumeDelete,
+            &v.project_id,
+            id,
+            json!({ "cascade": cascade }),
+        );
+        self.store().volume_begin_delete(id, cascade, &job).await?;
+        self.inner.jobs.submit(job);
+        Ok(())
+    }
+
+    /// Starts extending a volume to `new_size` GiB.
+    pub async fn volume_extend(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        new_size: i64,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:extend")?;
+        let v = self.volume_get(ctx, id).await?;
+        if new_size > self.config().max_volume_size_gib {
+            return Err(DomainError::invalid(format!(
+                "Invalid input received: new size {new_size} GiB exceeds the maximum volume size of {} GiB.",
+                self.config().max_volume_size_gib
+            )));
+        }
+        let job = new_job(
+            JobKind::VolumeExtend,
+            &v.project_id,
+            id,
+            json!({ "new_size_gib": new_size }),
+        );
+        self.store()
+            .volume_begin_extend(id, new_size, &job, &self.config().quota_defaults)
+            .await?;
+        self.inner.jobs.submit(job);
+        Ok(())
+    }
+
+    /// Admin: forces a volume's status.
+    pub async fn volume_reset_status(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        status: VolumeStatus,
+    ) -> DomainResult<()> {
+        require_admin(ctx, "volume_extension:volume_admin_actions:reset_status")?;
+        self.volume_get(ctx, id).await?;
+        self.store().volume_set_status(id, status).await
+    }
+
+    pub async fn volume_set_bootable(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        bootable: bool,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:update")?;
+        self.volume_get(ctx, id).await?;
+        self.store()
+            .volume_update(
+                id,
+                &VolumeUpdate {
+                    bootable: Some(bootable),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn volume_set_readonly(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        readonly: bool,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:update_readonly_flag")?;
+        self.volume_get(ctx, id).await?;
+        self.store()
+            .volume_update(
+                id,
+                &VolumeUpdate {
+                    readonly: Some(readonly),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,122 @@
+//! Durable jobs.
+
+use platter_model::{now_timestamp, DomainError, DomainResult, Job, JobStatus};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use crate::{db_err, parse_enum, Store};
+
+fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
+    let params: String = r.get("params");
+    Ok(Job {
+        id: r.get("id"),
+        kind: parse_enum(&r.get::<String, _>("kind"))?,
+        project_id: r.get("project_id"),
+        resource_id: r.get("resource_id"),
+        params: serde_json::from_str(&params)
+            .map_err(|e| DomainError::Internal(format!("bad job params: {e}")))?,
+        status: parse_enum(&r.get::<String, _>("status"))?,
+        step: r.get("step"),
+        error: r.get("error"),
+        created_at: r.get("created_at"),
+        begin_at: r.get("begin_at"),
+        end_at: r.get("end_at"),
+    })
+}
+
+/// Inserts a job inside the caller's transaction.
+pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, project_id, resource_id, params, status, step, error, created_at, begin_at, end_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&job.id)
+    .bind(job.kind.as_str())
+    .bind(&job.project_id)
+    .bind(&job.resource_id)
+    .bind(job.params.to_string())
+    .bind(job.status.as_str())
+    .bind(job.step)
+    .bind(&job.error)
+    .bind(&job.created_at)
+    .bind(&job.begin_at)
+    .bind(&job.end_at)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn job_get(&self, id: &str) -> DomainResult<Option<Job>> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Jobs that have not reached SUCCESS or FAIL, oldest first.
+    pub async fn job_list_unfinished(&self) -> DomainResult<Vec<Job>> {
+        let rows = sqlx::query(
+            "SELECT * FROM jobs WHERE status IN ('INIT', 'RUNNING') ORDER BY created_at, id",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Marks a job running (recording when it began) at `step`.
+    pub async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
+        sqlx::query("UPDATE jobs SET status = 'RUNNING', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
+            .bind(step)
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Ends a job.
+    pub async fn job_finish(
+        &self,
+        id: &str,
+        status: JobStatus,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        sqlx::query("UPDATE jobs SET status = ?, error = ?, end_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(error)
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+/// Ends a job inside the caller's transaction.
+pub(crate) async fn finish_in(
+    conn: &mut SqliteConnection,
+    job_id: &str,
+    error: Option<&str>,
+) -> DomainResult<()> {
+    let status = if error.is_some() {
+        JobStatus::Fail
+    } else {
+        JobStatus::Success
+    };
+    sqlx::query("UPDATE jobs SET status = ?, error = ?, end_at = ? WHERE id = ?")
+        .bind(status.as_str())
+        .bind(error)
+        .bind(now_timestamp())
+        .bind(job_id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

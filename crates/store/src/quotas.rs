@@ -1,0 +1,199 @@
+//! Counted quotas: usage is always computed from the resource rows, inside
+//! the transaction that is about to add to it.
+
+use std::collections::BTreeMap;
+
+use platter_model::{DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
+use sqlx::{Row, SqliteConnection};
+
+use crate::{db_err, Store};
+
+/// Default limits for resources a project has no explicit limit for. Per-type
+/// resources default to -1 (unlimited) unless listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaDefaults(pub BTreeMap<String, i64>);
+
+impl Default for QuotaDefaults {
+    /// Cinder's stock defaults.
+    fn default() -> Self {
+        let mut m = BTreeMap::new();
+        for (k, v) in [
+            ("volumes", 10),
+            ("snapshots", 10),
+            ("gigabytes", 1000),
+            ("backups", 10),
+            ("backup_gigabytes", 1000),
+            ("per_volume_gigabytes", -1),
+            ("groups", 10),
+        ] {
+            m.insert(k.to_string(), v);
+        }
+        QuotaDefaults(m)
+    }
+}
+
+impl QuotaDefaults {
+    pub fn get(&self, resource: &str) -> i64 {
+        self.0.get(resource).copied().unwrap_or(-1)
+    }
+}
+
+/// Counts every quota resource of a project from the rows.
+pub(crate) async fn usage(
+    conn: &mut SqliteConnection,
+    project_id: &str,
+) -> DomainResult<BTreeMap<String, i64>> {
+    let mut used: BTreeMap<String, i64> = BTreeMap::new();
+    let mut add = |k: String, n: i64| *used.entry(k).or_insert(0) += n;
+    let vols = sqlx::query(
+        "SELECT t.name AS type_name, COUNT(*) AS n, COALESCE(SUM(v.size), 0) AS gb \
+         FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id \
+         WHERE v.project_id = ? GROUP BY t.name",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for r in &vols {
+        let t: String = r.get("type_name");
+        let (n, gb): (i64, i64) = (r.get("n"), r.get("gb"));
+        add("volumes".into(), n);
+        add("gigabytes".into(), gb);
+        add(format!("volumes_{t}"), n);
+        add(format!("gigabytes_{t}"), gb);
+    }
+    let snaps = sqlx::query(
+        "SELECT t.name AS type_name, COUNT(*) AS n, COALESCE(SUM(s.size), 0) AS gb \
+         FROM snapshots s JOIN volumes v ON v.id = s.volume_id JOIN volume_types t ON t.id = v.volume_type_id \
+         WHERE s.project_id = ? GROUP BY t.name",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for r in &snaps {
+        let t: String = r.get("type_name");
+        let (n, gb): (i64, i64) = (r.get("n"), r.get("gb"));
+        add("snapshots".into(), n);
+        add("gigabytes".into(), gb);
+        add(format!("snapshots_{t}"), n);
+        add(format!("gigabytes_{t}"), gb);
+    }
+    Ok(used)
+}
+
+pub(crate) async fn limits(
+    conn: &mut SqliteConnection,
+    project_id: &str,
+) -> DomainResult<BTreeMap<String, i64>> {
+    let rows = sqlx::query("SELECT resource, hard_limit FROM quotas WHERE project_id = ?")
+        .bind(project_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("resource"), r.get("hard_limit")))
+        .collect())
+}
+
+/// Checks that adding `deltas` keeps every resource within its limit, and
+/// that a single volume of `volume_size` GiB is within `per_volume_gigabytes`.
+pub(crate) async fn check(
+    conn: &mut SqliteConnection,
+    project_id: &str,
+    defaults: &QuotaDefaults,
+    deltas: &[(String, i64)],
+    volume_size: Option<i64>,
+) -> DomainResult<()> {
+    let explicit = limits(conn, project_id).await?;
+    let limit_of = |r: &str| explicit.get(r).copied().unwrap_or_else(|| defaults.get(r));
+    if let Some(size) = volume_size {
+        let limit = limit_of("per_volume_gigabytes");
+        if limit >= 0 && size > limit {
+            return Err(DomainError::QuotaExceeded {
+                resource: "per_volume_gigabytes".into(),
+                requested: size,
+                in_use: 0,
+                limit,
+            });
+        }
+    }
+    let used = usage(conn, project_id).await?;
+    for (resource, delta) in deltas {
+        let limit = limit_of(resource);
+        let in_use = used.get(resource).copied().unwrap_or(0);
+        if *delta > 0 && limit >= 0 && in_use + delta > limit {
+            return Err(DomainError::QuotaExceeded {
+                resource: resource.clone(),
+                requested: *delta,
+                in_use,
+                limit,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Limits and usage of every resource of a project: the global resources
+    /// and the per-type resources of every volume type.
+    pub async fn quota_usage(
+        &self,
+        project_id: &str,
+        defaults: &QuotaDefaults,
+        type_names: &[String],
+    ) -> DomainResult<Vec<QuotaUsage>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let explicit = limits(&mut conn, project_id).await?;
+        let used = usage(&mut conn, project_id).await?;
+        let mut resources: Vec<String> = QUOTA_GLOBAL_RESOURCES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for t in type_names {
+            for prefix in ["volumes", "gigabytes", "snapshots"] {
+                resources.push(format!("{prefix}_{t}"));
+            }
+        }
+        Ok(resources
+            .into_iter()
+            .map(|r| QuotaUsage {
+                limit: explicit
+                    .get(&r)
+                    .copied()
+                    .unwrap_or_else(|| defaults.get(&r)),
+                in_use: used.get(&r).copied().unwrap_or(0),
+                resource: r,
+            })
+            .collect())
+    }
+
+    /// Sets explicit limits for a project.
+    pub async fn quota_set(&self, project_id: &str, limits: &[(String, i64)]) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        for (resource, limit) in limits {
+            sqlx::query(
+                "INSERT INTO quotas (project_id, resource, hard_limit) VALUES (?, ?, ?) \
+                 ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
+            )
+            .bind(project_id)
+            .bind(resource)
+            .bind(limit)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Drops a project's explicit limits: the defaults apply again.
+    pub async fn quota_reset(&self, project_id: &str) -> DomainResult<()> {
+        sqlx::query("DELETE FROM quotas WHERE project_id = ?")
+            .bind(project_id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

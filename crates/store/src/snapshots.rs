@@ -1,0 +1,409 @@
+//! Snapshots: rows, metadata, and the transactions that start and finish
+//! their jobs.
+
+use std::collections::HashMap;
+
+use platter_model::{
+    now_timestamp, DomainError, DomainResult, Job, Metadata, Snapshot, SnapshotStatus, VolumeStatus,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::page::Page;
+use crate::quotas::{self, QuotaDefaults};
+use crate::volumes::require_volume;
+use crate::{db_err, jobs, parse_enum, Store};
+
+fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
+    Ok(Snapshot {
+        id: r.get("id"),
+        project_id: r.get("project_id"),
+        user_id: r.get("user_id"),
+        volume_id: r.get("volume_id"),
+        name: r.get("name"),
+        description: r.get("description"),
+        size: r.get("size"),
+        status: parse_enum(&r.get::<String, _>("status"))?,
+        metadata: Metadata::new(),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSnapshot {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub volume_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    /// Allow a snapshot of an attached (`in-use`) volume.
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotQuery {
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub volume_id: Option<String>,
+    pub metadata: Vec<(String, String)>,
+    pub page: Page,
+}
+
+async fn load_metadata(conn: &mut SqliteConnection, snaps: &mut [Snapshot]) -> DomainResult<()> {
+    if snaps.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT snapshot_id, key, value FROM snapshot_metadata WHERE snapshot_id IN (",
+    );
+    let mut sep = qb.separated(", ");
+    for s in snaps.iter() {
+        sep.push_bind(s.id.clone());
+    }
+    qb.push(")");
+    let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    let index: HashMap<String, usize> = snaps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i))
+        .collect();
+    for r in rows {
+        let id: String = r.get("snapshot_id");
+        if let Some(&i) = index.get(&id) {
+            snaps[i].metadata.insert(r.get("key"), r.get("value"));
+        }
+    }
+    Ok(())
+}
+
+async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<Snapshot>> {
+    let row = sqlx::query("SELECT * FROM snapshots WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut snaps = vec![snapshot_from_row(&row)?];
+    load_metadata(conn, &mut snaps).await?;
+    Ok(snaps.pop())
+}
+
+async fn require_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Snapshot> {
+    get_in(conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("Snapshot", id))
+}
+
+async fn upsert_metadata(
+    conn: &mut SqliteConnection,
+    id: &str,
+    metadata: &Metadata,
+) -> DomainResult<()> {
+    for (k, v) in metadata {
+        sqlx::query(
+            "INSERT INTO snapshot_metadata (snapshot_id, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (snapshot_id, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(id)
+        .bind(k)
+        .bind(v)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
+    sqlx::query("UPDATE snapshots SET updated_at = ? WHERE id = ?")
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn snapshot_get(&self, id: &str) -> DomainResult<Option<Snapshot>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        get_in(&mut conn, id).await
+    }
+
+    pub async fn snapshot_list(&self, q: &SnapshotQuery) -> DomainResult<Vec<Snapshot>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        if let Some(marker) = &q.page.marker {
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM snapshots WHERE id = ");
+            qb.push_bind(marker.clone());
+            if let Some(p) = &q.project_id {
+                qb.push(" AND project_id = ").push_bind(p.clone());
+            }
+            let found: i64 = qb
+                .build_query_scalar()
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            if found == 0 {
+                return Err(DomainError::invalid(format!(
+                    "Marker {marker} could not be found."
+                )));
+            }
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT s.* FROM snapshots s WHERE 1=1");
+        if let Some(p) = &q.project_id {
+            qb.push(" AND s.project_id = ").push_bind(p.clone());
+        }
+        if let Some(n) = &q.name {
+            qb.push(" AND s.name = ").push_bind(n.clone());
+        }
+        if let Some(st) = &q.status {
+            qb.push(" AND s.status = ").push_bind(st.clone());
+        }
+        if let Some(v) = &q.volume_id {
+            qb.push(" AND s.volume_id = ").push_bind(v.clone());
+        }
+        for (k, v) in &q.metadata {
+            qb.push(" AND EXISTS (SELECT 1 FROM snapshot_metadata mm WHERE mm.snapshot_id = s.id AND mm.key = ");
+            qb.push_bind(k.clone());
+            qb.push(" AND mm.value = ").push_bind(v.clone()).push(")");
+        }
+        q.page.push_marker(&mut qb, "snapshots", "s");
+        q.page.push_order_and_limit(&mut qb, "s");
+        let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+        let mut snaps = rows
+            .iter()
+            .map(snapshot_from_row)
+            .collect::<DomainResult<Vec<_>>>()?;
+        load_metadata(&mut conn, &mut snaps).await?;
+        Ok(snaps)
+    }
+
+    pub async fn snapshot_list_transitional(&self) -> DomainResult<Vec<Snapshot>> {
+        let rows = sqlx::query(
+            "SELECT * FROM snapshots WHERE status IN ('creating', 'deleting', 'rollbacking')",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(snapshot_from_row).collect()
+    }
+
+    /// Creates the snapshot row and its job, after checking the volume's
+    /// status and counting quota, in one transaction.
+    pub async fn snapshot_create(
+        &self,
+        s: &NewSnapshot,
+        job: &Job,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<Snapshot> {
+        let mut tx = self.begin().await?;
+        let v = require_volume(&mut tx, &s.volume_id).await?;
+        let allowed =
+            v.status == VolumeStatus::Available || (s.force && v.status == VolumeStatus::InUse);
+        if !allowed {
+            let why = if v.status == VolumeStatus::InUse {
+                "Invalid volume: Volume is attached (in-use); use force to snapshot it anyway."
+                    .to_string()
+            } else {
+                format!("Invalid volume: Volume {} status must be available, but current status is: {}.", v.id, v.status)
+            };
+            return Err(DomainError::state(why));
+        }
+        let t = &v.volume_type_name;
+        let deltas = vec![
+            ("snapshots".to_string(), 1),
+            ("gigabytes".to_string(), v.size),
+            (format!("snapshots_{t}"), 1),
+            (format!("gigabytes_{t}"), v.size),
+        ];
+        quotas::check(&mut tx, &v.project_id, quota, &deltas, None).await?;
+        sqlx::query(
+            "INSERT INTO snapshots (id, project_id, user_id, volume_id, name, description, size, status, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', ?, NULL)",
+        )
+        .bind(&s.id)
+        .bind(&v.project_id)
+        .bind(&s.user_id)
+        .bind(&s.volume_id)
+        .bind(&s.name)
+        .bind(&s.description)
+        .bind(v.size)
+        .bind(now_timestamp())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        upsert_metadata(&mut tx, &s.id, &s.metadata).await?;
+        jobs::insert(&mut tx, job).await?;
+        let created = require_in(&mut tx, &s.id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
+    pub async fn snapshot_finish_create(
+        &self,
+        id: &str,
+        job_id: &str,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let to = if error.is_some() {
+            SnapshotStatus::Error
+        } else {
+            SnapshotStatus::Available
+        };
+        sqlx::query(
+            "UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ? AND status = 'creating'",
+        )
+        .bind(to.as_str())
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub async fn snapshot_update(
+        &self,
+        id: &str,
+        name: Option<Option<String>>,
+        description: Option<Option<String>>,
+    ) -> DomainResult<Snapshot> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        if let Some(n) = name {
+            sqlx::query("UPDATE snapshots SET name = ? WHERE id = ?")
+                .bind(n)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(d) = description {
+            sqlx::query("UPDATE snapshots SET description = ? WHERE id = ?")
+                .bind(d)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        touch(&mut tx, id).await?;
+        let s = require_in(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(s)
+    }
+
+    pub async fn snapshot_metadata_set(
+        &self,
+        id: &str,
+        metadata: &Metadata,
+        replace: bool,
+    ) -> DomainResult<Metadata> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        if replace {
+            sqlx::query("DELETE FROM snapshot_metadata WHERE snapshot_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        upsert_metadata(&mut tx, id, metadata).await?;
+        touch(&mut tx, id).await?;
+        let s = require_in(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(s.metadata)
+    }
+
+    pub async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        let res = sqlx::query("DELETE FROM snapshot_metadata WHERE snapshot_id = ? AND key = ?")
+            .bind(id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(DomainError::not_found("Metadata item", key));
+        }
+        touch(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()> {
+        let res = sqlx::query("UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(DomainError::not_found("Snapshot", id));
+        }
+        Ok(())
+    }
+
+    /// Moves a snapshot to `deleting` and records the job.
+    pub async fn snapshot_begin_delete(&self, id: &str, job: &Job) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let s = require_in(&mut tx, id).await?;
+        if !SnapshotStatus::DELETABLE.contains(&s.status) {
+            return Err(DomainError::state(format!(
+                "Invalid snapshot: Snapshot status must be available or error, but current status is: {}.",
+                s.status
+            )));
+        }
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM volumes WHERE snapshot_id = ? AND status = 'creating'",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if busy > 0 {
+            return Err(DomainError::state(format!(
+                "Invalid snapshot: Snapshot {id} is the source of {busy} volumes being created."
+            )));
+        }
+        sqlx::query("UPDATE snapshots SET status = 'deleting', updated_at = ? WHERE id = ?")
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub async fn snapshot_finish_delete(
+        &self,
+        id: &str,
+        job_id: &str,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        if error.is_some() {
+            sqlx::query("UPDATE snapshots SET status = 'error_deleting', updated_at = ? WHERE id = ? AND status = 'deleting'")
+                .bind(now_timestamp())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        } else {
+            sqlx::query("DELETE FROM snapshots WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}

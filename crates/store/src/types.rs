@@ -1,0 +1,60 @@
+//! Volume types.
+
+use platter_model::{now_timestamp, DomainError, DomainResult, Metadata, VolumeType};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use crate::{db_err, Store};
+
+fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
+    let specs: String = r.get("extra_specs");
+    Ok(VolumeType {
+        id: r.get("id"),
+        name: r.get("name"),
+        description: r.get("description"),
+        is_public: r.get::<i64, _>("is_public") != 0,
+        extra_specs: serde_json::from_str::<Metadata>(&specs)
+            .map_err(|e| DomainError::Internal(format!("bad extra_specs: {e}")))?,
+    })
+}
+
+impl Store {
+    /// Inserts a type unless one of that name exists.
+    pub async fn volume_type_ensure(&self, t: &VolumeType) -> DomainResult<()> {
+        let specs = serde_json::to_string(&t.extra_specs)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO volume_types (id, name, description, is_public, extra_specs, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(&t.description)
+        .bind(t.is_public as i64)
+        .bind(specs)
+        .bind(now_timestamp())
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub async fn volume_type_list(&self) -> DomainResult<Vec<VolumeType>> {
+        let rows = sqlx::query("SELECT * FROM volume_types ORDER BY name")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(type_from_row).collect()
+    }
+
+    /// Finds a type by id, or else by name (Cinder accepts either).
+    pub async fn volume_type_find(&self, id_or_name: &str) -> DomainResult<Option<VolumeType>> {
+        let row = sqlx::query("SELECT * FROM volume_types WHERE id = ? UNION ALL SELECT * FROM volume_types WHERE name = ? LIMIT 1")
+            .bind(id_or_name)
+            .bind(id_or_name)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(type_from_row).transpose()
+    }
+}

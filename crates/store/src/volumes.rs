@@ -1,0 +1,654 @@
+//! Volumes: rows, metadata, and the transactions that start and finish
+//! their jobs.
+
+use std::collections::HashMap;
+
+use platter_model::{
+    now_timestamp, DomainError, DomainResult, Job, Metadata, SnapshotStatus, Volume, VolumeStatus,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::page::Page;
+use crate::quotas::{self, QuotaDefaults};
+use crate::{db_err, jobs, parse_enum, Store, Tx};
+
+const SELECT_VOLUME: &str =
+    "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";
+
+fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
+    Ok(Volume {
+        id: r.get("id"),
+        project_id: r.get("project_id"),
+        user_id: r.get("user_id"),
+        name: r.get("name"),
+        description: r.get("description"),
+        size: r.get("size"),
+        status: parse_enum(&r.get::<String, _>("status"))?,
+        availability_zone: r.get("availability_zone"),
+        volume_type_id: r.get("volume_type_id"),
+        volume_type_name: r.get("type_name"),
+        bootable: r.get::<i64, _>("bootable") != 0,
+        multiattach: r.get::<i64, _>("multiattach") != 0,
+        readonly: r.get::<i64, _>("readonly") != 0,
+        snapshot_id: r.get("snapshot_id"),
+        source_volid: r.get("source_volid"),
+        metadata: Metadata::new(),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    })
+}
+
+/// A volume about to be created.
+#[derive(Debug, Clone)]
+pub struct NewVolume {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub size: i64,
+    pub availability_zone: String,
+    pub volume_type_id: String,
+    pub volume_type_name: String,
+    pub bootable: bool,
+    pub multiattach: bool,
+    pub snapshot_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub metadata: Metadata,
+}
+
+/// Filters, sort and paging of a volume listing.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeQuery {
+    /// `None` lists every project's volumes (admin `all_tenants`).
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub availability_zone: Option<String>,
+    pub bootable: Option<bool>,
+    pub metadata: Vec<(String, String)>,
+    pub page: Page,
+}
+
+/// Fields a volume update may change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeUpdate {
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub metadata: Option<Metadata>,
+    pub bootable: Option<bool>,
+    pub readonly: Option<bool>,
+}
+
+async fn load_metadata(conn: &mut SqliteConnection, volumes: &mut [Volume]) -> DomainResult<()> {
+    if volumes.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT volume_id, key, value FROM volume_metadata WHERE volume_id IN (",
+    );
+    let mut sep = qb.separated(", ");
+    for v in volumes.iter() {
+        sep.push_bind(v.id.clone());
+    }
+    qb.push(")");
+    let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+    let index: HashMap<String, usize> = volumes
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id.clone(), i))
+        .collect();
+    for r in rows {
+        let id: String = r.get("volume_id");
+        if let Some(&i) = index.get(&id) {
+            volumes[i].metadata.insert(r.get("key"), r.get("value"));
+        }
+    }
+    Ok(())
+}
+
+async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<Volume>> {
+    let row = sqlx::query(&format!("{SELECT_VOLUME} WHERE v.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut vols = vec![volume_from_row(&row)?];
+    load_metadata(conn, &mut vols).await?;
+    Ok(vols.pop())
+}
+
+async fn require_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Volume> {
+    get_in(conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("Volume", id))
+}
+
+async fn replace_metadata(
+    conn: &mut SqliteConnection,
+    id: &str,
+    metadata: &Metadata,
+) -> DomainResult<()> {
+    sqlx::query("DELETE FROM volume_metadata WHERE volume_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    upsert_metadata(conn, id, metadata).await
+}
+
+async fn upsert_metadata(
+    conn: &mut SqliteConnection,
+    id: &str,
+    metadata: &Metadata,
+) -> DomainResult<()> {
+    for (k, v) in metadata {
+        sqlx::query(
+            "INSERT INTO volume_metadata (volume_id, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (volume_id, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(id)
+        .bind(k)
+        .bind(v)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
+    sqlx::query("UPDATE volumes SET updated_at = ? WHERE id = ?")
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Sets a volume's status if it is one of `from`; returns whether it was.
+async fn cas(
+    conn: &mut SqliteConnection,
+    id: &str,
+    from: &[VolumeStatus],
+    to: VolumeStatus,
+) -> DomainResult<bool> {
+    let mut qb = QueryBuilder::<Sqlite>::new("UPDATE volumes SET status = ");
+    qb.push_bind(to.as_str());
+    qb.push(", updated_at = ").push_bind(now_timestamp());
+    qb.push(" WHERE id = ").push_bind(id.to_string());
+    qb.push(" AND status IN (");
+    let mut sep = qb.separated(", ");
+    for s in from {
+        sep.push_bind(s.as_str());
+    }
+    qb.push(")");
+    let res = qb.build().execute(conn).await.map_err(db_err)?;
+    Ok(res.rows_affected() == 1)
+}
+
+fn status_list(statuses: &[VolumeStatus]) -> String {
+    statuses
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    pub async fn volume_get(&self, id: &str) -> DomainResult<Option<Volume>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        get_in(&mut conn, id).await
+    }
+
+    pub async fn volume_list(&self, q: &VolumeQuery) -> DomainResult<Vec<Volume>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        if let Some(marker) = &q.page.marker {
+            let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM volumes WHERE id = ");
+            qb.push_bind(marker.clone());
+            if let Some(p) = &q.project_id {
+                qb.push(" AND project_id = ").push_bind(p.clone());
+            }
+            let found: i64 = qb
+                .build_query_scalar()
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            if found == 0 {
+                return Err(DomainError::invalid(format!(
+                    "Marker {marker} could not be found."
+                )));
+            }
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(SELECT_VOLUME);
+        qb.push(" WHERE 1=1");
+        if let Some(p) = &q.project_id {
+            qb.push(" AND v.project_id = ").push_bind(p.clone());
+        }
+        if let Some(n) = &q.name {
+            qb.push(" AND v.name = ").push_bind(n.clone());
+        }
+        if let Some(s) = &q.status {
+            qb.push(" AND v.status = ").push_bind(s.clone());
+        }
+        if let Some(az) = &q.availability_zone {
+            qb.push(" AND v.availability_zone = ").push_bind(az.clone());
+        }
+        if let Some(b) = q.bootable {
+            qb.push(" AND v.bootable = ").push_bind(b as i64);
+        }
+        for (k, v) in &q.metadata {
+            qb.push(" AND EXISTS (SELECT 1 FROM volume_metadata mm WHERE mm.volume_id = v.id AND mm.key = ");
+            qb.push_bind(k.clone());
+            qb.push(" AND mm.value = ").push_bind(v.clone()).push(")");
+        }
+        q.page.push_marker(&mut qb, "volumes", "v");
+        q.page.push_order_and_limit(&mut qb, "v");
+        let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+        let mut vols = rows
+            .iter()
+            .map(volume_from_row)
+            .collect::<DomainResult<Vec<_>>>()?;
+        load_metadata(&mut conn, &mut vols).await?;
+        Ok(vols)
+    }
+
+    /// Volumes in a status that only a job may hold.
+    pub async fn volume_list_transitional(&self) -> DomainResult<Vec<Volume>> {
+        let rows = sqlx::query(&format!(
+            "{SELECT_VOLUME} WHERE v.status IN ('creating', 'deleting', 'extending', 'rollbacking', 'retyping')"
+        ))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(volume_from_row).collect()
+    }
+
+    /// Creates the volume row, its metadata and its create job in one
+    /// transaction, after checking the source and counting quota.
+    pub async fn volume_create(
+        &self,
+        v: &NewVolume,
+        job: &Job,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<Volume> {
+        let mut tx = self.begin().await?;
+        if let Some(snap_id) = &v.snapshot_id {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM snapshots WHERE id = ?")
+                    .bind(snap_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            match status {
+                None => return Err(DomainError::not_found("Snapshot", snap_id)),
+                Some(s) if s != SnapshotStatus::Available.as_str() => {
+                    return Err(DomainError::state(format!(
+                        "Invalid snapshot: Originating snapshot status must be one of 'available' values, not '{s}'."
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(src_id) = &v.source_volid {
+            let src = require_in(&mut tx, src_id).await?;
+            if !matches!(src.status, VolumeStatus::Available | VolumeStatus::InUse) {
+                return Err(DomainError::state(format!(
+                    "Invalid volume: Source volume status must be one of 'available', 'in-use' values, not '{}'.",
+                    src.status
+                )));
+            }
+        }
+        let t = &v.volume_type_name;
+        let deltas = vec![
+            ("volumes".to_string(), 1),
+            ("gigabytes".to_string(), v.size),
+            (format!("volumes_{t}"), 1),
+            (format!("gigabytes_{t}"), v.size),
+        ];
+        quotas::check(&mut tx, &v.project_id, quota, &deltas, Some(v.size)).await?;
+        let now = now_timestamp();
+        sqlx::query(
+            "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
+             volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL)",
+        )
+        .bind(&v.id)
+        .bind(&v.project_id)
+        .bind(&v.user_id)
+        .bind(&v.name)
+        .bind(&v.description)
+        .bind(v.size)
+        .bind(&v.availability_zone)
+        .bind(&v.volume_type_id)
+        .bind(v.bootable as i64)
+        .bind(v.multiattach as i64)
+        .bind(&v.snapshot_id)
+        .bind(&v.source_volid)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        upsert_metadata(&mut tx, &v.id, &v.metadata).await?;
+        jobs::insert(&mut tx, job).await?;
+        let created = require_in(&mut tx, &v.id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
+    /// Ends a create job: the volume becomes `available`, or `error`.
+    pub async fn volume_finish_create(
+        &self,
+        id: &str,
+        job_id: &str,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let to = if error.is_some() {
+            VolumeStatus::Error
+        } else {
+            VolumeStatus::Available
+        };
+        cas(&mut tx, id, &[VolumeStatus::Creating], to).await?;
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub async fn volume_update(&self, id: &str, u: &VolumeUpdate) -> DomainResult<Volume> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        if let Some(name) = &u.name {
+            sqlx::query("UPDATE volumes SET name = ? WHERE id = ?")
+                .bind(name)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(d) = &u.description {
+            sqlx::query("UPDATE volumes SET description = ? WHERE id = ?")
+                .bind(d)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(b) = u.bootable {
+            sqlx::query("UPDATE volumes SET bootable = ? WHERE id = ?")
+                .bind(b as i64)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(r) = u.readonly {
+            sqlx::query("UPDATE volumes SET readonly = ? WHERE id = ?")
+                .bind(r as i64)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(m) = &u.metadata {
+            replace_metadata(&mut tx, id, m).await?;
+        }
+        touch(&mut tx, id).await?;
+        let v = require_in(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(v)
+    }
+
+    /// Merges (or, with `replace`, replaces) metadata; returns the result.
+    pub async fn volume_metadata_set(
+        &self,
+        id: &str,
+        metadata: &Metadata,
+        replace: bool,
+    ) -> DomainResult<Metadata> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        if replace {
+            replace_metadata(&mut tx, id, metadata).await?;
+        } else {
+            upsert_metadata(&mut tx, id, metadata).await?;
+        }
+        touch(&mut tx, id).await?;
+        let v = require_in(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(v.metadata)
+    }
+
+    pub async fn volume_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        let res = sqlx::query("DELETE FROM volume_metadata WHERE volume_id = ? AND key = ?")
+            .bind(id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(DomainError::not_found("Metadata item", key));
+        }
+        touch(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Unconditionally sets a volume's status (admin `os-reset_status`).
+    pub async fn volume_set_status(&self, id: &str, status: VolumeStatus) -> DomainResult<()> {
+        let res = sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(DomainError::not_found("Volume", id));
+        }
+        Ok(())
+    }
+
+    /// Compare-and-swap of a volume's status.
+    pub async fn volume_cas_status(
+        &self,
+        id: &str,
+        from: &[VolumeStatus],
+        to: VolumeStatus,
+    ) -> DomainResult<bool> {
+        let mut tx = self.begin().await?;
+        let ok = cas(&mut tx, id, from, to).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(ok)
+    }
+
+    /// Moves a volume (and, with `cascade`, its snapshots) to `deleting` and
+    /// records the delete job, or explains why it cannot be deleted.
+    pub async fn volume_begin_delete(
+        &self,
+        id: &str,
+        cascade: bool,
+        job: &Job,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let v = require_in(&mut tx, id).await?;
+        if !VolumeStatus::DELETABLE.contains(&v.status) {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume status must be one of {} to delete, but current status is: {}.",
+                status_list(VolumeStatus::DELETABLE),
+                v.status
+            )));
+        }
+        let snaps: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, status FROM snapshots WHERE volume_id = ?")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if !snaps.is_empty() && !cascade {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} still has {} dependent snapshots.",
+                snaps.len()
+            )));
+        }
+        if let Some((sid, st)) = snaps
+            .iter()
+            .find(|(_, st)| !SnapshotStatus::DELETABLE.iter().any(|d| d.as_str() == st))
+        {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Snapshot {sid} of volume {id} is in status {st}; it must be available or error to cascade delete."
+            )));
+        }
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM volumes WHERE status = 'creating' AND \
+             (source_volid = ? OR snapshot_id IN (SELECT id FROM snapshots WHERE volume_id = ?))",
+        )
+        .bind(id)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if busy > 0 {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} is the source of {busy} volumes being created."
+            )));
+        }
+        if !cas(&mut tx, id, VolumeStatus::DELETABLE, VolumeStatus::Deleting).await? {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} changed status concurrently."
+            )));
+        }
+        if cascade {
+            sqlx::query(
+                "UPDATE snapshots SET status = 'deleting', updated_at = ? WHERE volume_id = ?",
+            )
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Ends a delete job: the volume's rows (and its snapshots') go, or the
+    /// volume becomes `error_deleting`.
+    pub async fn volume_finish_delete(
+        &self,
+        id: &str,
+        job_id: &str,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        if error.is_some() {
+            cas(
+                &mut tx,
+                id,
+                &[VolumeStatus::Deleting],
+                VolumeStatus::ErrorDeleting,
+            )
+            .await?;
+            sqlx::query("UPDATE snapshots SET status = 'error_deleting' WHERE volume_id = ? AND status = 'deleting'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        } else {
+            sqlx::query("DELETE FROM snapshots WHERE volume_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query("DELETE FROM volumes WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Moves a volume to `extending` and records the job, counting the extra
+    /// gigabytes against quota.
+    pub async fn volume_begin_extend(
+        &self,
+        id: &str,
+        new_size: i64,
+        job: &Job,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let v = require_in(&mut tx, id).await?;
+        if v.status != VolumeStatus::Available {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} status must be 'available' to extend, currently in '{}'.",
+                v.status
+            )));
+        }
+        if new_size <= v.size {
+            return Err(DomainError::invalid(format!(
+                "New size for extend must be greater than current size. (current: {}, extended: {new_size}).",
+                v.size
+            )));
+        }
+        let delta = new_size - v.size;
+        let deltas = vec![
+            ("gigabytes".to_string(), delta),
+            (format!("gigabytes_{}", v.volume_type_name), delta),
+        ];
+        quotas::check(&mut tx, &v.project_id, quota, &deltas, Some(new_size)).await?;
+        if !cas(
+            &mut tx,
+            id,
+            &[VolumeStatus::Available],
+            VolumeStatus::Extending,
+        )
+        .await?
+        {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} changed status concurrently."
+            )));
+        }
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Ends an extend job: the new size and `available`, or `error_extending`.
+    pub async fn volume_finish_extend(
+        &self,
+        id: &str,
+        job_id: &str,
+        new_size: i64,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        if error.is_some() {
+            cas(
+                &mut tx,
+                id,
+                &[VolumeStatus::Extending],
+                VolumeStatus::ErrorExtending,
+            )
+            .await?;
+        } else {
+            sqlx::query("UPDATE volumes SET size = ?, status = 'available', updated_at = ? WHERE id = ? AND status = 'extending'")
+                .bind(new_size)
+                .bind(now_timestamp())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+pub(crate) async fn require_volume(tx: &mut Tx, id: &str) -> DomainResult<Volume> {
+    require_in(tx, id).await
+}
