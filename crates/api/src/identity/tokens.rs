@@ -28,7 +28,8 @@ fn domain_ref(v: Option<&Value>) -> InputResult<Option<DomainRef>> {
     }
 }
 
-fn parse_auth(body: &Map<String, Value>) -> InputResult<AuthRequest> {
+/// The request, and whether it asked for an unscoped token in so many words.
+fn parse_auth(body: &Map<String, Value>) -> InputResult<(AuthRequest, bool)> {
     let auth = Obj::child(body, "auth")?;
     let identity = match auth.get("identity") {
         Some(Value::Object(m)) => Obj::new(m, "identity"),
@@ -69,9 +70,10 @@ fn parse_auth(body: &Map<String, Value>) -> InputResult<AuthRequest> {
     if let Some(Value::Object(t)) = identity.get("token") {
         req.token = Obj::new(t, "token").opt_str("id", 1024)?;
     }
+    let mut unscoped = false;
     match auth.get("scope") {
         None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s == "unscoped" => {}
+        Some(Value::String(s)) if s == "unscoped" => unscoped = true,
         Some(Value::Object(scope)) => {
             if let Some(Value::Object(p)) = scope.get("project") {
                 let p = Obj::new(p, "project");
@@ -90,7 +92,7 @@ fn parse_auth(body: &Map<String, Value>) -> InputResult<AuthRequest> {
         }
         Some(_) => return Err(InputError::new("'scope' must be an object or \"unscoped\"")),
     }
-    Ok(req)
+    Ok((req, unscoped))
 }
 
 #[derive(serde::Deserialize)]
@@ -109,12 +111,12 @@ pub async fn issue(
     body: Bytes,
 ) -> Response {
     let parsed = json_object(&body).and_then(|b| parse_auth(&b));
-    let mut req = match parsed {
+    let (mut req, unscoped) = match parsed {
         Ok(r) => r,
         Err(e) => return KeystoneError::from(e).into_response(),
     };
     // With no scope, scope to the user's default project if they have a role on it.
-    if req.project.is_none() {
+    if req.project.is_none() && !unscoped {
         if let Some(default) = default_project(&state, &req).await {
             req.project = Some(ProjectScope {
                 id: Some(default),

@@ -1,0 +1,392 @@
+//! Test harness: runs the real `platter` binary on free ports with a
+//! temporary data directory, and a small authenticated HTTP client.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "admin-secret";
+
+pub struct Server {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub identity_port: u16,
+    pub volume_port: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    pub fn start_with(env: &[(&str, &str)]) -> Server {
+        let mut s = Server {
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+            identity_port: free_port(),
+            volume_port: free_port(),
+        };
+        s.spawn(env);
+        s
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn identity_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.identity_port)
+    }
+
+    pub fn volume_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.volume_port)
+    }
+
+    fn spawn(&mut self, env: &[(&str, &str)]) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_platter"));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--identity-port")
+            .arg(self.identity_port.to_string())
+            .arg("--block-storage-port")
+            .arg(self.volume_port.to_string())
+            .env("PLATTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PLATTER_LOG", "info,sqlx=warn")
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        self.child = Some(cmd.spawn().expect("start platter"));
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let urls = [
+            format!("{}/v3", self.identity_url()),
+            format!("{}/v3/", self.volume_url()),
+        ];
+        loop {
+            let ready = urls.iter().all(|u| http_get_ok(u));
+            if ready {
+                return;
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("platter exited early ({status}); log:\n{}", self.log());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "platter did not become ready; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Stops the process at once, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the process again on the same data directory and ports.
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        self.kill9();
+        self.spawn(env);
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: sending SIGTERM to our own child process.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A tiny blocking probe: does `GET url` answer 200?
+fn http_get_ok(url: &str) -> bool {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let Ok(mut s) = std::net::TcpStream::connect(host) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.starts_with("HTTP/1.1 200")
+}
+
+/// An HTTP response as the tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The Cinder fault name and message of an error reply.
+    pub fn fault(&self) -> (String, String) {
+        let obj = self.body.as_object().expect("fault body is an object");
+        assert_eq!(obj.len(), 1, "one fault key: {}", self.body);
+        let (name, inner) = obj.iter().next().unwrap();
+        assert_eq!(
+            inner["code"],
+            json!(self.status.as_u16()),
+            "fault code matches status: {}",
+            self.body
+        );
+        (
+            name.clone(),
+            inner["message"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+}
+
+/// A client logged in to one project.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub token: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub volume_url: String,
+    pub identity_url: String,
+}
+
+pub async fn raw(
+    http: &reqwest::Client,
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Reply {
+    let mut req = http.request(method, url);
+    if let Some(t) = token {
+        req = req.header("X-Auth-Token", t);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("Content-Type", "application/json")
+            .body(b.to_string());
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn login(server: &Server, user: &str, password: &str, project: &str) -> Client {
+    let http = reqwest::Client::new();
+    let body = json!({"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"name": "Default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}
+    }});
+    let resp = http
+        .post(format!("{}/v3/auth/tokens", server.identity_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED, "login {user}/{project}");
+    let token = resp.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = resp.json().await.unwrap();
+    Client {
+        http,
+        token,
+        project_id: body["token"]["project"]["id"].as_str().unwrap().to_string(),
+        user_id: body["token"]["user"]["id"].as_str().unwrap().to_string(),
+        volume_url: server.volume_url(),
+        identity_url: server.identity_url(),
+    }
+}
+
+pub async fn admin(server: &Server) -> Client {
+    login(server, "admin", ADMIN_PASSWORD, "admin").await
+}
+
+impl Client {
+    /// A Cinder v3 path under the caller's project.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v3/{}{path}", self.volume_url, self.project_id)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let text = body.map(|b| b.to_string());
+        raw(
+            &self.http,
+            method,
+            &self.url(path),
+            Some(&self.token),
+            text.as_deref(),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    pub async fn identity(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let text = body.map(|b| b.to_string());
+        raw(
+            &self.http,
+            method,
+            &format!("{}{path}", self.identity_url),
+            Some(&self.token),
+            text.as_deref(),
+        )
+        .await
+    }
+
+    /// Creates a volume and waits for it to become available.
+    pub async fn volume(&self, body: Value) -> Value {
+        let r = self.post("/volumes", json!({ "volume": body })).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "create: {}", r.body);
+        let id = r.body["volume"]["id"].as_str().unwrap().to_string();
+        self.wait_volume(&id, "available").await
+    }
+
+    /// Polls a volume until it has `status` (panics on another terminal one).
+    pub async fn wait_volume(&self, id: &str, status: &str) -> Value {
+        self.wait(&format!("/volumes/{id}"), "volume", status).await
+    }
+
+    pub async fn wait_snapshot(&self, id: &str, status: &str) -> Value {
+        self.wait(&format!("/snapshots/{id}"), "snapshot", status)
+            .await
+    }
+
+    pub async fn wait(&self, path: &str, key: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = self.get(path).await;
+            if status == "deleted" && r.status == StatusCode::NOT_FOUND {
+                return Value::Null;
+            }
+            assert_eq!(r.status, StatusCode::OK, "poll {path}: {}", r.body);
+            let current = r.body[key]["status"].as_str().unwrap().to_string();
+            if current == status {
+                return r.body[key].clone();
+            }
+            assert!(
+                current.ends_with("ing") || current == "available",
+                "{path} reached {current} while waiting for {status}"
+            );
+            assert!(Instant::now() < deadline, "{path} stuck in {current}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Creates a project and a user with `role` on it; returns a client for that user.
+    pub async fn new_project_user(
+        &self,
+        server: &Server,
+        project: &str,
+        user: &str,
+        role: &str,
+    ) -> Client {
+        let r = self
+            .identity(
+                Method::POST,
+                "/v3/projects",
+                Some(json!({"project": {"name": project}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let pid = r.body["project"]["id"].as_str().unwrap().to_string();
+        let r = self
+            .identity(
+                Method::POST,
+                "/v3/users",
+                Some(json!({"user": {"name": user, "password": "pw", "default_project_id": pid}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let uid = r.body["user"]["id"].as_str().unwrap().to_string();
+        let roles = self
+            .identity(Method::GET, &format!("/v3/roles?name={role}"), None)
+            .await;
+        let rid = roles.body["roles"][0]["id"].as_str().unwrap().to_string();
+        let r = self
+            .identity(
+                Method::PUT,
+                &format!("/v3/projects/{pid}/users/{uid}/roles/{rid}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        login(server, user, "pw", project).await
+    }
+}
