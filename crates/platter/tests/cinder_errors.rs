@@ -7,6 +7,9 @@ use common::{admin, raw, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+/// (method, path under the project, raw body, status, fault name, message fragment)
+type Case<'a> = (Method, String, Option<&'a str>, u16, &'a str, &'a str);
+
 #[tokio::test]
 async fn bad_requests_get_cinder_faults_and_write_nothing() {
     let server = Server::start();
@@ -20,8 +23,7 @@ async fn bad_requests_get_cinder_faults_and_write_nothing() {
         "n".repeat(65)
     );
     let bogus_snapshot = format!(r#"{{"snapshot": {{"volume_id": "{vid}", "bogus": 1}}}}"#);
-    // (method, path under the project, raw body, status, fault name, message fragment)
-    let cases: Vec<(Method, String, Option<&str>, u16, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Method::POST,
             "/volumes".into(),

@@ -120,6 +120,8 @@ pub fn router(state: ApiState) -> Router {
         .nest("/v2/{project_id}", project)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
             normalize(Family::Cinder, req, next)
         }))

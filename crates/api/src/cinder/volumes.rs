@@ -32,10 +32,11 @@ pub(super) fn check_uuid(field: &str, v: &str) -> InputResult<()> {
     }
 }
 
+/// A field an update may set, clear (`Some(None)`) or leave alone (`None`).
+pub(super) type Settable = Option<Option<String>>;
+
 /// `name` wins over its `display_name` alias, `description` over `display_description`.
-pub(super) fn name_and_description(
-    o: &Obj,
-) -> InputResult<(Option<Option<String>>, Option<Option<String>>)> {
+pub(super) fn name_and_description(o: &Obj) -> InputResult<(Settable, Settable)> {
     let name = match o.opt_nullable_str("name", NAME_MAX)? {
         Some(n) => Some(n),
         None => o.opt_nullable_str("display_name", NAME_MAX)?,

@@ -74,6 +74,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v3/regions", get(admin::region_list))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
             normalize(Family::Keystone, req, next)
         }))

@@ -1,0 +1,141 @@
+//! Real bytes through the service: what a clone or an extend holds is
+//! exactly what its source held, and delete gives the space back.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use platter_backend::{SparseFileBackend, StorageBackend};
+use platter_model::{AuthContext, SnapshotStatus, VolumeStatus, GIB};
+use platter_service::{AuthRequest, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef, VolumeCreate};
+use platter_store::Store;
+
+const MIB: u64 = 1 << 20;
+
+async fn service() -> (tempfile::TempDir, Platter, AuthContext) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).await.unwrap();
+    let backend = SparseFileBackend::open(dir.path().join("pool")).unwrap();
+    let platter = Platter::new(store, Arc::new(backend), ServiceConfig::default());
+    platter.bootstrap(Some("pw")).await.unwrap();
+    let token = platter
+        .authenticate(&AuthRequest {
+            methods: vec!["password".into()],
+            password: Some((UserRef { name: Some("admin".into()), ..Default::default() }, "pw".into())),
+            project: Some(ProjectScope { name: Some("admin".into()), ..Default::default() }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ctx = token.info.auth_context().unwrap();
+    (dir, platter, ctx)
+}
+
+async fn wait_volume(p: &Platter, ctx: &AuthContext, id: &str, status: VolumeStatus) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match p.volume_get(ctx, id).await {
+            Ok(v) if v.status == status => return,
+            Ok(v) => assert!(v.status.is_transitional(), "volume {id} is {}", v.status),
+            Err(_) if status == VolumeStatus::Deleting => return,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(Instant::now() < deadline, "volume {id} never became {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| seed.wrapping_add((i % 251) as u8)).collect()
+}
+
+fn read(b: &dyn StorageBackend, id: &str, offset: u64, len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    b.open_volume(id).unwrap().read_at(&mut buf, offset).unwrap();
+    buf
+}
+
+#[tokio::test]
+async fn clones_and_extends_hold_exactly_the_source_bytes() {
+    let (_dir, p, ctx) = service().await;
+    let v1 = p.volume_create(&ctx, VolumeCreate { size: Some(1), ..Default::default() }).await.unwrap();
+    wait_volume(&p, &ctx, &v1.id, VolumeStatus::Available).await;
+    let backend = p.backend().clone();
+    let original = pattern(1, MIB as usize);
+    let io = backend.open_volume(&v1.id).unwrap();
+    io.write_at(&original, 0).unwrap();
+    io.write_at(&original, GIB - MIB).unwrap();
+    io.flush().unwrap();
+
+    let snap = p
+        .snapshot_create(&ctx, SnapshotCreate { volume_id: v1.id.clone(), ..Default::default() })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while p.snapshot_get(&ctx, &snap.id).await.unwrap().status != SnapshotStatus::Available {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Overwrite the source after the snapshot: the snapshot keeps the old bytes.
+    let newer = pattern(99, MIB as usize);
+    io.write_at(&newer, 0).unwrap();
+
+    let from_snap = p
+        .volume_create(&ctx, VolumeCreate { snapshot_id: Some(snap.id.clone()), size: Some(2), ..Default::default() })
+        .await
+        .unwrap();
+    let from_vol = p
+        .volume_create(&ctx, VolumeCreate { source_volid: Some(v1.id.clone()), ..Default::default() })
+        .await
+        .unwrap();
+    wait_volume(&p, &ctx, &from_snap.id, VolumeStatus::Available).await;
+    wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Available).await;
+
+    assert_eq!(backend.open_volume(&from_snap.id).unwrap().size().unwrap(), 2 * GIB);
+    assert_eq!(read(backend.as_ref(), &from_snap.id, 0, MIB as usize), original);
+    assert_eq!(read(backend.as_ref(), &from_snap.id, GIB - MIB, MIB as usize), original);
+    assert_eq!(read(backend.as_ref(), &from_snap.id, GIB + 5 * MIB, 4096), vec![0u8; 4096]);
+    assert_eq!(read(backend.as_ref(), &from_vol.id, 0, MIB as usize), newer);
+
+    // Extend keeps the data and grows the device.
+    p.volume_extend(&ctx, &from_vol.id, 3).await.unwrap();
+    wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Available).await;
+    assert_eq!(p.volume_get(&ctx, &from_vol.id).await.unwrap().size, 3);
+    assert_eq!(backend.open_volume(&from_vol.id).unwrap().size().unwrap(), 3 * GIB);
+    assert_eq!(read(backend.as_ref(), &from_vol.id, 0, MIB as usize), newer);
+    assert_eq!(read(backend.as_ref(), &from_vol.id, GIB - MIB, MIB as usize), original);
+
+    // Delete frees the space.
+    let before = backend.pool_stats().unwrap().allocated_bytes;
+    p.volume_delete(&ctx, &from_vol.id, false).await.unwrap();
+    wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Deleting).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while backend.volume_exists(&from_vol.id).unwrap() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = backend.pool_stats().unwrap().allocated_bytes;
+    assert!(after + 2 * MIB <= before, "delete freed space: {before} -> {after}");
+}
+
+#[tokio::test]
+async fn concurrent_creates_never_overshoot_quota() {
+    let (_dir, p, ctx) = service().await;
+    p.quota_update(&ctx, &ctx.project_id, &[("volumes".into(), 7)]).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (p, ctx) = (p.clone(), ctx.clone());
+        tasks.push(tokio::spawn(async move {
+            p.volume_create(&ctx, VolumeCreate { size: Some(1), ..Default::default() }).await.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 7);
+    let view = p.quota_show(&ctx, &ctx.project_id).await.unwrap();
+    let volumes = view.lines.iter().find(|l| l.resource == "volumes").unwrap();
+    assert_eq!((volumes.limit, volumes.in_use), (7, 7));
+}
