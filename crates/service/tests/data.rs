@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use platter_backend::{SparseFileBackend, StorageBackend};
 use platter_model::{AuthContext, SnapshotStatus, VolumeStatus, GIB};
-use platter_service::{AuthRequest, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef, VolumeCreate};
+use platter_service::{
+    AuthRequest, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef, VolumeCreate,
+};
 use platter_store::Store;
 
 const MIB: u64 = 1 << 20;
@@ -20,8 +22,17 @@ async fn service() -> (tempfile::TempDir, Platter, AuthContext) {
     let token = platter
         .authenticate(&AuthRequest {
             methods: vec!["password".into()],
-            password: Some((UserRef { name: Some("admin".into()), ..Default::default() }, "pw".into())),
-            project: Some(ProjectScope { name: Some("admin".into()), ..Default::default() }),
+            password: Some((
+                UserRef {
+                    name: Some("admin".into()),
+                    ..Default::default()
+                },
+                "pw".into(),
+            )),
+            project: Some(ProjectScope {
+                name: Some("admin".into()),
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .await
@@ -39,25 +50,42 @@ async fn wait_volume(p: &Platter, ctx: &AuthContext, id: &str, status: VolumeSta
             Err(_) if status == VolumeStatus::Deleting => return,
             Err(e) => panic!("{e}"),
         }
-        assert!(Instant::now() < deadline, "volume {id} never became {status}");
+        assert!(
+            Instant::now() < deadline,
+            "volume {id} never became {status}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 fn pattern(seed: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| seed.wrapping_add((i % 251) as u8)).collect()
+    (0..len)
+        .map(|i| seed.wrapping_add((i % 251) as u8))
+        .collect()
 }
 
 fn read(b: &dyn StorageBackend, id: &str, offset: u64, len: usize) -> Vec<u8> {
     let mut buf = vec![0u8; len];
-    b.open_volume(id).unwrap().read_at(&mut buf, offset).unwrap();
+    b.open_volume(id)
+        .unwrap()
+        .read_at(&mut buf, offset)
+        .unwrap();
     buf
 }
 
 #[tokio::test]
 async fn clones_and_extends_hold_exactly_the_source_bytes() {
     let (_dir, p, ctx) = service().await;
-    let v1 = p.volume_create(&ctx, VolumeCreate { size: Some(1), ..Default::default() }).await.unwrap();
+    let v1 = p
+        .volume_create(
+            &ctx,
+            VolumeCreate {
+                size: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     wait_volume(&p, &ctx, &v1.id, VolumeStatus::Available).await;
     let backend = p.backend().clone();
     let original = pattern(1, MIB as usize);
@@ -67,7 +95,13 @@ async fn clones_and_extends_hold_exactly_the_source_bytes() {
     io.flush().unwrap();
 
     let snap = p
-        .snapshot_create(&ctx, SnapshotCreate { volume_id: v1.id.clone(), ..Default::default() })
+        .snapshot_create(
+            &ctx,
+            SnapshotCreate {
+                volume_id: v1.id.clone(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -80,29 +114,60 @@ async fn clones_and_extends_hold_exactly_the_source_bytes() {
     io.write_at(&newer, 0).unwrap();
 
     let from_snap = p
-        .volume_create(&ctx, VolumeCreate { snapshot_id: Some(snap.id.clone()), size: Some(2), ..Default::default() })
+        .volume_create(
+            &ctx,
+            VolumeCreate {
+                snapshot_id: Some(snap.id.clone()),
+                size: Some(2),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let from_vol = p
-        .volume_create(&ctx, VolumeCreate { source_volid: Some(v1.id.clone()), ..Default::default() })
+        .volume_create(
+            &ctx,
+            VolumeCreate {
+                source_volid: Some(v1.id.clone()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     wait_volume(&p, &ctx, &from_snap.id, VolumeStatus::Available).await;
     wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Available).await;
 
-    assert_eq!(backend.open_volume(&from_snap.id).unwrap().size().unwrap(), 2 * GIB);
-    assert_eq!(read(backend.as_ref(), &from_snap.id, 0, MIB as usize), original);
-    assert_eq!(read(backend.as_ref(), &from_snap.id, GIB - MIB, MIB as usize), original);
-    assert_eq!(read(backend.as_ref(), &from_snap.id, GIB + 5 * MIB, 4096), vec![0u8; 4096]);
+    assert_eq!(
+        backend.open_volume(&from_snap.id).unwrap().size().unwrap(),
+        2 * GIB
+    );
+    assert_eq!(
+        read(backend.as_ref(), &from_snap.id, 0, MIB as usize),
+        original
+    );
+    assert_eq!(
+        read(backend.as_ref(), &from_snap.id, GIB - MIB, MIB as usize),
+        original
+    );
+    assert_eq!(
+        read(backend.as_ref(), &from_snap.id, GIB + 5 * MIB, 4096),
+        vec![0u8; 4096]
+    );
     assert_eq!(read(backend.as_ref(), &from_vol.id, 0, MIB as usize), newer);
 
     // Extend keeps the data and grows the device.
     p.volume_extend(&ctx, &from_vol.id, 3).await.unwrap();
     wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Available).await;
     assert_eq!(p.volume_get(&ctx, &from_vol.id).await.unwrap().size, 3);
-    assert_eq!(backend.open_volume(&from_vol.id).unwrap().size().unwrap(), 3 * GIB);
+    assert_eq!(
+        backend.open_volume(&from_vol.id).unwrap().size().unwrap(),
+        3 * GIB
+    );
     assert_eq!(read(backend.as_ref(), &from_vol.id, 0, MIB as usize), newer);
-    assert_eq!(read(backend.as_ref(), &from_vol.id, GIB - MIB, MIB as usize), original);
+    assert_eq!(
+        read(backend.as_ref(), &from_vol.id, GIB - MIB, MIB as usize),
+        original
+    );
 
     // Delete frees the space.
     let before = backend.pool_stats().unwrap().allocated_bytes;
@@ -114,18 +179,31 @@ async fn clones_and_extends_hold_exactly_the_source_bytes() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let after = backend.pool_stats().unwrap().allocated_bytes;
-    assert!(after + 2 * MIB <= before, "delete freed space: {before} -> {after}");
+    assert!(
+        after + 2 * MIB <= before,
+        "delete freed space: {before} -> {after}"
+    );
 }
 
 #[tokio::test]
 async fn concurrent_creates_never_overshoot_quota() {
     let (_dir, p, ctx) = service().await;
-    p.quota_update(&ctx, &ctx.project_id, &[("volumes".into(), 7)]).await.unwrap();
+    p.quota_update(&ctx, &ctx.project_id, &[("volumes".into(), 7)])
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (p, ctx) = (p.clone(), ctx.clone());
         tasks.push(tokio::spawn(async move {
-            p.volume_create(&ctx, VolumeCreate { size: Some(1), ..Default::default() }).await.is_ok()
+            p.volume_create(
+                &ctx,
+                VolumeCreate {
+                    size: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .is_ok()
         }));
     }
     let mut ok = 0;

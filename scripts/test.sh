@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian machine (Debian and
+# PyPI packages), then runs every test: formatting, lints, the Rust suites
+# (unit and integration, against the real binary) and the real-client suites
+# (openstack CLI, python-cinderclient, openstacksdk) against a server the
+# tests start themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+echo "==> Debian packages"
+$SUDO apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    libnbd-bin nbdkit fio qemu-utils python3-venv python3-pip >/dev/null
+
+echo "==> Python clients (in .venv)"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -r tests/requirements.txt
+
+echo "==> Format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> Rust tests"
+cargo build --workspace --locked
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked
+else
+    cargo test --workspace --locked
+fi
+
+echo "==> Real-client tests"
+PATH="$PWD/.venv/bin:$PATH" PLATTER_BIN="$PWD/target/debug/platter" \
+    .venv/bin/python -m pytest tests/clients -q -p no:cacheprovider
+
+echo "==> All tests passed"

@@ -1,0 +1,142 @@
+"""Starts a real `platter serve` for the client tests and hands out its
+credentials as the environment a user would `source`."""
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "client-tests-admin"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def platter_binary():
+    path = os.environ.get("PLATTER_BIN") or str(REPO / "target" / "debug" / "platter")
+    if not os.path.exists(path):
+        pytest.fail(f"platter binary not found at {path}; run `cargo build` first")
+    return path
+
+
+class Platter:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="platter-clients-")
+        self.data_dir = os.path.join(self.tmp, "data")
+        self.identity_port = free_port()
+        self.volume_port = free_port()
+        self.log_path = os.path.join(self.tmp, "server.log")
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        env = dict(os.environ, PLATTER_ADMIN_PASSWORD=ADMIN_PASSWORD, PLATTER_LOG="info,sqlx=warn")
+        self.proc = subprocess.Popen(
+            [platter_binary(), "serve", "--data-dir", self.data_dir,
+             "--identity-port", str(self.identity_port),
+             "--block-storage-port", str(self.volume_port)],
+            stdout=subprocess.DEVNULL, stderr=log, env=env)
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.identity_url}/v3", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError("platter exited:\n" + self.log())
+            if time.time() > deadline:
+                raise RuntimeError("platter did not start:\n" + self.log())
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def log(self):
+        try:
+            return open(self.log_path, encoding="utf-8", errors="replace").read()
+        except OSError:
+            return ""
+
+    @property
+    def identity_url(self):
+        return f"http://127.0.0.1:{self.identity_port}"
+
+    @property
+    def volume_url(self):
+        return f"http://127.0.0.1:{self.volume_port}"
+
+    @property
+    def openrc(self):
+        return os.path.join(self.data_dir, "admin-openrc.sh")
+
+    def env(self, user="admin", password=ADMIN_PASSWORD, project="admin"):
+        """The environment `source admin-openrc.sh` gives, for another user if asked."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update({
+            "OS_AUTH_URL": f"{self.identity_url}/v3",
+            "OS_IDENTITY_API_VERSION": "3",
+            "OS_USERNAME": user,
+            "OS_PASSWORD": password,
+            "OS_PROJECT_NAME": project,
+            "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default",
+            "OS_REGION_NAME": "RegionOne",
+            "OS_INTERFACE": "public",
+            "OS_VOLUME_API_VERSION": "3",
+        })
+        return env
+
+
+@pytest.fixture(scope="module")
+def platter():
+    p = Platter()
+    p.start()
+    yield p
+    p.stop()
+    failures = [line for line in p.log().splitlines() if "request failed" in line or "panicked" in line]
+    shutil.rmtree(p.tmp, ignore_errors=True)
+    assert not failures, "server answered 5xx or panicked:\n" + "\n".join(failures)
+
+
+def run(cmd, env, check=True):
+    """Runs a client command; returns (exit code, stdout, stderr)."""
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p.returncode, p.stdout, p.stderr
+
+
+def openstack(env, *args, check=True):
+    """`openstack ARGS -f json`, parsed."""
+    _, out, _ = run(["openstack", *args, "-f", "json"], env, check=check)
+    return json.loads(out) if out.strip() else None
+
+
+def wait_for(fetch, want, timeout=60):
+    """Polls fetch() until it returns `want`; fails on an error status."""
+    deadline = time.time() + timeout
+    while True:
+        got = fetch()
+        if got == want:
+            return
+        assert not (isinstance(got, str) and got.startswith("error")), f"reached {got} waiting for {want}"
+        assert time.time() < deadline, f"still {got}, wanted {want}"
+        time.sleep(0.3)
