@@ -13,6 +13,7 @@ pub mod identity_types {
     pub use crate::identity::{NameFilter, TokenRow};
 }
 mod jobs;
+mod metadata;
 mod page;
 mod quotas;
 mod snapshots;

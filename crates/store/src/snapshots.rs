@@ -1,14 +1,13 @@
 //! Snapshots: rows, metadata, and the transactions that start and finish
 //! their jobs.
 
-use std::collections::HashMap;
-
 use platter_model::{
     now_timestamp, DomainError, DomainResult, Job, Metadata, Snapshot, SnapshotStatus, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use crate::metadata::{self, MetaTable};
 use crate::page::Page;
 use crate::quotas::{self, QuotaDefaults};
 use crate::volumes::require_volume;
@@ -54,28 +53,10 @@ pub struct SnapshotQuery {
 }
 
 async fn load_metadata(conn: &mut SqliteConnection, snaps: &mut [Snapshot]) -> DomainResult<()> {
-    if snaps.is_empty() {
-        return Ok(());
-    }
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT snapshot_id, key, value FROM snapshot_metadata WHERE snapshot_id IN (",
-    );
-    let mut sep = qb.separated(", ");
-    for s in snaps.iter() {
-        sep.push_bind(s.id.clone());
-    }
-    qb.push(")");
-    let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
-    let index: HashMap<String, usize> = snaps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.clone(), i))
-        .collect();
-    for r in rows {
-        let id: String = r.get("snapshot_id");
-        if let Some(&i) = index.get(&id) {
-            snaps[i].metadata.insert(r.get("key"), r.get("value"));
-        }
+    let ids: Vec<&str> = snaps.iter().map(|s| s.id.as_str()).collect();
+    let mut found = metadata::load(conn, MetaTable::Snapshot, &ids).await?;
+    for s in snaps.iter_mut() {
+        s.metadata = found.remove(&s.id).unwrap_or_default();
     }
     Ok(())
 }
@@ -96,26 +77,6 @@ async fn require_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Snaps
     get_in(conn, id)
         .await?
         .ok_or_else(|| DomainError::not_found("Snapshot", id))
-}
-
-async fn upsert_metadata(
-    conn: &mut SqliteConnection,
-    id: &str,
-    metadata: &Metadata,
-) -> DomainResult<()> {
-    for (k, v) in metadata {
-        sqlx::query(
-            "INSERT INTO snapshot_metadata (snapshot_id, key, value) VALUES (?, ?, ?) \
-             ON CONFLICT (snapshot_id, key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(id)
-        .bind(k)
-        .bind(v)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(())
 }
 
 async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
@@ -166,11 +127,7 @@ impl Store {
         if let Some(v) = &q.volume_id {
             qb.push(" AND s.volume_id = ").push_bind(v.clone());
         }
-        for (k, v) in &q.metadata {
-            qb.push(" AND EXISTS (SELECT 1 FROM snapshot_metadata mm WHERE mm.snapshot_id = s.id AND mm.key = ");
-            qb.push_bind(k.clone());
-            qb.push(" AND mm.value = ").push_bind(v.clone()).push(")");
-        }
+        metadata::push_filter(&mut qb, MetaTable::Snapshot, "s", &q.metadata);
         q.page.push_marker(&mut qb, "snapshots", "s");
         q.page.push_order_and_limit(&mut qb, "s");
         let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
@@ -236,7 +193,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        upsert_metadata(&mut tx, &s.id, &s.metadata).await?;
+        metadata::upsert(&mut tx, MetaTable::Snapshot, &s.id, &s.metadata).await?;
         jobs::insert(&mut tx, job).await?;
         let created = require_in(&mut tx, &s.id).await?;
         tx.commit().await.map_err(db_err)?;
@@ -307,13 +264,10 @@ impl Store {
         let mut tx = self.begin().await?;
         require_in(&mut tx, id).await?;
         if replace {
-            sqlx::query("DELETE FROM snapshot_metadata WHERE snapshot_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            metadata::replace(&mut tx, MetaTable::Snapshot, id, metadata).await?;
+        } else {
+            metadata::upsert(&mut tx, MetaTable::Snapshot, id, metadata).await?;
         }
-        upsert_metadata(&mut tx, id, metadata).await?;
         touch(&mut tx, id).await?;
         let s = require_in(&mut tx, id).await?;
         tx.commit().await.map_err(db_err)?;
@@ -323,13 +277,7 @@ impl Store {
     pub async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_in(&mut tx, id).await?;
-        let res = sqlx::query("DELETE FROM snapshot_metadata WHERE snapshot_id = ? AND key = ?")
-            .bind(id)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if res.rows_affected() == 0 {
+        if !metadata::delete_key(&mut tx, MetaTable::Snapshot, id, key).await? {
             return Err(DomainError::not_found("Metadata item", key));
         }
         touch(&mut tx, id).await?;

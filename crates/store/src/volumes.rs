@@ -1,14 +1,13 @@
 //! Volumes: rows, metadata, and the transactions that start and finish
 //! their jobs.
 
-use std::collections::HashMap;
-
 use platter_model::{
     now_timestamp, DomainError, DomainResult, Job, Metadata, SnapshotStatus, Volume, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use crate::metadata::{self, MetaTable};
 use crate::page::Page;
 use crate::quotas::{self, QuotaDefaults};
 use crate::{db_err, jobs, parse_enum, Store, Tx};
@@ -82,28 +81,10 @@ pub struct VolumeUpdate {
 }
 
 async fn load_metadata(conn: &mut SqliteConnection, volumes: &mut [Volume]) -> DomainResult<()> {
-    if volumes.is_empty() {
-        return Ok(());
-    }
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT volume_id, key, value FROM volume_metadata WHERE volume_id IN (",
-    );
-    let mut sep = qb.separated(", ");
-    for v in volumes.iter() {
-        sep.push_bind(v.id.clone());
-    }
-    qb.push(")");
-    let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
-    let index: HashMap<String, usize> = volumes
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.id.clone(), i))
-        .collect();
-    for r in rows {
-        let id: String = r.get("volume_id");
-        if let Some(&i) = index.get(&id) {
-            volumes[i].metadata.insert(r.get("key"), r.get("value"));
-        }
+    let ids: Vec<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
+    let mut found = metadata::load(conn, MetaTable::Volume, &ids).await?;
+    for v in volumes.iter_mut() {
+        v.metadata = found.remove(&v.id).unwrap_or_default();
     }
     Ok(())
 }
@@ -124,39 +105,6 @@ async fn require_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Volum
     get_in(conn, id)
         .await?
         .ok_or_else(|| DomainError::not_found("Volume", id))
-}
-
-async fn replace_metadata(
-    conn: &mut SqliteConnection,
-    id: &str,
-    metadata: &Metadata,
-) -> DomainResult<()> {
-    sqlx::query("DELETE FROM volume_metadata WHERE volume_id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    upsert_metadata(conn, id, metadata).await
-}
-
-async fn upsert_metadata(
-    conn: &mut SqliteConnection,
-    id: &str,
-    metadata: &Metadata,
-) -> DomainResult<()> {
-    for (k, v) in metadata {
-        sqlx::query(
-            "INSERT INTO volume_metadata (volume_id, key, value) VALUES (?, ?, ?) \
-             ON CONFLICT (volume_id, key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(id)
-        .bind(k)
-        .bind(v)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(())
 }
 
 async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
@@ -240,11 +188,7 @@ impl Store {
         if let Some(b) = q.bootable {
             qb.push(" AND v.bootable = ").push_bind(b as i64);
         }
-        for (k, v) in &q.metadata {
-            qb.push(" AND EXISTS (SELECT 1 FROM volume_metadata mm WHERE mm.volume_id = v.id AND mm.key = ");
-            qb.push_bind(k.clone());
-            qb.push(" AND mm.value = ").push_bind(v.clone()).push(")");
-        }
+        metadata::push_filter(&mut qb, MetaTable::Volume, "v", &q.metadata);
         q.page.push_marker(&mut qb, "volumes", "v");
         q.page.push_order_and_limit(&mut qb, "v");
         let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
@@ -332,7 +276,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        upsert_metadata(&mut tx, &v.id, &v.metadata).await?;
+        metadata::upsert(&mut tx, MetaTable::Volume, &v.id, &v.metadata).await?;
         jobs::insert(&mut tx, job).await?;
         let created = require_in(&mut tx, &v.id).await?;
         tx.commit().await.map_err(db_err)?;
@@ -393,7 +337,7 @@ impl Store {
                 .map_err(db_err)?;
         }
         if let Some(m) = &u.metadata {
-            replace_metadata(&mut tx, id, m).await?;
+            metadata::replace(&mut tx, MetaTable::Volume, id, m).await?;
         }
         touch(&mut tx, id).await?;
         let v = require_in(&mut tx, id).await?;
@@ -411,9 +355,9 @@ impl Store {
         let mut tx = self.begin().await?;
         require_in(&mut tx, id).await?;
         if replace {
-            replace_metadata(&mut tx, id, metadata).await?;
+            metadata::replace(&mut tx, MetaTable::Volume, id, metadata).await?;
         } else {
-            upsert_metadata(&mut tx, id, metadata).await?;
+            metadata::upsert(&mut tx, MetaTable::Volume, id, metadata).await?;
         }
         touch(&mut tx, id).await?;
         let v = require_in(&mut tx, id).await?;
@@ -424,13 +368,7 @@ impl Store {
     pub async fn volume_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_in(&mut tx, id).await?;
-        let res = sqlx::query("DELETE FROM volume_metadata WHERE volume_id = ? AND key = ?")
-            .bind(id)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if res.rows_affected() == 0 {
+        if !metadata::delete_key(&mut tx, MetaTable::Volume, id, key).await? {
             return Err(DomainError::not_found("Metadata item", key));
         }
         touch(&mut tx, id).await?;

@@ -1,6 +1,7 @@
 //! The Cinder block-storage API, v3 (with microversions) and v2, under
 //! `/v3/{project_id}` and `/v2/{project_id}`.
 
+mod metadata;
 mod params;
 mod quotas;
 mod snapshots;
@@ -16,6 +17,7 @@ use axum::{Extension, Json, Router};
 use platter_model::AuthContext;
 use serde_json::{json, Value};
 
+use self::metadata::Owner;
 use crate::error::{normalize, www_authenticate, CinderError, Family};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
@@ -66,15 +68,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/volumes/{volume_id}/action", post(volumes::action))
         .route(
             "/volumes/{volume_id}/metadata",
-            get(volumes::metadata_show)
-                .post(volumes::metadata_merge)
-                .put(volumes::metadata_replace),
+            metadata::collection(Owner::Volume),
         )
         .route(
             "/volumes/{volume_id}/metadata/{key}",
-            get(volumes::metadata_item_show)
-                .put(volumes::metadata_item_set)
-                .delete(volumes::metadata_item_delete),
+            metadata::item(Owner::Volume),
         )
         .route("/snapshots", get(snapshots::list).post(snapshots::create))
         .route("/snapshots/detail", get(snapshots::list_detail))
@@ -87,15 +85,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/snapshots/{snapshot_id}/action", post(snapshots::action))
         .route(
             "/snapshots/{snapshot_id}/metadata",
-            get(snapshots::metadata_show)
-                .post(snapshots::metadata_merge)
-                .put(snapshots::metadata_replace),
+            metadata::collection(Owner::Snapshot),
         )
         .route(
             "/snapshots/{snapshot_id}/metadata/{key}",
-            get(snapshots::metadata_item_show)
-                .put(snapshots::metadata_item_set)
-                .delete(snapshots::metadata_item_delete),
+            metadata::item(Owner::Snapshot),
         )
         .route("/types", get(type_list))
         .route("/types/default", get(type_default))

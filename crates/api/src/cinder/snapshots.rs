@@ -10,16 +10,13 @@ use platter_service::{SnapshotCreate, SnapshotListRequest};
 use serde_json::{json, Value};
 
 use super::params::ListQuery;
-use super::volumes::{
-    action_object, check_uuid, meta_item_body, metadata_body, name_and_description, single_action,
-};
+use super::volumes::{action_object, check_uuid, name_and_description, single_action};
 use super::{views, Caller, CinderResult};
 use crate::body::{json_object, Obj};
 use crate::error::{empty, CinderError};
 use crate::ApiState;
 
 type IdPath = Path<(String, String)>;
-type KeyPath = Path<(String, String, String)>;
 
 /// `POST /snapshots` → 202 with the snapshot in `creating`.
 pub async fn create(
@@ -185,87 +182,5 @@ pub async fn action(
                 "There is no such action: {other}"
             )))
         }
-    }
-}
-
-pub async fn metadata_show(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id)): IdPath,
-) -> CinderResult {
-    let s = state.platter.snapshot_get(&c.ctx, &id).await?;
-    Ok(Json(json!({ "metadata": s.metadata })).into_response())
-}
-
-pub async fn metadata_merge(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id)): IdPath,
-    body: Bytes,
-) -> CinderResult {
-    let meta = metadata_body(&body)?;
-    let all = state
-        .platter
-        .snapshot_metadata_set(&c.ctx, &id, &meta, false)
-        .await?;
-    Ok(Json(json!({ "metadata": all })).into_response())
-}
-
-pub async fn metadata_replace(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id)): IdPath,
-    body: Bytes,
-) -> CinderResult {
-    let meta = metadata_body(&body)?;
-    let all = state
-        .platter
-        .snapshot_metadata_set(&c.ctx, &id, &meta, true)
-        .await?;
-    Ok(Json(json!({ "metadata": all })).into_response())
-}
-
-pub async fn metadata_item_show(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id, key)): KeyPath,
-) -> CinderResult {
-    let s = state.platter.snapshot_get(&c.ctx, &id).await?;
-    match s.metadata.get(&key) {
-        Some(value) => Ok(Json(json!({ "meta": { key: value } })).into_response()),
-        None => Err(CinderError::not_found("Metadata item was not found")),
-    }
-}
-
-pub async fn metadata_item_set(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id, key)): KeyPath,
-    body: Bytes,
-) -> CinderResult {
-    let meta = meta_item_body(&body, &key)?;
-    state
-        .platter
-        .snapshot_metadata_set(&c.ctx, &id, &meta, false)
-        .await?;
-    Ok(Json(json!({ "meta": meta })).into_response())
-}
-
-pub async fn metadata_item_delete(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id, key)): KeyPath,
-) -> CinderResult {
-    match state
-        .platter
-        .snapshot_metadata_delete(&c.ctx, &id, &key)
-        .await
-    {
-        Ok(()) => Ok(empty(StatusCode::OK)),
-        Err(platter_model::DomainError::NotFound {
-            kind: "Metadata item",
-            ..
-        }) => Err(CinderError::not_found("Metadata item was not found")),
-        Err(e) => Err(e.into()),
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{Metadata, VolumeStatus};
+use platter_model::VolumeStatus;
 use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
 use serde_json::{json, Map, Value};
 
@@ -20,7 +20,6 @@ pub const NAME_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 85;
 
 type IdPath = Path<(String, String)>;
-type KeyPath = Path<(String, String, String)>;
 
 pub(super) fn check_uuid(field: &str, v: &str) -> InputResult<()> {
     if uuid::Uuid::parse_str(v).is_ok() {
@@ -345,116 +344,5 @@ pub async fn action(
                 "There is no such action: {other}"
             )))
         }
-    }
-}
-
-// ---- metadata ----
-
-/// `{"metadata": {...}}`, strictly.
-pub(super) fn metadata_body(body: &Bytes) -> Result<Metadata, CinderError> {
-    let map = json_object(body)?;
-    Obj::new(&map, "body").deny_unknown(&["metadata"])?;
-    let o = Obj::new(&map, "body");
-    o.require("metadata")?;
-    Ok(o.opt_metadata("metadata")?.unwrap_or_default())
-}
-
-/// `{"meta": {key: value}}` whose one key is the URL's.
-pub(super) fn meta_item_body(body: &Bytes, key: &str) -> Result<Metadata, CinderError> {
-    let map = json_object(body)?;
-    Obj::new(&map, "body").deny_unknown(&["meta"])?;
-    let o = Obj::new(&map, "body");
-    o.require("meta")?;
-    let meta = o.opt_metadata("meta")?.unwrap_or_default();
-    if meta.len() > 1 {
-        return Err(CinderError::bad_request(
-            "Request body contains too many items",
-        ));
-    }
-    if !meta.contains_key(key) {
-        return Err(CinderError::bad_request("Request body and URI mismatch"));
-    }
-    Ok(meta)
-}
-
-pub async fn metadata_show(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id)): IdPath,
-) -> CinderResult {
-    let v = state.platter.volume_get(&c.ctx, &id).await?;
-    Ok(Json(json!({ "metadata": v.metadata })).into_response())
-}
-
-pub async fn metadata_merge(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id)): IdPath,
-    body: Bytes,
-) -> CinderResult {
-    let meta = metadata_body(&body)?;
-    let all = state
-        .platter
-        .volume_metadata_set(&c.ctx, &id, &meta, false)
-        .await?;
-    Ok(Json(json!({ "metadata": all })).into_response())
-}
-
-pub async fn metadata_replace(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id)): IdPath,
-    body: Bytes,
-) -> CinderResult {
-    let meta = metadata_body(&body)?;
-    let all = state
-        .platter
-        .volume_metadata_set(&c.ctx, &id, &meta, true)
-        .await?;
-    Ok(Json(json!({ "metadata": all })).into_response())
-}
-
-pub async fn metadata_item_show(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id, key)): KeyPath,
-) -> CinderResult {
-    let v = state.platter.volume_get(&c.ctx, &id).await?;
-    match v.metadata.get(&key) {
-        Some(value) => Ok(Json(json!({ "meta": { key: value } })).into_response()),
-        None => Err(CinderError::not_found("Metadata item was not found")),
-    }
-}
-
-pub async fn metadata_item_set(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id, key)): KeyPath,
-    body: Bytes,
-) -> CinderResult {
-    let meta = meta_item_body(&body, &key)?;
-    state
-        .platter
-        .volume_metadata_set(&c.ctx, &id, &meta, false)
-        .await?;
-    Ok(Json(json!({ "meta": meta })).into_response())
-}
-
-pub async fn metadata_item_delete(
-    State(state): State<ApiState>,
-    Extension(c): Extension<Caller>,
-    Path((_p, id, key)): KeyPath,
-) -> CinderResult {
-    match state
-        .platter
-        .volume_metadata_delete(&c.ctx, &id, &key)
-        .await
-    {
-        Ok(()) => Ok(empty(StatusCode::OK)),
-        Err(platter_model::DomainError::NotFound {
-            kind: "Metadata item",
-            ..
-        }) => Err(CinderError::not_found("Metadata item was not found")),
-        Err(e) => Err(e.into()),
     }
 }
