@@ -56,7 +56,8 @@ pub struct FileConfig {
     region: Option<String>,
     availability_zones: Option<Vec<String>>,
     default_volume_type: Option<String>,
-    token_ttl_hours: Option<u64>,
+    /// Token lifetime (Keystone's `[token] expiration`), default 86400.
+    token_ttl_seconds: Option<u64>,
     job_concurrency: Option<usize>,
     /// Default quota limits, e.g. `volumes = 10`, `gigabytes_SSD = 500`.
     quota: Option<BTreeMap<String, i64>>,
@@ -120,8 +121,11 @@ impl Config {
         if let Some(t) = file.default_volume_type {
             service.default_volume_type = t;
         }
-        if let Some(h) = file.token_ttl_hours {
-            service.token_ttl = Duration::from_secs(h * 3600);
+        if let Some(secs) = file.token_ttl_seconds {
+            if secs == 0 {
+                bail!("token_ttl_seconds must be at least 1");
+            }
+            service.token_ttl = Duration::from_secs(secs);
         }
         if let Some(n) = file.job_concurrency {
             service.job_concurrency = n.max(1);
