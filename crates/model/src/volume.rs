@@ -84,14 +84,15 @@ string_enum! {
 }
 
 impl VolumeStatus {
-    /// Statuses from which a delete may start (Cinder: not attached, not busy).
+    /// Statuses from which a delete may start: not attached, not busy, and
+    /// not `error_deleting` (EVS A.3 and Cinder both refuse that; an admin
+    /// resets the status first).
     pub const DELETABLE: &'static [VolumeStatus] = &[
         VolumeStatus::Available,
         VolumeStatus::Error,
         VolumeStatus::ErrorRestoring,
         VolumeStatus::ErrorExtending,
         VolumeStatus::ErrorRollbacking,
-        VolumeStatus::ErrorDeleting,
     ];
 
     /// Statuses a job moves through; none of them may outlive its job.
@@ -108,11 +109,9 @@ impl VolumeStatus {
 }
 
 impl SnapshotStatus {
-    pub const DELETABLE: &'static [SnapshotStatus] = &[
-        SnapshotStatus::Available,
-        SnapshotStatus::Error,
-        SnapshotStatus::ErrorDeleting,
-    ];
+    /// Cinder and EVS: a snapshot is deleted from `available` or `error`.
+    pub const DELETABLE: &'static [SnapshotStatus] =
+        &[SnapshotStatus::Available, SnapshotStatus::Error];
 }
 
 /// Where a new volume's bytes come from.
