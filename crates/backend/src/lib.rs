@@ -23,6 +23,9 @@ pub enum BackendError {
     SnapshotNotFound(String),
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// Stored bytes do not match their checksum: never returned as data.
+    #[error("checksum mismatch in {object} at offset {offset}")]
+    Checksum { object: String, offset: u64 },
     #[error("I/O error on {what}: {source}")]
     Io {
         what: String,
@@ -114,6 +117,25 @@ pub trait VolumeIo: Send + Sync {
     fn trim(&self, offset: u64, len: u64) -> BackendResult<()>;
     /// Makes every acknowledged write durable.
     fn flush(&self) -> BackendResult<()>;
+}
+
+/// Total and available bytes of the filesystem holding `path`.
+pub fn fs_capacity(path: &std::path::Path) -> BackendResult<(u64, u64)> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| BackendError::Invalid("path contains NUL".into()))?;
+    // SAFETY: statvfs fills the zeroed struct; the path is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(BackendError::io(
+            path.display().to_string(),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let frsize = st.f_frsize as u64;
+    Ok((st.f_blocks as u64 * frsize, st.f_bavail as u64 * frsize))
 }
 
 /// Ids become file and object names: only UUID-like ids are accepted.

@@ -330,29 +330,11 @@ impl StorageBackend for SparseFileBackend {
                 }
             }
         }
-        let (total, free) = fs_capacity(&self.root)?;
+        let (total, free) = crate::fs_capacity(&self.root)?;
         stats.total_bytes = total;
         stats.free_bytes = free;
         Ok(stats)
     }
-}
-
-fn fs_capacity(path: &Path) -> BackendResult<(u64, u64)> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| BackendError::Invalid("path contains NUL".into()))?;
-    // SAFETY: statvfs fills the zeroed struct; the path is a valid C string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut st) };
-    if rc != 0 {
-        return Err(BackendError::io(
-            path.display().to_string(),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    let frsize = st.f_frsize as u64;
-    Ok((st.f_blocks as u64 * frsize, st.f_bavail as u64 * frsize))
 }
 
 struct SparseFileIo {

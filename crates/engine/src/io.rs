@@ -1,0 +1,425 @@
+//! Reads and writes on one device.
+//!
+//! Reads look the range up under the device's read lock, then read the
+//! physical blocks with no lock held, verifying each block's CRC-32C.
+//! Aligned writes checksum and write their data to newly allocated blocks
+//! with no lock held, then take the device's write lock only to journal and
+//! apply the new mapping: many threads read and write one device at once.
+//! A write that covers part of a block is a read-modify-write done under
+//! the device's write lock, so it cannot interleave with another write of
+//! that block.
+
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use platter_backend::{BackendError, BackendResult, VolumeIo};
+
+use crate::journal::Record;
+use crate::pool::{read, write, Device, DeviceState, PoolInner};
+use crate::refs::Run;
+use crate::tree::Entry;
+use crate::{EngineError, EngineResult, BLOCK};
+
+const B: usize = BLOCK as usize;
+
+/// An open device.
+#[derive(Clone)]
+pub struct DeviceIo {
+    pool: Arc<PoolInner>,
+    dev: Arc<Device>,
+}
+
+fn is_zero(block: &[u8]) -> bool {
+    let (chunks, tail) = block.as_chunks::<16>();
+    chunks.iter().all(|c| u128::from_ne_bytes(*c) == 0) && tail.iter().all(|&b| b == 0)
+}
+
+impl DeviceIo {
+    pub(crate) fn new(pool: Arc<PoolInner>, dev: Arc<Device>) -> DeviceIo {
+        DeviceIo { pool, dev }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.dev.name
+    }
+
+    fn live<'a>(&self, st: &'a DeviceState) -> EngineResult<&'a DeviceState> {
+        if st.deleted {
+            Err(EngineError::NoDevice(self.dev.name.clone()))
+        } else {
+            Ok(st)
+        }
+    }
+
+    fn check_range(&self, st: &DeviceState, offset: u64, len: u64) -> EngineResult<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= st.size => Ok(()),
+            _ => Err(EngineError::Invalid(format!(
+                "range {offset}+{len} is beyond the end of {} ({} bytes)",
+                self.dev.name, st.size
+            ))),
+        }
+    }
+
+    pub fn size(&self) -> EngineResult<u64> {
+        let st = read(&self.dev.state);
+        Ok(self.live(&st)?.size)
+    }
+
+    /// Reads whole blocks `first..first+entries.len()` into `out`
+    /// (`entries.len() * BLOCK` bytes), verifying checksums.
+    fn read_blocks(&self, first: u64, entries: &[Entry], out: &mut [u8]) -> EngineResult<()> {
+        let mut i = 0;
+        while i < entries.len() {
+            let e = entries[i];
+            if e.pblock == 0 {
+                out[i * B..(i + 1) * B].fill(0);
+                i += 1;
+                continue;
+            }
+            // A run of physically contiguous blocks: one read.
+            let mut j = i + 1;
+            while j < entries.len() && entries[j].pblock == e.pblock + (j - i) as u64 {
+                j += 1;
+            }
+            let buf = &mut out[i * B..j * B];
+            self.pool
+                .data
+                .read_exact_at(buf, e.pblock * BLOCK)
+                .map_err(|err| {
+                    EngineError::io(
+                        format!("{} at offset {}", self.dev.name, (first + i as u64) * BLOCK),
+                        err,
+                    )
+                })?;
+            for k in i..j {
+                let block = &out[k * B..(k + 1) * B];
+                if crc32c::crc32c(block) != entries[k].crc {
+                    return Err(EngineError::Checksum {
+                        device: self.dev.name.clone(),
+                        offset: (first + k as u64) * BLOCK,
+                        pblock: entries[k].pblock,
+                    });
+                }
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> EngineResult<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let _q = read(&self.pool.quiesce);
+        let len = buf.len() as u64;
+        let first = offset / BLOCK;
+        let last = (offset + len - 1) / BLOCK;
+        if offset % BLOCK == 0 && len == BLOCK {
+            // The common 4 KiB read: no allocation.
+            let entry = {
+                let st = read(&self.dev.state);
+                let st = self.live(&st)?;
+                self.check_range(st, offset, len)?;
+                st.tree.get(first).unwrap_or_default()
+            };
+            return self.read_blocks(first, &[entry], buf);
+        }
+        let mut entries = Vec::with_capacity((last - first + 1) as usize);
+        {
+            let st = read(&self.dev.state);
+            let st = self.live(&st)?;
+            self.check_range(st, offset, len)?;
+            st.tree.get_range(first, last - first + 1, &mut entries);
+        }
+        if offset % BLOCK == 0 && len % BLOCK == 0 {
+            return self.read_blocks(first, &entries, buf);
+        }
+        let mut tmp = vec![0u8; entries.len() * B];
+        self.read_blocks(first, &entries, &mut tmp)?;
+        let skip = (offset - first * BLOCK) as usize;
+        buf.copy_from_slice(&tmp[skip..skip + buf.len()]);
+        Ok(())
+    }
+
+    /// Writes whole blocks starting at block `first`. With `st` given, the
+    /// caller already holds the device's write lock.
+    fn write_blocks(
+        &self,
+        first: u64,
+        data: &[u8],
+        held: Option<&mut DeviceState>,
+    ) -> EngineResult<()> {
+        let n = data.len() / B;
+        let zero: Vec<bool> = data.chunks_exact(B).map(is_zero).collect();
+        let crcs: Vec<u32> = data
+            .chunks_exact(B)
+            .zip(&zero)
+            .map(|(c, &z)| if z { 0 } else { crc32c::crc32c(c) })
+            .collect();
+        let wanted = zero.iter().filter(|z| !**z).count() as u64;
+        let runs = if wanted > 0 {
+            self.pool.refs.lock_alloc().allocate(wanted)
+        } else {
+            Vec::new()
+        };
+        // Physical block of each data block (0 for zeros).
+        let mut pblocks = vec![0u64; n];
+        {
+            let mut it = runs.iter().flat_map(|r: &Run| r.start..r.start + r.len);
+            for (i, p) in pblocks.iter_mut().enumerate() {
+                if !zero[i] {
+                    *p = it.next().unwrap_or(0);
+                }
+            }
+        }
+        // Data first, in as few writes as the layout allows.
+        let mut i = 0;
+        while i < n {
+            if pblocks[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < n && pblocks[j] == pblocks[i] + (j - i) as u64 {
+                j += 1;
+            }
+            if let Err(e) = self
+                .pool
+                .data
+                .write_all_at(&data[i * B..j * B], pblocks[i] * BLOCK)
+            {
+                self.pool.refs.bury(pblocks.iter().copied());
+                return Err(EngineError::io(
+                    format!("{} at offset {}", self.dev.name, (first + i as u64) * BLOCK),
+                    e,
+                ));
+            }
+            i = j;
+        }
+        // Then the mapping: journal, then memory.
+        let mut records = Vec::new();
+        let dev = self.dev.id;
+        let mut i = 0;
+        while i < n {
+            let mut j = i + 1;
+            if pblocks[i] == 0 {
+                while j < n && pblocks[j] == 0 {
+                    j += 1;
+                }
+                records.push(Record::Unmap {
+                    dev,
+                    vblock: first + i as u64,
+                    count: (j - i) as u64,
+                });
+            } else {
+                while j < n && pblocks[j] == pblocks[i] + (j - i) as u64 {
+                    j += 1;
+                }
+                records.push(Record::Map {
+                    dev,
+                    vblock: first + i as u64,
+                    pblock: pblocks[i],
+                    crcs: crcs[i..j].to_vec(),
+                });
+            }
+            i = j;
+        }
+        let apply = |st: &mut DeviceState| -> EngineResult<()> {
+            if st.deleted {
+                return Err(EngineError::NoDevice(self.dev.name.clone()));
+            }
+            self.pool.append(&records)?;
+            let mut dead = Vec::new();
+            for (k, &p) in pblocks.iter().enumerate() {
+                let v = first + k as u64;
+                if p != 0 {
+                    if let Some(old) = st.tree.set(
+                        v,
+                        Entry {
+                            pblock: p,
+                            crc: crcs[k],
+                        },
+                        &self.pool.refs,
+                    ) {
+                        dead.push(old);
+                    }
+                }
+            }
+            for r in &records {
+                if let Record::Unmap { vblock, count, .. } = r {
+                    st.tree.unmap_range(*vblock, *count, &mut dead);
+                }
+            }
+            self.pool.refs.bury(dead.into_iter());
+            Ok(())
+        };
+        let result = match held {
+            Some(st) => apply(st),
+            None => apply(&mut write(&self.dev.state)),
+        };
+        if result.is_err() {
+            self.pool.refs.bury(pblocks.iter().copied());
+        }
+        result
+    }
+
+    fn check_writable(&self, st: &DeviceState) -> EngineResult<()> {
+        if st.readonly {
+            return Err(EngineError::Invalid(format!(
+                "{} is read-only",
+                self.dev.name
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> EngineResult<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let _q = read(&self.pool.quiesce);
+        let len = buf.len() as u64;
+        if offset % BLOCK == 0 && len % BLOCK == 0 {
+            {
+                let st = read(&self.dev.state);
+                let st = self.live(&st)?;
+                self.check_writable(st)?;
+                self.check_range(st, offset, len)?;
+            }
+            return self.write_blocks(offset / BLOCK, buf, None);
+        }
+        // Read-modify-write of the covering blocks, under the write lock.
+        let first = offset / BLOCK;
+        let last = (offset + len - 1) / BLOCK;
+        let mut st = write(&self.dev.state);
+        self.live(&st)?;
+        self.check_writable(&st)?;
+        self.check_range(&st, offset, len)?;
+        let mut entries = Vec::new();
+        st.tree.get_range(first, last - first + 1, &mut entries);
+        let mut tmp = vec![0u8; entries.len() * B];
+        // Only the partial edge blocks need their old content.
+        let edge = |k: usize| k == 0 || k == entries.len() - 1;
+        for k in 0..entries.len() {
+            if edge(k) {
+                self.read_blocks(
+                    first + k as u64,
+                    &entries[k..k + 1],
+                    &mut tmp[k * B..(k + 1) * B],
+                )?;
+            }
+        }
+        let skip = (offset - first * BLOCK) as usize;
+        tmp[skip..skip + buf.len()].copy_from_slice(buf);
+        self.write_blocks(first, &tmp, Some(&mut st))
+    }
+
+    /// Makes `offset..offset+len` read as zeros, freeing whole blocks.
+    pub fn write_zeroes(&self, offset: u64, len: u64) -> EngineResult<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        {
+            let st = read(&self.dev.state);
+            let st = self.live(&st)?;
+            self.check_writable(st)?;
+            self.check_range(st, offset, len)?;
+        }
+        let end = offset + len;
+        let first_full = offset.div_ceil(BLOCK);
+        let end_full = end / BLOCK;
+        if first_full >= end_full {
+            return self.write_at(&vec![0u8; len as usize], offset);
+        }
+        if offset < first_full * BLOCK {
+            self.write_at(&vec![0u8; (first_full * BLOCK - offset) as usize], offset)?;
+        }
+        if end > end_full * BLOCK {
+            self.write_at(
+                &vec![0u8; (end - end_full * BLOCK) as usize],
+                end_full * BLOCK,
+            )?;
+        }
+        let _q = read(&self.pool.quiesce);
+        let mut st = write(&self.dev.state);
+        self.live(&st)?;
+        self.pool.append(&[Record::Unmap {
+            dev: self.dev.id,
+            vblock: first_full,
+            count: end_full - first_full,
+        }])?;
+        let mut dead = Vec::new();
+        st.tree
+            .unmap_range(first_full, end_full - first_full, &mut dead);
+        self.pool.refs.bury(dead.into_iter());
+        Ok(())
+    }
+
+    pub fn flush(&self) -> EngineResult<()> {
+        self.pool.commit()
+    }
+
+    /// Whether each block of `offset..offset+len` is allocated (for NBD
+    /// block status): runs of `(length, allocated)`.
+    pub fn allocation(&self, offset: u64, len: u64) -> EngineResult<Vec<(u64, bool)>> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let first = offset / BLOCK;
+        let last = (offset + len - 1) / BLOCK;
+        let mut entries = Vec::new();
+        {
+            let st = read(&self.dev.state);
+            let st = self.live(&st)?;
+            self.check_range(st, offset, len)?;
+            st.tree.get_range(first, last - first + 1, &mut entries);
+        }
+        let mut out: Vec<(u64, bool)> = Vec::new();
+        let mut pos = offset;
+        for (k, e) in entries.iter().enumerate() {
+            let block_end = ((first + k as u64 + 1) * BLOCK).min(offset + len);
+            let piece = block_end - pos;
+            let mapped = e.pblock != 0;
+            match out.last_mut() {
+                Some((l, m)) if *m == mapped => *l += piece,
+                _ => out.push((piece, mapped)),
+            }
+            pos = block_end;
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) fn engine_to_backend(e: EngineError) -> BackendError {
+    match e {
+        EngineError::NoDevice(d) => BackendError::VolumeNotFound(d),
+        EngineError::Invalid(m) | EngineError::Exists(m) => BackendError::Invalid(m),
+        EngineError::Checksum { device, offset, .. } => BackendError::Checksum {
+            object: device,
+            offset,
+        },
+        EngineError::Io { what, source } => BackendError::Io { what, source },
+    }
+}
+
+impl VolumeIo for DeviceIo {
+    fn size(&self) -> BackendResult<u64> {
+        DeviceIo::size(self).map_err(engine_to_backend)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> BackendResult<()> {
+        DeviceIo::read_at(self, buf, offset).map_err(engine_to_backend)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> BackendResult<()> {
+        DeviceIo::write_at(self, buf, offset).map_err(engine_to_backend)
+    }
+    fn write_zeroes(&self, offset: u64, len: u64) -> BackendResult<()> {
+        DeviceIo::write_zeroes(self, offset, len).map_err(engine_to_backend)
+    }
+    fn trim(&self, offset: u64, len: u64) -> BackendResult<()> {
+        DeviceIo::write_zeroes(self, offset, len).map_err(engine_to_backend)
+    }
+    fn flush(&self) -> BackendResult<()> {
+        DeviceIo::flush(self).map_err(engine_to_backend)
+    }
+}
