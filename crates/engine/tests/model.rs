@@ -16,14 +16,36 @@ const MAX_SIZE_BLOCKS: u64 = 48;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Write { dev: usize, offset: u64, len: u64, seed: u8 },
-    Zero { dev: usize, offset: u64, len: u64 },
+    Write {
+        dev: usize,
+        offset: u64,
+        len: u64,
+        seed: u8,
+    },
+    Zero {
+        dev: usize,
+        offset: u64,
+        len: u64,
+    },
     Flush,
-    Snapshot { dev: usize },
-    Clone { dev: usize, extra_blocks: u64 },
-    Rollback { dev: usize, snap: usize },
-    Delete { dev: usize },
-    Extend { dev: usize, extra_blocks: u64 },
+    Snapshot {
+        dev: usize,
+    },
+    Clone {
+        dev: usize,
+        extra_blocks: u64,
+    },
+    Rollback {
+        dev: usize,
+        snap: usize,
+    },
+    Delete {
+        dev: usize,
+    },
+    Extend {
+        dev: usize,
+        extra_blocks: u64,
+    },
     Crash,
     Reopen,
 }
@@ -55,7 +77,9 @@ struct ModelDev {
 type Model = BTreeMap<String, ModelDev>;
 
 fn bytes(seed: u8, offset: u64, len: u64) -> Vec<u8> {
-    (0..len).map(|i| seed ^ ((offset + i) % 251) as u8).collect()
+    (0..len)
+        .map(|i| seed ^ ((offset + i) % 251) as u8)
+        .collect()
 }
 
 struct Harness {
@@ -72,7 +96,15 @@ impl Harness {
     }
 
     fn open(dir: &std::path::Path) -> Pool {
-        Pool::open(dir, PoolOptions { background_commit: None, checkpoint_after_bytes: 16 * 1024, ..Default::default() }).unwrap()
+        Pool::open(
+            dir,
+            PoolOptions {
+                background_commit: None,
+                checkpoint_after_bytes: 16 * 1024,
+                ..Default::default()
+            },
+        )
+        .unwrap()
     }
 
     fn nth(&self, i: usize, want_readonly: Option<bool>) -> Option<String> {
@@ -95,8 +127,15 @@ impl Harness {
 
     fn apply(&mut self, op: &Op) {
         match op {
-            Op::Write { dev, offset, len, seed } => {
-                let Some(name) = self.nth(*dev, Some(false)) else { return };
+            Op::Write {
+                dev,
+                offset,
+                len,
+                seed,
+            } => {
+                let Some(name) = self.nth(*dev, Some(false)) else {
+                    return;
+                };
                 let size = self.model[&name].data.len() as u64;
                 if size == 0 {
                     return;
@@ -104,29 +143,49 @@ impl Harness {
                 let offset = offset % size;
                 let len = (*len).min(size - offset);
                 let data = bytes(*seed, offset, len);
-                self.pool().open_device(&name).unwrap().write_at(&data, offset).unwrap();
-                self.model.get_mut(&name).unwrap().data[offset as usize..(offset + len) as usize].copy_from_slice(&data);
+                self.pool()
+                    .open_device(&name)
+                    .unwrap()
+                    .write_at(&data, offset)
+                    .unwrap();
+                self.model.get_mut(&name).unwrap().data[offset as usize..(offset + len) as usize]
+                    .copy_from_slice(&data);
             }
             Op::Zero { dev, offset, len } => {
-                let Some(name) = self.nth(*dev, Some(false)) else { return };
+                let Some(name) = self.nth(*dev, Some(false)) else {
+                    return;
+                };
                 let size = self.model[&name].data.len() as u64;
                 let offset = offset % size;
                 let len = (*len).min(size - offset);
-                self.pool().open_device(&name).unwrap().write_zeroes(offset, len).unwrap();
-                self.model.get_mut(&name).unwrap().data[offset as usize..(offset + len) as usize].fill(0);
+                self.pool()
+                    .open_device(&name)
+                    .unwrap()
+                    .write_zeroes(offset, len)
+                    .unwrap();
+                self.model.get_mut(&name).unwrap().data[offset as usize..(offset + len) as usize]
+                    .fill(0);
             }
             Op::Flush => {
                 self.pool().commit().unwrap();
                 self.commit_point();
             }
             Op::Snapshot { dev } => {
-                let Some(src) = self.nth(*dev, None) else { return };
+                let Some(src) = self.nth(*dev, None) else {
+                    return;
+                };
                 let name = format!("s:{}", self.next);
                 self.next += 1;
                 let size = self.model[&src].data.len() as u64;
                 self.pool().create(&name, size, true, Some(&src)).unwrap();
                 let data = self.model[&src].data.clone();
-                self.model.insert(name, ModelDev { data, readonly: true });
+                self.model.insert(
+                    name,
+                    ModelDev {
+                        data,
+                        readonly: true,
+                    },
+                );
                 self.commit_point();
             }
             Op::Clone { dev, extra_blocks } => {
@@ -135,7 +194,9 @@ impl Harness {
                         let mut data = self.model[&src].data.clone();
                         data.resize(data.len() + (*extra_blocks * UNIT) as usize, 0);
                         let name = format!("v:{}", self.next);
-                        self.pool().create(&name, data.len() as u64, false, Some(&src)).unwrap();
+                        self.pool()
+                            .create(&name, data.len() as u64, false, Some(&src))
+                            .unwrap();
                         (name, data.len(), data)
                     }
                     None => {
@@ -147,11 +208,20 @@ impl Harness {
                 };
                 let _ = size;
                 self.next += 1;
-                self.model.insert(name, ModelDev { data, readonly: false });
+                self.model.insert(
+                    name,
+                    ModelDev {
+                        data,
+                        readonly: false,
+                    },
+                );
                 self.commit_point();
             }
             Op::Rollback { dev, snap } => {
-                let (Some(v), Some(s)) = (self.nth(*dev, Some(false)), self.nth(*snap, Some(true))) else { return };
+                let (Some(v), Some(s)) = (self.nth(*dev, Some(false)), self.nth(*snap, Some(true)))
+                else {
+                    return;
+                };
                 let (vlen, sdata) = (self.model[&v].data.len(), self.model[&s].data.clone());
                 if sdata.len() > vlen {
                     assert!(self.pool().rollback(&v, &s).is_err());
@@ -164,19 +234,27 @@ impl Harness {
                 self.commit_point();
             }
             Op::Delete { dev } => {
-                let Some(name) = self.nth(*dev, None) else { return };
+                let Some(name) = self.nth(*dev, None) else {
+                    return;
+                };
                 self.pool().delete(&name).unwrap();
                 self.model.remove(&name);
                 self.commit_point();
             }
             Op::Extend { dev, extra_blocks } => {
-                let Some(name) = self.nth(*dev, Some(false)) else { return };
+                let Some(name) = self.nth(*dev, Some(false)) else {
+                    return;
+                };
                 let size = self.model[&name].data.len() as u64 + extra_blocks * UNIT;
                 if size > MAX_SIZE_BLOCKS * UNIT * 2 {
                     return;
                 }
                 self.pool().resize(&name, size).unwrap();
-                self.model.get_mut(&name).unwrap().data.resize(size as usize, 0);
+                self.model
+                    .get_mut(&name)
+                    .unwrap()
+                    .data
+                    .resize(size as usize, 0);
                 self.commit_point();
             }
             Op::Crash => {
@@ -198,9 +276,16 @@ impl Harness {
         let names: Vec<String> = self.model.keys().cloned().collect();
         assert_eq!(pool.device_names(), names, "the same devices");
         for (name, dev) in &self.model {
-            assert_eq!(pool.device_size(name).unwrap(), dev.data.len() as u64, "size of {name}");
+            assert_eq!(
+                pool.device_size(name).unwrap(),
+                dev.data.len() as u64,
+                "size of {name}"
+            );
             let mut back = vec![0u8; dev.data.len()];
-            pool.open_device(name).unwrap().read_at(&mut back, 0).unwrap();
+            pool.open_device(name)
+                .unwrap()
+                .read_at(&mut back, 0)
+                .unwrap();
             assert!(back == dev.data, "content of {name} differs from the model");
         }
         assert!(pool.scrub().unwrap().errors.is_empty());
