@@ -10,10 +10,12 @@
 //! success.
 
 mod sparse_file;
+mod unavailable;
 
 use std::sync::Arc;
 
 pub use sparse_file::SparseFileBackend;
+pub use unavailable::Unavailable;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {

@@ -93,7 +93,11 @@ fn run(target: &dyn Target, w: Workload, size: u64, min: Duration) -> f64 {
     let mut i = 0u64;
     loop {
         for _ in 0..256 {
-            let block = if random { rng.next() % blocks } else { i % blocks };
+            let block = if random {
+                rng.next() % blocks
+            } else {
+                i % blocks
+            };
             let off = block * bs as u64;
             match w {
                 Workload::SeqWrite | Workload::RandWrite => {
@@ -129,7 +133,11 @@ fn write_gib(io: &DeviceIo, gib: u64, spread: u64) {
     fill(&mut buf, 3);
     for i in 0..gib * 1024 {
         // With a spread, each MiB lands in a different GiB of the volume.
-        let off = if spread > 0 { (i * spread) % (io.size().unwrap_or(GIB) - MIB) / MIB * MIB } else { i * MIB };
+        let off = if spread > 0 {
+            (i * spread) % (io.size().unwrap_or(GIB) - MIB) / MIB * MIB
+        } else {
+            i * MIB
+        };
         buf[0] = i as u8;
         io.write_at(&buf, off).expect("write");
     }
@@ -141,11 +149,13 @@ fn latency(pool: &Pool, vol: &str, n: usize) -> (Duration, Duration) {
     for i in 0..n {
         let s = format!("{vol}-snap{i}");
         let t = Instant::now();
-        pool.create(&s, pool.device_size(vol).unwrap(), true, Some(vol)).expect("snapshot");
+        pool.create(&s, pool.device_size(vol).unwrap(), true, Some(vol))
+            .expect("snapshot");
         snaps.push(t.elapsed());
         let c = format!("{vol}-clone{i}");
         let t = Instant::now();
-        pool.create(&c, pool.device_size(vol).unwrap(), false, Some(&s)).expect("clone");
+        pool.create(&c, pool.device_size(vol).unwrap(), false, Some(&s))
+            .expect("clone");
         clones.push(t.elapsed());
     }
     (median(snaps), median(clones))
@@ -153,14 +163,28 @@ fn latency(pool: &Pool, vol: &str, n: usize) -> (Duration, Duration) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let base = std::path::PathBuf::from(arg("--dir").unwrap_or_else(|| "/tmp/platter-engine-bench".into()));
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let base = std::path::PathBuf::from(
+        arg("--dir").unwrap_or_else(|| "/tmp/platter-engine-bench".into()),
+    );
     let gib: u64 = arg("--gib").and_then(|v| v.parse().ok()).unwrap_or(1);
     let min = Duration::from_millis(arg("--ms").and_then(|v| v.parse().ok()).unwrap_or(2000));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).expect("bench dir");
     // No background commits: the plain file gets none either (both run at page-cache speed).
-    let pool = Pool::open(base.join("pool"), PoolOptions { background_commit: None, ..Default::default() }).expect("pool");
+    let pool = Pool::open(
+        base.join("pool"),
+        PoolOptions {
+            background_commit: None,
+            ..Default::default()
+        },
+    )
+    .expect("pool");
 
     println!("# Platter engine benchmark");
     println!();
@@ -172,12 +196,20 @@ fn main() {
     write_gib(&pool.open_device("v:small").unwrap(), gib, 0);
     pool.commit().unwrap();
     let (s1, c1) = latency(&pool, "v:small", 5);
-    println!("| {gib} GiB | {:.2} ms | {:.2} ms |", s1.as_secs_f64() * 1e3, c1.as_secs_f64() * 1e3);
+    println!(
+        "| {gib} GiB | {:.2} ms | {:.2} ms |",
+        s1.as_secs_f64() * 1e3,
+        c1.as_secs_f64() * 1e3
+    );
     pool.create("v:huge", TIB, false, None).unwrap();
     write_gib(&pool.open_device("v:huge").unwrap(), gib, GIB + MIB);
     pool.commit().unwrap();
     let (s2, c2) = latency(&pool, "v:huge", 5);
-    println!("| 1 TiB | {:.2} ms | {:.2} ms |", s2.as_secs_f64() * 1e3, c2.as_secs_f64() * 1e3);
+    println!(
+        "| 1 TiB | {:.2} ms | {:.2} ms |",
+        s2.as_secs_f64() * 1e3,
+        c2.as_secs_f64() * 1e3
+    );
     println!(
         "| ratio 1 TiB / {gib} GiB | {:.2} | {:.2} |",
         s2.as_secs_f64() / s1.as_secs_f64(),
@@ -195,13 +227,23 @@ fn main() {
     pool.create("v:fresh", TIB, false, None).unwrap();
     pool.checkpoint().unwrap();
     let after = pool.disk_bytes();
-    println!("{} bytes on disk for the pool after creating it ({} bytes more than before)", after, after.saturating_sub(before));
+    println!(
+        "{} bytes on disk for the pool after creating it ({} bytes more than before)",
+        after,
+        after.saturating_sub(before)
+    );
     pool.delete("v:fresh").unwrap();
 
     // Throughput: a plain file written in full beforehand, and an engine volume.
     let size = gib * GIB;
     let plain_path = base.join("plain.img");
-    let plain = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&plain_path).unwrap();
+    let plain = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&plain_path)
+        .unwrap();
     let mut buf = vec![0u8; MIB as usize];
     fill(&mut buf, 9);
     for i in 0..size / MIB {
@@ -215,7 +257,12 @@ fn main() {
     }
     pool.commit().unwrap();
 
-    let workloads = [Workload::SeqWrite, Workload::SeqRead, Workload::RandWrite, Workload::RandRead];
+    let workloads = [
+        Workload::SeqWrite,
+        Workload::SeqRead,
+        Workload::RandWrite,
+        Workload::RandRead,
+    ];
     let table = |title: &str, io: &DeviceIo| {
         println!();
         println!("## {title}");
@@ -225,11 +272,20 @@ fn main() {
         for w in workloads {
             let p = run(&plain, w, size, min);
             let e = run(io, w, size, min);
-            println!("| {} | {} | {} | {:.2} |", w.name(), fmt_rate(w, p), fmt_rate(w, e), e / p);
+            println!(
+                "| {} | {} | {} | {:.2} |",
+                w.name(),
+                fmt_rate(w, p),
+                fmt_rate(w, e),
+                e / p
+            );
         }
         let _ = pool.commit();
     };
-    table(&format!("Throughput on a {gib} GiB volume, one thread, data in the page cache"), &io);
+    table(
+        &format!("Throughput on a {gib} GiB volume, one thread, data in the page cache"),
+        &io,
+    );
 
     // 50 snapshots, each after 2000 random 4 KiB overwrites.
     let mut rng = Rng(99);
@@ -240,12 +296,17 @@ fn main() {
             let off = (rng.next() % (size / 4096)) * 4096;
             io.write_at(&small, off).unwrap();
         }
-        pool.create(&format!("s:hist{s}"), size, true, Some("v:io")).unwrap();
+        pool.create(&format!("s:hist{s}"), size, true, Some("v:io"))
+            .unwrap();
     }
     table("The same with 50 snapshots in the volume's history", &io);
     println!();
     let (live, disk) = pool.usage();
-    println!("pool at the end: {} MiB live, {} MiB on disk", live / MIB, disk / MIB);
+    println!(
+        "pool at the end: {} MiB live, {} MiB on disk",
+        live / MIB,
+        disk / MIB
+    );
     drop(io);
     let _ = pool.close();
     let _ = std::fs::remove_dir_all(&base);

@@ -115,7 +115,7 @@ impl DeviceIo {
         let len = buf.len() as u64;
         let first = offset / BLOCK;
         let last = (offset + len - 1) / BLOCK;
-        if offset % BLOCK == 0 && len == BLOCK {
+        if offset.is_multiple_of(BLOCK) && len == BLOCK {
             // The common 4 KiB read: no allocation.
             let entry = {
                 let st = read(&self.dev.state);
@@ -132,7 +132,7 @@ impl DeviceIo {
             self.check_range(st, offset, len)?;
             st.tree.get_range(first, last - first + 1, &mut entries);
         }
-        if offset % BLOCK == 0 && len % BLOCK == 0 {
+        if offset.is_multiple_of(BLOCK) && len.is_multiple_of(BLOCK) {
             return self.read_blocks(first, &entries, buf);
         }
         let mut tmp = vec![0u8; entries.len() * B];
@@ -280,7 +280,7 @@ impl DeviceIo {
         }
         let _q = read(&self.pool.quiesce);
         let len = buf.len() as u64;
-        if offset % BLOCK == 0 && len % BLOCK == 0 {
+        if offset.is_multiple_of(BLOCK) && len.is_multiple_of(BLOCK) {
             {
                 let st = read(&self.dev.state);
                 let st = self.live(&st)?;

@@ -481,7 +481,7 @@ impl Pool {
     }
 
     fn check_size(size: u64) -> EngineResult<()> {
-        if size % BLOCK != 0 {
+        if !size.is_multiple_of(BLOCK) {
             return Err(EngineError::Invalid(format!(
                 "size {size} is not a multiple of {BLOCK}"
             )));

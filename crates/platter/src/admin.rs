@@ -8,7 +8,9 @@ use clap::{Args, Subcommand};
 use platter_service::identity_fields::{ProjectFields, UserFields};
 use platter_service::Platter;
 
-use crate::config::{Config, ServeArgs};
+use platter_engine::{Pool, PoolOptions};
+
+use crate::config::{BackendKind, Config, ServeArgs};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -33,6 +35,9 @@ enum AdminCommand {
     /// Role assignments.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Read every block of the storage pool and verify its checksum (the
+    /// server must be stopped: it owns the pool). Exits 1 when a block is bad.
+    Scrub,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +116,37 @@ async fn user_id(platter: &Platter, name_or_id: &str) -> Result<String> {
         .with_context(|| format!("no user named or with id {name_or_id}"))
 }
 
+/// Scrubs the engine pool; `Ok(false)` when a block is bad.
+fn scrub(config: &Config) -> Result<bool> {
+    if config.backend != BackendKind::Engine {
+        anyhow::bail!(
+            "scrub checks the block engine's checksums; this data directory uses another backend"
+        );
+    }
+    let options = PoolOptions {
+        background_commit: None,
+        ..Default::default()
+    };
+    let pool = Pool::open(config.data_dir.join("pool"), options)
+        .context("opening the storage pool (is the server still running?)")?;
+    let report = pool.scrub()?;
+    println!(
+        "scrubbed {} devices, {} blocks: {} bad",
+        report.devices,
+        report.blocks_checked,
+        report.errors.len()
+    );
+    for e in &report.errors {
+        let what = match e.device.split_once(':') {
+            Some(("v", id)) => format!("volume {id}"),
+            Some(("s", id)) => format!("snapshot {id}"),
+            _ => e.device.clone(),
+        };
+        println!("{what} offset {}: {}", e.offset, e.problem);
+    }
+    Ok(report.errors.is_empty())
+}
+
 pub async fn run(args: AdminArgs) -> Result<()> {
     let serve_args = ServeArgs {
         config: args.config,
@@ -118,9 +154,16 @@ pub async fn run(args: AdminArgs) -> Result<()> {
         ..Default::default()
     };
     let config = Config::resolve(&serve_args)?;
-    let platter = crate::open_service(&config).await?;
+    if let AdminCommand::Scrub = args.command {
+        if !scrub(&config)? {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
+    let platter = crate::open_service(&config, false).await?;
     platter.bootstrap(None).await?;
     match args.command {
+        AdminCommand::Scrub => {}
         AdminCommand::Project(ProjectCommand::Create { name, description }) => {
             let p = platter
                 .project_create(ProjectFields {

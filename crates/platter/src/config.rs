@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "PLATTER_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Storage backend: `engine` (the default) or `sparse-file`.
+    #[arg(long, env = "PLATTER_BACKEND")]
+    pub backend: Option<String>,
     /// Test hook: delay every job by this many milliseconds.
     #[arg(long, env = "PLATTER_TEST_JOB_DELAY_MS", hide = true)]
     pub test_job_delay_ms: Option<u64>,
@@ -53,6 +56,7 @@ pub struct FileConfig {
     block_storage_port: Option<u16>,
     public_host: Option<String>,
     log_format: Option<String>,
+    backend: Option<String>,
     region: Option<String>,
     availability_zones: Option<Vec<String>>,
     default_volume_type: Option<String>,
@@ -61,6 +65,15 @@ pub struct FileConfig {
     job_concurrency: Option<usize>,
     /// Default quota limits, e.g. `volumes = 10`, `gigabytes_SSD = 500`.
     quota: Option<BTreeMap<String, i64>>,
+}
+
+/// Which storage backend holds the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The block engine (`platter-engine`) in `<data-dir>/pool`.
+    Engine,
+    /// One sparse file per volume in `<data-dir>/sparse` (simple, slow snapshots).
+    SparseFile,
 }
 
 /// The resolved settings.
@@ -72,6 +85,7 @@ pub struct Config {
     pub block_storage_port: u16,
     pub public_host: String,
     pub log_format: String,
+    pub backend: BackendKind,
     pub region: String,
     pub service: ServiceConfig,
 }
@@ -111,6 +125,11 @@ impl Config {
         if log_format != "text" && log_format != "json" {
             bail!("log format must be 'text' or 'json', not '{log_format}'");
         }
+        let backend = match args.backend.clone().or(file.backend).as_deref() {
+            None | Some("engine") => BackendKind::Engine,
+            Some("sparse-file") => BackendKind::SparseFile,
+            Some(other) => bail!("backend must be 'engine' or 'sparse-file', not '{other}'"),
+        };
         let mut service = ServiceConfig::default();
         if let Some(zones) = file.availability_zones {
             if zones.is_empty() {
@@ -160,6 +179,7 @@ impl Config {
                 .unwrap_or(8776),
             public_host,
             log_format,
+            backend,
             region: file.region.unwrap_or_else(|| "RegionOne".into()),
             service,
         })

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use platter_api::{ApiState, PublicUrls};
-use platter_backend::SparseFileBackend;
+use platter_backend::{SparseFileBackend, StorageBackend, Unavailable};
+use platter_engine::{Pool, PoolOptions};
 use platter_service::Platter;
 use platter_store::Store;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ServeArgs};
+use crate::config::{BackendKind, Config, ServeArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,20 +72,38 @@ fn lock_data_dir(dir: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Opens the store and backend under the data directory and builds the service.
-pub async fn open_service(config: &Config) -> Result<Platter> {
+/// Opens the storage backend the configuration names.
+fn open_backend(config: &Config) -> Result<Arc<dyn StorageBackend>> {
+    Ok(match config.backend {
+        BackendKind::Engine => Arc::new(
+            Pool::open(config.data_dir.join("pool"), PoolOptions::default())
+                .context("opening the storage pool")?,
+        ),
+        BackendKind::SparseFile => Arc::new(
+            SparseFileBackend::open(config.data_dir.join("sparse"))
+                .context("opening the sparse-file pool")?,
+        ),
+    })
+}
+
+/// Opens the store (and, with `with_data`, the storage backend) under the
+/// data directory and builds the service. Without data, every storage
+/// operation is refused: identity administration runs beside a server that
+/// owns the pool.
+pub async fn open_service(config: &Config, with_data: bool) -> Result<Platter> {
     fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("platter.db"))
         .await
         .context("opening the metadata store")?;
-    let backend = SparseFileBackend::open(config.data_dir.join("pool"))
-        .context("opening the storage pool")?;
-    Ok(Platter::new(
-        store,
-        Arc::new(backend),
-        config.service.clone(),
-    ))
+    let backend: Arc<dyn StorageBackend> = if with_data {
+        open_backend(config)?
+    } else {
+        Arc::new(Unavailable(
+            "the storage pool belongs to the running server",
+        ))
+    };
+    Ok(Platter::new(store, backend, config.service.clone()))
 }
 
 fn write_openrc(config: &Config, password: &str) -> Result<()> {
@@ -140,7 +159,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    let platter = open_service(&config).await?;
+    let platter = open_service(&config, true).await?;
 
     let env_password = std::env::var("PLATTER_ADMIN_PASSWORD")
         .ok()

@@ -156,3 +156,67 @@ fn a_second_server_on_the_same_data_dir_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already serving"));
 }
+
+#[tokio::test]
+async fn scrub_reports_a_flipped_bit_by_volume_and_offset() {
+    use std::os::unix::fs::FileExt;
+
+    let mut server = Server::start();
+    let c = common::admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    server.kill9();
+
+    // Write through the engine while the server is down, then flip a bit.
+    let pool_dir = server.data_dir().join("pool");
+    let pblock = {
+        let pool = platter_engine::Pool::open(&pool_dir, Default::default()).unwrap();
+        let io = pool.open_device(&format!("v:{vid}")).unwrap();
+        io.write_at(&vec![0x5a; 1 << 20], 0).unwrap();
+        pool.close().unwrap();
+        pool.physical_block(&format!("v:{vid}"), 3)
+            .unwrap()
+            .unwrap()
+    };
+    let clean = platter_admin_status(&server, &["scrub"]);
+    assert_eq!(clean.0, 0, "{}", clean.1);
+    assert!(clean.1.contains("256 blocks: 0 bad"), "{}", clean.1);
+
+    let data = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(pool_dir.join("data"))
+        .unwrap();
+    data.write_all_at(&[0xa5], pblock * 4096 + 100).unwrap();
+    let (code, out) = platter_admin_status(&server, &["scrub"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 bad"), "{out}");
+    assert!(
+        out.contains(&format!("volume {vid} offset 12288: checksum mismatch")),
+        "{out}"
+    );
+
+    // The server still starts and serves the volume; only that block is bad.
+    server.restart_with(&[]);
+    let c = common::admin(&server).await;
+    assert_eq!(
+        c.get(&format!("/volumes/{vid}")).await.body["volume"]["status"],
+        "available"
+    );
+}
+
+fn platter_admin_status(server: &Server, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_platter"))
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
