@@ -7,6 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant};
 
 use platter_engine::{DeviceIo, Pool, PoolOptions};
@@ -263,6 +264,12 @@ fn main() {
         Workload::RandWrite,
         Workload::RandRead,
     ];
+    let drop_caches = || {
+        let _ = plain.sync_all();
+        // SAFETY: posix_fadvise on an open descriptor with plain integer arguments.
+        unsafe { libc::posix_fadvise(plain.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        let _ = pool.drop_caches();
+    };
     let table = |title: &str, io: &DeviceIo| {
         println!();
         println!("## {title}");
@@ -279,11 +286,24 @@ fn main() {
                 fmt_rate(w, e),
                 e / p
             );
+            let _ = pool.commit();
         }
-        let _ = pool.commit();
+        for w in [Workload::SeqRead, Workload::RandRead] {
+            drop_caches();
+            let p = run(&plain, w, size, min);
+            drop_caches();
+            let e = run(io, w, size, min);
+            println!(
+                "| {}, cold cache | {} | {} | {:.2} |",
+                w.name(),
+                fmt_rate(w, p),
+                fmt_rate(w, e),
+                e / p
+            );
+        }
     };
     table(
-        &format!("Throughput on a {gib} GiB volume, one thread, data in the page cache"),
+        &format!("Throughput on a {gib} GiB volume, one thread"),
         &io,
     );
 

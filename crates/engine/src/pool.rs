@@ -692,6 +692,17 @@ impl Pool {
         Ok(st.tree.get(vblock).map(|e| e.pblock))
     }
 
+    /// Commits, then asks the kernel to drop the data file's cached pages, so
+    /// that the next reads come from the disk (for benchmarks).
+    pub fn drop_caches(&self) -> EngineResult<()> {
+        self.commit()?;
+        // SAFETY: posix_fadvise on our descriptor with plain integer arguments.
+        unsafe {
+            libc::posix_fadvise(self.inner.data.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
+        };
+        Ok(())
+    }
+
     /// Commits and writes a final checkpoint; the pool stays usable.
     pub fn close(&self) -> EngineResult<()> {
         self.checkpoint()
