@@ -81,6 +81,12 @@ impl Workload {
 
 /// Runs a workload over `size` bytes for at least `min` time; returns bytes/second.
 fn run(target: &dyn Target, w: Workload, size: u64, min: Duration) -> f64 {
+    run_limited(target, w, size, min, u64::MAX)
+}
+
+/// The same, stopping after `max_ops` operations (cold-cache runs must not
+/// read their working set twice).
+fn run_limited(target: &dyn Target, w: Workload, size: u64, min: Duration, max_ops: u64) -> f64 {
     let (bs, random) = match w {
         Workload::SeqWrite | Workload::SeqRead => (MIB as usize, false),
         Workload::RandWrite | Workload::RandRead => (4096usize, true),
@@ -110,7 +116,7 @@ fn run(target: &dyn Target, w: Workload, size: u64, min: Duration) -> f64 {
             i += 1;
             done += bs as u64;
         }
-        if start.elapsed() >= min && (random || i >= blocks) {
+        if i >= max_ops || (start.elapsed() >= min && (random || i >= blocks)) {
             break;
         }
     }
@@ -288,11 +294,13 @@ fn main() {
             );
             let _ = pool.commit();
         }
-        for w in [Workload::SeqRead, Workload::RandRead] {
+        // Cold random reads are left out: on this kind of VM the host caches
+        // the disk, and the figures could not be explained.
+        for (w, ops) in [(Workload::SeqRead, 256)] {
             drop_caches();
-            let p = run(&plain, w, size, min);
+            let p = run_limited(&plain, w, size, Duration::ZERO, ops);
             drop_caches();
-            let e = run(io, w, size, min);
+            let e = run_limited(io, w, size, Duration::ZERO, ops);
             println!(
                 "| {}, cold cache | {} | {} | {:.2} |",
                 w.name(),

@@ -107,6 +107,9 @@ impl DeviceIo {
         Ok(())
     }
 
+    /// Reads with the device's read lock held until the bytes are verified,
+    /// so an in-place overwrite (which holds the write lock) is never seen
+    /// half done.
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> EngineResult<()> {
         if buf.is_empty() {
             return Ok(());
@@ -115,23 +118,16 @@ impl DeviceIo {
         let len = buf.len() as u64;
         let first = offset / BLOCK;
         let last = (offset + len - 1) / BLOCK;
+        let st = read(&self.dev.state);
+        let st = self.live(&st)?;
+        self.check_range(st, offset, len)?;
         if offset.is_multiple_of(BLOCK) && len == BLOCK {
             // The common 4 KiB read: no allocation.
-            let entry = {
-                let st = read(&self.dev.state);
-                let st = self.live(&st)?;
-                self.check_range(st, offset, len)?;
-                st.tree.get(first).unwrap_or_default()
-            };
+            let entry = st.tree.get(first).unwrap_or_default();
             return self.read_blocks(first, &[entry], buf);
         }
         let mut entries = Vec::with_capacity((last - first + 1) as usize);
-        {
-            let st = read(&self.dev.state);
-            let st = self.live(&st)?;
-            self.check_range(st, offset, len)?;
-            st.tree.get_range(first, last - first + 1, &mut entries);
-        }
+        st.tree.get_range(first, last - first + 1, &mut entries);
         if offset.is_multiple_of(BLOCK) && len.is_multiple_of(BLOCK) {
             return self.read_blocks(first, &entries, buf);
         }
@@ -142,8 +138,42 @@ impl DeviceIo {
         Ok(())
     }
 
-    /// Writes whole blocks starting at block `first`. With `st` given, the
-    /// caller already holds the device's write lock.
+    /// Writes `data` (whole blocks) at physical blocks `pblocks` (0: skip),
+    /// coalescing physically contiguous runs into one write each.
+    fn write_physical(&self, first: u64, data: &[u8], pblocks: &[u64]) -> EngineResult<()> {
+        let n = pblocks.len();
+        let mut i = 0;
+        while i < n {
+            if pblocks[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < n && pblocks[j] == pblocks[i] + (j - i) as u64 {
+                j += 1;
+            }
+            self.pool
+                .data
+                .write_all_at(&data[i * B..j * B], pblocks[i] * BLOCK)
+                .map_err(|e| {
+                    EngineError::io(
+                        format!("{} at offset {}", self.dev.name, (first + i as u64) * BLOCK),
+                        e,
+                    )
+                })?;
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// Writes whole blocks starting at block `first`. The caller holds the
+    /// in-place gate; with `held`, also the device's write lock.
+    ///
+    /// A block whose current physical block is *fresh* (allocated since the
+    /// last journal swap, so no durable metadata names it) is overwritten in
+    /// place under the device's write lock. Every other block goes to a
+    /// newly allocated block, written with no lock held; then the mapping
+    /// is journaled and applied under the write lock.
     fn write_blocks(
         &self,
         first: u64,
@@ -157,92 +187,115 @@ impl DeviceIo {
             .zip(&zero)
             .map(|(c, &z)| if z { 0 } else { crc32c::crc32c(c) })
             .collect();
-        let wanted = zero.iter().filter(|z| !**z).count() as u64;
+
+        // Current mapping, and which blocks may be overwritten in place.
+        let mut current = Vec::with_capacity(n);
+        match &held {
+            Some(st) => st.tree.get_range(first, n as u64, &mut current),
+            None => read(&self.dev.state)
+                .tree
+                .get_range(first, n as u64, &mut current),
+        }
+        let inplace: Vec<bool> = {
+            let alloc = self.pool.refs.lock_alloc();
+            (0..n)
+                .map(|k| !zero[k] && current[k].pblock != 0 && alloc.is_fresh(current[k].pblock))
+                .collect()
+        };
+
+        // New blocks for the rest, written before any lock is taken.
+        let wanted = (0..n).filter(|&k| !zero[k] && !inplace[k]).count() as u64;
         let runs = if wanted > 0 {
             self.pool.refs.lock_alloc().allocate(wanted)
         } else {
             Vec::new()
         };
-        // Physical block of each data block (0 for zeros).
-        let mut pblocks = vec![0u64; n];
+        let mut fresh_blocks = vec![0u64; n];
         {
             let mut it = runs.iter().flat_map(|r: &Run| r.start..r.start + r.len);
-            for (i, p) in pblocks.iter_mut().enumerate() {
-                if !zero[i] {
-                    *p = it.next().unwrap_or(0);
+            for k in 0..n {
+                if !zero[k] && !inplace[k] {
+                    fresh_blocks[k] = it.next().unwrap_or(0);
                 }
             }
         }
-        // Data first, in as few writes as the layout allows.
-        let mut i = 0;
-        while i < n {
-            if pblocks[i] == 0 {
-                i += 1;
-                continue;
-            }
-            let mut j = i + 1;
-            while j < n && pblocks[j] == pblocks[i] + (j - i) as u64 {
-                j += 1;
-            }
-            if let Err(e) = self
-                .pool
-                .data
-                .write_all_at(&data[i * B..j * B], pblocks[i] * BLOCK)
-            {
-                self.pool.refs.bury(pblocks.iter().copied());
-                return Err(EngineError::io(
-                    format!("{} at offset {}", self.dev.name, (first + i as u64) * BLOCK),
-                    e,
-                ));
-            }
-            i = j;
+        if let Err(e) = self.write_physical(first, data, &fresh_blocks) {
+            self.pool.refs.bury(fresh_blocks.iter().copied());
+            return Err(e);
         }
-        // Then the mapping: journal, then memory.
-        let mut records = Vec::new();
-        let dev = self.dev.id;
-        let mut i = 0;
-        while i < n {
-            let mut j = i + 1;
-            if pblocks[i] == 0 {
-                while j < n && pblocks[j] == 0 {
-                    j += 1;
-                }
-                records.push(Record::Unmap {
-                    dev,
-                    vblock: first + i as u64,
-                    count: (j - i) as u64,
-                });
-            } else {
-                while j < n && pblocks[j] == pblocks[i] + (j - i) as u64 {
-                    j += 1;
-                }
-                records.push(Record::Map {
-                    dev,
-                    vblock: first + i as u64,
-                    pblock: pblocks[i],
-                    crcs: crcs[i..j].to_vec(),
-                });
-            }
-            i = j;
-        }
+
         let apply = |st: &mut DeviceState| -> EngineResult<()> {
             if st.deleted {
                 return Err(EngineError::NoDevice(self.dev.name.clone()));
             }
+            let mut pblocks = fresh_blocks.clone();
+            let mut in_place = vec![0u64; n];
+            for k in 0..n {
+                if inplace[k] {
+                    // Another writer may have remapped the block meanwhile:
+                    // then this one gets a new block like any other.
+                    let now = st.tree.get(first + k as u64).map(|e| e.pblock).unwrap_or(0);
+                    if now == current[k].pblock {
+                        in_place[k] = now;
+                        pblocks[k] = now;
+                    }
+                }
+            }
+            let late: Vec<usize> = (0..n).filter(|&k| inplace[k] && in_place[k] == 0).collect();
+            if !late.is_empty() {
+                let runs = self.pool.refs.lock_alloc().allocate(late.len() as u64);
+                let mut it = runs.iter().flat_map(|r: &Run| r.start..r.start + r.len);
+                let mut late_blocks = vec![0u64; n];
+                for &k in &late {
+                    late_blocks[k] = it.next().unwrap_or(0);
+                    pblocks[k] = late_blocks[k];
+                }
+                self.write_physical(first, data, &late_blocks)?;
+            }
+            self.write_physical(first, data, &in_place)?;
+            // The mapping: journal, then memory.
+            let mut records = Vec::new();
+            let dev = self.dev.id;
+            let mut i = 0;
+            while i < n {
+                let mut j = i + 1;
+                if pblocks[i] == 0 {
+                    while j < n && pblocks[j] == 0 {
+                        j += 1;
+                    }
+                    records.push(Record::Unmap {
+                        dev,
+                        vblock: first + i as u64,
+                        count: (j - i) as u64,
+                    });
+                } else {
+                    while j < n && pblocks[j] == pblocks[i] + (j - i) as u64 {
+                        j += 1;
+                    }
+                    records.push(Record::Map {
+                        dev,
+                        vblock: first + i as u64,
+                        pblock: pblocks[i],
+                        crcs: crcs[i..j].to_vec(),
+                    });
+                }
+                i = j;
+            }
             self.pool.append(&records)?;
             let mut dead = Vec::new();
             for (k, &p) in pblocks.iter().enumerate() {
-                let v = first + k as u64;
                 if p != 0 {
                     if let Some(old) = st.tree.set(
-                        v,
+                        first + k as u64,
                         Entry {
                             pblock: p,
                             crc: crcs[k],
                         },
                         &self.pool.refs,
                     ) {
-                        dead.push(old);
+                        if old != p {
+                            dead.push(old);
+                        }
                     }
                 }
             }
@@ -259,7 +312,7 @@ impl DeviceIo {
             None => apply(&mut write(&self.dev.state)),
         };
         if result.is_err() {
-            self.pool.refs.bury(pblocks.iter().copied());
+            self.pool.refs.bury(fresh_blocks.iter().copied());
         }
         result
     }
@@ -279,6 +332,7 @@ impl DeviceIo {
             return Ok(());
         }
         let _q = read(&self.pool.quiesce);
+        let _gate = read(&self.pool.inplace_gate);
         let len = buf.len() as u64;
         if offset.is_multiple_of(BLOCK) && len.is_multiple_of(BLOCK) {
             {

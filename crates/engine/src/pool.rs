@@ -103,6 +103,9 @@ pub(crate) struct PoolInner {
     /// barrier (wait until nothing is in flight) before freed blocks are
     /// reused and while the journal is switched.
     pub quiesce: RwLock<()>,
+    /// Held shared by in-place overwrites of fresh blocks, exclusively while
+    /// the journal buffer is swapped out for commit (which ends freshness).
+    pub inplace_gate: RwLock<()>,
     /// Serialises device creation, deletion and rollback.
     control: Mutex<()>,
     devices: RwLock<Devices>,
@@ -216,13 +219,20 @@ impl PoolInner {
         result
     }
 
+    /// Takes the buffered records for commit, counting the references that
+    /// died with them; every block allocated until now stops being fresh.
+    fn swap_buffer(&self) -> (Vec<u8>, u64, Vec<u64>) {
+        let _gate = write(&self.inplace_gate);
+        let mut j = lock(&self.journal);
+        let dead = self.refs.drain_graveyard();
+        let mut alloc = self.refs.lock_alloc();
+        let freed = alloc.dec_all(&dead);
+        alloc.clear_fresh();
+        (std::mem::take(&mut j.buffer), j.appended, freed)
+    }
+
     fn commit_locked(&self) -> EngineResult<()> {
-        let (bytes, upto, mut freed) = {
-            let mut j = lock(&self.journal);
-            let dead = self.refs.drain_graveyard();
-            let freed = self.refs.lock_alloc().dec_all(&dead);
-            (std::mem::take(&mut j.buffer), j.appended, freed)
-        };
+        let (bytes, upto, mut freed) = self.swap_buffer();
         self.data
             .sync_data()
             .map_err(|e| EngineError::io("data file", e))?;
@@ -257,12 +267,7 @@ impl PoolInner {
         let (image, old_epoch, mut freed) = {
             let _q = write(&self.quiesce);
             // Nothing is in flight: commit what was appended since.
-            let (bytes, upto, freed) = {
-                let mut j = lock(&self.journal);
-                let dead = self.refs.drain_graveyard();
-                let freed = self.refs.lock_alloc().dec_all(&dead);
-                (std::mem::take(&mut j.buffer), j.appended, freed)
-            };
+            let (bytes, upto, freed) = self.swap_buffer();
             self.data
                 .sync_data()
                 .map_err(|e| EngineError::io("data file", e))?;
@@ -433,6 +438,7 @@ impl Pool {
             data,
             refs,
             quiesce: RwLock::new(()),
+            inplace_gate: RwLock::new(()),
             control: Mutex::new(()),
             devices: RwLock::new(devices),
             journal: Mutex::new(Journal::default()),
@@ -511,6 +517,12 @@ impl Pool {
         let inner = &self.inner;
         {
             let _q = read(&inner.quiesce);
+            // Sharing a tree ends the freshness of every block in it: no
+            // write may be deciding to overwrite one in place meanwhile.
+            let _gate = source.map(|_| write(&inner.inplace_gate));
+            if source.is_some() {
+                inner.refs.lock_alloc().clear_fresh();
+            }
             let _c = lock(&inner.control);
             let mut devices = write(&inner.devices);
             if devices.by_name.contains_key(name) {

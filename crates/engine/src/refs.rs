@@ -30,6 +30,11 @@ pub(crate) struct Allocator {
     live: u64,
     /// Blocks with a count of zero (free for reuse).
     free: u64,
+    /// Blocks allocated since the last journal swap: their mapping is not
+    /// durable yet, so overwriting them in place cannot harm what a crash
+    /// would bring back. One bit per block, and the list of set bits.
+    fresh: Vec<u64>,
+    fresh_list: Vec<u64>,
 }
 
 impl Allocator {
@@ -39,6 +44,8 @@ impl Allocator {
             cursor: 1,
             live: 0,
             free: 0,
+            fresh: Vec::new(),
+            fresh_list: Vec::new(),
         }
     }
 
@@ -90,7 +97,41 @@ impl Allocator {
         }
         self.live += n;
         self.cursor = pos;
+        for r in &runs {
+            for b in r.start..r.start + r.len {
+                self.mark_fresh(b);
+            }
+        }
         runs
+    }
+
+    fn mark_fresh(&mut self, b: u64) {
+        let word = (b / 64) as usize;
+        if word >= self.fresh.len() {
+            self.fresh.resize(word + 1, 0);
+        }
+        if self.fresh[word] & (1 << (b % 64)) == 0 {
+            self.fresh[word] |= 1 << (b % 64);
+            self.fresh_list.push(b);
+        }
+    }
+
+    /// Whether `b` was allocated after the last journal swap (and so may be
+    /// overwritten in place by the one device that maps it).
+    pub fn is_fresh(&self, b: u64) -> bool {
+        self.fresh
+            .get((b / 64) as usize)
+            .is_some_and(|w| w & (1 << (b % 64)) != 0)
+    }
+
+    /// Called when the journal buffer is swapped out for commit: every block
+    /// allocated so far may now be named by durable metadata.
+    pub fn clear_fresh(&mut self) {
+        for b in self.fresh_list.drain(..) {
+            if let Some(w) = self.fresh.get_mut((b / 64) as usize) {
+                *w &= !(1 << (b % 64));
+            }
+        }
     }
 
     /// Records a reference found while loading or replaying metadata.
