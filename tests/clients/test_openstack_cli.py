@@ -54,6 +54,16 @@ def test_volume_snapshot_clone_extend_delete(platter):
     wait_for(lambda: len(openstack(env, "volume", "list")), 0)
 
 
+def test_backend_pool_capacity(platter):
+    pools = openstack(platter.env(), "volume", "backend", "pool", "list", "--long")
+    assert len(pools) == 1
+    pool = pools[0]
+    assert pool["Name"] == "platter@engine#pool"
+    caps = pool["Capabilities"]
+    assert caps["thin_provisioning_support"] is True
+    assert caps["total_capacity_gb"] > 0
+
+
 def test_openrc_written_by_the_server_works_as_is(platter):
     out = subprocess.run(
         ["bash", "-c", f"source {platter.openrc} && openstack volume list -f json && openstack token issue -f json"],

@@ -520,3 +520,29 @@ async fn microversions_are_negotiated() {
         .contains("/v2/"));
     assert!(r.headers.get("openstack-api-version").is_none());
 }
+
+#[tokio::test]
+async fn the_pool_reports_thin_capacity_to_admins_only() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    c.volume(json!({"size": 2})).await;
+    c.volume(json!({"size": 3})).await;
+    let r = c.get("/scheduler-stats/get_pools?detail=true").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let pool = &r.body["pools"][0];
+    assert_eq!(pool["name"], "platter@engine#pool");
+    let caps = &pool["capabilities"];
+    assert_eq!(caps["thin_provisioning_support"], true);
+    assert_eq!(caps["provisioned_capacity_gb"], 5.0, "{caps}");
+    assert!(caps["total_capacity_gb"].as_f64().unwrap() > 0.0);
+    assert!(
+        caps["free_capacity_gb"].as_f64().unwrap() <= caps["total_capacity_gb"].as_f64().unwrap()
+    );
+    assert_eq!(caps["platter:used_bytes"], 0, "nothing written yet: thin");
+    let r = c.get("/scheduler-stats/get_pools").await;
+    assert!(r.body["pools"][0].get("capabilities").is_none());
+
+    let member = c.new_project_user(&server, "pm", "mona", "member").await;
+    let r = member.get("/scheduler-stats/get_pools").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

@@ -27,6 +27,7 @@ pub use identity::{
     AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
     READER_ROLE,
 };
+pub use platter_backend::PoolStats;
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use quotas::{Limits, QuotaSetView};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
@@ -72,6 +73,21 @@ impl Platter {
 
     pub fn config(&self) -> &ServiceConfig {
         &self.inner.config
+    }
+
+    /// Admin: capacity and allocation of the storage pool.
+    pub async fn pool_stats(
+        &self,
+        ctx: &AuthContext,
+    ) -> DomainResult<(String, platter_backend::PoolStats)> {
+        require_admin(ctx, "scheduler_extension:scheduler_stats:get_pools")?;
+        let backend = self.backend().clone();
+        let name = backend.name().to_string();
+        let stats = tokio::task::spawn_blocking(move || backend.pool_stats())
+            .await
+            .map_err(|e| DomainError::Internal(e.to_string()))?
+            .map_err(|e| DomainError::Backend(e.to_string()))?;
+        Ok((name, stats))
     }
 }
 

@@ -102,6 +102,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/os-quota-sets/{target}/defaults", get(quotas::defaults))
         .route("/extensions", get(extensions))
+        .route("/scheduler-stats/get_pools", get(get_pools))
         .layer(from_fn_with_state(state.clone(), authenticate));
 
     Router::new()
@@ -283,6 +284,44 @@ async fn version_v3_for_project(
 ) -> Json<Value> {
     let major = if uri.path().starts_with("/v2") { 2 } else { 3 };
     Json(json!({ "versions": [version_entry(&state, major)] }))
+}
+
+// ---- pools ----
+
+/// `GET /scheduler-stats/get_pools[?detail=true]` (admin): the storage pool
+/// with its capacity, as Cinder's scheduler reports backends.
+async fn get_pools(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
+) -> CinderResult {
+    let detail = params::ListQuery { pairs }.flag("detail")?;
+    let (backend, stats) = state.platter.pool_stats(&c.ctx).await?;
+    let gib = |b: u64| (b as f64 / (1u64 << 30) as f64 * 100.0).round() / 100.0;
+    let name = format!("platter@{backend}#pool");
+    let mut pool = json!({ "name": name });
+    if detail {
+        pool["capabilities"] = json!({
+            "pool_name": "pool",
+            "volume_backend_name": format!("platter-{backend}"),
+            "vendor_name": "Platter",
+            "driver_version": env!("CARGO_PKG_VERSION"),
+            "storage_protocol": "nbd",
+            "total_capacity_gb": gib(stats.total_bytes),
+            "free_capacity_gb": gib(stats.free_bytes),
+            "allocated_capacity_gb": gib(stats.provisioned_bytes),
+            "provisioned_capacity_gb": gib(stats.provisioned_bytes),
+            "thin_provisioning_support": true,
+            "thick_provisioning_support": false,
+            "max_over_subscription_ratio": "20.0",
+            "reserved_percentage": 0,
+            "multiattach": true,
+            "QoS_support": true,
+            "platter:used_bytes": stats.allocated_bytes,
+            "timestamp": platter_model::now_timestamp(),
+        });
+    }
+    Ok(Json(json!({ "pools": [pool] })).into_response())
 }
 
 // ---- types, zones, extensions ----
