@@ -119,6 +119,27 @@ pub trait VolumeIo: Send + Sync {
     fn trim(&self, offset: u64, len: u64) -> BackendResult<()>;
     /// Makes every acknowledged write durable.
     fn flush(&self) -> BackendResult<()>;
+
+    /// Which parts of `offset..offset+len` hold data (`true`) or read as
+    /// zeros without storage (`false`), as runs of `(length, allocated)`.
+    /// The default says everything is allocated.
+    fn allocation(&self, _offset: u64, len: u64) -> BackendResult<Vec<(u64, bool)>> {
+        Ok(vec![(len, true)])
+    }
+
+    /// Makes the range read as zeros *and* stay allocated (NBD's NO_HOLE).
+    /// The default writes zero bytes.
+    fn write_zeroes_allocated(&self, offset: u64, len: u64) -> BackendResult<()> {
+        const CHUNK: u64 = 1 << 20;
+        let zeros = vec![0u8; CHUNK.min(len) as usize];
+        let mut pos = offset;
+        while pos < offset + len {
+            let n = CHUNK.min(offset + len - pos);
+            self.write_at(&zeros[..n as usize], pos)?;
+            pos += n;
+        }
+        Ok(())
+    }
 }
 
 /// Total and available bytes of the filesystem holding `path`.

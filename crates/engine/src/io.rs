@@ -174,14 +174,19 @@ impl DeviceIo {
     /// place under the device's write lock. Every other block goes to a
     /// newly allocated block, written with no lock held; then the mapping
     /// is journaled and applied under the write lock.
+    /// With `store_zeros`, zero blocks are stored rather than unmapped.
     fn write_blocks(
         &self,
         first: u64,
         data: &[u8],
         held: Option<&mut DeviceState>,
+        store_zeros: bool,
     ) -> EngineResult<()> {
         let n = data.len() / B;
-        let zero: Vec<bool> = data.chunks_exact(B).map(is_zero).collect();
+        let zero: Vec<bool> = data
+            .chunks_exact(B)
+            .map(|c| !store_zeros && is_zero(c))
+            .collect();
         let crcs: Vec<u32> = data
             .chunks_exact(B)
             .zip(&zero)
@@ -341,7 +346,7 @@ impl DeviceIo {
                 self.check_writable(st)?;
                 self.check_range(st, offset, len)?;
             }
-            return self.write_blocks(offset / BLOCK, buf, None);
+            return self.write_blocks(offset / BLOCK, buf, None, false);
         }
         // Read-modify-write of the covering blocks, under the write lock.
         let first = offset / BLOCK;
@@ -366,7 +371,7 @@ impl DeviceIo {
         }
         let skip = (offset - first * BLOCK) as usize;
         tmp[skip..skip + buf.len()].copy_from_slice(buf);
-        self.write_blocks(first, &tmp, Some(&mut st))
+        self.write_blocks(first, &tmp, Some(&mut st), false)
     }
 
     /// Makes `offset..offset+len` read as zeros, freeing whole blocks.
@@ -412,6 +417,43 @@ impl DeviceIo {
 
     pub fn flush(&self) -> EngineResult<()> {
         self.pool.commit()
+    }
+
+    /// Zeros that stay allocated: whole blocks of zeros are stored, not
+    /// unmapped (NBD's NO_HOLE).
+    pub fn write_zeroes_allocated(&self, offset: u64, len: u64) -> EngineResult<()> {
+        let end = offset + len;
+        let first_full = offset.div_ceil(BLOCK);
+        let end_full = end / BLOCK;
+        if first_full >= end_full {
+            return self.write_at(&vec![0u8; len as usize], offset);
+        }
+        if offset < first_full * BLOCK {
+            self.write_at(&vec![0u8; (first_full * BLOCK - offset) as usize], offset)?;
+        }
+        if end > end_full * BLOCK {
+            self.write_at(
+                &vec![0u8; (end - end_full * BLOCK) as usize],
+                end_full * BLOCK,
+            )?;
+        }
+        const CHUNK: u64 = 256;
+        let zeros = vec![0u8; (CHUNK * BLOCK) as usize];
+        let mut b = first_full;
+        while b < end_full {
+            let n = CHUNK.min(end_full - b);
+            let _q = read(&self.pool.quiesce);
+            let _gate = read(&self.pool.inplace_gate);
+            {
+                let st = read(&self.dev.state);
+                let st = self.live(&st)?;
+                self.check_writable(st)?;
+                self.check_range(st, b * BLOCK, n * BLOCK)?;
+            }
+            self.write_blocks(b, &zeros[..(n * BLOCK) as usize], None, true)?;
+            b += n;
+        }
+        Ok(())
     }
 
     /// Whether each block of `offset..offset+len` is allocated (for NBD
@@ -475,5 +517,11 @@ impl VolumeIo for DeviceIo {
     }
     fn flush(&self) -> BackendResult<()> {
         DeviceIo::flush(self).map_err(engine_to_backend)
+    }
+    fn allocation(&self, offset: u64, len: u64) -> BackendResult<Vec<(u64, bool)>> {
+        DeviceIo::allocation(self, offset, len).map_err(engine_to_backend)
+    }
+    fn write_zeroes_allocated(&self, offset: u64, len: u64) -> BackendResult<()> {
+        DeviceIo::write_zeroes_allocated(self, offset, len).map_err(engine_to_backend)
     }
 }

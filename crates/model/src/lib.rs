@@ -17,7 +17,8 @@ pub use job::{Job, JobKind, JobStatus};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
 pub use volume::{
-    Metadata, Snapshot, SnapshotStatus, Volume, VolumeSource, VolumeStatus, VolumeType, GIB,
+    AttachMode, Attachment, AttachmentStatus, Metadata, Snapshot, SnapshotStatus, Volume,
+    VolumeSource, VolumeStatus, VolumeType, GIB,
 };
 
 /// A new random UUID in its canonical hyphenated form (volumes, snapshots, jobs).

@@ -71,6 +71,26 @@ string_enum! {
 }
 
 string_enum! {
+    /// Attachment statuses (Cinder's `attach_status` values).
+    AttachmentStatus {
+        Reserved => "reserved",
+        Attaching => "attaching",
+        Attached => "attached",
+        Detaching => "detaching",
+        ErrorAttaching => "error_attaching",
+        ErrorDetaching => "error_detaching",
+    }
+}
+
+string_enum! {
+    /// How an attachment may use the volume.
+    AttachMode {
+        ReadWrite => "rw",
+        ReadOnly => "ro",
+    }
+}
+
+string_enum! {
     /// Snapshot statuses (EVS appendix A.4, Cinder).
     SnapshotStatus {
         Creating => "creating",
@@ -145,6 +165,46 @@ pub struct Volume {
     pub metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Option<Timestamp>,
+    /// Provisioned IOPS (GPSSD2, ESSD2).
+    pub iops: Option<i64>,
+    /// Provisioned throughput in MiB/s (GPSSD2).
+    pub throughput: Option<i64>,
+    /// Active attachments, oldest first.
+    pub attachments: Vec<Attachment>,
+}
+
+impl Volume {
+    /// Cinder's `attach_status` of the volume, from its attachments.
+    pub fn attach_status(&self) -> &'static str {
+        let has = |s: AttachmentStatus| self.attachments.iter().any(|a| a.status == s);
+        if has(AttachmentStatus::Attached) {
+            "attached"
+        } else if has(AttachmentStatus::Attaching) {
+            "attaching"
+        } else if has(AttachmentStatus::Reserved) {
+            "reserved"
+        } else {
+            "detached"
+        }
+    }
+}
+
+/// A volume's attachment to a host or server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: String,
+    pub volume_id: String,
+    pub project_id: String,
+    pub instance_uuid: Option<String>,
+    pub connector: Option<serde_json::Value>,
+    pub host: Option<String>,
+    pub mountpoint: Option<String>,
+    pub attach_mode: AttachMode,
+    pub status: AttachmentStatus,
+    pub export_name: Option<String>,
+    pub created_at: Timestamp,
+    pub attached_at: Option<Timestamp>,
+    pub detached_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

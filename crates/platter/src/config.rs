@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Port of the block-storage (Cinder) API.
     #[arg(long, env = "PLATTER_BLOCK_STORAGE_PORT")]
     pub block_storage_port: Option<u16>,
+    /// Port of the NBD server (attached volumes).
+    #[arg(long, env = "PLATTER_NBD_PORT")]
+    pub nbd_port: Option<u16>,
     /// Host name clients use to reach this server (catalog and links).
     #[arg(long, env = "PLATTER_PUBLIC_HOST")]
     pub public_host: Option<String>,
@@ -54,6 +57,7 @@ pub struct FileConfig {
     bind: Option<String>,
     identity_port: Option<u16>,
     block_storage_port: Option<u16>,
+    nbd_port: Option<u16>,
     public_host: Option<String>,
     log_format: Option<String>,
     backend: Option<String>,
@@ -83,6 +87,7 @@ pub struct Config {
     pub bind: String,
     pub identity_port: u16,
     pub block_storage_port: u16,
+    pub nbd_port: u16,
     pub public_host: String,
     pub log_format: String,
     pub backend: BackendKind,
@@ -130,7 +135,12 @@ impl Config {
             Some("sparse-file") => BackendKind::SparseFile,
             Some(other) => bail!("backend must be 'engine' or 'sparse-file', not '{other}'"),
         };
+        let nbd_port = args.nbd_port.or(file.nbd_port).unwrap_or(10809);
         let mut service = ServiceConfig::default();
+        service.data_path = platter_service::DataPathEndpoint {
+            host: public_host.clone(),
+            port: nbd_port,
+        };
         if let Some(zones) = file.availability_zones {
             if zones.is_empty() {
                 bail!("availability_zones must name at least one zone");
@@ -177,6 +187,7 @@ impl Config {
                 .block_storage_port
                 .or(file.block_storage_port)
                 .unwrap_or(8776),
+            nbd_port,
             public_host,
             log_format,
             backend,

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 use platter_api::{ApiState, PublicUrls};
 use platter_backend::{SparseFileBackend, StorageBackend, Unavailable};
 use platter_engine::{Pool, PoolOptions};
+use platter_nbd::Exports;
 use platter_service::Platter;
 use platter_store::Store;
 use tokio::net::TcpListener;
@@ -178,9 +179,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
             }
         }
     }
+    let exports = Exports::new(platter.backend().clone());
+    platter.set_datapath(exports.clone());
     let redriven = platter.recover().await?;
     if redriven > 0 {
         tracing::info!(jobs = redriven, "re-driving unfinished jobs");
+    }
+    let published = platter.publish_all_exports().await?;
+    if published > 0 {
+        tracing::info!(
+            exports = published,
+            "republished the exports of attached volumes"
+        );
     }
 
     let state = ApiState::new(
@@ -199,7 +209,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let volume_listener = TcpListener::bind(&volume_addr)
         .await
         .with_context(|| format!("binding block-storage listener {volume_addr}"))?;
-    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, data_dir = %config.data_dir.display(), "platter serving");
+    let nbd_addr = format!("{}:{}", config.bind, config.nbd_port);
+    let nbd_listener = TcpListener::bind(&nbd_addr)
+        .await
+        .with_context(|| format!("binding NBD listener {nbd_addr}"))?;
+    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, nbd = %nbd_addr, data_dir = %config.data_dir.display(), "platter serving");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -211,7 +225,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     )
     .with_graceful_shutdown(wait(stop_rx.clone()));
     let volume = axum::serve(volume_listener, platter_api::block_storage_router(state))
-        .with_graceful_shutdown(wait(stop_rx));
+        .with_graceful_shutdown(wait(stop_rx.clone()));
+    let nbd = tokio::spawn(platter_nbd::serve(nbd_listener, exports, stop_rx));
     let servers =
         tokio::spawn(
             async move { tokio::try_join!(async { identity.await }, async { volume.await }) },
@@ -219,6 +234,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     servers.await?.context("serving")?;
+    let _ = nbd.await;
     platter.store().close().await;
     Ok(())
 }

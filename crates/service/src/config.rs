@@ -17,6 +17,8 @@ pub struct ServiceConfig {
     /// How many jobs run at once.
     pub job_concurrency: usize,
     pub faults: FaultInjection,
+    /// Where clients reach the NBD server (for `connection_info`).
+    pub data_path: crate::DataPathEndpoint,
 }
 
 impl Default for ServiceConfig {
@@ -29,6 +31,7 @@ impl Default for ServiceConfig {
             max_volume_size_gib: 32768,
             job_concurrency: 8,
             faults: FaultInjection::default(),
+            data_path: crate::DataPathEndpoint::default(),
         }
     }
 }

@@ -5,7 +5,9 @@
 //! the store, and runs those jobs against the storage backend. It speaks only
 //! the domain model; wire formats live in the api crate.
 
+mod attachments;
 mod config;
+mod datapath;
 mod identity;
 mod jobs;
 mod quotas;
@@ -18,7 +20,9 @@ use platter_backend::StorageBackend;
 use platter_model::{AuthContext, DomainError, DomainResult};
 use platter_store::Store;
 
+pub use attachments::{AttachmentListRequest, ConnectionInfo};
 pub use config::{FaultInjection, ServiceConfig};
+pub use datapath::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 /// Field sets of identity administration requests.
 pub mod identity_fields {
     pub use crate::identity::{ProjectFields, UserFields};
@@ -44,6 +48,7 @@ struct Inner {
     backend: Arc<dyn StorageBackend>,
     config: ServiceConfig,
     jobs: jobs::JobQueue,
+    datapath: std::sync::OnceLock<Arc<dyn DataPath>>,
 }
 
 impl Platter {
@@ -57,6 +62,7 @@ impl Platter {
                 backend,
                 config,
                 jobs: queue,
+                datapath: std::sync::OnceLock::new(),
             }),
         };
         jobs::spawn_runner(platter.clone(), receiver);
@@ -73,6 +79,11 @@ impl Platter {
 
     pub fn config(&self) -> &ServiceConfig {
         &self.inner.config
+    }
+
+    /// Connects the data path (once); exports are published to it from now on.
+    pub fn set_datapath(&self, datapath: Arc<dyn DataPath>) {
+        let _ = self.inner.datapath.set(datapath);
     }
 
     /// Admin: capacity and allocation of the storage pool.

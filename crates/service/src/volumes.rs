@@ -33,6 +33,52 @@ pub struct VolumeCreate {
     pub source_volid: Option<String>,
     pub metadata: Metadata,
     pub multiattach: bool,
+    /// Provisioned IOPS: required for GPSSD2 and ESSD2, refused otherwise.
+    pub iops: Option<i64>,
+    /// Provisioned throughput, MiB/s: required for GPSSD2, refused otherwise.
+    pub throughput: Option<i64>,
+}
+
+/// IOPS range of the types with provisioned performance.
+pub const IOPS_RANGE_GPSSD2: (i64, i64) = (3000, 128_000);
+pub const IOPS_RANGE_ESSD2: (i64, i64) = (100, 256_000);
+/// Throughput range (MiB/s) of GPSSD2.
+pub const THROUGHPUT_RANGE_GPSSD2: (i64, i64) = (125, 1000);
+
+/// Checks `iops`/`throughput` against the volume type (EVS rules: GPSSD2
+/// needs both, ESSD2 needs iops and refuses throughput, the others refuse
+/// both), with the ranges of the types' performance table.
+pub fn check_qos_fields(
+    type_name: &str,
+    iops: Option<i64>,
+    throughput: Option<i64>,
+) -> DomainResult<()> {
+    let range = |what: &str, v: i64, (lo, hi): (i64, i64)| {
+        if v < lo || v > hi {
+            Err(DomainError::invalid(format!(
+                "invalid {what} value, {what} must between [{lo}, {hi}]"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    match (type_name, iops, throughput) {
+        ("GPSSD2", Some(i), Some(t)) => {
+            range("iops", i, IOPS_RANGE_GPSSD2)?;
+            range("throughput", t, THROUGHPUT_RANGE_GPSSD2)
+        }
+        ("GPSSD2", _, _) => Err(DomainError::invalid(
+            "GPSSD2 type must input iops and throughput.",
+        )),
+        ("ESSD2", Some(i), None) => range("iops", i, IOPS_RANGE_ESSD2),
+        ("ESSD2", _, _) => Err(DomainError::invalid(
+            "ESSD2 type must input iops and not input throughput.",
+        )),
+        (_, None, None) => Ok(()),
+        _ => Err(DomainError::invalid(
+            "only ESSD2 and GPSSD2 can set iops or throughput",
+        )),
+    }
 }
 
 /// A list request, in domain terms.
@@ -198,6 +244,7 @@ impl Platter {
             (None, Some(t)) => self.volume_type_get(&t).await?,
             (None, None) => self.volume_type_default().await?,
         };
+        check_qos_fields(&vtype.name, req.iops, req.throughput)?;
         let zones = &self.config().availability_zones;
         let az = match &req.availability_zone {
             Some(az) if zones.contains(az) => az.clone(),
@@ -238,6 +285,8 @@ impl Platter {
             snapshot_id: req.snapshot_id,
             source_volid: req.source_volid,
             metadata: req.metadata,
+            iops: req.iops,
+            throughput: req.throughput,
         };
         let volume = self
             .store()

@@ -7,6 +7,7 @@
 //! quota usage is counted from the rows inside the transaction that creates
 //! the resource, so concurrent creates can never overshoot a quota.
 
+mod attachments;
 mod identity;
 /// Row types of the identity tables.
 pub mod identity_types {
@@ -28,6 +29,7 @@ use platter_model::{DomainError, DomainResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+pub use attachments::{AttachmentQuery, NewAttachment};
 pub use page::{Page, SortDir, SortKey};
 pub use quotas::QuotaDefaults;
 pub use snapshots::{NewSnapshot, SnapshotQuery};

@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use crate::metadata::{self, MetaTable};
 use crate::page::Page;
 use crate::quotas::{self, QuotaDefaults};
-use crate::{db_err, jobs, parse_enum, Store, Tx};
+use crate::{db_err, jobs, parse_enum, Store};
 
 const SELECT_VOLUME: &str =
     "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";
@@ -35,6 +35,9 @@ fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
         metadata: Metadata::new(),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+        iops: r.get("iops"),
+        throughput: r.get("throughput"),
+        attachments: Vec::new(),
     })
 }
 
@@ -55,6 +58,8 @@ pub struct NewVolume {
     pub snapshot_id: Option<String>,
     pub source_volid: Option<String>,
     pub metadata: Metadata,
+    pub iops: Option<i64>,
+    pub throughput: Option<i64>,
 }
 
 /// Filters, sort and paging of a volume listing.
@@ -80,11 +85,14 @@ pub struct VolumeUpdate {
     pub readonly: Option<bool>,
 }
 
+/// Fills in each volume's metadata and attachments.
 async fn load_metadata(conn: &mut SqliteConnection, volumes: &mut [Volume]) -> DomainResult<()> {
     let ids: Vec<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
     let mut found = metadata::load(conn, MetaTable::Volume, &ids).await?;
+    let mut attached = crate::attachments::load_for(conn, &ids).await?;
     for v in volumes.iter_mut() {
         v.metadata = found.remove(&v.id).unwrap_or_default();
+        v.attachments = attached.remove(&v.id).unwrap_or_default();
     }
     Ok(())
 }
@@ -257,8 +265,9 @@ impl Store {
         let now = now_timestamp();
         sqlx::query(
             "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
-             volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL)",
+             volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
+             iops, throughput) \
+             VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?)",
         )
         .bind(&v.id)
         .bind(&v.project_id)
@@ -273,6 +282,8 @@ impl Store {
         .bind(&v.snapshot_id)
         .bind(&v.source_volid)
         .bind(&now)
+        .bind(v.iops)
+        .bind(v.throughput)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -418,6 +429,12 @@ impl Store {
                 "Invalid volume: Volume status must be one of {} to delete, but current status is: {}.",
                 status_list(VolumeStatus::DELETABLE),
                 v.status
+            )));
+        }
+        if !v.attachments.is_empty() {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} has {} attachments; detach it first.",
+                v.attachments.len()
             )));
         }
         let snaps: Vec<(String, String)> =
@@ -587,6 +604,21 @@ impl Store {
     }
 }
 
-pub(crate) async fn require_volume(tx: &mut Tx, id: &str) -> DomainResult<Volume> {
-    require_in(tx, id).await
+pub(crate) async fn require_volume(conn: &mut SqliteConnection, id: &str) -> DomainResult<Volume> {
+    require_in(conn, id).await
+}
+
+pub(crate) async fn set_status(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: VolumeStatus,
+) -> DomainResult<()> {
+    sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
+        .bind(status.as_str())
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

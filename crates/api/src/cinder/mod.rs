@@ -1,6 +1,7 @@
 //! The Cinder block-storage API, v3 (with microversions) and v2, under
 //! `/v3/{project_id}` and `/v2/{project_id}`.
 
+mod attachments;
 mod metadata;
 mod params;
 mod quotas;
@@ -90,6 +91,21 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/snapshots/{snapshot_id}/metadata/{key}",
             metadata::item(Owner::Snapshot),
+        )
+        .route(
+            "/attachments",
+            get(attachments::list).post(attachments::create),
+        )
+        .route("/attachments/detail", get(attachments::list_detail))
+        .route(
+            "/attachments/{attachment_id}",
+            get(attachments::show)
+                .put(attachments::update)
+                .delete(attachments::delete),
+        )
+        .route(
+            "/attachments/{attachment_id}/action",
+            post(attachments::action),
         )
         .route("/types", get(type_list))
         .route("/types/default", get(type_default))

@@ -1,6 +1,6 @@
 //! Cinder's JSON shapes of volumes, snapshots and types.
 
-use platter_model::{Snapshot, Volume, VolumeType};
+use platter_model::{AttachmentStatus, Snapshot, Volume, VolumeType};
 use serde_json::{json, Value};
 
 use super::ApiVersion;
@@ -37,7 +37,8 @@ pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
         "bootable": if v.bootable { "true" } else { "false" },
         "encrypted": false,
         "multiattach": v.multiattach,
-        "attachments": [],
+        "attachments": volume_attachments(v),
+        "attach_status": v.attach_status(),
         "replication_status": "disabled",
         "consistencygroup_id": null,
         "user_id": v.user_id,
@@ -48,6 +49,12 @@ pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
         "os-volume-replication:extended_status": null,
         "volume_image_metadata": {},
     });
+    if let Some(iops) = v.iops {
+        out["iops"] = json!({ "id": format!("{}-iops", v.id), "frozened": false, "total_val": iops, "volume_id": v.id });
+    }
+    if let Some(t) = v.throughput {
+        out["throughput"] = json!({ "id": format!("{}-throughput", v.id), "frozened": false, "total_val": t, "volume_id": v.id });
+    }
     if api.at_least(13) {
         out["group_id"] = Value::Null;
     }
@@ -71,6 +78,27 @@ pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
         out["consumes_quota"] = json!(true);
     }
     out
+}
+
+/// The `attachments` of a volume view: those attached, as Cinder lists them.
+pub fn volume_attachments(v: &Volume) -> Value {
+    let items: Vec<Value> = v
+        .attachments
+        .iter()
+        .filter(|a| a.status == AttachmentStatus::Attached)
+        .map(|a| {
+            json!({
+                "id": v.id,
+                "attachment_id": a.id,
+                "volume_id": v.id,
+                "server_id": a.instance_uuid,
+                "host_name": a.host,
+                "device": a.mountpoint,
+                "attached_at": a.attached_at,
+            })
+        })
+        .collect();
+    Value::Array(items)
 }
 
 /// The snapshot fields every view has.

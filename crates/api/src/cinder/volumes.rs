@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::VolumeStatus;
+use platter_model::{AttachMode, VolumeStatus};
 use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
 use serde_json::{json, Map, Value};
 
@@ -100,6 +100,8 @@ fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> 
         source_volid,
         metadata: v.opt_metadata("metadata")?.unwrap_or_default(),
         multiattach: v.opt_bool("multiattach")?.unwrap_or(false),
+        iops: v.opt_int("iops")?,
+        throughput: v.opt_int("throughput")?,
     })
 }
 
@@ -334,6 +336,105 @@ pub async fn action(
             state
                 .platter
                 .volume_set_readonly(&c.ctx, &id, readonly)
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-reserve" => {
+            state.platter.volume_reserve(&c.ctx, &id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-unreserve" => {
+            state.platter.volume_unreserve(&c.ctx, &id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-initialize_connection" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["connector"])?;
+            let connector = match o.require("connector")? {
+                v @ Value::Object(_) => v.clone(),
+                other => {
+                    return Err(CinderError::bad_request(format!(
+                        "Invalid input for field/attribute connector. Value: {other}. {other} is not of type 'object'"
+                    )))
+                }
+            };
+            let ci = state
+                .platter
+                .volume_initialize_connection(&c.ctx, &id, connector)
+                .await?;
+            Ok(
+                Json(json!({ "connection_info": super::attachments::connection_info(&ci) }))
+                    .into_response(),
+            )
+        }
+        "os-terminate_connection" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["connector"])?;
+            let connector = o.require("connector")?.clone();
+            state
+                .platter
+                .volume_terminate_connection(&c.ctx, &id, &connector)
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-attach" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["instance_uuid", "mountpoint", "host_name", "mode"])?;
+            let instance = o.req_str("instance_uuid", 36)?;
+            let mountpoint = o.req_str("mountpoint", 255)?;
+            let host_name = o.opt_str("host_name", 255)?;
+            let mode = match o.opt_str("mode", 8)?.as_deref() {
+                None | Some("rw") => AttachMode::ReadWrite,
+                Some("ro") => AttachMode::ReadOnly,
+                Some(other) => {
+                    return Err(CinderError::bad_request(format!(
+                        "Invalid input received: attach mode must be 'rw' or 'ro', not '{other}'."
+                    )))
+                }
+            };
+            state
+                .platter
+                .volume_attach(&c.ctx, &id, instance, mountpoint, host_name, mode)
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-detach" => {
+            let attachment_id = match value {
+                Value::Null => None,
+                _ => {
+                    let o = action_object(name, value)?;
+                    o.deny_unknown(&["attachment_id"])?;
+                    o.opt_str("attachment_id", 36)?
+                }
+            };
+            state
+                .platter
+                .volume_detach(&c.ctx, &id, attachment_id.as_deref())
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-begin_detaching" | "os-roll_detaching" => {
+            state
+                .platter
+                .volume_begin_detaching(&c.ctx, &id, name == "os-begin_detaching")
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-force_detach" => {
+            let (attachment_id, connector) = match value {
+                Value::Null => (None, None),
+                _ => {
+                    let o = action_object(name, value)?;
+                    o.deny_unknown(&["attachment_id", "connector"])?;
+                    (
+                        o.opt_str("attachment_id", 36)?,
+                        o.get("connector").filter(|c| c.is_object()).cloned(),
+                    )
+                }
+            };
+            state
+                .platter
+                .volume_force_detach(&c.ctx, &id, attachment_id, connector)
                 .await?;
             Ok(empty(StatusCode::ACCEPTED))
         }

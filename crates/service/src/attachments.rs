@@ -1,0 +1,484 @@
+//! Attaching volumes: Cinder's v3 attachments and the legacy actions, over
+//! one set of attachment rows. An attachment with a connector has an NBD
+//! export under an unguessable name, published to the data path.
+
+use platter_model::{
+    new_hex_id, new_uuid, AttachMode, Attachment, AttachmentStatus, AuthContext, DomainError,
+    DomainResult, Volume,
+};
+use platter_store::{AttachmentQuery, NewAttachment};
+use serde_json::Value;
+
+use crate::datapath::{ExportSpec, Qos};
+use crate::{require_admin, require_writer, visible, Platter};
+
+/// What a client needs to connect: Cinder's `connection_info` for the
+/// `nbd` driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    pub host: String,
+    pub port: u16,
+    pub export_name: String,
+    pub access_mode: AttachMode,
+    pub volume_id: String,
+}
+
+impl ConnectionInfo {
+    pub fn uri(&self) -> String {
+        format!("nbd://{}:{}/{}", self.host, self.port, self.export_name)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AttachmentListRequest {
+    pub all_tenants: bool,
+    pub volume_id: Option<String>,
+    pub instance_uuid: Option<String>,
+    pub status: Option<String>,
+    pub page: platter_store::Page,
+}
+
+fn connector_host(connector: &Value) -> Option<String> {
+    connector
+        .get("host")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+impl Platter {
+    /// The QoS a volume's exports get: its own provisioned IOPS and
+    /// throughput (GPSSD2, ESSD2), else its type's `total_iops_sec` /
+    /// `total_bytes_sec` extra specs, else none.
+    pub async fn qos_of(&self, v: &Volume) -> Qos {
+        let specs = self
+            .store()
+            .volume_type_find(&v.volume_type_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.extra_specs);
+        let spec = |k: &str| {
+            specs
+                .as_ref()
+                .and_then(|s| s.get(k))
+                .and_then(|x| x.parse::<u64>().ok())
+        };
+        Qos {
+            iops: v
+                .iops
+                .map(|i| i.max(1) as u64)
+                .or_else(|| spec("total_iops_sec")),
+            bytes_per_sec: v
+                .throughput
+                .map(|t| t.max(1) as u64 * (1 << 20))
+                .or_else(|| spec("total_bytes_sec")),
+        }
+    }
+
+    pub fn connection_info(&self, a: &Attachment, v: &Volume) -> Option<ConnectionInfo> {
+        let ep = &self.config().data_path;
+        a.export_name.as_ref().map(|name| ConnectionInfo {
+            host: ep.host.clone(),
+            port: ep.port,
+            export_name: name.clone(),
+            access_mode: if v.readonly {
+                AttachMode::ReadOnly
+            } else {
+                a.attach_mode
+            },
+            volume_id: v.id.clone(),
+        })
+    }
+
+    async fn publish(&self, a: &Attachment) {
+        let (Some(dp), Some(name)) = (self.inner.datapath.get(), &a.export_name) else {
+            return;
+        };
+        let Ok(Some(v)) = self.store().volume_get(&a.volume_id).await else {
+            return;
+        };
+        let qos = self.qos_of(&v).await;
+        dp.publish(
+            ExportSpec {
+                name: name.clone(),
+                volume_id: v.id.clone(),
+                read_only: a.attach_mode == AttachMode::ReadOnly || v.readonly,
+            },
+            qos,
+        );
+    }
+
+    fn withdraw(&self, a: &Attachment) {
+        if let (Some(dp), Some(name)) = (self.inner.datapath.get(), &a.export_name) {
+            dp.withdraw(name);
+        }
+    }
+
+    /// Republishes every export recorded in the store (at start).
+    pub async fn publish_all_exports(&self) -> DomainResult<usize> {
+        let all = self.store().attachment_list_exported().await?;
+        for a in &all {
+            self.publish(a).await;
+        }
+        Ok(all.len())
+    }
+
+    pub async fn attachment_get(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+    ) -> DomainResult<(Attachment, Volume)> {
+        let a = match self.store().attachment_get(id).await? {
+            Some(a) if visible(ctx, &a.project_id) => a,
+            _ => return Err(DomainError::not_found("Attachment", id)),
+        };
+        let v = self.volume_get(ctx, &a.volume_id).await?;
+        Ok((a, v))
+    }
+
+    pub async fn attachment_list(
+        &self,
+        ctx: &AuthContext,
+        req: AttachmentListRequest,
+    ) -> DomainResult<Vec<Attachment>> {
+        let q = AttachmentQuery {
+            project_id: if req.all_tenants && ctx.is_admin() {
+                None
+            } else {
+                Some(ctx.project_id.clone())
+            },
+            volume_id: req.volume_id,
+            instance_uuid: req.instance_uuid,
+            status: req.status,
+            page: req.page,
+        };
+        self.store().attachment_list(&q).await
+    }
+
+    /// Cinder `POST /attachments`: reserved, or attaching (with an export)
+    /// when a connector is given.
+    pub async fn attachment_create(
+        &self,
+        ctx: &AuthContext,
+        volume_id: &str,
+        instance_uuid: Option<String>,
+        connector: Option<Value>,
+        mode: AttachMode,
+    ) -> DomainResult<Attachment> {
+        require_writer(ctx, "volume:attachment_create")?;
+        let v = self.volume_get(ctx, volume_id).await?;
+        let (status, export_name) = match &connector {
+            Some(_) => (
+                AttachmentStatus::Attaching,
+                Some(new_hex_id() + &new_hex_id()),
+            ),
+            None => (AttachmentStatus::Reserved, None),
+        };
+        let a = self
+            .store()
+            .attachment_create(&NewAttachment {
+                id: new_uuid(),
+                volume_id: v.id.clone(),
+                project_id: v.project_id.clone(),
+                instance_uuid,
+                host: connector.as_ref().and_then(connector_host),
+                connector,
+                mountpoint: None,
+                mode,
+                status,
+                export_name,
+            })
+            .await?;
+        self.publish(&a).await;
+        Ok(a)
+    }
+
+    /// Cinder `PUT /attachments/{id}`: gives the attachment a connector and
+    /// an export.
+    pub async fn attachment_update(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        connector: Value,
+    ) -> DomainResult<Attachment> {
+        require_writer(ctx, "volume:attachment_update")?;
+        let (a, _) = self.attachment_get(ctx, id).await?;
+        let host = connector_host(&connector);
+        let a = self
+            .store()
+            .attachment_connect(
+                &a.id,
+                &connector,
+                host.as_deref(),
+                &(new_hex_id() + &new_hex_id()),
+            )
+            .await?;
+        self.publish(&a).await;
+        Ok(a)
+    }
+
+    /// Cinder `os-complete`: the attachment is in use.
+    pub async fn attachment_complete(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+    ) -> DomainResult<Attachment> {
+        require_writer(ctx, "volume:attachment_complete")?;
+        let (a, _) = self.attachment_get(ctx, id).await?;
+        self.store()
+            .attachment_mark_attached(&a.id, None, None, None)
+            .await
+    }
+
+    /// Cinder `DELETE /attachments/{id}`: ends the attachment and its
+    /// export; returns the volume's remaining attachments.
+    pub async fn attachment_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+    ) -> DomainResult<Vec<Attachment>> {
+        require_writer(ctx, "volume:attachment_delete")?;
+        let (a, _) = self.attachment_get(ctx, id).await?;
+        let gone = self.store().attachment_delete(&a.id).await?;
+        self.withdraw(&gone);
+        Ok(self
+            .store()
+            .volume_get(&a.volume_id)
+            .await?
+            .map(|v| v.attachments)
+            .unwrap_or_default())
+    }
+
+    // ---- legacy actions ----
+
+    /// `os-reserve`: a reservation (an attachment without a connector).
+    pub async fn volume_reserve(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+        self.attachment_create(ctx, id, None, None, AttachMode::ReadWrite)
+            .await
+            .map(|_| ())
+    }
+
+    /// `os-unreserve`: drops reservations that never connected.
+    pub async fn volume_unreserve(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+        require_writer(ctx, "volume:unreserve_volume")?;
+        let v = self.volume_get(ctx, id).await?;
+        self.store()
+            .attachment_delete_where(&v.id, |a| {
+                a.status == AttachmentStatus::Reserved && a.export_name.is_none()
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// `os-initialize_connection`: an export for this connector (reusing the
+    /// attachment of the same host, or a reservation, or a new attachment).
+    pub async fn volume_initialize_connection(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        connector: Value,
+    ) -> DomainResult<ConnectionInfo> {
+        require_writer(ctx, "volume:initialize_connection")?;
+        let v = self.volume_get(ctx, id).await?;
+        let host = connector_host(&connector);
+        let mode = match connector.get("mode").and_then(Value::as_str) {
+            Some("ro") => AttachMode::ReadOnly,
+            _ => AttachMode::ReadWrite,
+        };
+        let existing = v
+            .attachments
+            .iter()
+            .find(|a| a.export_name.is_some() && a.host == host)
+            .or_else(|| {
+                v.attachments
+                    .iter()
+                    .find(|a| a.export_name.is_none() && a.status == AttachmentStatus::Reserved)
+            })
+            .cloned();
+        let a = match existing {
+            Some(a) => {
+                let a = self
+                    .store()
+                    .attachment_connect(
+                        &a.id,
+                        &connector,
+                        host.as_deref(),
+                        &(new_hex_id() + &new_hex_id()),
+                    )
+                    .await?;
+                self.publish(&a).await;
+                a
+            }
+            None => {
+                self.attachment_create(ctx, id, None, Some(connector), mode)
+                    .await?
+            }
+        };
+        let v = self.volume_get(ctx, id).await?;
+        self.connection_info(&a, &v).ok_or_else(|| {
+            DomainError::Internal("attachment without an export after connecting".into())
+        })
+    }
+
+    /// `os-terminate_connection`: ends the export of this connector's host.
+    pub async fn volume_terminate_connection(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        connector: &Value,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:terminate_connection")?;
+        let v = self.volume_get(ctx, id).await?;
+        let host = connector_host(connector);
+        let targets: Vec<Attachment> = v
+            .attachments
+            .iter()
+            .filter(|a| a.export_name.is_some() && (host.is_none() || a.host == host))
+            .cloned()
+            .collect();
+        for a in targets {
+            let a = self.store().attachment_disconnect(&a.id).await?;
+            self.withdraw(&a);
+        }
+        Ok(())
+    }
+
+    /// `os-attach`: marks an attachment attached to `instance_uuid` (the one
+    /// initialized for `host_name`, a reservation, or a new one).
+    pub async fn volume_attach(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        instance_uuid: String,
+        mountpoint: String,
+        host_name: Option<String>,
+        mode: AttachMode,
+    ) -> DomainResult<Attachment> {
+        require_writer(ctx, "volume:attach")?;
+        let v = self.volume_get(ctx, id).await?;
+        let pending = |a: &&Attachment| {
+            matches!(
+                a.status,
+                AttachmentStatus::Reserved | AttachmentStatus::Attaching
+            )
+        };
+        let found = v
+            .attachments
+            .iter()
+            .filter(pending)
+            .find(|a| host_name.is_some() && a.host == host_name)
+            .or_else(|| {
+                v.attachments
+                    .iter()
+                    .filter(pending)
+                    .find(|a| a.instance_uuid.is_none())
+            })
+            .cloned();
+        let a = match found {
+            Some(a) => a,
+            None => self.attachment_create(ctx, id, None, None, mode).await?,
+        };
+        self.store()
+            .attachment_mark_attached(
+                &a.id,
+                Some(&instance_uuid),
+                Some(&mountpoint),
+                host_name.as_deref(),
+            )
+            .await
+    }
+
+    /// `os-detach`: ends one attachment (the only one when not named).
+    pub async fn volume_detach(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        attachment_id: Option<&str>,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:detach")?;
+        let v = self.volume_get(ctx, id).await?;
+        let target = match attachment_id {
+            Some(aid) => v
+                .attachments
+                .iter()
+                .find(|a| a.id == aid)
+                .cloned()
+                .ok_or_else(|| DomainError::not_found("Attachment", aid))?,
+            None => match v.attachments.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return Err(DomainError::state(format!("Invalid volume: Volume {id} is not attached.")));
+                }
+                _ => {
+                    return Err(DomainError::invalid(
+                        "Invalid input received: the volume has several attachments; attachment_id is required.",
+                    ))
+                }
+            },
+        };
+        let gone = self.store().attachment_delete(&target.id).await?;
+        self.withdraw(&gone);
+        Ok(())
+    }
+
+    pub async fn volume_begin_detaching(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        begin: bool,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:begin_detaching")?;
+        let v = self.volume_get(ctx, id).await?;
+        self.store().volume_detaching(&v.id, begin).await
+    }
+
+    /// Admin `os-force_detach`: ends the named attachment, those of the
+    /// connector's host, or all.
+    pub async fn volume_force_detach(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        attachment_id: Option<String>,
+        connector: Option<Value>,
+    ) -> DomainResult<()> {
+        require_admin(ctx, "volume_extension:volume_admin_actions:force_detach")?;
+        let v = self.volume_get(ctx, id).await?;
+        let host = connector.as_ref().and_then(connector_host);
+        let gone = self
+            .store()
+            .attachment_delete_where(&v.id, |a| match (&attachment_id, &host) {
+                (Some(aid), _) => &a.id == aid,
+                (None, Some(h)) => a.host.as_ref() == Some(h),
+                (None, None) => true,
+            })
+            .await?;
+        if let Some(aid) = &attachment_id {
+            if gone.is_empty() {
+                return Err(DomainError::not_found("Attachment", aid.clone()));
+            }
+        }
+        for a in &gone {
+            self.withdraw(a);
+        }
+        Ok(())
+    }
+
+    /// Changes a volume's provisioned IOPS/throughput and applies it to its
+    /// exports at once.
+    pub async fn volume_set_qos(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        iops: Option<i64>,
+        throughput: Option<i64>,
+    ) -> DomainResult<Volume> {
+        require_writer(ctx, "volume:update")?;
+        let v = self.volume_get(ctx, id).await?;
+        self.store().volume_set_qos(&v.id, iops, throughput).await?;
+        let v = self.volume_get(ctx, id).await?;
+        if let Some(dp) = self.inner.datapath.get() {
+            dp.set_qos(&v.id, self.qos_of(&v).await);
+        }
+        Ok(v)
+    }
+}

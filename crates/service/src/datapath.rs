@@ -1,0 +1,45 @@
+//! The seam between the control plane and the data path: the service tells
+//! the data path (the NBD server) which exports exist and what QoS they get.
+
+/// Limits applied to a volume's exports; `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Qos {
+    pub iops: Option<u64>,
+    pub bytes_per_sec: Option<u64>,
+}
+
+/// One export: an attachment's connection to a volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportSpec {
+    /// Unguessable name clients connect with.
+    pub name: String,
+    pub volume_id: String,
+    pub read_only: bool,
+}
+
+/// Implemented by the data path. Calls never block for long and never fail:
+/// the data path follows the control plane.
+pub trait DataPath: Send + Sync + 'static {
+    /// Serves `export` (replacing one of the same name) under `qos`.
+    fn publish(&self, export: ExportSpec, qos: Qos);
+    /// Stops serving an export and closes its connections.
+    fn withdraw(&self, export_name: &str);
+    /// Changes the QoS of every export of a volume, live.
+    fn set_qos(&self, volume_id: &str, qos: Qos);
+}
+
+/// Where clients reach the data path, for `connection_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataPathEndpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Default for DataPathEndpoint {
+    fn default() -> Self {
+        DataPathEndpoint {
+            host: "127.0.0.1".into(),
+            port: 10809,
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! Attachments, and the volume status they imply.
+//!
+//! Every change to a volume's attachments runs in one transaction that
+//! also settles the volume's status from the attachments it has left
+//! (`available`, `reserved`, `attaching`, `in-use`), so racing attach,
+//! detach and delete requests cannot leave the two disagreeing.
+
+use std::collections::HashMap;
+
+use platter_model::{
+    now_timestamp, AttachMode, Attachment, AttachmentStatus, DomainError, DomainResult, Volume,
+    VolumeStatus,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::page::Page;
+use crate::volumes::{require_volume, set_status};
+use crate::{db_err, parse_enum, Store};
+
+fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {
+    let connector: Option<String> = r.get("connector");
+    Ok(Attachment {
+        id: r.get("id"),
+        volume_id: r.get("volume_id"),
+        project_id: r.get("project_id"),
+        instance_uuid: r.get("instance_uuid"),
+        connector: connector.and_then(|c| serde_json::from_str(&c).ok()),
+        host: r.get("host"),
+        mountpoint: r.get("mountpoint"),
+        attach_mode: parse_enum(&r.get::<String, _>("attach_mode"))?,
+        status: parse_enum(&r.get::<String, _>("status"))?,
+        export_name: r.get("export_name"),
+        created_at: r.get("created_at"),
+        attached_at: r.get("attached_at"),
+        detached_at: r.get("detached_at"),
+    })
+}
+
+/// The attachments of every volume in `ids`, oldest first.
+pub(crate) async fn load_for(
+    conn: &mut SqliteConnection,
+    ids: &[&str],
+) -> DomainResult<HashMap<String, Vec<Attachment>>> {
+    let mut out: HashMap<String, Vec<Attachment>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM attachments WHERE volume_id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.to_string());
+    }
+    qb.push(") ORDER BY created_at, id");
+    for r in qb.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+        let a = attachment_from_row(&r)?;
+        out.entry(a.volume_id.clone()).or_default().push(a);
+    }
+    Ok(out)
+}
+
+async fn require(conn: &mut SqliteConnection, id: &str) -> DomainResult<Attachment> {
+    let row = sqlx::query("SELECT * FROM attachments WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    match row {
+        Some(r) => attachment_from_row(&r),
+        None => Err(DomainError::not_found("Attachment", id)),
+    }
+}
+
+/// Statuses a volume may gain an attachment in.
+const ATTACHABLE: &[VolumeStatus] = &[
+    VolumeStatus::Available,
+    VolumeStatus::Reserved,
+    VolumeStatus::Attaching,
+    VolumeStatus::InUse,
+];
+
+/// Sets the volume's status from its attachments: in-use if one is
+/// attached, else attaching, else reserved, else available. A volume an
+/// admin or `os-begin_detaching` moved to `detaching` stays there while
+/// something is still attached.
+async fn settle(conn: &mut SqliteConnection, volume_id: &str) -> DomainResult<VolumeStatus> {
+    let v = require_volume(conn, volume_id).await?;
+    let has = |s: AttachmentStatus| v.attachments.iter().any(|a| a.status == s);
+    let target = if has(AttachmentStatus::Attached) {
+        if v.status == VolumeStatus::Detaching {
+            VolumeStatus::Detaching
+        } else {
+            VolumeStatus::InUse
+        }
+    } else if has(AttachmentStatus::Attaching) {
+        VolumeStatus::Attaching
+    } else if has(AttachmentStatus::Reserved) {
+        VolumeStatus::Reserved
+    } else {
+        VolumeStatus::Available
+    };
+    if target != v.status {
+        set_status(conn, volume_id, target).await?;
+    }
+    Ok(target)
+}
+
+fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
+    if !ATTACHABLE.contains(&v.status) {
+        return Err(DomainError::state(format!(
+            "Invalid volume: Volume {} status must be available or in-use (multiattach) to attach, but it is {}.",
+            v.id, v.status
+        )));
+    }
+    if !v.multiattach && !v.attachments.is_empty() {
+        return Err(DomainError::state(format!(
+            "Invalid volume: Volume {} is already reserved or attached and is not multiattach.",
+            v.id
+        )));
+    }
+    if v.readonly && mode == AttachMode::ReadWrite {
+        return Err(DomainError::invalid(format!(
+            "Invalid attach mode 'rw' for volume {}: the volume is read-only.",
+            v.id
+        )));
+    }
+    Ok(())
+}
+
+/// A new attachment.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub id: String,
+    pub volume_id: String,
+    pub project_id: String,
+    pub instance_uuid: Option<String>,
+    pub connector: Option<serde_json::Value>,
+    pub host: Option<String>,
+    pub mountpoint: Option<String>,
+    pub mode: AttachMode,
+    pub status: AttachmentStatus,
+    pub export_name: Option<String>,
+}
+
+/// Filters and paging of an attachment listing.
+#[derive(Debug, Clone, Default)]
+pub struct AttachmentQuery {
+    pub project_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub instance_uuid: Option<String>,
+    pub status: Option<String>,
+    pub page: Page,
+}
+
+async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<()> {
+    let now = now_timestamp();
+    let attached_at = (a.status == AttachmentStatus::Attached).then(|| now.clone());
+    sqlx::query(
+        "INSERT INTO attachments (id, volume_id, project_id, instance_uuid, connector, host, mountpoint, \
+         attach_mode, status, export_name, created_at, updated_at, attached_at, detached_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
+    )
+    .bind(&a.id)
+    .bind(&a.volume_id)
+    .bind(&a.project_id)
+    .bind(&a.instance_uuid)
+    .bind(a.connector.as_ref().map(|c| c.to_string()))
+    .bind(&a.host)
+    .bind(&a.mountpoint)
+    .bind(a.mode.as_str())
+    .bind(a.status.as_str())
+    .bind(&a.export_name)
+    .bind(&now)
+    .bind(&attached_at)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn attachment_get(&self, id: &str) -> DomainResult<Option<Attachment>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        match require(&mut conn, id).await {
+            Ok(a) => Ok(Some(a)),
+            Err(DomainError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn attachment_list(&self, q: &AttachmentQuery) -> DomainResult<Vec<Attachment>> {
+        let mut conn = self.read.acquire().await.map_err(db_err)?;
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT a.* FROM attachments a WHERE 1=1");
+        if let Some(p) = &q.project_id {
+            qb.push(" AND a.project_id = ").push_bind(p.clone());
+        }
+        if let Some(v) = &q.volume_id {
+            qb.push(" AND a.volume_id = ").push_bind(v.clone());
+        }
+        if let Some(i) = &q.instance_uuid {
+            qb.push(" AND a.instance_uuid = ").push_bind(i.clone());
+        }
+        if let Some(s) = &q.status {
+            qb.push(" AND a.status = ").push_bind(s.clone());
+        }
+        q.page.push_marker(&mut qb, "attachments", "a");
+        q.page.push_order_and_limit(&mut qb, "a");
+        let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
+        rows.iter().map(attachment_from_row).collect()
+    }
+
+    /// Attachments that hold an export: republished at start.
+    pub async fn attachment_list_exported(&self) -> DomainResult<Vec<Attachment>> {
+        let rows = sqlx::query("SELECT * FROM attachments WHERE export_name IS NOT NULL")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(attachment_from_row).collect()
+    }
+
+    /// Creates an attachment (reserved, or attaching with a connector) if
+    /// the volume may take one; the volume's status follows.
+    pub async fn attachment_create(&self, a: &NewAttachment) -> DomainResult<Attachment> {
+        let mut tx = self.begin().await?;
+        let v = require_volume(&mut tx, &a.volume_id).await?;
+        check_attachable(&v, a.mode)?;
+        insert(&mut tx, a).await?;
+        settle(&mut tx, &a.volume_id).await?;
+        let out = require(&mut tx, &a.id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Gives an attachment its connector and export (status `attaching`),
+    /// keeping an export it already has.
+    pub async fn attachment_connect(
+        &self,
+        id: &str,
+        connector: &serde_json::Value,
+        host: Option<&str>,
+        export_name: &str,
+    ) -> DomainResult<Attachment> {
+        let mut tx = self.begin().await?;
+        let a = require(&mut tx, id).await?;
+        let status = match a.status {
+            AttachmentStatus::Reserved | AttachmentStatus::Attaching => AttachmentStatus::Attaching,
+            AttachmentStatus::Attached => AttachmentStatus::Attached,
+            other => {
+                return Err(DomainError::state(format!(
+                    "Invalid attachment: attachment {id} is {other} and cannot be connected."
+                )))
+            }
+        };
+        sqlx::query(
+            "UPDATE attachments SET connector = ?, host = COALESCE(?, host), status = ?, \
+             export_name = COALESCE(export_name, ?), updated_at = ? WHERE id = ?",
+        )
+        .bind(connector.to_string())
+        .bind(host)
+        .bind(status.as_str())
+        .bind(export_name)
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        settle(&mut tx, &a.volume_id).await?;
+        let out = require(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Marks an attachment attached (Cinder's `os-complete`, or legacy
+    /// `os-attach`), filling in what the caller knows.
+    pub async fn attachment_mark_attached(
+        &self,
+        id: &str,
+        instance_uuid: Option<&str>,
+        mountpoint: Option<&str>,
+        host: Option<&str>,
+    ) -> DomainResult<Attachment> {
+        let mut tx = self.begin().await?;
+        let a = require(&mut tx, id).await?;
+        if !matches!(
+            a.status,
+            AttachmentStatus::Reserved | AttachmentStatus::Attaching | AttachmentStatus::Attached
+        ) {
+            return Err(DomainError::state(format!(
+                "Invalid attachment: attachment {id} is {} and cannot be completed.",
+                a.status
+            )));
+        }
+        sqlx::query(
+            "UPDATE attachments SET status = 'attached', instance_uuid = COALESCE(?, instance_uuid), \
+             mountpoint = COALESCE(?, mountpoint), host = COALESCE(?, host), \
+             attached_at = COALESCE(attached_at, ?), updated_at = ? WHERE id = ?",
+        )
+        .bind(instance_uuid)
+        .bind(mountpoint)
+        .bind(host)
+        .bind(now_timestamp())
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        settle(&mut tx, &a.volume_id).await?;
+        let out = require(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Drops an attachment's export (legacy `os-terminate_connection`); an
+    /// attachment that was never attached goes with it.
+    pub async fn attachment_disconnect(&self, id: &str) -> DomainResult<Attachment> {
+        let mut tx = self.begin().await?;
+        let a = require(&mut tx, id).await?;
+        if a.status == AttachmentStatus::Attached {
+            sqlx::query("UPDATE attachments SET export_name = NULL, connector = NULL, updated_at = ? WHERE id = ?")
+                .bind(now_timestamp())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        } else {
+            sqlx::query("DELETE FROM attachments WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        settle(&mut tx, &a.volume_id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(a)
+    }
+
+    /// Deletes an attachment; the volume's status follows. Returns it.
+    pub async fn attachment_delete(&self, id: &str) -> DomainResult<Attachment> {
+        let mut tx = self.begin().await?;
+        let a = require(&mut tx, id).await?;
+        sqlx::query("DELETE FROM attachments WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        settle(&mut tx, &a.volume_id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(a)
+    }
+
+    /// Deletes every attachment of a volume matching `filter`; returns them.
+    pub async fn attachment_delete_where(
+        &self,
+        volume_id: &str,
+        filter: impl Fn(&Attachment) -> bool,
+    ) -> DomainResult<Vec<Attachment>> {
+        let mut tx = self.begin().await?;
+        let v = require_volume(&mut tx, volume_id).await?;
+        let gone: Vec<Attachment> = v.attachments.into_iter().filter(|a| filter(a)).collect();
+        for a in &gone {
+            sqlx::query("DELETE FROM attachments WHERE id = ?")
+                .bind(&a.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        settle(&mut tx, volume_id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(gone)
+    }
+
+    /// Compare-and-swap of an attached volume between `in-use` and
+    /// `detaching` (legacy `os-begin_detaching` / `os-roll_detaching`).
+    pub async fn volume_detaching(&self, volume_id: &str, begin: bool) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let v = require_volume(&mut tx, volume_id).await?;
+        let (from, to) = if begin {
+            (VolumeStatus::InUse, VolumeStatus::Detaching)
+        } else {
+            (VolumeStatus::Detaching, VolumeStatus::InUse)
+        };
+        if v.status != from {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {volume_id} status must be {from}, but it is {}.",
+                v.status
+            )));
+        }
+        set_status(&mut tx, volume_id, to).await?;
+        settle(&mut tx, volume_id).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Sets a volume's provisioned IOPS and throughput.
+    pub async fn volume_set_qos(
+        &self,
+        volume_id: &str,
+        iops: Option<i64>,
+        throughput: Option<i64>,
+    ) -> DomainResult<()> {
+        let res =
+            sqlx::query("UPDATE volumes SET iops = ?, throughput = ?, updated_at = ? WHERE id = ?")
+                .bind(iops)
+                .bind(throughput)
+                .bind(now_timestamp())
+                .bind(volume_id)
+                .execute(&self.write)
+                .await
+                .map_err(db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(DomainError::not_found("Volume", volume_id));
+        }
+        Ok(())
+    }
+}
