@@ -136,10 +136,12 @@ impl Config {
             Some(other) => bail!("backend must be 'engine' or 'sparse-file', not '{other}'"),
         };
         let nbd_port = args.nbd_port.or(file.nbd_port).unwrap_or(10809);
-        let mut service = ServiceConfig::default();
-        service.data_path = platter_service::DataPathEndpoint {
-            host: public_host.clone(),
-            port: nbd_port,
+        let mut service = ServiceConfig {
+            data_path: platter_service::DataPathEndpoint {
+                host: public_host.clone(),
+                port: nbd_port,
+            },
+            ..Default::default()
         };
         if let Some(zones) = file.availability_zones {
             if zones.is_empty() {

@@ -18,6 +18,7 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub identity_port: u16,
     pub volume_port: u16,
+    pub nbd_port: u16,
 }
 
 fn free_port() -> u16 {
@@ -39,6 +40,7 @@ impl Server {
             dir: tempfile::tempdir().unwrap(),
             identity_port: free_port(),
             volume_port: free_port(),
+            nbd_port: free_port(),
         };
         s.spawn(env);
         s
@@ -70,6 +72,8 @@ impl Server {
             .arg(self.identity_port.to_string())
             .arg("--block-storage-port")
             .arg(self.volume_port.to_string())
+            .arg("--nbd-port")
+            .arg(self.nbd_port.to_string())
             .env("PLATTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("PLATTER_LOG", "info,sqlx=warn")
             .stdout(Stdio::null())
@@ -137,6 +141,8 @@ impl Drop for Server {
         self.kill9();
     }
 }
+
+pub mod nbd_client;
 
 /// A tiny blocking probe: does `GET url` answer 200?
 fn http_get_ok(url: &str) -> bool {
@@ -296,6 +302,81 @@ impl Client {
 
     pub async fn delete(&self, path: &str) -> Reply {
         self.call(Method::DELETE, path, None).await
+    }
+
+    /// A call at a microversion.
+    pub async fn call_mv(
+        &self,
+        mv: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("X-Auth-Token", &self.token)
+            .header("OpenStack-API-Version", format!("volume {mv}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Attaches a volume with a connector (v3 attachments API); returns the
+    /// attachment id and its NBD URI.
+    pub async fn attach(&self, volume_id: &str, mode: &str) -> (String, String) {
+        let body = json!({"attachment": {
+            "volume_uuid": volume_id,
+            "instance_uuid": "6a7bd0b9-6cb8-4a9a-9a9f-3b1f9e3e0a11",
+            "connector": {"host": "test-host", "ip": "127.0.0.1"},
+            "mode": mode,
+        }});
+        let r = self
+            .call_mv("3.54", Method::POST, "/attachments", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "attach: {}", r.body);
+        let a = &r.body["attachment"];
+        let id = a["id"].as_str().unwrap().to_string();
+        let uri = a["connection_info"]["data"]["uri"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = self
+            .call_mv(
+                "3.54",
+                Method::POST,
+                &format!("/attachments/{id}/action"),
+                Some(json!({"os-complete": null})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "complete: {:?}", r.body);
+        (id, uri)
+    }
+
+    pub async fn detach(&self, attachment_id: &str) {
+        let r = self
+            .call_mv(
+                "3.54",
+                Method::DELETE,
+                &format!("/attachments/{attachment_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "detach: {}", r.body);
     }
 
     pub async fn identity(&self, method: Method, path: &str, body: Option<Value>) -> Reply {

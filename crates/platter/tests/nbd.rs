@@ -1,0 +1,530 @@
+//! The data path with independent clients: nbdinfo, qemu-img, qemu-io,
+//! nbdcopy and fio against the NBD exports of attached volumes.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::nbd_client::NbdClient;
+use common::{admin, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn run(cmd: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e} (is it installed?)"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn ok(cmd: &str, args: &[&str]) -> String {
+    let (success, text) = run(cmd, args);
+    assert!(success, "{cmd} {args:?} failed:\n{text}");
+    text
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    ok("sha256sum", &[path.to_str().unwrap()])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn nbdinfo_sees_every_capability() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let (_att, uri) = c.attach(v["id"].as_str().unwrap(), "rw").await;
+    assert!(
+        uri.starts_with(&format!("nbd://127.0.0.1:{}/", server.nbd_port)),
+        "{uri}"
+    );
+    let info: Value = serde_json::from_str(&ok("nbdinfo", &["--json", &uri])).unwrap();
+    assert_eq!(info["protocol"], "newstyle-fixed");
+    assert_eq!(info["structured"], true);
+    let e = &info["exports"][0];
+    assert_eq!(e["export-size"], 1u64 << 30);
+    assert_eq!(e["contexts"], json!(["base:allocation"]));
+    for cap in [
+        "can_flush",
+        "can_fua",
+        "can_trim",
+        "can_zero",
+        "can_fast_zero",
+        "can_multi_conn",
+        "can_cache",
+        "can_df",
+    ] {
+        assert_eq!(e[cap], true, "{cap}: {e}");
+    }
+    assert_eq!(e["is_read_only"], false);
+    // Export names are secrets: listing shows none.
+    let list = ok(
+        "nbdinfo",
+        &[
+            "--list",
+            "--json",
+            &format!("nbd://127.0.0.1:{}", server.nbd_port),
+        ],
+    );
+    assert!(!list.contains(uri.rsplit('/').next().unwrap()), "{list}");
+    // An unknown name is refused.
+    let (success, _) = run(
+        "nbdinfo",
+        &[&format!(
+            "nbd://127.0.0.1:{}/{}",
+            server.nbd_port,
+            "0".repeat(64)
+        )],
+    );
+    assert!(!success);
+}
+
+#[tokio::test]
+async fn bytes_survive_detach_snapshot_clone_and_reattach() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("image.raw");
+    ok(
+        "dd",
+        &[
+            "if=/dev/urandom",
+            &format!("of={}", image.display()),
+            "bs=1M",
+            "count=48",
+            "status=none",
+        ],
+    );
+    // A hole in the middle of the image, to check sparse reads too.
+    ok(
+        "dd",
+        &[
+            "if=/dev/zero",
+            &format!("of={}", image.display()),
+            "bs=1M",
+            "seek=16",
+            "count=8",
+            "conv=notrunc",
+            "status=none",
+        ],
+    );
+
+    let v = c.volume(json!({"size": 1, "name": "src"})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let (att, uri) = c.attach(&vid, "rw").await;
+    ok(
+        "qemu-img",
+        &[
+            "convert",
+            "-n",
+            "-f",
+            "raw",
+            "-O",
+            "raw",
+            image.to_str().unwrap(),
+            &uri,
+        ],
+    );
+    c.detach(&att).await;
+    assert_eq!(
+        c.get(&format!("/volumes/{vid}")).await.body["volume"]["status"],
+        "available"
+    );
+    let (success, _) = run("nbdinfo", &[&uri]);
+    assert!(!success, "a detached volume is not exported");
+
+    let r = c
+        .post("/snapshots", json!({"snapshot": {"volume_id": vid}}))
+        .await;
+    let sid = r.body["snapshot"]["id"].as_str().unwrap().to_string();
+    c.wait_snapshot(&sid, "available").await;
+    let clone = c.volume(json!({"snapshot_id": sid, "name": "clone"})).await;
+    let (_att2, uri2) = c.attach(clone["id"].as_str().unwrap(), "ro").await;
+    let out = dir.path().join("out.raw");
+    ok("nbdcopy", &[&uri2, out.to_str().unwrap()]);
+    ok("truncate", &["-s", "48M", out.to_str().unwrap()]);
+    assert_eq!(
+        sha256(&out),
+        sha256(&image),
+        "the clone holds the image's bytes"
+    );
+    // The map shows the hole the image had.
+    let map = ok("nbdinfo", &["--map", &uri2]);
+    assert!(map.contains("hole,zero"), "{map}");
+}
+
+#[tokio::test]
+async fn qemu_io_patterns_and_fio_verify() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let (_att, uri) = c.attach(v["id"].as_str().unwrap(), "rw").await;
+    let out = ok(
+        "qemu-io",
+        &[
+            "-f",
+            "raw",
+            "-c",
+            "write -P 0xa5 0 1M",
+            "-c",
+            "write -P 0x5a 1000 3000",
+            "-c",
+            "write -z 512K 64K",
+            "-c",
+            "flush",
+            "-c",
+            "read -P 0xa5 0 1000",
+            "-c",
+            "read -P 0x5a 1000 3000",
+            "-c",
+            "read -P 0xa5 4000 520288",
+            "-c",
+            "read -P 0 512K 64K",
+            "-c",
+            "read -P 0xa5 576K 448K",
+            "-c",
+            "discard 0 1M",
+            "-c",
+            "read -P 0 0 1M",
+            &uri,
+        ],
+    );
+    assert!(!out.contains("Pattern verification failed"), "{out}");
+    assert!(!out.to_lowercase().contains("error"), "{out}");
+
+    let fio = ok(
+        "fio",
+        &[
+            "--name=verify",
+            "--ioengine=nbd",
+            &format!("--uri={uri}"),
+            "--rw=randwrite",
+            "--bs=4k",
+            "--size=64M",
+            "--iodepth=16",
+            "--verify=crc32c",
+            "--do_verify=1",
+            "--output-format=json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&fio[fio.find('{').unwrap()..]).unwrap();
+    assert_eq!(report["jobs"][0]["error"], 0, "{fio}");
+    assert!(
+        report["jobs"][0]["read"]["io_bytes"].as_u64().unwrap() >= 64 << 20,
+        "verify read everything back"
+    );
+}
+
+#[tokio::test]
+async fn read_only_attachments_refuse_writes() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let (_att, uri) = c.attach(&vid, "ro").await;
+    let info: Value = serde_json::from_str(&ok("nbdinfo", &["--json", &uri])).unwrap();
+    assert_eq!(info["exports"][0]["is_read_only"], true);
+    let mut client = NbdClient::connect(&uri).unwrap();
+    assert_eq!(client.write(0, &[1u8; 4096]).unwrap(), 1, "EPERM");
+    assert_eq!(client.read(0, 4096).unwrap(), Ok(vec![0u8; 4096]));
+
+    // A read-only volume refuses read-write attachments.
+    let v2 = c.volume(json!({"size": 1})).await;
+    let v2id = v2["id"].as_str().unwrap().to_string();
+    let r = c
+        .post(
+            &format!("/volumes/{v2id}/action"),
+            json!({"os-update_readonly_flag": {"readonly": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let body =
+        json!({"attachment": {"volume_uuid": v2id, "connector": {"host": "h"}, "mode": "rw"}});
+    let r = c
+        .call_mv("3.54", Method::POST, "/attachments", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}
+
+#[tokio::test]
+async fn detaching_ends_the_export_and_its_connections() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let (att, uri) = c.attach(v["id"].as_str().unwrap(), "rw").await;
+    let mut client = NbdClient::connect(&uri).unwrap();
+    assert_eq!(client.write(4096, &[7u8; 4096]).unwrap(), 0);
+    assert_eq!(client.read(4096, 4096).unwrap(), Ok(vec![7u8; 4096]));
+    c.detach(&att).await;
+    // The open connection is closed; new ones are refused.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        client.read(0, 4096).is_err() || client.is_closed(),
+        "the connection outlived its export"
+    );
+    assert!(NbdClient::connect(&uri).is_err());
+}
+
+#[tokio::test]
+async fn hostile_bytes_close_only_their_own_connection() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let (_att, uri) = c.attach(v["id"].as_str().unwrap(), "rw").await;
+    let mut good = NbdClient::connect(&uri).unwrap();
+    let mut bad = NbdClient::connect(&uri).unwrap();
+    bad.send_raw(&[0xde, 0xad, 0xbe, 0xef].repeat(16)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(bad.is_closed(), "garbage ends that connection");
+    // A write claiming more than the maximum payload is refused by closing.
+    let mut greedy = NbdClient::connect(&uri).unwrap();
+    let mut h = Vec::new();
+    h.extend_from_slice(&0x2560_9513u32.to_be_bytes());
+    h.extend_from_slice(&0u16.to_be_bytes());
+    h.extend_from_slice(&1u16.to_be_bytes());
+    h.extend_from_slice(&1u64.to_be_bytes());
+    h.extend_from_slice(&0u64.to_be_bytes());
+    h.extend_from_slice(&u32::MAX.to_be_bytes());
+    greedy.send_raw(&h).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(greedy.is_closed());
+    // Out of range is an error reply, not a closed connection.
+    assert_eq!(good.read(1 << 30, 4096).unwrap(), Err(22), "EINVAL");
+    assert_eq!(good.write(1 << 30, &[1u8; 512]).unwrap(), 28, "ENOSPC");
+    // And the good connection is untouched.
+    assert_eq!(good.write(0, &[3u8; 512]).unwrap(), 0);
+    assert_eq!(good.flush().unwrap(), 0);
+    assert_eq!(good.read(0, 512).unwrap(), Ok(vec![3u8; 512]));
+    // A client that never finishes the handshake holds nothing up.
+    let _silent = std::net::TcpStream::connect(format!("127.0.0.1:{}", server.nbd_port)).unwrap();
+    assert!(NbdClient::connect(&uri).is_ok());
+}
+
+#[tokio::test]
+async fn qos_holds_an_essd2_volume_to_its_iops() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let r = c
+        .post(
+            "/volumes",
+            json!({"volume": {"size": 1, "volume_type": "ESSD2", "iops": 1000}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.body["volume"]["iops"]["total_val"], 1000);
+    let vid = r.body["volume"]["id"].as_str().unwrap().to_string();
+    c.wait_volume(&vid, "available").await;
+    let (_att, uri) = c.attach(&vid, "rw").await;
+    let fio = ok(
+        "fio",
+        &[
+            "--name=qos",
+            "--ioengine=nbd",
+            &format!("--uri={uri}"),
+            "--rw=randread",
+            "--bs=4k",
+            "--size=64M",
+            "--iodepth=16",
+            "--time_based",
+            "--runtime=4",
+            "--ramp_time=1",
+            "--output-format=json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&fio[fio.find('{').unwrap()..]).unwrap();
+    let iops = report["jobs"][0]["read"]["iops"].as_f64().unwrap();
+    assert!(
+        (900.0..=1100.0).contains(&iops),
+        "1000 IOPS ± 10%, measured {iops}"
+    );
+
+    // The rules of provisioned performance.
+    for (body, fragment) in [
+        (
+            json!({"size": 1, "volume_type": "ESSD2"}),
+            "ESSD2 type must input iops",
+        ),
+        (
+            json!({"size": 1, "volume_type": "GPSSD2", "iops": 5000}),
+            "GPSSD2 type must input iops and throughput",
+        ),
+        (
+            json!({"size": 1, "volume_type": "SSD", "iops": 5000}),
+            "only ESSD2 and GPSSD2",
+        ),
+        (
+            json!({"size": 1, "volume_type": "GPSSD2", "iops": 5000, "throughput": 5}),
+            "throughput must between",
+        ),
+    ] {
+        let r = c.post("/volumes", json!({"volume": body})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.fault().1.contains(fragment), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn legacy_actions_attach_and_detach() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let action = |body: Value| {
+        let c = c.clone();
+        let vid = vid.clone();
+        async move { c.post(&format!("/volumes/{vid}/action"), body).await }
+    };
+    let status = |c: common::Client, vid: String| async move {
+        c.get(&format!("/volumes/{vid}")).await.body["volume"]["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        action(json!({"os-reserve": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(status(c.clone(), vid.clone()).await, "reserved");
+    assert_eq!(
+        action(json!({"os-unreserve": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(status(c.clone(), vid.clone()).await, "available");
+
+    assert_eq!(
+        action(json!({"os-reserve": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    let r = action(
+        json!({"os-initialize_connection": {"connector": {"host": "h9", "ip": "127.0.0.1"}}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ci = &r.body["connection_info"];
+    assert_eq!(ci["driver_volume_type"], "nbd");
+    let uri = ci["data"]["uri"].as_str().unwrap().to_string();
+    assert_eq!(status(c.clone(), vid.clone()).await, "attaching");
+    let mut client = NbdClient::connect(&uri).unwrap();
+    assert_eq!(client.write(0, b"legacy").unwrap(), 0);
+    let r = action(json!({"os-attach": {"instance_uuid": "0c0d2a94-8c8e-4f3c-a3ad-2f0a5ab2cc41", "mountpoint": "/dev/vdb", "host_name": "h9"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let vol = c.get(&format!("/volumes/{vid}")).await.body["volume"].clone();
+    assert_eq!(vol["status"], "in-use");
+    assert_eq!(vol["attach_status"], "attached");
+    assert_eq!(vol["attachments"][0]["device"], "/dev/vdb");
+    assert_eq!(
+        vol["attachments"][0]["server_id"],
+        "0c0d2a94-8c8e-4f3c-a3ad-2f0a5ab2cc41"
+    );
+    // In use: not deletable.
+    assert_eq!(
+        c.delete(&format!("/volumes/{vid}")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    assert_eq!(
+        action(json!({"os-begin_detaching": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(status(c.clone(), vid.clone()).await, "detaching");
+    assert_eq!(
+        action(json!({"os-roll_detaching": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(status(c.clone(), vid.clone()).await, "in-use");
+    assert_eq!(
+        action(json!({"os-begin_detaching": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        action(json!({"os-detach": {}})).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(status(c.clone(), vid.clone()).await, "available");
+    assert!(NbdClient::connect(&uri).is_err(), "detach ended the export");
+    assert_eq!(
+        action(json!({"os-terminate_connection": {"connector": {"host": "h9"}}}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        c.delete(&format!("/volumes/{vid}")).await.status,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn attach_and_delete_race_without_corrupting_state() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    for _ in 0..5 {
+        let v = c.volume(json!({"size": 1})).await;
+        let vid = v["id"].as_str().unwrap().to_string();
+        let body = json!({"attachment": {"volume_uuid": vid, "connector": {"host": "h"}}});
+        let path = format!("/volumes/{vid}");
+        let (a, d) = tokio::join!(
+            c.call_mv("3.54", Method::POST, "/attachments", Some(body)),
+            c.delete(&path)
+        );
+        match (a.status, d.status) {
+            (StatusCode::OK, StatusCode::BAD_REQUEST) => {
+                // The attachment won: the volume is attaching and whole.
+                assert_eq!(
+                    c.get(&format!("/volumes/{vid}")).await.body["volume"]["status"],
+                    "attaching"
+                );
+            }
+            (StatusCode::BAD_REQUEST, StatusCode::ACCEPTED)
+            | (StatusCode::NOT_FOUND, StatusCode::ACCEPTED) => {
+                c.wait_volume(&vid, "deleted").await;
+            }
+            other => panic!("unexpected outcome {other:?}: {} / {}", a.body, d.body),
+        }
+    }
+    // Multiattach volumes take several attachments; others only one.
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    c.attach(&vid, "rw").await;
+    let body = json!({"attachment": {"volume_uuid": vid, "connector": {"host": "h2"}}});
+    let r = c
+        .call_mv("3.54", Method::POST, "/attachments", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let m = c.volume(json!({"size": 1, "multiattach": true})).await;
+    let mid = m["id"].as_str().unwrap().to_string();
+    let (a1, _) = c.attach(&mid, "rw").await;
+    let (a2, _) = c.attach(&mid, "ro").await;
+    let r = c
+        .call_mv(
+            "3.54",
+            Method::GET,
+            &format!("/attachments?volume_id={mid}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["attachments"].as_array().unwrap().len(), 2);
+    c.detach(&a1).await;
+    assert_eq!(
+        c.get(&format!("/volumes/{mid}")).await.body["volume"]["status"],
+        "in-use"
+    );
+    c.detach(&a2).await;
+    assert_eq!(
+        c.get(&format!("/volumes/{mid}")).await.body["volume"]["status"],
+        "available"
+    );
+    // Below 3.27 there is no attachments API.
+    let r = c.call_mv("3.26", Method::GET, "/attachments", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
