@@ -36,6 +36,7 @@ class Platter:
         self.data_dir = os.path.join(self.tmp, "data")
         self.identity_port = free_port()
         self.volume_port = free_port()
+        self.nbd_port = free_port()
         self.log_path = os.path.join(self.tmp, "server.log")
         self.proc = None
 
@@ -45,7 +46,8 @@ class Platter:
         self.proc = subprocess.Popen(
             [platter_binary(), "serve", "--data-dir", self.data_dir,
              "--identity-port", str(self.identity_port),
-             "--block-storage-port", str(self.volume_port)],
+             "--block-storage-port", str(self.volume_port),
+             "--nbd-port", str(self.nbd_port)],
             stdout=subprocess.DEVNULL, stderr=log, env=env)
         deadline = time.time() + 60
         while True:
