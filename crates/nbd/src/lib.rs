@@ -7,6 +7,7 @@
 //! async stream, many requests in flight per connection, replies in the
 //! order requests finish. QoS is a token bucket per volume ([`qos`]).
 
+pub mod client;
 pub mod exports;
 pub mod proto;
 pub mod qos;

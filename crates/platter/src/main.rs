@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod volume_cmd;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -39,6 +40,8 @@ enum Command {
     Serve(ServeArgs),
     /// Administer identity from the shell (works while the service runs).
     Admin(admin::AdminArgs),
+    /// Import and export disk images (credentials from an openrc file).
+    Volume(volume_cmd::VolumeArgs),
 }
 
 fn init_logging(format: &str) {
@@ -247,5 +250,6 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Admin(args) => runtime.block_on(admin::run(args)),
+        Command::Volume(args) => runtime.block_on(volume_cmd::run(args)),
     }
 }

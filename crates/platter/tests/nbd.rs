@@ -528,3 +528,79 @@ async fn attach_and_delete_race_without_corrupting_state() {
     let r = c.call_mv("3.26", Method::GET, "/attachments", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn volume_import_and_export_round_trip_raw_and_qcow2() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    c.volume(json!({"size": 1, "name": "imported"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("in.raw");
+    ok(
+        "dd",
+        &[
+            "if=/dev/urandom",
+            &format!("of={}", image.display()),
+            "bs=1M",
+            "count=20",
+            "status=none",
+        ],
+    );
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_platter"))
+            .args(args)
+            .env("OS_AUTH_URL", format!("{}/v3", server.identity_url()))
+            .env("OS_USERNAME", "admin")
+            .env("OS_PASSWORD", common::ADMIN_PASSWORD)
+            .env("OS_PROJECT_NAME", "admin")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "platter {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cli(&["volume", "import", image.to_str().unwrap(), "imported"]);
+    let raw_out = dir.path().join("out.raw");
+    cli(&["volume", "export", "imported", raw_out.to_str().unwrap()]);
+    ok("truncate", &["-s", "20M", raw_out.to_str().unwrap()]);
+    assert_eq!(sha256(&raw_out), sha256(&image));
+    // The volume is detached again after each copy.
+    let r = c.get("/volumes/detail?name=imported").await;
+    assert_eq!(r.body["volumes"][0]["status"], "available");
+    assert_eq!(r.body["volumes"][0]["attachments"], json!([]));
+
+    // qcow2 in and out, through qemu-img.
+    let qcow = dir.path().join("in.qcow2");
+    ok(
+        "qemu-img",
+        &[
+            "convert",
+            "-O",
+            "qcow2",
+            image.to_str().unwrap(),
+            qcow.to_str().unwrap(),
+        ],
+    );
+    c.volume(json!({"size": 1, "name": "q"})).await;
+    cli(&["volume", "import", qcow.to_str().unwrap(), "q"]);
+    let qcow_out = dir.path().join("out.qcow2");
+    cli(&[
+        "volume",
+        "export",
+        "q",
+        qcow_out.to_str().unwrap(),
+        "--format",
+        "qcow2",
+    ]);
+    let cmp = ok(
+        "qemu-img",
+        &[
+            "compare",
+            image.to_str().unwrap(),
+            qcow_out.to_str().unwrap(),
+        ],
+    );
+    assert!(cmp.contains("Images are identical"), "{cmp}");
+}
