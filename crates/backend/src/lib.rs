@@ -9,11 +9,15 @@
 //! after a crash: creating what exists already, or deleting what is gone, is
 //! success.
 
+mod datapath;
+mod memory;
 mod sparse_file;
 mod unavailable;
 
 use std::sync::Arc;
 
+pub use datapath::{DataPath, DataPathEndpoint, ExportSpec, Qos};
+pub use memory::MemoryBackend;
 pub use sparse_file::SparseFileBackend;
 pub use unavailable::Unavailable;
 

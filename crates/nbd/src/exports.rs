@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use platter_backend::StorageBackend;
-use platter_service::{DataPath, ExportSpec, Qos};
+use platter_backend::{DataPath, ExportSpec, Qos};
 use tokio::sync::watch;
 
 use crate::qos::Limiter;

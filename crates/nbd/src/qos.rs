@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use platter_service::Qos;
+use platter_backend::Qos;
 
 /// Burst allowance: a tenth of a second's worth.
 const BURST_SECONDS: f64 = 0.1;

@@ -9,7 +9,7 @@ use platter_model::{
 use platter_store::{AttachmentQuery, NewAttachment};
 use serde_json::Value;
 
-use crate::datapath::{ExportSpec, Qos};
+use platter_backend::{ExportSpec, Qos};
 use crate::{require_admin, require_writer, visible, Platter};
 
 /// What a client needs to connect: Cinder's `connection_info` for the

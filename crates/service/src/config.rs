@@ -18,7 +18,7 @@ pub struct ServiceConfig {
     pub job_concurrency: usize,
     pub faults: FaultInjection,
     /// Where clients reach the NBD server (for `connection_info`).
-    pub data_path: crate::DataPathEndpoint,
+    pub data_path: platter_backend::DataPathEndpoint,
 }
 
 impl Default for ServiceConfig {
@@ -31,7 +31,7 @@ impl Default for ServiceConfig {
             max_volume_size_gib: 32768,
             job_concurrency: 8,
             faults: FaultInjection::default(),
-            data_path: crate::DataPathEndpoint::default(),
+            data_path: platter_backend::DataPathEndpoint::default(),
         }
     }
 }

@@ -7,7 +7,6 @@
 
 mod attachments;
 mod config;
-mod datapath;
 mod identity;
 mod jobs;
 mod quotas;
@@ -22,7 +21,7 @@ use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, ConnectionInfo};
 pub use config::{FaultInjection, ServiceConfig};
-pub use datapath::{DataPath, DataPathEndpoint, ExportSpec, Qos};
+pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 /// Field sets of identity administration requests.
 pub mod identity_fields {
     pub use crate::identity::{ProjectFields, UserFields};

@@ -1,0 +1,154 @@
+//! Volumes in memory: for fuzzing and tests of the layers above the
+//! backend. Snapshots are copies; nothing is durable.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::{check_id, BackendError, BackendResult, PoolStats, StorageBackend, VolumeIo};
+
+type Bytes = Arc<RwLock<Vec<u8>>>;
+
+#[derive(Default)]
+pub struct MemoryBackend {
+    volumes: RwLock<HashMap<String, Bytes>>,
+    snapshots: RwLock<HashMap<String, Bytes>>,
+}
+
+impl MemoryBackend {
+    pub fn new() -> MemoryBackend {
+        MemoryBackend::default()
+    }
+}
+
+fn get(map: &RwLock<HashMap<String, Bytes>>, id: &str) -> Option<Bytes> {
+    map.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+}
+
+fn copy(b: &Bytes) -> Vec<u8> {
+    b.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+impl StorageBackend for MemoryBackend {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+    fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()> {
+        check_id(volume_id)?;
+        let mut v = self.volumes.write().unwrap_or_else(|p| p.into_inner());
+        v.entry(volume_id.to_string()).or_insert_with(|| Arc::new(RwLock::new(vec![0u8; size as usize])));
+        Ok(())
+    }
+    fn clone_from_snapshot(&self, snapshot_id: &str, volume_id: &str, size: u64) -> BackendResult<()> {
+        let src = get(&self.snapshots, snapshot_id).ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
+        let mut data = copy(&src);
+        data.resize(size.max(data.len() as u64) as usize, 0);
+        self.volumes.write().unwrap_or_else(|p| p.into_inner()).insert(volume_id.into(), Arc::new(RwLock::new(data)));
+        Ok(())
+    }
+    fn clone_from_volume(&self, source_id: &str, volume_id: &str, size: u64) -> BackendResult<()> {
+        let src = get(&self.volumes, source_id).ok_or_else(|| BackendError::VolumeNotFound(source_id.into()))?;
+        let mut data = copy(&src);
+        data.resize(size.max(data.len() as u64) as usize, 0);
+        self.volumes.write().unwrap_or_else(|p| p.into_inner()).insert(volume_id.into(), Arc::new(RwLock::new(data)));
+        Ok(())
+    }
+    fn delete_volume(&self, volume_id: &str) -> BackendResult<()> {
+        self.volumes.write().unwrap_or_else(|p| p.into_inner()).remove(volume_id);
+        Ok(())
+    }
+    fn create_snapshot(&self, volume_id: &str, snapshot_id: &str) -> BackendResult<()> {
+        let src = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        let data = copy(&src);
+        self.snapshots.write().unwrap_or_else(|p| p.into_inner()).insert(snapshot_id.into(), Arc::new(RwLock::new(data)));
+        Ok(())
+    }
+    fn delete_snapshot(&self, snapshot_id: &str) -> BackendResult<()> {
+        self.snapshots.write().unwrap_or_else(|p| p.into_inner()).remove(snapshot_id);
+        Ok(())
+    }
+    fn rollback_volume(&self, volume_id: &str, snapshot_id: &str) -> BackendResult<()> {
+        let snap = get(&self.snapshots, snapshot_id).ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
+        let vol = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        let mut data = copy(&snap);
+        let mut v = vol.write().unwrap_or_else(|p| p.into_inner());
+        data.resize(v.len(), 0);
+        *v = data;
+        Ok(())
+    }
+    fn extend_volume(&self, volume_id: &str, new_size: u64) -> BackendResult<()> {
+        let vol = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        let mut v = vol.write().unwrap_or_else(|p| p.into_inner());
+        if (new_size as usize) < v.len() {
+            return Err(BackendError::Invalid("cannot shrink".into()));
+        }
+        v.resize(new_size as usize, 0);
+        Ok(())
+    }
+    fn volume_exists(&self, volume_id: &str) -> BackendResult<bool> {
+        Ok(get(&self.volumes, volume_id).is_some())
+    }
+    fn open_volume(&self, volume_id: &str) -> BackendResult<Arc<dyn VolumeIo>> {
+        let b = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        Ok(Arc::new(MemoryIo { bytes: b, writable: true }))
+    }
+    fn open_snapshot(&self, snapshot_id: &str) -> BackendResult<Arc<dyn VolumeIo>> {
+        let b = get(&self.snapshots, snapshot_id).ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
+        Ok(Arc::new(MemoryIo { bytes: b, writable: false }))
+    }
+    fn pool_stats(&self) -> BackendResult<PoolStats> {
+        Ok(PoolStats::default())
+    }
+}
+
+struct MemoryIo {
+    bytes: Bytes,
+    writable: bool,
+}
+
+impl MemoryIo {
+    fn range(len: usize, offset: u64, n: u64) -> BackendResult<std::ops::Range<usize>> {
+        match offset.checked_add(n) {
+            Some(end) if end <= len as u64 => Ok(offset as usize..end as usize),
+            _ => Err(BackendError::Invalid("out of range".into())),
+        }
+    }
+    fn check_writable(&self) -> BackendResult<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(BackendError::Invalid("read-only".into()))
+        }
+    }
+}
+
+impl VolumeIo for MemoryIo {
+    fn size(&self) -> BackendResult<u64> {
+        Ok(self.bytes.read().unwrap_or_else(|p| p.into_inner()).len() as u64)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> BackendResult<()> {
+        let b = self.bytes.read().unwrap_or_else(|p| p.into_inner());
+        let r = Self::range(b.len(), offset, buf.len() as u64)?;
+        buf.copy_from_slice(&b[r]);
+        Ok(())
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> BackendResult<()> {
+        self.check_writable()?;
+        let mut b = self.bytes.write().unwrap_or_else(|p| p.into_inner());
+        let r = Self::range(b.len(), offset, buf.len() as u64)?;
+        b[r].copy_from_slice(buf);
+        Ok(())
+    }
+    fn write_zeroes(&self, offset: u64, len: u64) -> BackendResult<()> {
+        self.check_writable()?;
+        let mut b = self.bytes.write().unwrap_or_else(|p| p.into_inner());
+        let r = Self::range(b.len(), offset, len)?;
+        b[r].fill(0);
+        Ok(())
+    }
+    fn trim(&self, offset: u64, len: u64) -> BackendResult<()> {
+        self.write_zeroes(offset, len)
+    }
+    fn flush(&self) -> BackendResult<()> {
+        Ok(())
+    }
+}
