@@ -25,7 +25,10 @@ pub struct PoolOptions {
     /// Commit on the writer's thread once this many journal bytes wait.
     pub commit_after_bytes: usize,
     /// Commit in the background this often when there is anything to commit
-    /// (`None`: only on flush).
+    /// (`None`: only on flush). The default, 30 s, matches how long the
+    /// kernel keeps dirty pages of a plain file: unflushed writes are at risk
+    /// for as long as they would be in a file, and clients that flush never
+    /// wait for it.
     pub background_commit: Option<Duration>,
 }
 
@@ -34,7 +37,7 @@ impl Default for PoolOptions {
         PoolOptions {
             checkpoint_after_bytes: 64 << 20,
             commit_after_bytes: 16 << 20,
-            background_commit: Some(Duration::from_secs(1)),
+            background_commit: Some(Duration::from_secs(30)),
         }
     }
 }
