@@ -34,6 +34,17 @@ else
     cargo test --workspace --locked
 fi
 
+echo "==> Fuzzing the NBD server for a bounded time"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install --locked cargo-fuzz
+fi
+(
+    cd fuzz
+    mkdir -p corpus/nbd_parse corpus/nbd_session
+    cargo fuzz run -s none nbd_parse corpus/nbd_parse seeds/nbd_parse -- -max_total_time=30 -runs=100000000
+    cargo fuzz run -s none nbd_session corpus/nbd_session seeds/nbd_session -- -max_total_time=60 -runs=100000000
+)
+
 echo "==> Real-client tests"
 PATH="$PWD/.venv/bin:$PATH" PLATTER_BIN="$PWD/target/debug/platter" \
     .venv/bin/python -m pytest tests/clients -q -p no:cacheprovider

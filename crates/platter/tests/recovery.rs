@@ -171,3 +171,17 @@ async fn sigterm_shuts_down_gracefully() {
     let status = server.terminate();
     assert!(status.success(), "exit status {status}");
 }
+
+#[tokio::test]
+async fn sigterm_with_open_nbd_connections_still_exits() {
+    let mut server = Server::start();
+    let c = common::admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let (_att, uri) = c.attach(v["id"].as_str().unwrap(), "rw").await;
+    let mut client = common::nbd_client::NbdClient::connect(&uri).unwrap();
+    assert_eq!(client.write(0, &[1u8; 4096]).unwrap(), 0);
+    let started = Instant::now();
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+    assert!(started.elapsed() < Duration::from_secs(10), "shutdown took {:?}", started.elapsed());
+}
