@@ -21,7 +21,10 @@ impl MemoryBackend {
 }
 
 fn get(map: &RwLock<HashMap<String, Bytes>>, id: &str) -> Option<Bytes> {
-    map.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    map.read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(id)
+        .cloned()
 }
 
 fn copy(b: &Bytes) -> Vec<u8> {
@@ -35,40 +38,66 @@ impl StorageBackend for MemoryBackend {
     fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()> {
         check_id(volume_id)?;
         let mut v = self.volumes.write().unwrap_or_else(|p| p.into_inner());
-        v.entry(volume_id.to_string()).or_insert_with(|| Arc::new(RwLock::new(vec![0u8; size as usize])));
+        v.entry(volume_id.to_string())
+            .or_insert_with(|| Arc::new(RwLock::new(vec![0u8; size as usize])));
         Ok(())
     }
-    fn clone_from_snapshot(&self, snapshot_id: &str, volume_id: &str, size: u64) -> BackendResult<()> {
-        let src = get(&self.snapshots, snapshot_id).ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
+    fn clone_from_snapshot(
+        &self,
+        snapshot_id: &str,
+        volume_id: &str,
+        size: u64,
+    ) -> BackendResult<()> {
+        let src = get(&self.snapshots, snapshot_id)
+            .ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
         let mut data = copy(&src);
         data.resize(size.max(data.len() as u64) as usize, 0);
-        self.volumes.write().unwrap_or_else(|p| p.into_inner()).insert(volume_id.into(), Arc::new(RwLock::new(data)));
+        self.volumes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(volume_id.into(), Arc::new(RwLock::new(data)));
         Ok(())
     }
     fn clone_from_volume(&self, source_id: &str, volume_id: &str, size: u64) -> BackendResult<()> {
-        let src = get(&self.volumes, source_id).ok_or_else(|| BackendError::VolumeNotFound(source_id.into()))?;
+        let src = get(&self.volumes, source_id)
+            .ok_or_else(|| BackendError::VolumeNotFound(source_id.into()))?;
         let mut data = copy(&src);
         data.resize(size.max(data.len() as u64) as usize, 0);
-        self.volumes.write().unwrap_or_else(|p| p.into_inner()).insert(volume_id.into(), Arc::new(RwLock::new(data)));
+        self.volumes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(volume_id.into(), Arc::new(RwLock::new(data)));
         Ok(())
     }
     fn delete_volume(&self, volume_id: &str) -> BackendResult<()> {
-        self.volumes.write().unwrap_or_else(|p| p.into_inner()).remove(volume_id);
+        self.volumes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(volume_id);
         Ok(())
     }
     fn create_snapshot(&self, volume_id: &str, snapshot_id: &str) -> BackendResult<()> {
-        let src = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        let src = get(&self.volumes, volume_id)
+            .ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
         let data = copy(&src);
-        self.snapshots.write().unwrap_or_else(|p| p.into_inner()).insert(snapshot_id.into(), Arc::new(RwLock::new(data)));
+        self.snapshots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(snapshot_id.into(), Arc::new(RwLock::new(data)));
         Ok(())
     }
     fn delete_snapshot(&self, snapshot_id: &str) -> BackendResult<()> {
-        self.snapshots.write().unwrap_or_else(|p| p.into_inner()).remove(snapshot_id);
+        self.snapshots
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(snapshot_id);
         Ok(())
     }
     fn rollback_volume(&self, volume_id: &str, snapshot_id: &str) -> BackendResult<()> {
-        let snap = get(&self.snapshots, snapshot_id).ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
-        let vol = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        let snap = get(&self.snapshots, snapshot_id)
+            .ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
+        let vol = get(&self.volumes, volume_id)
+            .ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
         let mut data = copy(&snap);
         let mut v = vol.write().unwrap_or_else(|p| p.into_inner());
         data.resize(v.len(), 0);
@@ -76,7 +105,8 @@ impl StorageBackend for MemoryBackend {
         Ok(())
     }
     fn extend_volume(&self, volume_id: &str, new_size: u64) -> BackendResult<()> {
-        let vol = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        let vol = get(&self.volumes, volume_id)
+            .ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
         let mut v = vol.write().unwrap_or_else(|p| p.into_inner());
         if (new_size as usize) < v.len() {
             return Err(BackendError::Invalid("cannot shrink".into()));
@@ -88,12 +118,20 @@ impl StorageBackend for MemoryBackend {
         Ok(get(&self.volumes, volume_id).is_some())
     }
     fn open_volume(&self, volume_id: &str) -> BackendResult<Arc<dyn VolumeIo>> {
-        let b = get(&self.volumes, volume_id).ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
-        Ok(Arc::new(MemoryIo { bytes: b, writable: true }))
+        let b = get(&self.volumes, volume_id)
+            .ok_or_else(|| BackendError::VolumeNotFound(volume_id.into()))?;
+        Ok(Arc::new(MemoryIo {
+            bytes: b,
+            writable: true,
+        }))
     }
     fn open_snapshot(&self, snapshot_id: &str) -> BackendResult<Arc<dyn VolumeIo>> {
-        let b = get(&self.snapshots, snapshot_id).ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
-        Ok(Arc::new(MemoryIo { bytes: b, writable: false }))
+        let b = get(&self.snapshots, snapshot_id)
+            .ok_or_else(|| BackendError::SnapshotNotFound(snapshot_id.into()))?;
+        Ok(Arc::new(MemoryIo {
+            bytes: b,
+            writable: false,
+        }))
     }
     fn pool_stats(&self) -> BackendResult<PoolStats> {
         Ok(PoolStats::default())

@@ -14,7 +14,7 @@ pub mod qos;
 pub mod server;
 
 pub use exports::Exports;
-pub use server::{handle_connection, serve};
+pub use server::{handle_connection, serve, serve_halves};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NbdError {

@@ -4,9 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use platter_backend::{BackendError, VolumeIo};
-use tokio::io::{
-    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf,
-};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
@@ -44,7 +42,8 @@ pub async fn serve(
                     let _ = stream.set_nodelay(true);
                     let exports = exports.clone();
                     tokio::spawn(async move {
-                        match handle_connection(stream, exports).await {
+                        let (rd, wr) = stream.into_split();
+                        match serve_halves(rd, wr, exports).await {
                             Ok(()) => tracing::debug!(%peer, "nbd connection closed"),
                             Err(e) => tracing::info!(%peer, error = %e, "nbd connection ended"),
                         }
@@ -104,7 +103,18 @@ pub async fn handle_connection<S>(stream: S, exports: Arc<Exports>) -> Result<()
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (rd, wr) = tokio::io::split(stream);
+    serve_halves(rd, wr, exports).await
+}
+
+/// The same, over the two halves of a stream.
+pub async fn serve_halves<R, W>(rd: R, mut wr: W, exports: Arc<Exports>) -> Result<(), NbdError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    // Requests arrive back to back: read them through a buffer.
+    let mut rd = BufReader::with_capacity(256 * 1024, rd);
     let session = match tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
         negotiate(&mut rd, &mut wr, &exports),
@@ -343,8 +353,8 @@ where
     }
 }
 
-async fn writer_loop<S: AsyncWrite>(
-    wr: WriteHalf<S>,
+async fn writer_loop<W: AsyncWrite + Unpin>(
+    wr: W,
     mut rx: mpsc::Receiver<Vec<u8>>,
 ) -> std::io::Result<()> {
     let mut out = BufWriter::with_capacity(256 * 1024, wr);
@@ -358,13 +368,10 @@ async fn writer_loop<S: AsyncWrite>(
     out.shutdown().await
 }
 
-async fn transmission<S>(
-    mut rd: ReadHalf<S>,
-    wr: WriteHalf<S>,
-    session: Arc<Session>,
-) -> Result<(), NbdError>
+async fn transmission<R, W>(mut rd: R, wr: W, session: Arc<Session>) -> Result<(), NbdError>
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
 {
     let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
     let writer = tokio::spawn(writer_loop(wr, rx));
@@ -442,12 +449,36 @@ fn ok_reply(request: &Request) -> Vec<u8> {
     simple_reply(0, request.cookie)
 }
 
+/// Largest read or write run on the connection's own task: an I/O
+/// served from the page cache takes microseconds, less than handing it to
+/// the blocking pool and back. Everything else (flushes, FUA, large I/O,
+/// zeroing) runs on the blocking pool.
+const INLINE_MAX: u32 = 1024 * 1024;
+
+fn inline(req: &Request) -> bool {
+    matches!(req.kind, CMD_READ | CMD_WRITE)
+        && req.length <= INLINE_MAX
+        && req.flags & CMD_FLAG_FUA == 0
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, BackendError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| BackendError::Invalid(format!("task failed: {e}")))?
+}
+
+/// Runs `f` inline for small reads and writes, else on the blocking pool.
+async fn run_io<T: Send + 'static>(
+    req: &Request,
+    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    if inline(req) {
+        f()
+    } else {
+        blocking(f).await
+    }
 }
 
 /// Runs one request and returns its complete reply.
@@ -479,7 +510,7 @@ async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
         CMD_WRITE => {
             s.export.limiter.acquire(req.length as u64).await;
             let offset = req.offset;
-            let r = blocking(move || {
+            let r = run_io(&req, move || {
                 io.write_at(&payload, offset)?;
                 if fua {
                     io.flush()?;
@@ -531,7 +562,7 @@ async fn read(s: &Session, req: Request) -> Vec<u8> {
     let io = s.io.clone();
     let (offset, len) = (req.offset, req.length as u64);
     if !s.structured {
-        let r = blocking(move || {
+        let r = run_io(&req, move || {
             let mut out = simple_reply(0, req.cookie);
             let start = out.len();
             out.resize(start + len as usize, 0);
@@ -545,7 +576,7 @@ async fn read(s: &Session, req: Request) -> Vec<u8> {
         };
     }
     let whole = req.flags & CMD_FLAG_DF != 0;
-    let r = blocking(move || {
+    let r = run_io(&req, move || {
         let runs = if whole {
             vec![(len, true)]
         } else {

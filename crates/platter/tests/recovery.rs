@@ -183,5 +183,9 @@ async fn sigterm_with_open_nbd_connections_still_exits() {
     let started = Instant::now();
     let status = server.terminate();
     assert!(status.success(), "exit status {status}");
-    assert!(started.elapsed() < Duration::from_secs(10), "shutdown took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }

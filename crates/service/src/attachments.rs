@@ -9,8 +9,8 @@ use platter_model::{
 use platter_store::{AttachmentQuery, NewAttachment};
 use serde_json::Value;
 
-use platter_backend::{ExportSpec, Qos};
 use crate::{require_admin, require_writer, visible, Platter};
+use platter_backend::{ExportSpec, Qos};
 
 /// What a client needs to connect: Cinder's `connection_info` for the
 /// `nbd` driver.
