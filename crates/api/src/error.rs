@@ -183,6 +183,7 @@ impl IntoResponse for KeystoneError {
 pub enum Family {
     Cinder,
     Keystone,
+    Evs,
 }
 
 fn is_json(resp: &Response) -> bool {
@@ -218,6 +219,7 @@ pub async fn normalize(family: Family, req: Request, next: Next) -> Response {
     let mut out = match family {
         Family::Cinder => CinderError::new(status, message).into_response(),
         Family::Keystone => KeystoneError::new(status, message).into_response(),
+        Family::Evs => crate::evs::EvsError::framework(status, message).into_response(),
     };
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

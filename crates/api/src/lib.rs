@@ -11,6 +11,7 @@
 mod body;
 mod cinder;
 mod error;
+mod evs;
 mod identity;
 mod request_id;
 
@@ -54,6 +55,8 @@ pub fn identity_router(state: ApiState) -> Router {
     identity::router(state)
 }
 
+/// Cinder v2/v3 and the EVS API share the block-storage endpoint, as on
+/// Huawei Cloud: EVS paths are its own (`cloudvolumes`, `/v5/...`).
 pub fn block_storage_router(state: ApiState) -> Router {
-    cinder::router(state)
+    cinder::router(state.clone()).merge(evs::router(state))
 }

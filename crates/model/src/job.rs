@@ -13,6 +13,9 @@ pub enum JobKind {
     VolumeExtend,
     SnapshotCreate,
     SnapshotDelete,
+    VolumeRetype,
+    VolumeQos,
+    VolumeRollback,
 }
 
 impl JobKind {
@@ -23,6 +26,9 @@ impl JobKind {
             JobKind::VolumeExtend => "extendVolume",
             JobKind::SnapshotCreate => "createSnapshot",
             JobKind::SnapshotDelete => "deleteSnapshot",
+            JobKind::VolumeRetype => "retypeVolume",
+            JobKind::VolumeQos => "modifyVolumeQos",
+            JobKind::VolumeRollback => "rollbackVolume",
         }
     }
 }
@@ -36,6 +42,9 @@ impl FromStr for JobKind {
             "extendVolume" => JobKind::VolumeExtend,
             "createSnapshot" => JobKind::SnapshotCreate,
             "deleteSnapshot" => JobKind::SnapshotDelete,
+            "retypeVolume" => JobKind::VolumeRetype,
+            "modifyVolumeQos" => JobKind::VolumeQos,
+            "rollbackVolume" => JobKind::VolumeRollback,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -97,4 +106,53 @@ pub struct Job {
     pub created_at: Timestamp,
     pub begin_at: Option<Timestamp>,
     pub end_at: Option<Timestamp>,
+    /// The group (batch) this job belongs to, if any.
+    pub parent_id: Option<String>,
+}
+
+/// A job grouping others: a batch create or a batch extend. Its status is
+/// derived from its members'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobGroup {
+    pub id: String,
+    /// The kind the group reports (`batchCreateVolume`, `extendVolume`, ...).
+    pub kind: String,
+    pub project_id: String,
+    pub created_at: Timestamp,
+}
+
+impl JobGroup {
+    /// The status of a group from its members': FAIL once all ended and any
+    /// failed, SUCCESS once all succeeded, RUNNING while any started, else INIT.
+    pub fn status_of(members: &[Job]) -> JobStatus {
+        if members.is_empty() {
+            return JobStatus::Success;
+        }
+        if members.iter().all(|j| j.status.is_terminal()) {
+            if members.iter().any(|j| j.status == JobStatus::Fail) {
+                JobStatus::Fail
+            } else {
+                JobStatus::Success
+            }
+        } else if members.iter().any(|j| j.status != JobStatus::Init) {
+            JobStatus::Running
+        } else {
+            JobStatus::Init
+        }
+    }
+}
+
+/// An order for a yearly/monthly (prePaid) resource: a record only, paid
+/// when placed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub project_id: String,
+    /// `create`, `extend`, `retype`, `unsubscribe`.
+    pub action: String,
+    pub resource_ids: Vec<String>,
+    pub params: serde_json::Value,
+    /// The job (or job group) that carries the order out, if any.
+    pub job_id: Option<String>,
+    pub created_at: Timestamp,
 }

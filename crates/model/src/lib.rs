@@ -13,12 +13,12 @@ mod volume;
 
 pub use error::{DomainError, DomainResult};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
-pub use job::{Job, JobKind, JobStatus};
+pub use job::{Job, JobGroup, JobKind, JobStatus, Order};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
 pub use volume::{
     AttachMode, Attachment, AttachmentStatus, Metadata, Snapshot, SnapshotStatus, Volume,
-    VolumeSource, VolumeStatus, VolumeType, GIB,
+    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,
 };
 
 /// A new random UUID in its canonical hyphenated form (volumes, snapshots, jobs).

@@ -171,6 +171,10 @@ pub struct Volume {
     pub throughput: Option<i64>,
     /// Active attachments, oldest first.
     pub attachments: Vec<Attachment>,
+    /// The enterprise project grouping the volume (`"0"`: the default one).
+    pub enterprise_project_id: String,
+    /// EVS tags (at most 10).
+    pub tags: Metadata,
 }
 
 impl Volume {
@@ -221,7 +225,25 @@ pub struct Snapshot {
     pub metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Option<Timestamp>,
+    pub enterprise_project_id: String,
+    pub tags: Metadata,
+    /// EVS v5 "instant access" flag; recorded, no effect on the data path.
+    pub instant_access: bool,
 }
+
+impl Volume {
+    /// The order of a yearly/monthly (prePaid) volume: its `orderID`
+    /// metadata key. Absent for on-demand volumes.
+    pub fn order_id(&self) -> Option<&str> {
+        self.metadata.get(ORDER_ID_KEY).map(String::as_str)
+    }
+}
+
+/// The metadata key that marks a yearly/monthly (prePaid) volume (EVS).
+pub const ORDER_ID_KEY: &str = "orderID";
+
+/// The default enterprise project.
+pub const DEFAULT_ENTERPRISE_PROJECT: &str = "0";
 
 impl Snapshot {
     pub fn progress(&self) -> &'static str {

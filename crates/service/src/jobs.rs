@@ -9,7 +9,9 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 
-use platter_model::{DomainResult, Job, JobKind, SnapshotStatus, VolumeSource, VolumeStatus, GIB};
+use platter_model::{
+    DomainResult, Job, JobKind, JobStatus, SnapshotStatus, VolumeSource, VolumeStatus, GIB,
+};
 use platter_store::SnapshotQuery;
 use serde::Deserialize;
 use tokio::sync::{mpsc, Semaphore};
@@ -65,6 +67,32 @@ struct CreateParams {
 #[derive(Deserialize)]
 struct ExtendParams {
     new_size_gib: i64,
+    /// The status an extend returns to (jobs of older versions: available).
+    #[serde(default = "available")]
+    restore: VolumeStatus,
+}
+
+fn available() -> VolumeStatus {
+    VolumeStatus::Available
+}
+
+#[derive(Deserialize)]
+struct RetypeParams {
+    type_id: String,
+    iops: Option<i64>,
+    throughput: Option<i64>,
+    restore: VolumeStatus,
+}
+
+#[derive(Deserialize)]
+struct QosParams {
+    iops: Option<i64>,
+    throughput: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RollbackParams {
+    snapshot_id: String,
 }
 
 #[derive(Deserialize)]
@@ -111,12 +139,62 @@ impl Platter {
             JobKind::VolumeExtend => match params::<ExtendParams>(&job) {
                 Ok(p) => {
                     self.store()
-                        .volume_finish_extend(id, &job.id, p.new_size_gib, error)
+                        .volume_finish_extend(id, &job.id, p.new_size_gib, p.restore, error)
                         .await
                 }
                 Err(e) => {
                     self.store()
-                        .volume_finish_extend(id, &job.id, 0, Some(&e))
+                        .volume_finish_extend(id, &job.id, 0, VolumeStatus::Available, Some(&e))
+                        .await
+                }
+            },
+            JobKind::VolumeRetype => match params::<RetypeParams>(&job) {
+                Ok(p) => {
+                    let r = self
+                        .store()
+                        .volume_finish_retype(
+                            id,
+                            &job.id,
+                            &p.type_id,
+                            p.iops,
+                            p.throughput,
+                            p.restore,
+                            error,
+                        )
+                        .await;
+                    self.refresh_qos(id).await;
+                    r
+                }
+                Err(e) => {
+                    self.store()
+                        .job_finish(&job.id, JobStatus::Fail, Some(&e))
+                        .await
+                }
+            },
+            JobKind::VolumeQos => match params::<QosParams>(&job) {
+                Ok(p) => {
+                    let r = self
+                        .store()
+                        .volume_finish_qos(id, &job.id, p.iops, p.throughput, error)
+                        .await;
+                    self.refresh_qos(id).await;
+                    r
+                }
+                Err(e) => {
+                    self.store()
+                        .job_finish(&job.id, JobStatus::Fail, Some(&e))
+                        .await
+                }
+            },
+            JobKind::VolumeRollback => match params::<RollbackParams>(&job) {
+                Ok(p) => {
+                    self.store()
+                        .volume_finish_rollback(id, &p.snapshot_id, &job.id, error)
+                        .await
+                }
+                Err(e) => {
+                    self.store()
+                        .job_finish(&job.id, JobStatus::Fail, Some(&e))
                         .await
                 }
             },
@@ -200,6 +278,24 @@ impl Platter {
                     .await
             }
             JobKind::SnapshotDelete => self.blocking(move |b| b.delete_snapshot(&id)).await,
+            // Every type lives in the one pool of this backend: a retype
+            // changes the type and its QoS, the data stays where it is.
+            JobKind::VolumeRetype | JobKind::VolumeQos => Ok(()),
+            JobKind::VolumeRollback => {
+                let p: RollbackParams = params(job)?;
+                self.blocking(move |b| b.rollback_volume(&id, &p.snapshot_id))
+                    .await
+            }
+        }
+    }
+
+    /// Applies a volume's current QoS to its live exports.
+    async fn refresh_qos(&self, volume_id: &str) {
+        if let (Some(dp), Ok(Some(v))) = (
+            self.inner.datapath.get(),
+            self.store().volume_get(volume_id).await,
+        ) {
+            dp.set_qos(&v.id, self.qos_of(&v).await);
         }
     }
 
@@ -221,7 +317,18 @@ impl Platter {
     /// many jobs were re-driven.
     pub async fn recover(&self) -> DomainResult<usize> {
         let jobs = self.store().job_list_unfinished().await?;
-        let busy: HashSet<String> = jobs.iter().map(|j| j.resource_id.clone()).collect();
+        // A resource is busy if a job will finish it: its own job, or (for
+        // the snapshot of a rollback) the job that names it.
+        let busy: HashSet<String> = jobs
+            .iter()
+            .flat_map(|j| {
+                let snap = (j.kind == JobKind::VolumeRollback)
+                    .then(|| j.params.get("snapshot_id").and_then(|s| s.as_str()))
+                    .flatten()
+                    .map(str::to_string);
+                std::iter::once(j.resource_id.clone()).chain(snap)
+            })
+            .collect();
         let count = jobs.len();
         for job in jobs {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");

@@ -7,6 +7,7 @@
 
 mod attachments;
 mod config;
+mod evs;
 mod identity;
 mod jobs;
 mod quotas;
@@ -21,7 +22,12 @@ use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, ConnectionInfo};
 pub use config::{FaultInjection, ServiceConfig};
+pub use evs::{
+    retype_allowed, CreateOutcome, JobView, Prepaid, UnsubscribeResult, IDEMPOTENCY_TTL_SECS,
+    MAX_CREATE_COUNT, MAX_TAGS,
+};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
+pub use platter_store::IdempotencyClaim;
 /// Field sets of identity administration requests.
 pub mod identity_fields {
     pub use crate::identity::{ProjectFields, UserFields};
@@ -34,7 +40,7 @@ pub use platter_backend::PoolStats;
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use quotas::{Limits, QuotaSetView};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
-pub use volumes::{VolumeCreate, VolumeListRequest};
+pub use volumes::{check_qos_fields, VolumeCreate, VolumeListRequest};
 
 /// The service. Cheap to clone: all state is shared.
 #[derive(Clone)]

@@ -16,6 +16,10 @@ pub struct SnapshotCreate {
     pub description: Option<String>,
     pub force: bool,
     pub metadata: Metadata,
+    /// `None`: the volume's enterprise project.
+    pub enterprise_project_id: Option<String>,
+    pub tags: Metadata,
+    pub instant_access: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -26,6 +30,9 @@ pub struct SnapshotListRequest {
     pub status: Option<String>,
     pub volume_id: Option<String>,
     pub metadata: Vec<(String, String)>,
+    pub ids: Option<Vec<String>>,
+    pub availability_zone: Option<String>,
+    pub enterprise_project_id: Option<String>,
     pub page: Page,
 }
 
@@ -53,9 +60,34 @@ impl Platter {
             status: req.status,
             volume_id: req.volume_id,
             metadata: req.metadata,
+            ids: req.ids,
+            availability_zone: req.availability_zone,
+            enterprise_project_id: req.enterprise_project_id,
             page: req.page,
         };
         self.store().snapshot_list(&query).await
+    }
+
+    /// A page of snapshots and how many match in all (EVS `count`).
+    pub async fn snapshot_list_counted(
+        &self,
+        ctx: &AuthContext,
+        req: SnapshotListRequest,
+    ) -> DomainResult<(Vec<Snapshot>, i64)> {
+        let count_query = SnapshotQuery {
+            project_id: Some(ctx.project_id.clone()),
+            name: req.name.clone(),
+            status: req.status.clone(),
+            volume_id: req.volume_id.clone(),
+            metadata: req.metadata.clone(),
+            ids: req.ids.clone(),
+            availability_zone: req.availability_zone.clone(),
+            enterprise_project_id: req.enterprise_project_id.clone(),
+            page: Page::default(),
+        };
+        let count = self.store().snapshot_count(&count_query).await?;
+        let snaps = self.snapshot_list(ctx, req).await?;
+        Ok((snaps, count))
     }
 
     /// Records a snapshot (`creating`) and its job, counting quota, and
@@ -65,6 +97,15 @@ impl Platter {
         ctx: &AuthContext,
         req: SnapshotCreate,
     ) -> DomainResult<Snapshot> {
+        self.snapshot_create_job(ctx, req).await.map(|(s, _)| s)
+    }
+
+    /// Like [`Platter::snapshot_create`], also returning the job's id.
+    pub async fn snapshot_create_job(
+        &self,
+        ctx: &AuthContext,
+        req: SnapshotCreate,
+    ) -> DomainResult<(Snapshot, String)> {
         require_writer(ctx, "volume:create_snapshot")?;
         let volume = self.volume_get(ctx, &req.volume_id).await?;
         let id = new_uuid();
@@ -83,13 +124,17 @@ impl Platter {
             description: req.description,
             metadata: req.metadata,
             force: req.force,
+            enterprise_project_id: req.enterprise_project_id,
+            tags: req.tags,
+            instant_access: req.instant_access,
         };
         let snap = self
             .store()
             .snapshot_create(&new, &job, &self.config().quota_defaults)
             .await?;
+        let job_id = job.id.clone();
         self.inner.jobs.submit(job);
-        Ok(snap)
+        Ok((snap, job_id))
     }
 
     pub async fn snapshot_update(
@@ -102,6 +147,18 @@ impl Platter {
         require_writer(ctx, "volume:update_snapshot")?;
         self.snapshot_get(ctx, id).await?;
         self.store().snapshot_update(id, name, description).await
+    }
+
+    /// Sets the EVS v5 `instant_access` flag (recorded only).
+    pub async fn snapshot_set_instant_access(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        on: bool,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:update_snapshot")?;
+        self.snapshot_get(ctx, id).await?;
+        self.store().snapshot_set_instant_access(id, on).await
     }
 
     pub async fn snapshot_metadata_set(
@@ -129,7 +186,8 @@ impl Platter {
         self.store().snapshot_metadata_delete(id, key).await
     }
 
-    pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+    /// Starts deleting a snapshot; returns the job's id.
+    pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<String> {
         require_writer(ctx, "volume:delete_snapshot")?;
         let s = self.snapshot_get(ctx, id).await?;
         let job = new_job(
@@ -139,8 +197,9 @@ impl Platter {
             json!({ "volume_id": s.volume_id }),
         );
         self.store().snapshot_begin_delete(id, &job).await?;
+        let job_id = job.id.clone();
         self.inner.jobs.submit(job);
-        Ok(())
+        Ok(job_id)
     }
 
     pub async fn snapshot_reset_status(

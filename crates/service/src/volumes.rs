@@ -2,7 +2,7 @@
 
 use platter_model::{
     new_uuid, AuthContext, DomainError, DomainResult, Job, JobKind, JobStatus, Metadata, Volume,
-    VolumeSource, VolumeStatus, VolumeType,
+    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 use serde_json::json;
@@ -37,6 +37,9 @@ pub struct VolumeCreate {
     pub iops: Option<i64>,
     /// Provisioned throughput, MiB/s: required for GPSSD2, refused otherwise.
     pub throughput: Option<i64>,
+    /// `None`: the default enterprise project (`"0"`).
+    pub enterprise_project_id: Option<String>,
+    pub tags: Metadata,
 }
 
 /// IOPS range of the types with provisioned performance.
@@ -93,6 +96,13 @@ pub struct VolumeListRequest {
     pub availability_zone: Option<String>,
     pub bootable: Option<bool>,
     pub metadata: Vec<(String, String)>,
+    pub ids: Option<Vec<String>>,
+    pub multiattach: Option<bool>,
+    pub volume_type_id: Option<String>,
+    pub enterprise_project_id: Option<String>,
+    pub server_id: Option<String>,
+    pub name_contains: Option<String>,
+    pub tags: Vec<(String, Vec<String>)>,
     pub page: Page,
 }
 
@@ -114,6 +124,7 @@ pub(crate) fn new_job(
         created_at: platter_model::now_timestamp(),
         begin_at: None,
         end_at: None,
+        parent_id: None,
     }
 }
 
@@ -183,9 +194,48 @@ impl Platter {
             availability_zone: req.availability_zone,
             bootable: req.bootable,
             metadata: req.metadata,
+            ids: req.ids,
+            multiattach: req.multiattach,
+            volume_type_id: req.volume_type_id,
+            enterprise_project_id: req.enterprise_project_id,
+            server_id: req.server_id,
+            name_contains: req.name_contains,
+            tags: req.tags,
             page: req.page,
         };
         self.store().volume_list(&query).await
+    }
+
+    /// A page of volumes and how many match in all (EVS `count`).
+    pub async fn volume_list_counted(
+        &self,
+        ctx: &AuthContext,
+        req: VolumeListRequest,
+    ) -> DomainResult<(Vec<Volume>, i64)> {
+        let project_id = if req.all_tenants && ctx.is_admin() {
+            req.project_id.clone()
+        } else {
+            Some(ctx.project_id.clone())
+        };
+        let count_query = VolumeQuery {
+            project_id,
+            name: req.name.clone(),
+            status: req.status.clone(),
+            availability_zone: req.availability_zone.clone(),
+            bootable: req.bootable,
+            metadata: req.metadata.clone(),
+            ids: req.ids.clone(),
+            multiattach: req.multiattach,
+            volume_type_id: req.volume_type_id.clone(),
+            enterprise_project_id: req.enterprise_project_id.clone(),
+            server_id: req.server_id.clone(),
+            name_contains: req.name_contains.clone(),
+            tags: req.tags.clone(),
+            page: Page::default(),
+        };
+        let count = self.store().volume_count(&count_query).await?;
+        let volumes = self.volume_list(ctx, req).await?;
+        Ok((volumes, count))
     }
 
     /// Validates a create, records the volume (`creating`) and its job in one
@@ -195,6 +245,21 @@ impl Platter {
         ctx: &AuthContext,
         req: VolumeCreate,
     ) -> DomainResult<Volume> {
+        let (new, job) = self.plan_volume_create(ctx, req).await?;
+        let volume = self
+            .store()
+            .volume_create(&new, &job, &self.config().quota_defaults)
+            .await?;
+        self.inner.jobs.submit(job);
+        Ok(volume)
+    }
+
+    /// Validates a create request and builds the volume row and its job.
+    pub(crate) async fn plan_volume_create(
+        &self,
+        ctx: &AuthContext,
+        req: VolumeCreate,
+    ) -> DomainResult<(NewVolume, Job)> {
         require_writer(ctx, "volume:create")?;
         if req.snapshot_id.is_some() && req.source_volid.is_some() {
             return Err(DomainError::invalid(
@@ -268,7 +333,12 @@ impl Platter {
             JobKind::VolumeCreate,
             &ctx.project_id,
             &id,
-            json!({ "size_gib": size, "source": source }),
+            json!({
+                "size_gib": size,
+                "source": source,
+                "name": req.name,
+                "volume_type": vtype.name,
+            }),
         );
         let new = NewVolume {
             id,
@@ -287,13 +357,12 @@ impl Platter {
             metadata: req.metadata,
             iops: req.iops,
             throughput: req.throughput,
+            enterprise_project_id: req
+                .enterprise_project_id
+                .unwrap_or_else(|| DEFAULT_ENTERPRISE_PROJECT.to_string()),
+            tags: req.tags,
         };
-        let volume = self
-            .store()
-            .volume_create(&new, &job, &self.config().quota_defaults)
-            .await?;
-        self.inner.jobs.submit(job);
-        Ok(volume)
+        Ok((new, job))
     }
 
     pub async fn volume_update(
@@ -332,15 +401,31 @@ impl Platter {
         self.store().volume_metadata_delete(id, key).await
     }
 
-    /// Starts deleting a volume (and with `cascade` its snapshots).
+    /// Starts deleting a volume (and with `cascade` its snapshots); returns
+    /// the job's id. A yearly/monthly volume is not deleted but unsubscribed.
     pub async fn volume_delete(
         &self,
         ctx: &AuthContext,
         id: &str,
         cascade: bool,
-    ) -> DomainResult<()> {
+    ) -> DomainResult<String> {
         require_writer(ctx, "volume:delete")?;
         let v = self.volume_get(ctx, id).await?;
+        if let Some(order) = v.order_id() {
+            return Err(DomainError::state(format!(
+                "periodic volume can not be deleted! Volume {id} is yearly/monthly (order {order}); unsubscribe it instead."
+            )));
+        }
+        self.volume_delete_unchecked(&v, cascade).await
+    }
+
+    /// Starts deleting a volume the caller may delete.
+    pub(crate) async fn volume_delete_unchecked(
+        &self,
+        v: &Volume,
+        cascade: bool,
+    ) -> DomainResult<String> {
+        let id = v.id.as_str();
         let job = new_job(
             JobKind::VolumeDelete,
             &v.project_id,
@@ -348,36 +433,72 @@ impl Platter {
             json!({ "cascade": cascade }),
         );
         self.store().volume_begin_delete(id, cascade, &job).await?;
+        let job_id = job.id.clone();
         self.inner.jobs.submit(job);
-        Ok(())
+        Ok(job_id)
     }
 
-    /// Starts extending a volume to `new_size` GiB.
+    /// Starts extending an `available` volume to `new_size` GiB.
     pub async fn volume_extend(
         &self,
         ctx: &AuthContext,
         id: &str,
         new_size: i64,
-    ) -> DomainResult<()> {
+    ) -> DomainResult<String> {
+        self.volume_extend_job(ctx, id, new_size, false, None).await
+    }
+
+    /// Starts extending a volume; with `online`, an attached (`in-use`),
+    /// non-shared volume too. Returns the job's id.
+    pub async fn volume_extend_job(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        new_size: i64,
+        online: bool,
+        parent: Option<&str>,
+    ) -> DomainResult<String> {
         require_writer(ctx, "volume:extend")?;
         let v = self.volume_get(ctx, id).await?;
+        let (job, from) = self.plan_extend(&v, new_size, online)?;
+        let mut job = job;
+        job.parent_id = parent.map(str::to_string);
+        self.store()
+            .volume_begin_extend(id, new_size, from, &job, &self.config().quota_defaults)
+            .await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        Ok(job_id)
+    }
+
+    pub(crate) fn plan_extend(
+        &self,
+        v: &Volume,
+        new_size: i64,
+        online: bool,
+    ) -> DomainResult<(Job, VolumeStatus)> {
         if new_size > self.config().max_volume_size_gib {
             return Err(DomainError::invalid(format!(
                 "Invalid input received: new size {new_size} GiB exceeds the maximum volume size of {} GiB.",
                 self.config().max_volume_size_gib
             )));
         }
+        let from = match v.status {
+            VolumeStatus::InUse if online && v.multiattach => {
+                return Err(DomainError::state(
+                    "multiattach volume status must be available when extending!",
+                ))
+            }
+            VolumeStatus::InUse if online => VolumeStatus::InUse,
+            _ => VolumeStatus::Available,
+        };
         let job = new_job(
             JobKind::VolumeExtend,
             &v.project_id,
-            id,
-            json!({ "new_size_gib": new_size }),
+            &v.id,
+            json!({ "new_size_gib": new_size, "restore": from, "name": v.name, "volume_type": v.volume_type_name }),
         );
-        self.store()
-            .volume_begin_extend(id, new_size, &job, &self.config().quota_defaults)
-            .await?;
-        self.inner.jobs.submit(job);
-        Ok(())
+        Ok((job, from))
     }
 
     /// Admin: forces a volume's status.

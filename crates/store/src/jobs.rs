@@ -1,6 +1,6 @@
 //! Durable jobs.
 
-use platter_model::{now_timestamp, DomainError, DomainResult, Job, JobStatus};
+use platter_model::{now_timestamp, DomainError, DomainResult, Job, JobGroup, JobStatus};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
@@ -21,14 +21,15 @@ fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
         created_at: r.get("created_at"),
         begin_at: r.get("begin_at"),
         end_at: r.get("end_at"),
+        parent_id: r.get("parent_id"),
     })
 }
 
 /// Inserts a job inside the caller's transaction.
 pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResult<()> {
     sqlx::query(
-        "INSERT INTO jobs (id, kind, project_id, resource_id, params, status, step, error, created_at, begin_at, end_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (id, kind, project_id, resource_id, params, status, step, error, created_at, begin_at, end_at, parent_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&job.id)
     .bind(job.kind.as_str())
@@ -41,13 +42,57 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
     .bind(&job.created_at)
     .bind(&job.begin_at)
     .bind(&job.end_at)
+    .bind(&job.parent_id)
     .execute(conn)
     .await
     .map_err(db_err)?;
     Ok(())
 }
 
+/// Inserts a job group inside the caller's transaction.
+pub(crate) async fn insert_group(conn: &mut SqliteConnection, g: &JobGroup) -> DomainResult<()> {
+    sqlx::query("INSERT INTO job_groups (id, kind, project_id, created_at) VALUES (?, ?, ?, ?)")
+        .bind(&g.id)
+        .bind(&g.kind)
+        .bind(&g.project_id)
+        .bind(&g.created_at)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 impl Store {
+    pub async fn job_group_get(&self, id: &str) -> DomainResult<Option<JobGroup>> {
+        let row = sqlx::query("SELECT * FROM job_groups WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| JobGroup {
+            id: r.get("id"),
+            kind: r.get("kind"),
+            project_id: r.get("project_id"),
+            created_at: r.get("created_at"),
+        }))
+    }
+
+    pub async fn job_group_insert(&self, g: &JobGroup) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        insert_group(&mut tx, g).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// The members of a job group, in creation order.
+    pub async fn job_list_members(&self, group_id: &str) -> DomainResult<Vec<Job>> {
+        let rows = sqlx::query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created_at, rowid")
+            .bind(group_id)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     pub async fn job_get(&self, id: &str) -> DomainResult<Option<Job>> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
             .bind(id)

@@ -15,6 +15,7 @@ pub mod identity_types {
 }
 mod jobs;
 mod metadata;
+mod orders;
 mod page;
 mod quotas;
 mod snapshots;
@@ -30,6 +31,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use attachments::{AttachmentQuery, NewAttachment};
+pub use orders::IdempotencyClaim;
 pub use page::{Page, SortDir, SortKey};
 pub use quotas::QuotaDefaults;
 pub use snapshots::{NewSnapshot, SnapshotQuery};

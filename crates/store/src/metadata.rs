@@ -13,6 +13,9 @@ use crate::db_err;
 pub(crate) enum MetaTable {
     Volume,
     Snapshot,
+    /// EVS tags: the same shape as metadata, in their own tables.
+    VolumeTags,
+    SnapshotTags,
 }
 
 impl MetaTable {
@@ -20,13 +23,15 @@ impl MetaTable {
         match self {
             MetaTable::Volume => "volume_metadata",
             MetaTable::Snapshot => "snapshot_metadata",
+            MetaTable::VolumeTags => "volume_tags",
+            MetaTable::SnapshotTags => "snapshot_tags",
         }
     }
 
     fn owner(self) -> &'static str {
         match self {
-            MetaTable::Volume => "volume_id",
-            MetaTable::Snapshot => "snapshot_id",
+            MetaTable::Volume | MetaTable::VolumeTags => "volume_id",
+            MetaTable::Snapshot | MetaTable::SnapshotTags => "snapshot_id",
         }
     }
 }

@@ -26,6 +26,9 @@ fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
         metadata: Metadata::new(),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+        enterprise_project_id: r.get("enterprise_project_id"),
+        tags: Metadata::new(),
+        instant_access: r.get::<i64, _>("instant_access") != 0,
     })
 }
 
@@ -40,6 +43,10 @@ pub struct NewSnapshot {
     pub metadata: Metadata,
     /// Allow a snapshot of an attached (`in-use`) volume.
     pub force: bool,
+    /// `None`: the volume's.
+    pub enterprise_project_id: Option<String>,
+    pub tags: Metadata,
+    pub instant_access: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -49,14 +56,58 @@ pub struct SnapshotQuery {
     pub status: Option<String>,
     pub volume_id: Option<String>,
     pub metadata: Vec<(String, String)>,
+    pub ids: Option<Vec<String>>,
+    /// Snapshots of volumes in this availability zone.
+    pub availability_zone: Option<String>,
+    pub enterprise_project_id: Option<String>,
     pub page: Page,
+}
+
+fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
+    qb.push(" WHERE 1=1");
+    if let Some(p) = &q.project_id {
+        qb.push(" AND s.project_id = ").push_bind(p.clone());
+    }
+    if let Some(n) = &q.name {
+        qb.push(" AND s.name = ").push_bind(n.clone());
+    }
+    if let Some(st) = &q.status {
+        qb.push(" AND s.status = ").push_bind(st.clone());
+    }
+    if let Some(v) = &q.volume_id {
+        qb.push(" AND s.volume_id = ").push_bind(v.clone());
+    }
+    if let Some(ep) = &q.enterprise_project_id {
+        qb.push(" AND s.enterprise_project_id = ")
+            .push_bind(ep.clone());
+    }
+    if let Some(az) = &q.availability_zone {
+        qb.push(" AND EXISTS (SELECT 1 FROM volumes vz WHERE vz.id = s.volume_id AND vz.availability_zone = ")
+            .push_bind(az.clone())
+            .push(")");
+    }
+    if let Some(ids) = &q.ids {
+        if ids.is_empty() {
+            qb.push(" AND 0");
+        } else {
+            qb.push(" AND s.id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.clone());
+            }
+            qb.push(")");
+        }
+    }
+    metadata::push_filter(qb, MetaTable::Snapshot, "s", &q.metadata);
 }
 
 async fn load_metadata(conn: &mut SqliteConnection, snaps: &mut [Snapshot]) -> DomainResult<()> {
     let ids: Vec<&str> = snaps.iter().map(|s| s.id.as_str()).collect();
     let mut found = metadata::load(conn, MetaTable::Snapshot, &ids).await?;
+    let mut tags = metadata::load(conn, MetaTable::SnapshotTags, &ids).await?;
     for s in snaps.iter_mut() {
         s.metadata = found.remove(&s.id).unwrap_or_default();
+        s.tags = tags.remove(&s.id).unwrap_or_default();
     }
     Ok(())
 }
@@ -114,20 +165,8 @@ impl Store {
                 )));
             }
         }
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT s.* FROM snapshots s WHERE 1=1");
-        if let Some(p) = &q.project_id {
-            qb.push(" AND s.project_id = ").push_bind(p.clone());
-        }
-        if let Some(n) = &q.name {
-            qb.push(" AND s.name = ").push_bind(n.clone());
-        }
-        if let Some(st) = &q.status {
-            qb.push(" AND s.status = ").push_bind(st.clone());
-        }
-        if let Some(v) = &q.volume_id {
-            qb.push(" AND s.volume_id = ").push_bind(v.clone());
-        }
-        metadata::push_filter(&mut qb, MetaTable::Snapshot, "s", &q.metadata);
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT s.* FROM snapshots s");
+        push_filters(&mut qb, q);
         q.page.push_marker(&mut qb, "snapshots", "s");
         q.page.push_order_and_limit(&mut qb, "s");
         let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
@@ -137,6 +176,28 @@ impl Store {
             .collect::<DomainResult<Vec<_>>>()?;
         load_metadata(&mut conn, &mut snaps).await?;
         Ok(snaps)
+    }
+
+    /// How many snapshots match a query, ignoring its paging.
+    pub async fn snapshot_count(&self, q: &SnapshotQuery) -> DomainResult<i64> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM snapshots s");
+        push_filters(&mut qb, q);
+        qb.build_query_scalar()
+            .fetch_one(&self.read)
+            .await
+            .map_err(db_err)
+    }
+
+    /// Sets the EVS v5 `instant_access` flag.
+    pub async fn snapshot_set_instant_access(&self, id: &str, on: bool) -> DomainResult<()> {
+        sqlx::query("UPDATE snapshots SET instant_access = ?, updated_at = ? WHERE id = ?")
+            .bind(on as i64)
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 
     pub async fn snapshot_list_transitional(&self) -> DomainResult<Vec<Snapshot>> {
@@ -179,8 +240,9 @@ impl Store {
         ];
         quotas::check(&mut tx, &v.project_id, quota, &deltas, None).await?;
         sqlx::query(
-            "INSERT INTO snapshots (id, project_id, user_id, volume_id, name, description, size, status, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', ?, NULL)",
+            "INSERT INTO snapshots (id, project_id, user_id, volume_id, name, description, size, status, created_at, updated_at, \
+             enterprise_project_id, instant_access) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', ?, NULL, ?, ?)",
         )
         .bind(&s.id)
         .bind(&v.project_id)
@@ -190,10 +252,17 @@ impl Store {
         .bind(&s.description)
         .bind(v.size)
         .bind(now_timestamp())
+        .bind(
+            s.enterprise_project_id
+                .clone()
+                .unwrap_or_else(|| v.enterprise_project_id.clone()),
+        )
+        .bind(s.instant_access as i64)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         metadata::upsert(&mut tx, MetaTable::Snapshot, &s.id, &s.metadata).await?;
+        metadata::upsert(&mut tx, MetaTable::SnapshotTags, &s.id, &s.tags).await?;
         jobs::insert(&mut tx, job).await?;
         let created = require_in(&mut tx, &s.id).await?;
         tx.commit().await.map_err(db_err)?;

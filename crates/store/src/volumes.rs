@@ -2,7 +2,8 @@
 //! their jobs.
 
 use platter_model::{
-    now_timestamp, DomainError, DomainResult, Job, Metadata, SnapshotStatus, Volume, VolumeStatus,
+    now_timestamp, DomainError, DomainResult, Job, JobGroup, Metadata, Order, SnapshotStatus,
+    Volume, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -38,6 +39,8 @@ fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
         iops: r.get("iops"),
         throughput: r.get("throughput"),
         attachments: Vec::new(),
+        enterprise_project_id: r.get("enterprise_project_id"),
+        tags: Metadata::new(),
     })
 }
 
@@ -60,6 +63,8 @@ pub struct NewVolume {
     pub metadata: Metadata,
     pub iops: Option<i64>,
     pub throughput: Option<i64>,
+    pub enterprise_project_id: String,
+    pub tags: Metadata,
 }
 
 /// Filters, sort and paging of a volume listing.
@@ -72,7 +77,90 @@ pub struct VolumeQuery {
     pub availability_zone: Option<String>,
     pub bootable: Option<bool>,
     pub metadata: Vec<(String, String)>,
+    /// Only these ids (EVS `ids`, `id`).
+    pub ids: Option<Vec<String>>,
+    pub multiattach: Option<bool>,
+    pub volume_type_id: Option<String>,
+    /// `None`: every enterprise project.
+    pub enterprise_project_id: Option<String>,
+    /// Volumes attached to this server.
+    pub server_id: Option<String>,
+    /// Names containing this text.
+    pub name_contains: Option<String>,
+    /// Tag filter: a volume must have every key, with one of its values (any
+    /// value when the list is empty).
+    pub tags: Vec<(String, Vec<String>)>,
     pub page: Page,
+}
+
+/// Appends the `WHERE` conditions of a volume query (not the paging).
+fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
+    qb.push(" WHERE 1=1");
+    if let Some(p) = &q.project_id {
+        qb.push(" AND v.project_id = ").push_bind(p.clone());
+    }
+    if let Some(n) = &q.name {
+        qb.push(" AND v.name = ").push_bind(n.clone());
+    }
+    if let Some(n) = &q.name_contains {
+        qb.push(" AND instr(COALESCE(v.name, ''), ")
+            .push_bind(n.clone())
+            .push(") > 0");
+    }
+    if let Some(s) = &q.status {
+        qb.push(" AND v.status = ").push_bind(s.clone());
+    }
+    if let Some(az) = &q.availability_zone {
+        qb.push(" AND v.availability_zone = ").push_bind(az.clone());
+    }
+    if let Some(b) = q.bootable {
+        qb.push(" AND v.bootable = ").push_bind(b as i64);
+    }
+    if let Some(m) = q.multiattach {
+        qb.push(" AND v.multiattach = ").push_bind(m as i64);
+    }
+    if let Some(t) = &q.volume_type_id {
+        qb.push(" AND v.volume_type_id = ").push_bind(t.clone());
+    }
+    if let Some(ep) = &q.enterprise_project_id {
+        qb.push(" AND v.enterprise_project_id = ")
+            .push_bind(ep.clone());
+    }
+    if let Some(ids) = &q.ids {
+        if ids.is_empty() {
+            qb.push(" AND 0");
+        } else {
+            qb.push(" AND v.id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.clone());
+            }
+            qb.push(")");
+        }
+    }
+    if let Some(server) = &q.server_id {
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM attachments a WHERE a.volume_id = v.id AND a.instance_uuid = ",
+        )
+        .push_bind(server.clone())
+        .push(")");
+    }
+    for (key, values) in &q.tags {
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM volume_tags tg WHERE tg.volume_id = v.id AND tg.key = ",
+        )
+        .push_bind(key.clone());
+        if !values.is_empty() {
+            qb.push(" AND tg.value IN (");
+            let mut sep = qb.separated(", ");
+            for val in values {
+                sep.push_bind(val.clone());
+            }
+            qb.push(")");
+        }
+        qb.push(")");
+    }
+    metadata::push_filter(qb, MetaTable::Volume, "v", &q.metadata);
 }
 
 /// Fields a volume update may change; `None` leaves a field alone.
@@ -90,8 +178,10 @@ async fn load_metadata(conn: &mut SqliteConnection, volumes: &mut [Volume]) -> D
     let ids: Vec<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
     let mut found = metadata::load(conn, MetaTable::Volume, &ids).await?;
     let mut attached = crate::attachments::load_for(conn, &ids).await?;
+    let mut tags = metadata::load(conn, MetaTable::VolumeTags, &ids).await?;
     for v in volumes.iter_mut() {
         v.metadata = found.remove(&v.id).unwrap_or_default();
+        v.tags = tags.remove(&v.id).unwrap_or_default();
         v.attachments = attached.remove(&v.id).unwrap_or_default();
     }
     Ok(())
@@ -180,23 +270,7 @@ impl Store {
             }
         }
         let mut qb = QueryBuilder::<Sqlite>::new(SELECT_VOLUME);
-        qb.push(" WHERE 1=1");
-        if let Some(p) = &q.project_id {
-            qb.push(" AND v.project_id = ").push_bind(p.clone());
-        }
-        if let Some(n) = &q.name {
-            qb.push(" AND v.name = ").push_bind(n.clone());
-        }
-        if let Some(s) = &q.status {
-            qb.push(" AND v.status = ").push_bind(s.clone());
-        }
-        if let Some(az) = &q.availability_zone {
-            qb.push(" AND v.availability_zone = ").push_bind(az.clone());
-        }
-        if let Some(b) = q.bootable {
-            qb.push(" AND v.bootable = ").push_bind(b as i64);
-        }
-        metadata::push_filter(&mut qb, MetaTable::Volume, "v", &q.metadata);
+        push_filters(&mut qb, q);
         q.page.push_marker(&mut qb, "volumes", "v");
         q.page.push_order_and_limit(&mut qb, "v");
         let rows = qb.build().fetch_all(&mut *conn).await.map_err(db_err)?;
@@ -206,6 +280,64 @@ impl Store {
             .collect::<DomainResult<Vec<_>>>()?;
         load_metadata(&mut conn, &mut vols).await?;
         Ok(vols)
+    }
+
+    /// How many volumes match a query, ignoring its paging.
+    pub async fn volume_count(&self, q: &VolumeQuery) -> DomainResult<i64> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM volumes v");
+        push_filters(&mut qb, q);
+        qb.build_query_scalar()
+            .fetch_one(&self.read)
+            .await
+            .map_err(db_err)
+    }
+
+    /// Every tag key in use on a project's volumes, with its distinct values.
+    pub async fn volume_tag_summary(
+        &self,
+        project_id: &str,
+    ) -> DomainResult<std::collections::BTreeMap<String, Vec<String>>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT t.key, t.value FROM volume_tags t JOIN volumes v ON v.id = t.volume_id \
+             WHERE v.project_id = ? ORDER BY t.key, t.value",
+        )
+        .bind(project_id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        let mut out = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for (k, v) in rows {
+            out.entry(k).or_default().push(v);
+        }
+        Ok(out)
+    }
+
+    /// Adds (or overwrites) tags on a volume, refusing to go over `max`.
+    pub async fn volume_tags_set(&self, id: &str, tags: &Metadata, max: usize) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let v = require_in(&mut tx, id).await?;
+        let mut merged = v.tags.clone();
+        merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if merged.len() > max {
+            return Err(DomainError::invalid(format!(
+                "The Volume Tags is Exceed Max Limit Num. A volume has at most {max} tags; it would have {}.",
+                merged.len()
+            )));
+        }
+        metadata::upsert(&mut tx, MetaTable::VolumeTags, id, tags).await?;
+        touch(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Removes tags from a volume; keys it does not have are ignored.
+    pub async fn volume_tags_delete(&self, id: &str, keys: &[String]) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        for k in keys {
+            metadata::delete_key(&mut tx, MetaTable::VolumeTags, id, k).await?;
+        }
+        touch(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     /// Volumes in a status that only a job may hold.
@@ -227,8 +359,29 @@ impl Store {
         job: &Job,
         quota: &QuotaDefaults,
     ) -> DomainResult<Volume> {
+        let mut created = self
+            .volume_create_batch(&[(v.clone(), job.clone())], None, None, quota)
+            .await?;
+        created
+            .pop()
+            .ok_or_else(|| DomainError::Internal("batch create returned nothing".into()))
+    }
+
+    /// Creates several volumes, each with its job, in one transaction that
+    /// counts quota for all of them: all are created or none. With a group,
+    /// the jobs are its members; with an order, it is recorded too.
+    pub async fn volume_create_batch(
+        &self,
+        items: &[(NewVolume, Job)],
+        group: Option<&JobGroup>,
+        order: Option<&Order>,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<Vec<Volume>> {
         let mut tx = self.begin().await?;
-        if let Some(snap_id) = &v.snapshot_id {
+        let Some((first, _)) = items.first() else {
+            return Ok(Vec::new());
+        };
+        if let Some(snap_id) = &first.snapshot_id {
             let status: Option<String> =
                 sqlx::query_scalar("SELECT status FROM snapshots WHERE id = ?")
                     .bind(snap_id)
@@ -245,7 +398,7 @@ impl Store {
                 Some(_) => {}
             }
         }
-        if let Some(src_id) = &v.source_volid {
+        if let Some(src_id) = &first.source_volid {
             let src = require_in(&mut tx, src_id).await?;
             if !matches!(src.status, VolumeStatus::Available | VolumeStatus::InUse) {
                 return Err(DomainError::state(format!(
@@ -254,42 +407,56 @@ impl Store {
                 )));
             }
         }
-        let t = &v.volume_type_name;
+        let count = items.len() as i64;
+        let t = &first.volume_type_name;
+        let total: i64 = items.iter().map(|(v, _)| v.size).sum();
+        let largest = items.iter().map(|(v, _)| v.size).max();
         let deltas = vec![
-            ("volumes".to_string(), 1),
-            ("gigabytes".to_string(), v.size),
-            (format!("volumes_{t}"), 1),
-            (format!("gigabytes_{t}"), v.size),
+            ("volumes".to_string(), count),
+            ("gigabytes".to_string(), total),
+            (format!("volumes_{t}"), count),
+            (format!("gigabytes_{t}"), total),
         ];
-        quotas::check(&mut tx, &v.project_id, quota, &deltas, Some(v.size)).await?;
-        let now = now_timestamp();
-        sqlx::query(
-            "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
-             volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
-             iops, throughput) \
-             VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?)",
-        )
-        .bind(&v.id)
-        .bind(&v.project_id)
-        .bind(&v.user_id)
-        .bind(&v.name)
-        .bind(&v.description)
-        .bind(v.size)
-        .bind(&v.availability_zone)
-        .bind(&v.volume_type_id)
-        .bind(v.bootable as i64)
-        .bind(v.multiattach as i64)
-        .bind(&v.snapshot_id)
-        .bind(&v.source_volid)
-        .bind(&now)
-        .bind(v.iops)
-        .bind(v.throughput)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        metadata::upsert(&mut tx, MetaTable::Volume, &v.id, &v.metadata).await?;
-        jobs::insert(&mut tx, job).await?;
-        let created = require_in(&mut tx, &v.id).await?;
+        quotas::check(&mut tx, &first.project_id, quota, &deltas, largest).await?;
+        if let Some(g) = group {
+            jobs::insert_group(&mut tx, g).await?;
+        }
+        if let Some(o) = order {
+            crate::orders::insert(&mut tx, o).await?;
+        }
+        let mut created = Vec::with_capacity(items.len());
+        for (v, job) in items {
+            let now = now_timestamp();
+            sqlx::query(
+                "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
+                 volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
+                 iops, throughput, enterprise_project_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?)",
+            )
+            .bind(&v.id)
+            .bind(&v.project_id)
+            .bind(&v.user_id)
+            .bind(&v.name)
+            .bind(&v.description)
+            .bind(v.size)
+            .bind(&v.availability_zone)
+            .bind(&v.volume_type_id)
+            .bind(v.bootable as i64)
+            .bind(v.multiattach as i64)
+            .bind(&v.snapshot_id)
+            .bind(&v.source_volid)
+            .bind(&now)
+            .bind(v.iops)
+            .bind(v.throughput)
+            .bind(&v.enterprise_project_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            metadata::upsert(&mut tx, MetaTable::Volume, &v.id, &v.metadata).await?;
+            metadata::upsert(&mut tx, MetaTable::VolumeTags, &v.id, &v.tags).await?;
+            jobs::insert(&mut tx, job).await?;
+            created.push(require_in(&mut tx, &v.id).await?);
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(created)
     }
@@ -528,20 +695,22 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    /// Moves a volume to `extending` and records the job, counting the extra
-    /// gigabytes against quota.
+    /// Moves a volume from `from` (`available`, or `in-use` where the API
+    /// allows an online extend) to `extending` and records the job, counting
+    /// the extra gigabytes against quota. The job's finish restores `from`.
     pub async fn volume_begin_extend(
         &self,
         id: &str,
         new_size: i64,
+        from: VolumeStatus,
         job: &Job,
         quota: &QuotaDefaults,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_in(&mut tx, id).await?;
-        if v.status != VolumeStatus::Available {
+        if v.status != from {
             return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} status must be 'available' to extend, currently in '{}'.",
+                "Invalid volume: Volume {id} status must be '{from}' to extend, currently in '{}'.",
                 v.status
             )));
         }
@@ -557,14 +726,7 @@ impl Store {
             (format!("gigabytes_{}", v.volume_type_name), delta),
         ];
         quotas::check(&mut tx, &v.project_id, quota, &deltas, Some(new_size)).await?;
-        if !cas(
-            &mut tx,
-            id,
-            &[VolumeStatus::Available],
-            VolumeStatus::Extending,
-        )
-        .await?
-        {
+        if !cas(&mut tx, id, &[from], VolumeStatus::Extending).await? {
             return Err(DomainError::state(format!(
                 "Invalid volume: Volume {id} changed status concurrently."
             )));
@@ -573,12 +735,14 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    /// Ends an extend job: the new size and `available`, or `error_extending`.
+    /// Ends an extend job: the new size and back to `restore`, or
+    /// `error_extending`.
     pub async fn volume_finish_extend(
         &self,
         id: &str,
         job_id: &str,
         new_size: i64,
+        restore: VolumeStatus,
         error: Option<&str>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
@@ -591,14 +755,192 @@ impl Store {
             )
             .await?;
         } else {
-            sqlx::query("UPDATE volumes SET size = ?, status = 'available', updated_at = ? WHERE id = ? AND status = 'extending'")
+            sqlx::query("UPDATE volumes SET size = ?, status = ?, updated_at = ? WHERE id = ? AND status = 'extending'")
                 .bind(new_size)
+                .bind(restore.as_str())
                 .bind(now_timestamp())
                 .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         }
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Moves a volume (`available` or `in-use`) to `retyping` and records the
+    /// job, counting the volume against the new type's quotas.
+    pub async fn volume_begin_retype(
+        &self,
+        id: &str,
+        new_type_name: &str,
+        job: &Job,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<VolumeStatus> {
+        let mut tx = self.begin().await?;
+        let v = require_in(&mut tx, id).await?;
+        let from = v.status;
+        if !matches!(from, VolumeStatus::Available | VolumeStatus::InUse) {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} status must be available or in-use to retype, currently in '{from}'."
+            )));
+        }
+        let deltas = vec![
+            (format!("volumes_{new_type_name}"), 1),
+            (format!("gigabytes_{new_type_name}"), v.size),
+        ];
+        quotas::check(&mut tx, &v.project_id, quota, &deltas, None).await?;
+        if !cas(&mut tx, id, &[from], VolumeStatus::Retyping).await? {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} changed status concurrently."
+            )));
+        }
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(from)
+    }
+
+    /// Ends a retype job: on success the new type and QoS; either way the
+    /// volume returns to `restore`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn volume_finish_retype(
+        &self,
+        id: &str,
+        job_id: &str,
+        type_id: &str,
+        iops: Option<i64>,
+        throughput: Option<i64>,
+        restore: VolumeStatus,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        if error.is_none() {
+            sqlx::query("UPDATE volumes SET volume_type_id = ?, iops = ?, throughput = ? WHERE id = ? AND status = 'retyping'")
+                .bind(type_id)
+                .bind(iops)
+                .bind(throughput)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        cas(&mut tx, id, &[VolumeStatus::Retyping], restore).await?;
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Records a QoS change job for an `available` or `in-use` volume.
+    pub async fn volume_begin_qos(&self, id: &str, job: &Job) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let v = require_in(&mut tx, id).await?;
+        if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {id} status must be available or in-use to modify its QoS, currently in '{}'.",
+                v.status
+            )));
+        }
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Ends a QoS job: on success the new provisioned IOPS and throughput.
+    pub async fn volume_finish_qos(
+        &self,
+        id: &str,
+        job_id: &str,
+        iops: Option<i64>,
+        throughput: Option<i64>,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        if error.is_none() {
+            sqlx::query("UPDATE volumes SET iops = ?, throughput = ?, updated_at = ? WHERE id = ?")
+                .bind(iops)
+                .bind(throughput)
+                .bind(now_timestamp())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Starts rolling a volume back to one of its snapshots: the volume must
+    /// be `available` or `error_rollbacking`, the snapshot `available` and
+    /// taken of this volume. Both become `rollbacking`.
+    pub async fn volume_begin_rollback(
+        &self,
+        volume_id: &str,
+        snapshot_id: &str,
+        job: &Job,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let v = require_in(&mut tx, volume_id).await?;
+        let snap: Option<(String, String)> =
+            sqlx::query_as("SELECT volume_id, status FROM snapshots WHERE id = ?")
+                .bind(snapshot_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some((source, snap_status)) = snap else {
+            return Err(DomainError::not_found("Snapshot", snapshot_id));
+        };
+        if source != volume_id {
+            return Err(DomainError::invalid(format!(
+                "Snapshot {snapshot_id} can only be rolled back to its source volume {source}."
+            )));
+        }
+        if snap_status != SnapshotStatus::Available.as_str() {
+            return Err(DomainError::state(format!(
+                "Invalid snapshot: Snapshot {snapshot_id} status must be available to roll back, but it is {snap_status}."
+            )));
+        }
+        let from = [VolumeStatus::Available, VolumeStatus::ErrorRollbacking];
+        if !from.contains(&v.status) || !v.attachments.is_empty() {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {volume_id} status must be available or error_rollbacking (and detached) to roll back, but it is {}.",
+                v.status
+            )));
+        }
+        if !cas(&mut tx, volume_id, &from, VolumeStatus::Rollbacking).await? {
+            return Err(DomainError::state(format!(
+                "Invalid volume: Volume {volume_id} changed status concurrently."
+            )));
+        }
+        sqlx::query("UPDATE snapshots SET status = 'rollbacking', updated_at = ? WHERE id = ?")
+            .bind(now_timestamp())
+            .bind(snapshot_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Ends a rollback: the volume becomes `available` (or
+    /// `error_rollbacking`), the snapshot `available` again.
+    pub async fn volume_finish_rollback(
+        &self,
+        volume_id: &str,
+        snapshot_id: &str,
+        job_id: &str,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let to = if error.is_some() {
+            VolumeStatus::ErrorRollbacking
+        } else {
+            VolumeStatus::Available
+        };
+        cas(&mut tx, volume_id, &[VolumeStatus::Rollbacking], to).await?;
+        sqlx::query("UPDATE snapshots SET status = 'available', updated_at = ? WHERE id = ? AND status = 'rollbacking'")
+            .bind(now_timestamp())
+            .bind(snapshot_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
     }

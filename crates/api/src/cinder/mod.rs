@@ -6,7 +6,7 @@ mod metadata;
 mod params;
 mod quotas;
 mod snapshots;
-mod views;
+pub(crate) mod views;
 mod volumes;
 
 use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Request, State};
@@ -282,7 +282,11 @@ fn version_entry(state: &ApiState, major: u8) -> Value {
 
 /// `GET /`: 300 Multiple Choices with every version.
 async fn versions(State(state): State<ApiState>) -> Response {
-    let body = json!({ "versions": [version_entry(&state, 2), version_entry(&state, 3)] });
+    let body = json!({ "versions": [
+        crate::evs::version_v1_entry(&state),
+        version_entry(&state, 2),
+        version_entry(&state, 3),
+    ] });
     (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
 }
 

@@ -45,6 +45,7 @@ pub async fn create(
         description: description.flatten(),
         force: s.opt_bool("force")?.unwrap_or(false),
         metadata: s.opt_metadata("metadata")?.unwrap_or_default(),
+        ..Default::default()
     };
     let snap = state.platter.snapshot_create(&c.ctx, req).await?;
     Ok((
@@ -63,6 +64,7 @@ async fn list_common(state: ApiState, c: Caller, q: ListQuery, detail: bool) -> 
         volume_id: q.get("volume_id").map(str::to_string),
         metadata: q.metadata()?,
         page: q.page(true)?,
+        ..Default::default()
     };
     let page = req.page.clone();
     let snaps = state.platter.snapshot_list(&c.ctx, req).await?;

@@ -102,6 +102,7 @@ fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> 
         multiattach: v.opt_bool("multiattach")?.unwrap_or(false),
         iops: v.opt_int("iops")?,
         throughput: v.opt_int("throughput")?,
+        ..Default::default()
     })
 }
 
@@ -133,6 +134,7 @@ fn list_request(c: &Caller, q: &ListQuery) -> Result<VolumeListRequest, CinderEr
         bootable,
         metadata: q.metadata()?,
         page: q.page(false)?,
+        ..Default::default()
     })
 }
 

@@ -1,0 +1,54 @@
+//! Jobs (6.5.1) and the `/v1` version document.
+
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use platter_service::JobView;
+use serde_json::{json, Value};
+
+use super::{views, Caller, EvsError, EvsResult};
+use crate::ApiState;
+
+/// `GET /v1/{project_id}/jobs/{job_id}`: a job, or a batch with sub_jobs.
+pub async fn show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+) -> EvsResult {
+    if id.is_empty() {
+        return Err(EvsError::bad("Common.0011", "No jobs found."));
+    }
+    let view = state.platter.job_view(&c.ctx, &id).await.map_err(|_| {
+        EvsError::bad(
+            "Common.0011",
+            format!("query job fail. Job {id} was not found in this project."),
+        )
+    })?;
+    let body = match view {
+        JobView::Single(job) => views::job(&job),
+        JobView::Group(group, members) => views::job_group(&group, &members),
+    };
+    Ok(Json(body).into_response())
+}
+
+/// `GET /v1`: the v1.0 version document (SUPPORTED).
+pub async fn version_v1(State(state): State<ApiState>) -> Json<Value> {
+    Json(json!({ "versions": [version_v1_entry(&state)] }))
+}
+
+pub fn version_v1_entry(state: &ApiState) -> Value {
+    json!({
+        "id": "v1.0",
+        "status": "SUPPORTED",
+        "version": "",
+        "min_version": "",
+        "updated": "2014-06-28T12:20:21Z",
+        "links": [
+            { "rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/" },
+            { "rel": "self", "href": format!("{}/v1/", state.urls.block_storage) },
+        ],
+        "media-types": [
+            { "base": "application/json", "type": "application/vnd.openstack.volume+json;version=1" },
+        ],
+    })
+}

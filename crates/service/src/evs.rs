@@ -1,0 +1,494 @@
+//! Operations only the EVS API has: batch creates grouped under one job,
+//! yearly/monthly orders, tags, retype, QoS changes, rollback, unsubscribe,
+//! job views and idempotency keys.
+
+use platter_model::{
+    new_hex_id, now_timestamp, AuthContext, DomainError, DomainResult, Job, JobGroup, JobKind,
+    Metadata, Order, Volume, VolumeStatus, ORDER_ID_KEY,
+};
+use platter_store::IdempotencyClaim;
+use serde_json::json;
+
+use crate::volumes::{check_qos_fields, new_job, VolumeCreate};
+use crate::{require_writer, Platter};
+
+/// At most this many volumes in one create.
+pub const MAX_CREATE_COUNT: i64 = 100;
+/// At most this many tags on one volume.
+pub const MAX_TAGS: usize = 10;
+/// How long an `X-Client-Token` stays valid, in seconds.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 8 * 3600;
+
+/// Yearly/monthly billing of a create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepaid {
+    pub period_type: String,
+    pub period_num: i64,
+    pub auto_renew: bool,
+    pub auto_pay: bool,
+}
+
+/// What a create started.
+#[derive(Debug, Clone)]
+pub struct CreateOutcome {
+    /// The job, or for several volumes the job group.
+    pub job_id: String,
+    /// The order, for yearly/monthly volumes.
+    pub order_id: Option<String>,
+    pub volumes: Vec<Volume>,
+}
+
+/// A job as EVS shows it: one job, or a group with its members.
+#[derive(Debug, Clone)]
+pub enum JobView {
+    Single(Job),
+    Group(JobGroup, Vec<Job>),
+}
+
+/// The outcome of unsubscribing one volume.
+#[derive(Debug, Clone)]
+pub struct UnsubscribeResult {
+    pub volume_id: String,
+    pub order_id: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A new order id, shaped like EVS's (`CS` + date and time + 5 letters).
+fn new_order_id() -> String {
+    let now = now_timestamp();
+    let digits: String = now
+        .chars()
+        .filter(char::is_ascii_digit)
+        .skip(2)
+        .take(12)
+        .collect();
+    let letters: String = new_hex_id()
+        .bytes()
+        .take(5)
+        .map(|b| char::from(b'A' + (b % 26)))
+        .collect();
+    format!("CS{digits}{letters}")
+}
+
+/// The retype rule of EVS: from SAS to any listed type; from a type whose
+/// name contains "SSD", only to another such type. Never to SATA.
+pub fn retype_allowed(from: &str, to: &str) -> bool {
+    const TARGETS: &[&str] = &["SAS", "GPSSD", "SSD", "ESSD", "GPSSD2", "ESSD2"];
+    if !TARGETS.contains(&to) || from == to {
+        return false;
+    }
+    if from.contains("SSD") {
+        to.contains("SSD")
+    } else {
+        true
+    }
+}
+
+impl Platter {
+    /// Creates `count` volumes alike (names suffixed `-0001`...), as one job
+    /// or, for several, one job group; with `prepaid`, under one order whose
+    /// id each volume carries in its `orderID` metadata.
+    pub async fn volume_create_many(
+        &self,
+        ctx: &AuthContext,
+        req: VolumeCreate,
+        count: i64,
+        prepaid: Option<Prepaid>,
+    ) -> DomainResult<CreateOutcome> {
+        require_writer(ctx, "volume:create")?;
+        if !(1..=MAX_CREATE_COUNT).contains(&count) {
+            return Err(DomainError::invalid(format!(
+                "the quantity of volume is invalid! count must be between 1 and {MAX_CREATE_COUNT}, not {count}."
+            )));
+        }
+        let order_id = prepaid.as_ref().map(|_| new_order_id());
+        let mut items = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let mut one = req.clone();
+            if count > 1 {
+                if let Some(name) = &req.name {
+                    one.name = Some(format!("{name}-{:04}", i + 1));
+                }
+            }
+            if let Some(order) = &order_id {
+                one.metadata.insert(ORDER_ID_KEY.to_string(), order.clone());
+            }
+            items.push(self.plan_volume_create(ctx, one).await?);
+        }
+        let group = (count > 1).then(|| JobGroup {
+            id: new_hex_id(),
+            kind: "batchCreateVolume".to_string(),
+            project_id: ctx.project_id.clone(),
+            created_at: now_timestamp(),
+        });
+        if let Some(g) = &group {
+            for (_, job) in items.iter_mut() {
+                job.parent_id = Some(g.id.clone());
+            }
+        }
+        let job_id = match (&group, items.first()) {
+            (Some(g), _) => g.id.clone(),
+            (None, Some((_, job))) => job.id.clone(),
+            (None, None) => return Err(DomainError::Internal("nothing to create".into())),
+        };
+        let order = match (&order_id, &prepaid) {
+            (Some(id), Some(p)) => Some(Order {
+                id: id.clone(),
+                project_id: ctx.project_id.clone(),
+                action: "create".into(),
+                resource_ids: items.iter().map(|(v, _)| v.id.clone()).collect(),
+                params: json!({
+                    "period_type": p.period_type,
+                    "period_num": p.period_num,
+                    "auto_renew": p.auto_renew,
+                    "auto_pay": p.auto_pay,
+                }),
+                job_id: Some(job_id.clone()),
+                created_at: now_timestamp(),
+            }),
+            _ => None,
+        };
+        let volumes = self
+            .store()
+            .volume_create_batch(
+                &items,
+                group.as_ref(),
+                order.as_ref(),
+                &self.config().quota_defaults,
+            )
+            .await?;
+        for (_, job) in items {
+            self.inner.jobs.submit(job);
+        }
+        Ok(CreateOutcome {
+            job_id,
+            order_id,
+            volumes,
+        })
+    }
+
+    /// Places an order for a change of a yearly/monthly volume (extend,
+    /// retype) carried out by `job_id`.
+    pub async fn order_for(
+        &self,
+        ctx: &AuthContext,
+        action: &str,
+        resource_ids: Vec<String>,
+        job_id: &str,
+    ) -> DomainResult<String> {
+        let id = new_order_id();
+        self.store()
+            .order_insert(&Order {
+                id: id.clone(),
+                project_id: ctx.project_id.clone(),
+                action: action.into(),
+                resource_ids,
+                params: json!({}),
+                job_id: Some(job_id.into()),
+                created_at: now_timestamp(),
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// Extends several volumes as one job group (`extendVolume`). All are
+    /// checked before any starts.
+    pub async fn volume_extend_many(
+        &self,
+        ctx: &AuthContext,
+        targets: &[(String, i64)],
+    ) -> DomainResult<String> {
+        require_writer(ctx, "volume:extend")?;
+        for (id, new_size) in targets {
+            let v = self.volume_get(ctx, id).await?;
+            self.plan_extend(&v, *new_size, true)?;
+            if *new_size <= v.size {
+                return Err(DomainError::invalid(format!(
+                    "new volume Size must be greater than old Size! Volume {id} is {} GiB, asked {new_size} GiB.",
+                    v.size
+                )));
+            }
+            if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
+                return Err(DomainError::state(format!(
+                    "volume status must be available or in-use when extending! Volume {id} is {}.",
+                    v.status
+                )));
+            }
+        }
+        let group = JobGroup {
+            id: new_hex_id(),
+            kind: "extendVolume".to_string(),
+            project_id: ctx.project_id.clone(),
+            created_at: now_timestamp(),
+        };
+        self.store().job_group_insert(&group).await?;
+        for (id, new_size) in targets {
+            self.volume_extend_job(ctx, id, *new_size, true, Some(&group.id))
+                .await?;
+        }
+        Ok(group.id)
+    }
+
+    /// A job or job group of the caller's project.
+    pub async fn job_view(&self, ctx: &AuthContext, id: &str) -> DomainResult<JobView> {
+        if let Some(job) = self.store().job_get(id).await? {
+            if job.project_id == ctx.project_id || ctx.is_admin() {
+                return Ok(JobView::Single(job));
+            }
+        } else if let Some(group) = self.store().job_group_get(id).await? {
+            if group.project_id == ctx.project_id || ctx.is_admin() {
+                let members = self.store().job_list_members(id).await?;
+                return Ok(JobView::Group(group, members));
+            }
+        }
+        Err(DomainError::not_found("Job", id))
+    }
+
+    pub async fn volume_tags_add(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        tags: &Metadata,
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:update")?;
+        self.volume_get(ctx, id).await?;
+        self.store().volume_tags_set(id, tags, MAX_TAGS).await
+    }
+
+    pub async fn volume_tags_remove(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        keys: &[String],
+    ) -> DomainResult<()> {
+        require_writer(ctx, "volume:update")?;
+        self.volume_get(ctx, id).await?;
+        self.store().volume_tags_delete(id, keys).await
+    }
+
+    pub async fn volume_tag_summary(
+        &self,
+        ctx: &AuthContext,
+    ) -> DomainResult<std::collections::BTreeMap<String, Vec<String>>> {
+        self.store().volume_tag_summary(&ctx.project_id).await
+    }
+
+    /// Starts moving a volume to another type (and that type's QoS); returns
+    /// the job's id.
+    pub async fn volume_retype(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        new_type: &str,
+        iops: Option<i64>,
+        throughput: Option<i64>,
+    ) -> DomainResult<String> {
+        require_writer(ctx, "volume:retype")?;
+        let v = self.volume_get(ctx, id).await?;
+        let t = self.volume_type_get(new_type).await?;
+        if !retype_allowed(&v.volume_type_name, &t.name) {
+            return Err(DomainError::invalid(format!(
+                "retype failed. please make sure that type is supported and the new one is higher than origin: {} to {} is not allowed.",
+                v.volume_type_name, t.name
+            )));
+        }
+        check_qos_fields(&t.name, iops, throughput)?;
+        let job = new_job(
+            JobKind::VolumeRetype,
+            &v.project_id,
+            id,
+            json!({
+                "type_id": t.id,
+                "type_name": t.name,
+                "iops": iops,
+                "throughput": throughput,
+                "restore": v.status,
+                "name": v.name,
+                "volume_type": t.name,
+            }),
+        );
+        self.store()
+            .volume_begin_retype(id, &t.name, &job, &self.config().quota_defaults)
+            .await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        Ok(job_id)
+    }
+
+    /// Starts a change of a GPSSD2/ESSD2 volume's provisioned IOPS (and
+    /// GPSSD2's throughput); applied to live exports when the job ends.
+    pub async fn volume_modify_qos(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        iops: Option<i64>,
+        throughput: Option<i64>,
+    ) -> DomainResult<String> {
+        require_writer(ctx, "volume:update")?;
+        let v = self.volume_get(ctx, id).await?;
+        if !matches!(v.volume_type_name.as_str(), "GPSSD2" | "ESSD2") {
+            return Err(DomainError::invalid(
+                "only ESSD2 and GPSSD2 can modify qos.",
+            ));
+        }
+        check_qos_fields(&v.volume_type_name, iops, throughput)?;
+        let job = new_job(
+            JobKind::VolumeQos,
+            &v.project_id,
+            id,
+            json!({ "iops": iops, "throughput": throughput, "name": v.name, "volume_type": v.volume_type_name }),
+        );
+        self.store().volume_begin_qos(id, &job).await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        Ok(job_id)
+    }
+
+    /// Starts rolling a volume's data back to one of its snapshots.
+    pub async fn snapshot_rollback(
+        &self,
+        ctx: &AuthContext,
+        snapshot_id: &str,
+        volume_id: &str,
+    ) -> DomainResult<String> {
+        require_writer(ctx, "volume:rollback")?;
+        let s = self.snapshot_get(ctx, snapshot_id).await?;
+        self.volume_get(ctx, volume_id).await?;
+        let job = new_job(
+            JobKind::VolumeRollback,
+            &s.project_id,
+            volume_id,
+            json!({ "snapshot_id": s.id }),
+        );
+        self.store()
+            .volume_begin_rollback(volume_id, snapshot_id, &job)
+            .await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        Ok(job_id)
+    }
+
+    /// Unsubscribes yearly/monthly volumes: each is deleted under an
+    /// unsubscribe order, or reported as failed with the reason.
+    pub async fn volume_unsubscribe(
+        &self,
+        ctx: &AuthContext,
+        ids: &[String],
+    ) -> DomainResult<Vec<UnsubscribeResult>> {
+        require_writer(ctx, "volume:delete")?;
+        let mut volumes = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.volume_get(ctx, id).await {
+                Ok(v) => volumes.push(v),
+                Err(DomainError::NotFound { .. }) => missing.push(id.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(DomainError::not_found(
+                "Volume",
+                format!(
+                    "[{}] is not found in project: {}",
+                    missing.join(", "),
+                    ctx.project_id
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(volumes.len());
+        for v in volumes {
+            let fail = |why: String| UnsubscribeResult {
+                volume_id: v.id.clone(),
+                order_id: None,
+                error: Some(why),
+            };
+            if v.order_id().is_none() {
+                out.push(fail(
+                    "the volume is not yearly/monthly (it is billed on demand); delete it instead."
+                        .into(),
+                ));
+                continue;
+            }
+            if v.bootable {
+                out.push(fail(
+                    "a system or boot disk is unsubscribed with its server.".into(),
+                ));
+                continue;
+            }
+            match self.volume_delete_unchecked(&v, false).await {
+                Ok(job_id) => {
+                    let order = self
+                        .order_for(ctx, "unsubscribe", vec![v.id.clone()], &job_id)
+                        .await?;
+                    out.push(UnsubscribeResult {
+                        volume_id: v.id.clone(),
+                        order_id: Some(order),
+                        error: None,
+                    });
+                }
+                Err(e) => out.push(fail(e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Claims an idempotency key for a request (`fingerprint`: what makes
+    /// two requests the same).
+    pub async fn idempotency_claim(
+        &self,
+        ctx: &AuthContext,
+        token: &str,
+        fingerprint: &str,
+    ) -> DomainResult<IdempotencyClaim> {
+        let now = now_timestamp();
+        let not_before = platter_model::format_timestamp(
+            platter_model::parse_timestamp(&now)
+                .ok_or_else(|| DomainError::Internal("bad clock".into()))?
+                - time::Duration::seconds(IDEMPOTENCY_TTL_SECS),
+        );
+        self.store()
+            .idempotency_claim(&ctx.project_id, token, fingerprint, &now, &not_before)
+            .await
+    }
+
+    pub async fn idempotency_complete(
+        &self,
+        ctx: &AuthContext,
+        token: &str,
+        status: u16,
+        response: &str,
+    ) -> DomainResult<()> {
+        self.store()
+            .idempotency_complete(&ctx.project_id, token, status, response)
+            .await
+    }
+
+    pub async fn idempotency_release(&self, ctx: &AuthContext, token: &str) -> DomainResult<()> {
+        self.store()
+            .idempotency_release(&ctx.project_id, token)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retype_rules() {
+        assert!(retype_allowed("SAS", "SSD"));
+        assert!(retype_allowed("SAS", "GPSSD2"));
+        assert!(retype_allowed("GPSSD", "ESSD"));
+        assert!(!retype_allowed("SSD", "SAS"));
+        assert!(!retype_allowed("SAS", "SATA"));
+        assert!(!retype_allowed("SSD", "SSD"));
+    }
+
+    #[test]
+    fn order_ids_look_like_evs_ones() {
+        let id = new_order_id();
+        assert!(id.starts_with("CS"));
+        assert_eq!(id.len(), 2 + 12 + 5, "{id}");
+        assert!(id[14..].chars().all(|c| c.is_ascii_uppercase()));
+    }
+}

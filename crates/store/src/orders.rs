@@ -1,0 +1,164 @@
+//! Orders of yearly/monthly resources, and idempotency keys of creates.
+
+use platter_model::{DomainError, DomainResult, Order};
+use sqlx::{Row, SqliteConnection};
+
+use crate::{db_err, Store};
+
+/// Inserts an order inside the caller's transaction.
+pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResult<()> {
+    let ids = serde_json::to_string(&o.resource_ids)
+        .map_err(|e| DomainError::Internal(format!("encoding an order: {e}")))?;
+    sqlx::query(
+        "INSERT INTO orders (id, project_id, action, resource_ids, params, job_id, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&o.id)
+    .bind(&o.project_id)
+    .bind(&o.action)
+    .bind(ids)
+    .bind(o.params.to_string())
+    .bind(&o.job_id)
+    .bind(&o.created_at)
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// What an idempotency key says about a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// First use: the caller runs the request and records its response.
+    New,
+    /// A finished request with the same key and fingerprint: its response.
+    Done { status: u16, response: String },
+    /// The same request is still being processed.
+    Pending,
+    /// The key was used for a different request.
+    Mismatch,
+    /// The key is older than its validity.
+    Expired,
+}
+
+impl Store {
+    pub async fn order_insert(&self, o: &Order) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        insert(&mut tx, o).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub async fn order_get(&self, id: &str) -> DomainResult<Option<Order>> {
+        let row = sqlx::query("SELECT * FROM orders WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        let Some(r) = row else { return Ok(None) };
+        let ids: String = r.get("resource_ids");
+        let params: String = r.get("params");
+        Ok(Some(Order {
+            id: r.get("id"),
+            project_id: r.get("project_id"),
+            action: r.get("action"),
+            resource_ids: serde_json::from_str(&ids)
+                .map_err(|e| DomainError::Internal(format!("bad order: {e}")))?,
+            params: serde_json::from_str(&params)
+                .map_err(|e| DomainError::Internal(format!("bad order: {e}")))?,
+            job_id: r.get("job_id"),
+            created_at: r.get("created_at"),
+        }))
+    }
+
+    /// Claims `token` for a request with `fingerprint`, or reports what an
+    /// earlier use of it left. `not_before`: keys created before this
+    /// timestamp have expired.
+    pub async fn idempotency_claim(
+        &self,
+        project_id: &str,
+        token: &str,
+        fingerprint: &str,
+        now: &str,
+        not_before: &str,
+    ) -> DomainResult<IdempotencyClaim> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "SELECT fingerprint, status, response, created_at FROM idempotency_keys WHERE project_id = ? AND token = ?",
+        )
+        .bind(project_id)
+        .bind(token)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let claim = match row {
+            None => {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (project_id, token, fingerprint, created_at) VALUES (?, ?, ?, ?)",
+                )
+                .bind(project_id)
+                .bind(token)
+                .bind(fingerprint)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                IdempotencyClaim::New
+            }
+            Some(r) => {
+                let created: String = r.get("created_at");
+                let fp: String = r.get("fingerprint");
+                let status: Option<i64> = r.get("status");
+                let response: Option<String> = r.get("response");
+                if created.as_str() < not_before {
+                    IdempotencyClaim::Expired
+                } else if fp != fingerprint {
+                    IdempotencyClaim::Mismatch
+                } else {
+                    match (status, response) {
+                        (Some(s), Some(resp)) => IdempotencyClaim::Done {
+                            status: u16::try_from(s).unwrap_or(200),
+                            response: resp,
+                        },
+                        _ => IdempotencyClaim::Pending,
+                    }
+                }
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(claim)
+    }
+
+    /// Records the response of a claimed request.
+    pub async fn idempotency_complete(
+        &self,
+        project_id: &str,
+        token: &str,
+        status: u16,
+        response: &str,
+    ) -> DomainResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = ?, response = ? WHERE project_id = ? AND token = ?",
+        )
+        .bind(i64::from(status))
+        .bind(response)
+        .bind(project_id)
+        .bind(token)
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Gives a claim up (the request failed): the key may be used again.
+    pub async fn idempotency_release(&self, project_id: &str, token: &str) -> DomainResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE project_id = ? AND token = ? AND response IS NULL",
+        )
+        .bind(project_id)
+        .bind(token)
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+}
