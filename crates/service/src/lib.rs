@@ -7,6 +7,7 @@
 
 mod attachments;
 mod config;
+mod credentials;
 mod identity;
 mod jobs;
 mod quotas;
@@ -21,6 +22,7 @@ use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, ConnectionInfo};
 pub use config::{FaultInjection, ServiceConfig};
+pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 /// Field sets of identity administration requests.
 pub mod identity_fields {
