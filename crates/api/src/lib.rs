@@ -8,6 +8,7 @@
 //! Wire formats (field names, status codes, error bodies) live here and only
 //! here.
 
+mod aksk;
 mod body;
 mod cinder;
 mod error;
