@@ -89,12 +89,11 @@ pub(crate) struct Authorization {
     pub signature: String,
 }
 
-/// Whether an `Authorization` value claims to be an AK/SK signature (and so
-/// must be verified as one, or refused).
+/// Whether an `Authorization` value claims to be a Huawei SDK signature
+/// (`SDK-...`), and so must be verified as one or refused (an unsupported
+/// algorithm such as `SDK-HMAC-SM3` is refused as malformed).
 pub(crate) fn is_signature(authorization: &str) -> bool {
-    authorization
-        .split_once(' ')
-        .is_some_and(|(scheme, _)| scheme == ALGORITHM)
+    authorization.starts_with("SDK-")
 }
 
 /// Parses `SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<a;b>, Signature=<hex>`.
@@ -201,8 +200,8 @@ pub(crate) fn verify(
         hex::encode(Sha256::digest(&canonical))
     );
     let expected = hex::decode(&auth.signature).map_err(|_| SignatureError::Mismatch)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .map_err(|_| SignatureError::Mismatch)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Mismatch)?;
     mac.update(string_to_sign.as_bytes());
     // `verify_slice` compares in constant time.
     mac.verify_slice(&expected)
@@ -363,7 +362,8 @@ mod tests {
     const QUERY: Vector = Vector {
         method: "GET",
         path: "/v3/0123456789abcdef0123456789abcdef/volumes",
-        query: "all_tenants=true&limit=10&marker=x~y%2Az&name=a%20b%2Fc&status=available&status=error",
+        query:
+            "all_tenants=true&limit=10&marker=x~y%2Az&name=a%20b%2Fc&status=available&status=error",
         body: "",
         json: true,
         signature: "be1a8fae5d28969e72bf75dd6c0a20cecd692889428f4c8704d67cbbbacc07e3",
@@ -509,7 +509,13 @@ mod tests {
             HeaderValue::from_static("UNSIGNED-PAYLOAD"),
         );
         assert_eq!(
-            check(&JSON_BODY, &with_hash, JSON_BODY.body.as_bytes(), SK, signed_at()),
+            check(
+                &JSON_BODY,
+                &with_hash,
+                JSON_BODY.body.as_bytes(),
+                SK,
+                signed_at()
+            ),
             Err(SignatureError::BodyMismatch)
         );
     }
@@ -555,7 +561,11 @@ mod tests {
                 Err(SignatureError::Expired(DATE.into()))
             );
         }
-        for bad in ["2024-01-02T03:04:05Z", "20240102T030405", "20241302T030405Z"] {
+        for bad in [
+            "2024-01-02T03:04:05Z",
+            "20240102T030405",
+            "20241302T030405Z",
+        ] {
             let mut h = h.clone();
             h.insert("x-sdk-date", HeaderValue::from_static(bad));
             assert_eq!(
@@ -616,7 +626,7 @@ mod tests {
         assert_eq!(a.access_key, AK);
         assert_eq!(a.signed_headers, vec!["host", "x-sdk-date"]);
         assert!(!is_signature("Bearer x"));
-        assert!(!is_signature("SDK-HMAC-SHA256"));
+        assert!(is_signature("SDK-HMAC-SM3 Access=x"));
         let sig = QUERY.signature;
         for bad in [
             format!("SDK-HMAC-SM3 Access={AK}, SignedHeaders=host, Signature={sig}"),
@@ -628,7 +638,10 @@ mod tests {
             format!("SDK-HMAC-SHA256 Access={AK}, SignedHeaders=host, Signature=abc"),
             format!("SDK-HMAC-SHA256 Access={AK}, SignedHeaders=host, Signature={sig}, Access=X"),
             format!("SDK-HMAC-SHA256 Access={AK} SignedHeaders=host Signature={sig}"),
-            format!("SDK-HMAC-SHA256 Access={AK}, SignedHeaders=host, Signature={}", sig.to_uppercase()),
+            format!(
+                "SDK-HMAC-SHA256 Access={AK}, SignedHeaders=host, Signature={}",
+                sig.to_uppercase()
+            ),
         ] {
             assert!(
                 matches!(

@@ -9,6 +9,7 @@
 //! here.
 
 mod aksk;
+mod auth;
 mod body;
 mod cinder;
 mod error;
