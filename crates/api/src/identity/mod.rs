@@ -1,7 +1,8 @@
 //! The Keystone v3 subset: enough for keystoneauth1-based clients (the
 //! `openstack` CLI, openstacksdk, python-cinderclient) to log in with a
 //! password or a token, and for an admin to manage projects, users and role
-//! assignments.
+//! assignments; plus Huawei IAM's access keys (`/v3.0/OS-CREDENTIAL/credentials`)
+//! for AK/SK request signing.
 
 mod admin;
 mod credentials;
