@@ -214,7 +214,10 @@ impl Platter {
             .await?
             .filter(|p| p.enabled)
             .ok_or_else(no_access)?;
-        let roles = self.store().roles_of(&credential.user_id, project_id).await?;
+        let roles = self
+            .store()
+            .roles_of(&credential.user_id, project_id)
+            .await?;
         if roles.is_empty() {
             return Err(no_access());
         }

@@ -61,22 +61,21 @@ impl Store {
 
     /// Every access key, or a user's, oldest first.
     pub async fn credential_list(&self, user_id: Option<&str>) -> DomainResult<Vec<Credential>> {
-        let rows = match user_id {
-            Some(u) => {
-                sqlx::query(
+        let rows =
+            match user_id {
+                Some(u) => sqlx::query(
                     "SELECT * FROM credentials WHERE user_id = ? ORDER BY created_at, access_key",
                 )
                 .bind(u)
                 .fetch_all(&self.read)
-                .await
+                .await,
+                None => {
+                    sqlx::query("SELECT * FROM credentials ORDER BY created_at, access_key")
+                        .fetch_all(&self.read)
+                        .await
+                }
             }
-            None => {
-                sqlx::query("SELECT * FROM credentials ORDER BY created_at, access_key")
-                    .fetch_all(&self.read)
-                    .await
-            }
-        }
-        .map_err(db_err)?;
+            .map_err(db_err)?;
         rows.iter().map(credential_from_row).collect()
     }
 
