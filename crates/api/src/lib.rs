@@ -8,6 +8,8 @@
 //! Wire formats (field names, status codes, error bodies) live here and only
 //! here.
 
+mod aksk;
+mod auth;
 mod body;
 mod cinder;
 mod error;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use platter_service::identity_fields::{ProjectFields, UserFields};
-use platter_service::Platter;
+use platter_service::{CredentialCaller, Platter};
 
 use platter_engine::{Pool, PoolOptions};
 
@@ -35,6 +35,9 @@ enum AdminCommand {
     /// Role assignments.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Access keys (AK/SK) for Huawei SDK request signing.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
     /// Read every block of the storage pool and verify its checksum (the
     /// server must be stopped: it owns the pool). Exits 1 when a block is bad.
     Scrub,
@@ -88,6 +91,31 @@ enum RoleCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum CredentialCommand {
+    /// Issue an access key for a user; prints the user id, the access key
+    /// and the secret key (shown only now).
+    Create {
+        /// The user's name or id.
+        #[arg(long)]
+        user: String,
+        /// The domain of a user given by name (name or id).
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List access keys (of one user with --user), without secrets.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+    },
+    /// Delete an access key.
+    Delete { access_key: String },
+}
+
 async fn project_id(platter: &Platter, name_or_id: &str) -> Result<String> {
     if let Ok(p) = platter.project_get(name_or_id).await {
         return Ok(p.id);
@@ -114,6 +142,30 @@ async fn user_id(platter: &Platter, name_or_id: &str) -> Result<String> {
         .next()
         .map(|u| u.id)
         .with_context(|| format!("no user named or with id {name_or_id}"))
+}
+
+/// A user by id, or by name within a domain given by name or id.
+async fn user_id_in_domain(platter: &Platter, name_or_id: &str, domain: &str) -> Result<String> {
+    if let Ok(u) = platter.user_get(name_or_id).await {
+        return Ok(u.id);
+    }
+    let domain_id = match platter.domain_get(domain).await {
+        Ok(d) => d.id,
+        Err(_) => platter
+            .domain_list(Some(domain))
+            .await?
+            .into_iter()
+            .next()
+            .map(|d| d.id)
+            .with_context(|| format!("no domain named or with id {domain}"))?,
+    };
+    platter
+        .user_list(Some(name_or_id.to_string()), Some(domain_id))
+        .await?
+        .into_iter()
+        .next()
+        .map(|u| u.id)
+        .with_context(|| format!("no user named or with id {name_or_id} in domain {domain}"))
 }
 
 /// Scrubs the engine pool; `Ok(false)` when a block is bad.
@@ -228,6 +280,39 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 project_id(&platter, &project).await?,
             );
             platter.role_unassign(&u, &p, &role).await?;
+        }
+        AdminCommand::Credential(CredentialCommand::Create {
+            user,
+            domain,
+            description,
+        }) => {
+            let u = user_id_in_domain(&platter, &user, &domain).await?;
+            let c = platter
+                .credential_create(CredentialCaller::Admin, &u, &description)
+                .await?;
+            println!("user_id: {}", c.user_id);
+            println!("access_key: {}", c.access_key);
+            println!("secret_key: {}", c.secret_key);
+        }
+        AdminCommand::Credential(CredentialCommand::List { user, domain }) => {
+            let u = match user {
+                Some(user) => Some(user_id_in_domain(&platter, &user, &domain).await?),
+                None => None,
+            };
+            for c in platter
+                .credential_list(CredentialCaller::Admin, u.as_deref())
+                .await?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    c.access_key, c.user_id, c.status, c.created_at, c.description
+                );
+            }
+        }
+        AdminCommand::Credential(CredentialCommand::Delete { access_key }) => {
+            platter
+                .credential_delete(CredentialCaller::Admin, &access_key)
+                .await?;
         }
     }
     platter.store().close().await;

@@ -7,6 +7,7 @@
 
 mod attachments;
 mod config;
+mod credentials;
 mod evs;
 mod identity;
 mod jobs;
@@ -26,6 +27,7 @@ pub use evs::{
     retype_allowed, CreateOutcome, JobView, Prepaid, UnsubscribeResult, IDEMPOTENCY_TTL_SECS,
     MAX_CREATE_COUNT, MAX_TAGS,
 };
+pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;
 /// Field sets of identity administration requests.

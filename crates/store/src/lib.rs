@@ -8,6 +8,7 @@
 //! the resource, so concurrent creates can never overshoot a quota.
 
 mod attachments;
+mod credentials;
 mod identity;
 /// Row types of the identity tables.
 pub mod identity_types {

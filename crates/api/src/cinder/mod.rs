@@ -19,6 +19,7 @@ use platter_model::AuthContext;
 use serde_json::{json, Value};
 
 use self::metadata::Owner;
+use crate::auth::{self, AuthFailure};
 use crate::error::{normalize, www_authenticate, CinderError, Family};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
@@ -179,9 +180,9 @@ fn microversion(req: &Request) -> Result<u16, CinderError> {
     }
 }
 
-/// Validates the token, checks the URL's project is the token's, and
+/// Authenticates (token or AK/SK signature) for the URL's project, and
 /// negotiates the microversion.
-async fn authenticate(State(state): State<ApiState>, mut req: Request, next: Next) -> Response {
+async fn authenticate(State(state): State<ApiState>, req: Request, next: Next) -> Response {
     // Inside the nested router the URI has lost its `/v3/{project_id}` prefix.
     let path = req
         .extensions()
@@ -203,33 +204,11 @@ async fn authenticate(State(state): State<ApiState>, mut req: Request, next: Nex
         0
     };
     let api = ApiVersion { major, minor };
-    let token = req
-        .headers()
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let ctx = match token {
-        None => Err(CinderError::new(
-            StatusCode::UNAUTHORIZED,
-            "The request you have made requires authentication.",
-        )),
-        Some(t) => state
-            .platter
-            .auth_context(&t)
-            .await
-            .map_err(CinderError::from),
+    let url_project_id = segments[1].to_string();
+    let (ctx, mut req) = match auth::authenticate(&state, req, &url_project_id).await {
+        Ok(authenticated) => authenticated,
+        Err(failure) => return auth_failure(&state, failure),
     };
-    let ctx = match ctx {
-        Ok(c) => c,
-        Err(e) => {
-            let mut resp = e.into_response();
-            www_authenticate(&mut resp, &state.urls.identity);
-            return resp;
-        }
-    };
-    if segments[1] != ctx.project_id {
-        return CinderError::bad_request("Malformed request url").into_response();
-    }
     tracing::debug!(user = %ctx.user_id, project = %ctx.project_id, microversion = minor, "authenticated");
     req.extensions_mut().insert(Caller { ctx, api });
     let mut resp = next.run(req).await;
@@ -243,6 +222,36 @@ async fn authenticate(State(state): State<ApiState>, mut req: Request, next: Nex
         );
     }
     resp
+}
+
+/// Cinder's answer to a failed authentication: 401 (with WWW-Authenticate)
+/// for missing or bad credentials, 400 "Malformed request url" when they
+/// are not for the URL's project.
+fn auth_failure(state: &ApiState, failure: AuthFailure) -> Response {
+    let unauthorized = |e: CinderError| {
+        let mut resp = e.into_response();
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            www_authenticate(&mut resp, &state.urls.identity);
+        }
+        resp
+    };
+    match failure {
+        AuthFailure::BadToken(e) | AuthFailure::Internal(e) => unauthorized(CinderError::from(e)),
+        AuthFailure::ProjectMismatch(why) => {
+            tracing::debug!(reason = %why, "credentials are for another project");
+            CinderError::bad_request("Malformed request url").into_response()
+        }
+        AuthFailure::BodyTooLarge => {
+            CinderError::new(StatusCode::PAYLOAD_TOO_LARGE, failure.message()).into_response()
+        }
+        AuthFailure::Missing
+        | AuthFailure::UnknownKey
+        | AuthFailure::BadSignature(_)
+        | AuthFailure::Expired(_) => unauthorized(CinderError::new(
+            StatusCode::UNAUTHORIZED,
+            failure.message(),
+        )),
+    }
 }
 
 // ---- versions ----

@@ -1,9 +1,11 @@
 //! The Keystone v3 subset: enough for keystoneauth1-based clients (the
 //! `openstack` CLI, openstacksdk, python-cinderclient) to log in with a
 //! password or a token, and for an admin to manage projects, users and role
-//! assignments.
+//! assignments; plus Huawei IAM's access keys (`/v3.0/OS-CREDENTIAL/credentials`)
+//! for AK/SK request signing.
 
 mod admin;
+mod credentials;
 mod tokens;
 mod views;
 
@@ -72,6 +74,16 @@ pub fn router(state: ApiState) -> Router {
         .route("/v3/services", get(admin::service_list))
         .route("/v3/endpoints", get(admin::endpoint_list))
         .route("/v3/regions", get(admin::region_list))
+        .route(
+            "/v3.0/OS-CREDENTIAL/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .route(
+            "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
+            get(credentials::show)
+                .put(credentials::update)
+                .delete(credentials::delete),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A bug must cost one request a 500, never the connection or the process.

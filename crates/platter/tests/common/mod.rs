@@ -142,6 +142,7 @@ impl Drop for Server {
     }
 }
 
+pub mod aksk_signer;
 pub mod nbd_client;
 
 /// A tiny blocking probe: does `GET url` answer 200?
