@@ -23,11 +23,11 @@ use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, ConnectionInfo};
 pub use config::{FaultInjection, ServiceConfig};
+pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use evs::{
     retype_allowed, CreateOutcome, JobView, Prepaid, UnsubscribeResult, IDEMPOTENCY_TTL_SECS,
     MAX_CREATE_COUNT, MAX_TAGS,
 };
-pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;
 /// Field sets of identity administration requests.

@@ -245,3 +245,137 @@ async fn concurrent_creates_never_overshoot_quota() {
     let volumes = view.lines.iter().find(|l| l.resource == "volumes").unwrap();
     assert_eq!((volumes.limit, volumes.in_use), (7, 7));
 }
+
+#[tokio::test]
+async fn rollback_restores_the_snapshot_bytes_engine() {
+    rollback_restores_the_snapshot_bytes(Kind::Engine).await
+}
+
+#[tokio::test]
+async fn rollback_restores_the_snapshot_bytes_sparse_file() {
+    rollback_restores_the_snapshot_bytes(Kind::SparseFile).await
+}
+
+async fn rollback_restores_the_snapshot_bytes(kind: Kind) {
+    let (_dir, p, ctx) = service(kind).await;
+    let v = p
+        .volume_create(
+            &ctx,
+            VolumeCreate {
+                size: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    wait_volume(&p, &ctx, &v.id, VolumeStatus::Available).await;
+    let backend = p.backend().clone();
+    let original = pattern(7, MIB as usize);
+    let io = backend.open_volume(&v.id).unwrap();
+    io.write_at(&original, 0).unwrap();
+    io.write_at(&original, 512 * MIB).unwrap();
+    io.flush().unwrap();
+    let snap = p
+        .snapshot_create(
+            &ctx,
+            SnapshotCreate {
+                volume_id: v.id.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while p.snapshot_get(&ctx, &snap.id).await.unwrap().status != SnapshotStatus::Available {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Overwrite, and write where nothing was: both must be undone.
+    let newer = pattern(200, MIB as usize);
+    io.write_at(&newer, 0).unwrap();
+    io.write_at(&newer, 700 * MIB).unwrap();
+    io.flush().unwrap();
+    drop(io);
+    assert_eq!(read(backend.as_ref(), &v.id, 0, MIB as usize), newer);
+
+    // Only the source volume, and only while it is available.
+    let other = p
+        .volume_create(
+            &ctx,
+            VolumeCreate {
+                size: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    wait_volume(&p, &ctx, &other.id, VolumeStatus::Available).await;
+    assert!(p
+        .snapshot_rollback(&ctx, &snap.id, &other.id)
+        .await
+        .is_err());
+
+    p.snapshot_rollback(&ctx, &snap.id, &v.id).await.unwrap();
+    assert_eq!(
+        p.snapshot_get(&ctx, &snap.id).await.unwrap().status,
+        SnapshotStatus::Rollbacking
+    );
+    wait_volume(&p, &ctx, &v.id, VolumeStatus::Available).await;
+    assert_eq!(
+        p.snapshot_get(&ctx, &snap.id).await.unwrap().status,
+        SnapshotStatus::Available
+    );
+    assert_eq!(read(backend.as_ref(), &v.id, 0, MIB as usize), original);
+    assert_eq!(
+        read(backend.as_ref(), &v.id, 512 * MIB, MIB as usize),
+        original
+    );
+    assert_eq!(
+        read(backend.as_ref(), &v.id, 700 * MIB, MIB as usize),
+        vec![0u8; MIB as usize]
+    );
+}
+
+#[tokio::test]
+async fn a_batch_create_is_all_or_nothing_under_quota() {
+    let (_dir, p, ctx) = service(Kind::SparseFile).await;
+    p.quota_update(&ctx, &ctx.project_id, &[("volumes".into(), 4)])
+        .await
+        .unwrap();
+    let req = VolumeCreate {
+        size: Some(10),
+        name: Some("batch".into()),
+        ..Default::default()
+    };
+    // Five do not fit: none is created.
+    assert!(p
+        .volume_create_many(&ctx, req.clone(), 5, None)
+        .await
+        .is_err());
+    assert!(p
+        .volume_list(&ctx, Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let out = p.volume_create_many(&ctx, req, 3, None).await.unwrap();
+    let names: Vec<_> = out
+        .volumes
+        .iter()
+        .map(|v| v.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["batch-0001", "batch-0002", "batch-0003"]);
+    for v in &out.volumes {
+        wait_volume(&p, &ctx, &v.id, VolumeStatus::Available).await;
+    }
+    match p.job_view(&ctx, &out.job_id).await.unwrap() {
+        platter_service::JobView::Group(g, members) => {
+            assert_eq!(g.kind, "batchCreateVolume");
+            assert_eq!(members.len(), 3);
+            assert_eq!(
+                platter_model::JobGroup::status_of(&members),
+                platter_model::JobStatus::Success
+            );
+        }
+        other => panic!("expected a job group, got {other:?}"),
+    }
+}

@@ -16,15 +16,17 @@ mod views;
 mod volumes;
 
 use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
-use platter_model::AuthContext;
+use platter_model::{AuthContext, DomainError};
 
 pub use errors::EvsError;
 pub use jobs::version_v1_entry;
 
+use crate::auth::{self, AuthFailure};
 use crate::error::{normalize, Family};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
@@ -173,36 +175,50 @@ fn url_project(req: &Request) -> String {
         .to_string()
 }
 
-/// Authenticates by X-Auth-Token (and AK/SK where available), and checks the
-/// URL's project is the caller's.
-async fn authenticate(State(state): State<ApiState>, mut req: Request, next: Next) -> Response {
+/// Authenticates by X-Auth-Token or AK/SK signature for the URL's project;
+/// refusals carry EVS's codes and never reach a handler.
+async fn authenticate(State(state): State<ApiState>, req: Request, next: Next) -> Response {
     let project = url_project(&req);
-    let token = req
-        .headers()
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let Some(token) = token else {
-        return EvsError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "EVS.5401",
-            "Authentication required.",
-        )
-        .into_response();
-    };
-    let ctx = match state.platter.auth_context(&token).await {
-        Ok(c) => c,
-        Err(_) => {
-            return EvsError::bad("Common.0013", "Invalid token in the header.").into_response()
+    match auth::authenticate(&state, req, &project).await {
+        Ok((ctx, mut req)) => {
+            req.extensions_mut().insert(Caller { ctx });
+            next.run(req).await
         }
-    };
-    if ctx.project_id != project {
-        return EvsError::bad(
-            "Common.0018",
-            "Invalid token in the header: the project in the URL is not the token's project.",
-        )
-        .into_response();
+        Err(failure) => auth_failure(failure).into_response(),
     }
-    req.extensions_mut().insert(Caller { ctx });
-    next.run(req).await
+}
+
+fn auth_failure(failure: AuthFailure) -> EvsError {
+    let message = failure.message();
+    match failure {
+        AuthFailure::Missing
+        | AuthFailure::UnknownKey
+        | AuthFailure::BadSignature(_)
+        | AuthFailure::Expired(_) => EvsError::new(
+            StatusCode::UNAUTHORIZED,
+            "EVS.5401",
+            format!("Authentication required. {message}"),
+        ),
+        AuthFailure::BadToken(DomainError::Internal(_)) | AuthFailure::Internal(_) => {
+            tracing::error!(error = %message, "authentication failed on the server side");
+            EvsError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "EVS.5500",
+                "Internal server error.",
+            )
+        }
+        AuthFailure::BadToken(_) => EvsError::bad(
+            "Common.0013",
+            format!("Invalid token in the header. {message}"),
+        ),
+        AuthFailure::ProjectMismatch(_) => EvsError::bad(
+            "Common.0018",
+            format!("Invalid token in the header. {message}"),
+        ),
+        AuthFailure::BodyTooLarge => EvsError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "EVS.5400",
+            format!("Malformed request body. {message}"),
+        ),
+    }
 }

@@ -123,13 +123,15 @@ fn parse_bss(v: Option<&Value>) -> Result<Option<Prepaid>, EvsError> {
         "prePaid" | "PrePaid" => {
             let period_type = match bss.get("periodType") {
                 Some(Value::String(t)) if t == "month" || t == "year" => t.clone(),
-                other => return Err(EvsError::bad(
-                    "EVS.2147",
-                    format!(
+                other => {
+                    return Err(EvsError::bad(
+                        "EVS.2147",
+                        format!(
                         "invalid bssParam. periodType must be month or year for prePaid, not {}.",
                         other.map_or("nothing".to_string(), Value::to_string)
                     ),
-                )),
+                    ))
+                }
             };
             let max = if period_type == "month" { 9 } else { 1 };
             let period_num = bss.get("periodNum").and_then(trunc_int).filter(|n| (1..=max).contains(n)).ok_or_else(|| {
