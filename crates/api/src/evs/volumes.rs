@@ -218,13 +218,11 @@ async fn parse_create(
             "null createVolume Req! The body needs a 'volume' object.",
         ));
     };
-    if flavor == Flavor::V21 {
-        if body.get("server_id").is_some_and(|s| !s.is_null()) {
-            return Err(EvsError::bad(
-                "EVS.2229",
-                "input server id not found at ECS.",
-            ));
-        }
+    if flavor == Flavor::V21 && body.get("server_id").is_some_and(|s| !s.is_null()) {
+        return Err(EvsError::bad(
+            "EVS.2229",
+            "input server id not found at ECS.",
+        ));
     }
     if let Some(Value::Object(h)) = body.get("OS-SCH-HNT:scheduler_hints") {
         if h.get("dedicated_storage_id").is_some_and(|d| !d.is_null()) {
