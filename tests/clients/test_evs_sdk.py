@@ -243,8 +243,11 @@ def test_quota_details(evs, keys):
     q = evs.cinder_list_quotas(m.CinderListQuotasRequest(target_project_id=project_id, usage="True")).quota_set
     volumes = evs.list_volumes(m.ListVolumesRequest()).count
     assert q.id == project_id
-    assert q.volumes.in_use == volumes
-    assert q.gigabytes.in_use >= 10 * volumes // 2
+    assert q.volumes.in_use == volumes and q.volumes.limit == 200 and q.volumes.reserved == 0
+    sas = evs.list_volumes(m.ListVolumesRequest()).volumes
+    assert q.volumes_sas.in_use == sum(1 for v in sas if v.volume_type == "SAS")
+    assert q.gigabytes.in_use >= sum(v.size for v in sas)
+    assert q.volumes_ssd.limit == -1
 
 
 def test_snapshots_and_rollback(evs):
@@ -398,3 +401,72 @@ def test_refused_signatures_never_reach_the_service(platter, evs, keys):
     assert (r.status_code, r.json()["error"]["code"]) == (400, "Common.0018"), r.text
 
     assert evs.list_volumes(m.ListVolumesRequest()).count == before
+
+
+def test_legacy_and_v3_paths_tokens_and_enterprise_projects(platter, evs, keys):
+    """The deprecated paths clients still call, signed by hand, and the same
+    API with a Keystone token."""
+    ak, sk, project_id = keys
+
+    def call(method, path, body=None, query=None):
+        url, headers, data = signed(platter, ak, sk, project_id, method, path, query=query, body=body)
+        return requests.request(method, url, headers=headers, data=data or None, timeout=30)
+
+    ep = str(uuid.uuid4())
+    vol = {"availability_zone": AZ, "volume_type": "SAS", "size": 10, "name": "legacy",
+           "enterprise_project_id": ep, "shareable": "true"}
+    r = call("POST", f"/v2/{project_id}/cloudvolumes", {"volume": vol})
+    assert r.status_code == 202, r.text
+    legacy_id = r.json()["volume_ids"][0]
+    assert wait_job(evs, r.json()["job_id"]).status == "SUCCESS"
+    r = call("POST", f"/v3/{project_id}/cloudvolumes", {"volume": dict(vol, name="v3", shareable=None)})
+    assert r.status_code == 200 and set(r.json()) == {"job_id"}, r.text
+    v3_job = wait_job(evs, r.json()["job_id"])
+    v3_id = v3_job.entities.volume_id
+
+    # Enterprise projects: a filter, and all_granted_eps for every one.
+    in_ep = evs.list_volumes(m.ListVolumesRequest(enterprise_project_id=ep))
+    assert sorted(v.id for v in in_ep.volumes) == sorted([legacy_id, v3_id])
+    everything = evs.list_volumes(m.ListVolumesRequest(enterprise_project_id="all_granted_eps")).count
+    assert everything > in_ep.count == 2
+    assert evs.show_volume(m.ShowVolumeRequest(volume_id=legacy_id)).volume.shareable == "true"
+
+    summary = call("GET", f"/v2/{project_id}/cloudvolumes", query=[("name", "legacy")]).json()
+    assert [set(v) for v in summary["volumes"]] == [{"id", "links", "name"}]
+    vendor = call("GET", f"/v2/{project_id}/os-vendor-volumes/detail", query=[("id", legacy_id)]).json()
+    assert vendor["count"] == 1 and vendor["volumes"][0]["encrypted"] is False
+    shown = call("GET", f"/v3/{project_id}/os-vendor-volumes/{v3_id}").json()["volume"]
+    assert shown["id"] == v3_id and "/v3/" in shown["links"][0]["href"]
+
+    r = call("POST", f"/v2/{project_id}/cloudvolumes/{legacy_id}/action", {"os-extend": {"new_size": 12}})
+    assert r.status_code == 200, r.text
+    wait_job(evs, r.json()["job_id"])
+
+    snap = evs.create_snapshot(m.CreateSnapshotRequest(body=m.CreateSnapshotRequestBody(
+        snapshot=m.CreateSnapshotOption(volume_id=legacy_id)))).snapshot
+    wait_snapshot(evs, snap.id, "available")
+    r = call("POST", f"/v2/{project_id}/os-vendor-snapshots/{snap.id}/rollback", {"rollback": {"name": "x"}})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "EVS.5400"), r.text
+    r = call("POST", f"/v2/{project_id}/os-vendor-snapshots/{snap.id}/rollback", {"rollback": {}})
+    assert r.status_code == 202 and r.json() == {"rollback": {"volume_id": legacy_id}}, r.text
+    wait_volume(evs, legacy_id, "available")
+    r = call("POST", f"/v3/{project_id}/os-vendor-snapshots/{snap.id}/rollback", {"rollback": {"volume_id": legacy_id}})
+    assert r.status_code == 202, r.text
+    wait_volume(evs, legacy_id, "available")
+
+    # A Keystone token works on the EVS paths too, for its own project only.
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"name": "Default"}, "password": "client-tests-admin"}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+    token = requests.post(f"{platter.identity_url}/v3/auth/tokens", json=auth, timeout=30).headers["X-Subject-Token"]
+    r = requests.get(f"{platter.volume_url}/v2/{project_id}/cloudvolumes/{v3_id}",
+                     headers={"X-Auth-Token": token}, timeout=30)
+    assert r.status_code == 200 and r.json()["volume"]["id"] == v3_id
+    other = uuid.uuid4().hex
+    r = requests.get(f"{platter.volume_url}/v2/{other}/cloudvolumes/detail", headers={"X-Auth-Token": token}, timeout=30)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "Common.0018"), r.text
+    r = requests.get(f"{platter.volume_url}/v2/{project_id}/cloudvolumes/detail", timeout=30)
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "EVS.5401"), r.text
+    r = requests.get(f"{platter.volume_url}/v2/{project_id}/cloudvolumes/detail",
+                     headers={"X-Auth-Token": "garbage"}, timeout=30)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "Common.0013"), r.text
