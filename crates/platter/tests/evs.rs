@@ -1,0 +1,309 @@
+//! The EVS API against the real binary: idempotent creates under
+//! concurrency, failed and crashed batch jobs, error bodies the framework
+//! produces, and project isolation of volumes and jobs.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{admin, raw, Client, Reply, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// An EVS path under the caller's project (`v` is `v2`, `v2.1`, `v1`, `v5`).
+fn evs_url(c: &Client, v: &str, path: &str) -> String {
+    format!("{}/{v}/{}{path}", c.volume_url, c.project_id)
+}
+
+async fn evs(c: &Client, method: Method, v: &str, path: &str, body: Option<Value>) -> Reply {
+    let text = body.map(|b| b.to_string());
+    raw(
+        &c.http,
+        method,
+        &evs_url(c, v, path),
+        Some(&c.token),
+        text.as_deref(),
+    )
+    .await
+}
+
+fn code(r: &Reply) -> &str {
+    r.body["error"]["code"].as_str().unwrap_or_default()
+}
+
+fn volume(name: &str, count: i64) -> Value {
+    json!({"volume": {"availability_zone": "nova", "volume_type": "SAS", "size": 10, "name": name, "count": count}})
+}
+
+/// Polls a job until it ends; returns its view.
+async fn wait_job(c: &Client, job_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = evs(c, Method::GET, "v1", &format!("/jobs/{job_id}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let status = r.body["status"].as_str().unwrap_or_default().to_string();
+        if status == "SUCCESS" || status == "FAIL" {
+            return r.body;
+        }
+        assert!(Instant::now() < deadline, "job {job_id} stuck: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_client_token_create_once() {
+    let server = Server::start_with(&[("PLATTER_TEST_JOB_DELAY_MS", "300")]);
+    let c = admin(&server).await;
+    let token = "7c3ad0a9-7bd5-4d9e-9a1d-6a7dfc3e2b11";
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = c
+                .http
+                .post(evs_url(&c, "v2.1", "/cloudvolumes"))
+                .header("X-Auth-Token", &c.token)
+                .header("X-Client-Token", token)
+                .json(&volume("idem", 2))
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        answers.push(body);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    let job = wait_job(&c, answers[0]["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "SUCCESS");
+    let list = evs(
+        &c,
+        Method::GET,
+        "v2",
+        "/cloudvolumes/detail?name=idem-0001",
+        None,
+    )
+    .await;
+    assert_eq!(list.body["count"], 1, "{}", list.body);
+    let all = evs(&c, Method::GET, "v2", "/cloudvolumes/detail", None).await;
+    assert_eq!(all.body["count"], 2, "{}", all.body);
+}
+
+#[tokio::test]
+async fn a_failed_batch_reports_fail_with_its_reasons_and_its_volumes_can_go() {
+    let server = Server::start_with(&[("PLATTER_TEST_FAIL_JOBS", "createVolume")]);
+    let c = admin(&server).await;
+    let r = evs(
+        &c,
+        Method::POST,
+        "v2.1",
+        "/cloudvolumes",
+        Some(volume("bad", 2)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let job = wait_job(&c, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "FAIL", "{job}");
+    assert_eq!(job["job_type"], "batchCreateVolume");
+    assert_eq!(job["error_code"], "EVS.2024");
+    let subs = job["entities"]["sub_jobs"].as_array().unwrap();
+    assert_eq!(subs.len(), 2);
+    for s in subs {
+        assert_eq!(s["status"], "FAIL");
+        assert!(
+            s["fail_reason"]
+                .as_str()
+                .unwrap()
+                .contains("injected fault"),
+            "{s}"
+        );
+        let id = s["entities"]["volume_id"].as_str().unwrap();
+        let v = evs(&c, Method::GET, "v2", &format!("/cloudvolumes/{id}"), None).await;
+        assert_eq!(v.body["volume"]["status"], "error");
+        let d = evs(
+            &c,
+            Method::DELETE,
+            "v2",
+            &format!("/cloudvolumes/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+        assert_eq!(
+            wait_job(&c, d.body["job_id"].as_str().unwrap()).await["status"],
+            "SUCCESS"
+        );
+    }
+}
+
+#[tokio::test]
+async fn kill9_mid_batch_then_the_group_finishes_after_restart() {
+    let mut server = Server::start_with(&[("PLATTER_TEST_JOB_DELAY_MS", "3000")]);
+    let c = admin(&server).await;
+    let r = evs(
+        &c,
+        Method::POST,
+        "v2.1",
+        "/cloudvolumes",
+        Some(volume("crash", 3)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let job_id = r.body["job_id"].as_str().unwrap().to_string();
+    let running = evs(&c, Method::GET, "v1", &format!("/jobs/{job_id}"), None).await;
+    assert!(["INIT", "RUNNING"].contains(&running.body["status"].as_str().unwrap()));
+    assert_eq!(running.body["end_time"], "");
+    server.kill9();
+    server.restart_with(&[]);
+    let c = admin(&server).await;
+    let job = wait_job(&c, &job_id).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    let list = evs(
+        &c,
+        Method::GET,
+        "v2",
+        "/cloudvolumes/detail?status=available",
+        None,
+    )
+    .await;
+    assert_eq!(list.body["count"], 3, "{}", list.body);
+}
+
+#[tokio::test]
+async fn errors_the_framework_makes_are_evs_shaped() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let r = evs(
+        &c,
+        Method::PATCH,
+        "v2",
+        "/cloudvolumes/detail",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::METHOD_NOT_ALLOWED, "EVS.5400"),
+        "{}",
+        r.body
+    );
+    let r = raw(
+        &c.http,
+        Method::POST,
+        &evs_url(&c, "v2.1", "/cloudvolumes"),
+        Some(&c.token),
+        Some("{nope"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "EVS.1008"),
+        "{}",
+        r.body
+    );
+    let r = evs(
+        &c,
+        Method::POST,
+        "v2",
+        "/cloudvolumes/resource_instances/action",
+        Some(json!({"action": "filter"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "EVS.1062"),
+        "{}",
+        r.body
+    );
+    let r = evs(
+        &c,
+        Method::POST,
+        "v5",
+        "/volumes/batch-extend",
+        Some(json!({"volumes": []})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "EVS.5400"),
+        "{}",
+        r.body
+    );
+    assert!(!server.log().contains("panicked"));
+}
+
+#[tokio::test]
+async fn another_projects_volumes_and_jobs_are_invisible() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let other = c.new_project_user(&server, "p2", "u2", "member").await;
+    let r = evs(
+        &c,
+        Method::POST,
+        "v2.1",
+        "/cloudvolumes",
+        Some(volume("mine", 1)),
+    )
+    .await;
+    let job_id = r.body["job_id"].as_str().unwrap().to_string();
+    let vid = r.body["volume_ids"][0].as_str().unwrap().to_string();
+    wait_job(&c, &job_id).await;
+    let r = evs(&other, Method::GET, "v1", &format!("/jobs/{job_id}"), None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "Common.0011"),
+        "{}",
+        r.body
+    );
+    let r = evs(
+        &other,
+        Method::GET,
+        "v2",
+        &format!("/cloudvolumes/{vid}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::NOT_FOUND, "EVS.5404"),
+        "{}",
+        r.body
+    );
+    let r = evs(&other, Method::GET, "v2", "/cloudvolumes/detail", None).await;
+    assert_eq!(r.body["count"], 0);
+    // Their token on my project's URL.
+    let mine = raw(
+        &other.http,
+        Method::GET,
+        &evs_url(&c, "v2", "/cloudvolumes/detail"),
+        Some(&other.token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (mine.status, code(&mine)),
+        (StatusCode::BAD_REQUEST, "Common.0018"),
+        "{}",
+        mine.body
+    );
+    // A reader may look but not create.
+    let reader = c.new_project_user(&server, "p3", "u3", "reader").await;
+    let r = evs(
+        &reader,
+        Method::POST,
+        "v2.1",
+        "/cloudvolumes",
+        Some(volume("no", 1)),
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::FORBIDDEN, "EVS.5403"),
+        "{}",
+        r.body
+    );
+}
