@@ -363,6 +363,13 @@ impl Platter {
         self.store()
             .token_purge_expired(&platter_model::now_timestamp())
             .await?;
+        // Keys past twice their validity: old enough that no client retries.
+        if let Some(now) = platter_model::parse_timestamp(&platter_model::now_timestamp()) {
+            let before = platter_model::format_timestamp(
+                now - time::Duration::seconds(2 * crate::IDEMPOTENCY_TTL_SECS),
+            );
+            self.store().idempotency_purge(&before).await?;
+        }
         Ok(count)
     }
 }

@@ -149,6 +149,17 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets keys created before `before` (they can only answer
+    /// "expired" any more).
+    pub async fn idempotency_purge(&self, before: &str) -> DomainResult<u64> {
+        let res = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+            .bind(before)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(res.rows_affected())
+    }
+
     /// Gives a claim up (the request failed): the key may be used again.
     pub async fn idempotency_release(&self, project_id: &str, token: &str) -> DomainResult<()> {
         sqlx::query(
