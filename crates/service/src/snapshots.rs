@@ -36,6 +36,27 @@ pub struct SnapshotListRequest {
     pub page: Page,
 }
 
+/// The store query of a list request: the caller's project, or with
+/// `all_tenants` (admins only) any.
+fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery {
+    let project_id = if req.all_tenants && ctx.is_admin() {
+        req.project_id
+    } else {
+        Some(ctx.project_id.clone())
+    };
+    SnapshotQuery {
+        project_id,
+        name: req.name,
+        status: req.status,
+        volume_id: req.volume_id,
+        metadata: req.metadata,
+        ids: req.ids,
+        availability_zone: req.availability_zone,
+        enterprise_project_id: req.enterprise_project_id,
+        page: req.page,
+    }
+}
+
 impl Platter {
     pub async fn snapshot_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Snapshot> {
         match self.store().snapshot_get(id).await? {
@@ -49,23 +70,7 @@ impl Platter {
         ctx: &AuthContext,
         req: SnapshotListRequest,
     ) -> DomainResult<Vec<Snapshot>> {
-        let project_id = if req.all_tenants && ctx.is_admin() {
-            req.project_id
-        } else {
-            Some(ctx.project_id.clone())
-        };
-        let query = SnapshotQuery {
-            project_id,
-            name: req.name,
-            status: req.status,
-            volume_id: req.volume_id,
-            metadata: req.metadata,
-            ids: req.ids,
-            availability_zone: req.availability_zone,
-            enterprise_project_id: req.enterprise_project_id,
-            page: req.page,
-        };
-        self.store().snapshot_list(&query).await
+        self.store().snapshot_list(&snapshot_query(ctx, req)).await
     }
 
     /// A page of snapshots and how many match in all (EVS `count`).
@@ -74,20 +79,15 @@ impl Platter {
         ctx: &AuthContext,
         req: SnapshotListRequest,
     ) -> DomainResult<(Vec<Snapshot>, i64)> {
-        let count_query = SnapshotQuery {
-            project_id: Some(ctx.project_id.clone()),
-            name: req.name.clone(),
-            status: req.status.clone(),
-            volume_id: req.volume_id.clone(),
-            metadata: req.metadata.clone(),
-            ids: req.ids.clone(),
-            availability_zone: req.availability_zone.clone(),
-            enterprise_project_id: req.enterprise_project_id.clone(),
-            page: Page::default(),
-        };
-        let count = self.store().snapshot_count(&count_query).await?;
-        let snaps = self.snapshot_list(ctx, req).await?;
-        Ok((snaps, count))
+        let query = snapshot_query(ctx, req);
+        let count = self
+            .store()
+            .snapshot_count(&SnapshotQuery {
+                page: Page::default(),
+                ..query.clone()
+            })
+            .await?;
+        Ok((self.store().snapshot_list(&query).await?, count))
     }
 
     /// Records a snapshot (`creating`) and its job, counting quota, and

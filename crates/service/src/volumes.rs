@@ -106,6 +106,32 @@ pub struct VolumeListRequest {
     pub page: Page,
 }
 
+/// The store query of a list request: the caller's project, or with
+/// `all_tenants` (admins only) any.
+fn volume_query(ctx: &AuthContext, req: VolumeListRequest) -> VolumeQuery {
+    let project_id = if req.all_tenants && ctx.is_admin() {
+        req.project_id
+    } else {
+        Some(ctx.project_id.clone())
+    };
+    VolumeQuery {
+        project_id,
+        name: req.name,
+        status: req.status,
+        availability_zone: req.availability_zone,
+        bootable: req.bootable,
+        metadata: req.metadata,
+        ids: req.ids,
+        multiattach: req.multiattach,
+        volume_type_id: req.volume_type_id,
+        enterprise_project_id: req.enterprise_project_id,
+        server_id: req.server_id,
+        name_contains: req.name_contains,
+        tags: req.tags,
+        page: req.page,
+    }
+}
+
 pub(crate) fn new_job(
     kind: JobKind,
     project_id: &str,
@@ -182,28 +208,7 @@ impl Platter {
         ctx: &AuthContext,
         req: VolumeListRequest,
     ) -> DomainResult<Vec<Volume>> {
-        let project_id = if req.all_tenants && ctx.is_admin() {
-            req.project_id
-        } else {
-            Some(ctx.project_id.clone())
-        };
-        let query = VolumeQuery {
-            project_id,
-            name: req.name,
-            status: req.status,
-            availability_zone: req.availability_zone,
-            bootable: req.bootable,
-            metadata: req.metadata,
-            ids: req.ids,
-            multiattach: req.multiattach,
-            volume_type_id: req.volume_type_id,
-            enterprise_project_id: req.enterprise_project_id,
-            server_id: req.server_id,
-            name_contains: req.name_contains,
-            tags: req.tags,
-            page: req.page,
-        };
-        self.store().volume_list(&query).await
+        self.store().volume_list(&volume_query(ctx, req)).await
     }
 
     /// A page of volumes and how many match in all (EVS `count`).
@@ -212,30 +217,15 @@ impl Platter {
         ctx: &AuthContext,
         req: VolumeListRequest,
     ) -> DomainResult<(Vec<Volume>, i64)> {
-        let project_id = if req.all_tenants && ctx.is_admin() {
-            req.project_id.clone()
-        } else {
-            Some(ctx.project_id.clone())
-        };
-        let count_query = VolumeQuery {
-            project_id,
-            name: req.name.clone(),
-            status: req.status.clone(),
-            availability_zone: req.availability_zone.clone(),
-            bootable: req.bootable,
-            metadata: req.metadata.clone(),
-            ids: req.ids.clone(),
-            multiattach: req.multiattach,
-            volume_type_id: req.volume_type_id.clone(),
-            enterprise_project_id: req.enterprise_project_id.clone(),
-            server_id: req.server_id.clone(),
-            name_contains: req.name_contains.clone(),
-            tags: req.tags.clone(),
-            page: Page::default(),
-        };
-        let count = self.store().volume_count(&count_query).await?;
-        let volumes = self.volume_list(ctx, req).await?;
-        Ok((volumes, count))
+        let query = volume_query(ctx, req);
+        let count = self
+            .store()
+            .volume_count(&VolumeQuery {
+                page: Page::default(),
+                ..query.clone()
+            })
+            .await?;
+        Ok((self.store().volume_list(&query).await?, count))
     }
 
     /// Validates a create, records the volume (`creating`) and its job in one
