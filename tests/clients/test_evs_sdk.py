@@ -342,7 +342,7 @@ def test_idempotent_create(evs):
     fails(lambda: create(evs, token="not-a-uuid", name="x"), 400, "EVS.2218")
 
 
-def test_prepaid_volumes_are_orders(evs):
+def test_prepaid_volumes_are_orders(platter, evs):
     bss = m.BssParamForCreateVolume(charging_mode="prePaid", period_type="month", period_num=1,
                                     is_auto_pay="true", is_auto_renew="false")
     out = create(evs, name="yearly", bss=bss)
@@ -351,6 +351,13 @@ def test_prepaid_volumes_are_orders(evs):
     v = wait_volume(evs, vid, "available")
     assert v.metadata["orderID"] == out.order_id
     fails(lambda: evs.delete_volume(m.DeleteVolumeRequest(volume_id=vid)), 400, "EVS.1035")
+    # The billing marker cannot be removed or forged through Cinder either.
+    env = platter.env()
+    code, _, err = run(["openstack", "volume", "unset", "--property", "orderID", vid], env, check=False)
+    assert code != 0
+    code, _, err = run(["openstack", "volume", "delete", vid], env, check=False)
+    assert code != 0
+    assert evs.show_volume(m.ShowVolumeRequest(volume_id=vid)).volume.metadata["orderID"] == out.order_id
     r = evs.resize_volume(m.ResizeVolumeRequest(volume_id=vid, body=m.ResizeVolumeRequestBody(
         os_extend=m.OsExtend(new_size=20), bss_param=m.BssParamForResizeVolume(is_auto_pay="true"))))
     assert r.order_id and not r.job_id

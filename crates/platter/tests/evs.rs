@@ -307,3 +307,59 @@ async fn another_projects_volumes_and_jobs_are_invisible() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn a_batch_extend_counts_quota_for_all_and_starts_all_or_none() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let r = evs(
+        &c,
+        Method::POST,
+        "v2.1",
+        "/cloudvolumes",
+        Some(volume("pair", 2)),
+    )
+    .await;
+    wait_job(&c, r.body["job_id"].as_str().unwrap()).await;
+    let ids: Vec<String> = r.body["volume_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    // 20 GiB used; each +10 fits alone under 35, both together do not.
+    let q = c
+        .put(
+            &format!("/os-quota-sets/{}", c.project_id),
+            json!({"quota_set": {"gigabytes": 35}}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.body);
+    let body = json!({"volumes": [{"id": ids[0], "new_size": 20}, {"id": ids[1], "new_size": 20}]});
+    let r = evs(&c, Method::POST, "v5", "/volumes/batch-extend", Some(body)).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "EVS.1042"),
+        "{}",
+        r.body
+    );
+    for id in &ids {
+        let v = evs(&c, Method::GET, "v2", &format!("/cloudvolumes/{id}"), None).await;
+        assert_eq!(
+            (
+                v.body["volume"]["status"].as_str(),
+                v.body["volume"]["size"].as_i64()
+            ),
+            (Some("available"), Some(10))
+        );
+    }
+    let body = json!({"volumes": [{"id": ids[0], "new_size": 20}]});
+    let r = evs(&c, Method::POST, "v5", "/volumes/batch-extend", Some(body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let job = wait_job(&c, r.body["job_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (job["status"].as_str(), job["job_type"].as_str()),
+        (Some("SUCCESS"), Some("extendVolume"))
+    );
+    assert_eq!(job["entities"]["sub_jobs"][0]["entities"]["size"], 20);
+}

@@ -6,7 +6,7 @@ use platter_model::{
     new_hex_id, now_timestamp, AuthContext, DomainError, DomainResult, Job, JobGroup, JobKind,
     Metadata, Order, Volume, VolumeStatus, ORDER_ID_KEY,
 };
-use platter_store::IdempotencyClaim;
+use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
 
 use crate::volumes::{check_qos_fields, new_job, VolumeCreate};
@@ -18,6 +18,9 @@ pub const MAX_CREATE_COUNT: i64 = 100;
 pub const MAX_TAGS: usize = 10;
 /// How long an `X-Client-Token` stays valid, in seconds.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 8 * 3600;
+/// A claimed key with no response after this long belongs to a request that
+/// died; a retry takes it over.
+pub const IDEMPOTENCY_STALE_SECS: i64 = 60;
 
 /// Yearly/monthly billing of a create.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +99,11 @@ impl Platter {
         prepaid: Option<Prepaid>,
     ) -> DomainResult<CreateOutcome> {
         require_writer(ctx, "volume:create")?;
+        if req.metadata.contains_key(ORDER_ID_KEY) {
+            return Err(DomainError::Forbidden(format!(
+                "The metadata key {ORDER_ID_KEY} is set by the system."
+            )));
+        }
         if !(1..=MAX_CREATE_COUNT).contains(&count) {
             return Err(DomainError::invalid(format!(
                 "the quantity of volume is invalid! count must be between 1 and {MAX_CREATE_COUNT}, not {count}."
@@ -167,66 +175,87 @@ impl Platter {
         })
     }
 
-    /// Places an order for a change of a yearly/monthly volume (extend,
-    /// retype) carried out by `job_id`.
-    pub async fn order_for(
+    /// An order for a change of yearly/monthly volumes (extend, retype,
+    /// unsubscribe) carried out by `job_id`; recorded by the operation's
+    /// own transaction.
+    fn change_order(
         &self,
         ctx: &AuthContext,
         action: &str,
         resource_ids: Vec<String>,
         job_id: &str,
-    ) -> DomainResult<String> {
-        let id = new_order_id();
-        self.store()
-            .order_insert(&Order {
-                id: id.clone(),
-                project_id: ctx.project_id.clone(),
-                action: action.into(),
-                resource_ids,
-                params: json!({}),
-                job_id: Some(job_id.into()),
-                created_at: now_timestamp(),
-            })
-            .await?;
-        Ok(id)
+        auto_pay: bool,
+    ) -> Order {
+        Order {
+            id: new_order_id(),
+            project_id: ctx.project_id.clone(),
+            action: action.into(),
+            resource_ids,
+            params: json!({ "auto_pay": auto_pay }),
+            job_id: Some(job_id.into()),
+            created_at: now_timestamp(),
+        }
     }
 
-    /// Extends several volumes as one job group (`extendVolume`). All are
-    /// checked before any starts.
+    /// Extends volumes, attached ones too where EVS allows it: one job, or
+    /// with `batch` a job group (`extendVolume`). All start in one
+    /// transaction or none does; if any volume is yearly/monthly, one order
+    /// covers the change. Returns the job (or group) id and the order id.
     pub async fn volume_extend_many(
         &self,
         ctx: &AuthContext,
         targets: &[(String, i64)],
-    ) -> DomainResult<String> {
+        batch: bool,
+        auto_pay: bool,
+    ) -> DomainResult<(String, Option<String>)> {
         require_writer(ctx, "volume:extend")?;
+        let group = batch.then(|| JobGroup {
+            id: new_hex_id(),
+            kind: "extendVolume".to_string(),
+            project_id: ctx.project_id.clone(),
+            created_at: now_timestamp(),
+        });
+        let mut planned = Vec::with_capacity(targets.len());
+        let mut prepaid = false;
         for (id, new_size) in targets {
             let v = self.volume_get(ctx, id).await?;
-            self.plan_extend(&v, *new_size, true)?;
-            if *new_size <= v.size {
-                return Err(DomainError::invalid(format!(
-                    "new volume Size must be greater than old Size! Volume {id} is {} GiB, asked {new_size} GiB.",
-                    v.size
-                )));
-            }
             if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
                 return Err(DomainError::state(format!(
                     "volume status must be available or in-use when extending! Volume {id} is {}.",
                     v.status
                 )));
             }
+            let (mut job, from) = self.plan_extend(&v, *new_size, true)?;
+            job.parent_id = group.as_ref().map(|g| g.id.clone());
+            prepaid |= v.order_id().is_some();
+            planned.push(ExtendTarget {
+                volume_id: v.id.clone(),
+                new_size: *new_size,
+                from,
+                job,
+            });
         }
-        let group = JobGroup {
-            id: new_hex_id(),
-            kind: "extendVolume".to_string(),
-            project_id: ctx.project_id.clone(),
-            created_at: now_timestamp(),
+        let job_id = match (&group, planned.first()) {
+            (Some(g), _) => g.id.clone(),
+            (None, Some(t)) => t.job.id.clone(),
+            (None, None) => return Err(DomainError::invalid("no volume to extend")),
         };
-        self.store().job_group_insert(&group).await?;
-        for (id, new_size) in targets {
-            self.volume_extend_job(ctx, id, *new_size, true, Some(&group.id))
-                .await?;
+        let order = prepaid.then(|| {
+            let ids = planned.iter().map(|t| t.volume_id.clone()).collect();
+            self.change_order(ctx, "extend", ids, &job_id, auto_pay)
+        });
+        self.store()
+            .volume_begin_extend_batch(
+                &planned,
+                group.as_ref(),
+                order.as_ref(),
+                &self.config().quota_defaults,
+            )
+            .await?;
+        for t in planned {
+            self.inner.jobs.submit(t.job);
         }
-        Ok(group.id)
+        Ok((job_id, order.map(|o| o.id)))
     }
 
     /// A job or job group of the caller's project.
@@ -282,7 +311,8 @@ impl Platter {
         new_type: &str,
         iops: Option<i64>,
         throughput: Option<i64>,
-    ) -> DomainResult<String> {
+        auto_pay: bool,
+    ) -> DomainResult<(String, Option<String>)> {
         require_writer(ctx, "volume:retype")?;
         let v = self.volume_get(ctx, id).await?;
         let t = self.volume_type_get(new_type).await?;
@@ -307,12 +337,21 @@ impl Platter {
                 "volume_type": t.name,
             }),
         );
+        let order = v
+            .order_id()
+            .map(|_| self.change_order(ctx, "retype", vec![v.id.clone()], &job.id, auto_pay));
         self.store()
-            .volume_begin_retype(id, &t.name, &job, &self.config().quota_defaults)
+            .volume_begin_retype(
+                id,
+                &t.name,
+                &job,
+                order.as_ref(),
+                &self.config().quota_defaults,
+            )
             .await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
-        Ok(job_id)
+        Ok((job_id, order.map(|o| o.id)))
     }
 
     /// Starts a change of a GPSSD2/ESSD2 volume's provisioned IOPS (and
@@ -336,7 +375,13 @@ impl Platter {
             JobKind::VolumeQos,
             &v.project_id,
             id,
-            json!({ "iops": iops, "throughput": throughput, "name": v.name, "volume_type": v.volume_type_name }),
+            json!({
+                "type_id": v.volume_type_id,
+                "iops": iops,
+                "throughput": throughput,
+                "name": v.name,
+                "volume_type": v.volume_type_name,
+            }),
         );
         self.store().volume_begin_qos(id, &job).await?;
         let job_id = job.id.clone();
@@ -376,9 +421,12 @@ impl Platter {
         ids: &[String],
     ) -> DomainResult<Vec<UnsubscribeResult>> {
         require_writer(ctx, "volume:delete")?;
-        let mut volumes = Vec::with_capacity(ids.len());
+        let mut volumes: Vec<Volume> = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
+            if volumes.iter().any(|v| &v.id == id) || missing.contains(id) {
+                continue;
+            }
             match self.volume_get(ctx, id).await {
                 Ok(v) => volumes.push(v),
                 Err(DomainError::NotFound { .. }) => missing.push(id.clone()),
@@ -415,17 +463,15 @@ impl Platter {
                 ));
                 continue;
             }
-            match self.volume_delete_unchecked(&v, false).await {
-                Ok(job_id) => {
-                    let order = self
-                        .order_for(ctx, "unsubscribe", vec![v.id.clone()], &job_id)
-                        .await?;
-                    out.push(UnsubscribeResult {
-                        volume_id: v.id.clone(),
-                        order_id: Some(order),
-                        error: None,
-                    });
-                }
+            // The order is written with the delete, by its transaction.
+            let mut order = self.change_order(ctx, "unsubscribe", vec![v.id.clone()], "", false);
+            order.job_id = None;
+            match self.volume_delete_unchecked(&v, true, Some(&order)).await {
+                Ok(_) => out.push(UnsubscribeResult {
+                    volume_id: v.id.clone(),
+                    order_id: Some(order.id),
+                    error: None,
+                }),
                 Err(e) => out.push(fail(e.to_string())),
             }
         }
@@ -441,13 +487,19 @@ impl Platter {
         fingerprint: &str,
     ) -> DomainResult<IdempotencyClaim> {
         let now = now_timestamp();
-        let not_before = platter_model::format_timestamp(
-            platter_model::parse_timestamp(&now)
-                .ok_or_else(|| DomainError::Internal("bad clock".into()))?
-                - time::Duration::seconds(IDEMPOTENCY_TTL_SECS),
-        );
+        let clock = platter_model::parse_timestamp(&now)
+            .ok_or_else(|| DomainError::Internal("bad clock".into()))?;
+        let ago =
+            |secs: i64| platter_model::format_timestamp(clock - time::Duration::seconds(secs));
         self.store()
-            .idempotency_claim(&ctx.project_id, token, fingerprint, &now, &not_before)
+            .idempotency_claim(
+                &ctx.project_id,
+                token,
+                fingerprint,
+                &now,
+                &ago(IDEMPOTENCY_TTL_SECS),
+                &ago(IDEMPOTENCY_STALE_SECS),
+            )
             .await
     }
 

@@ -86,6 +86,9 @@ struct RetypeParams {
 
 #[derive(Deserialize)]
 struct QosParams {
+    /// The volume's type when the change was asked for.
+    #[serde(default)]
+    type_id: Option<String>,
     iops: Option<i64>,
     throughput: Option<i64>,
 }
@@ -175,7 +178,14 @@ impl Platter {
                 Ok(p) => {
                     let r = self
                         .store()
-                        .volume_finish_qos(id, &job.id, p.iops, p.throughput, error)
+                        .volume_finish_qos(
+                            id,
+                            &job.id,
+                            p.type_id.as_deref(),
+                            p.iops,
+                            p.throughput,
+                            error,
+                        )
                         .await;
                     self.refresh_qos(id).await;
                     r

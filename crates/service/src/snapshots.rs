@@ -33,6 +33,7 @@ pub struct SnapshotListRequest {
     pub ids: Option<Vec<String>>,
     pub availability_zone: Option<String>,
     pub enterprise_project_id: Option<String>,
+    pub tags: Vec<(String, Vec<String>)>,
     pub page: Page,
 }
 
@@ -53,6 +54,7 @@ fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery 
         ids: req.ids,
         availability_zone: req.availability_zone,
         enterprise_project_id: req.enterprise_project_id,
+        tags: req.tags,
         page: req.page,
     }
 }

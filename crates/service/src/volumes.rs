@@ -2,7 +2,7 @@
 
 use platter_model::{
     new_uuid, AuthContext, DomainError, DomainResult, Job, JobKind, JobStatus, Metadata, Volume,
-    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT,
+    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 use serde_json::json;
@@ -104,6 +104,31 @@ pub struct VolumeListRequest {
     pub name_contains: Option<String>,
     pub tags: Vec<(String, Vec<String>)>,
     pub page: Page,
+}
+
+fn order_id_reserved() -> DomainError {
+    DomainError::Forbidden(format!(
+        "The metadata key {ORDER_ID_KEY} is set by the system (it marks a yearly/monthly volume) and cannot be changed."
+    ))
+}
+
+/// Refuses metadata that sets the billing marker.
+fn refuse_order_id(m: &Metadata) -> DomainResult<()> {
+    if m.contains_key(ORDER_ID_KEY) {
+        Err(order_id_reserved())
+    } else {
+        Ok(())
+    }
+}
+
+/// A replacement of a volume's metadata: it may not set the billing
+/// marker, and keeps the one the volume has.
+fn keep_order_id(v: &Volume, mut m: Metadata) -> DomainResult<Metadata> {
+    refuse_order_id(&m)?;
+    if let Some(order) = v.order_id() {
+        m.insert(ORDER_ID_KEY.to_string(), order.to_string());
+    }
+    Ok(m)
 }
 
 /// The store query of a list request: the caller's project, or with
@@ -235,6 +260,7 @@ impl Platter {
         ctx: &AuthContext,
         req: VolumeCreate,
     ) -> DomainResult<Volume> {
+        refuse_order_id(&req.metadata)?;
         let (new, job) = self.plan_volume_create(ctx, req).await?;
         let volume = self
             .store()
@@ -362,7 +388,11 @@ impl Platter {
         update: VolumeUpdate,
     ) -> DomainResult<Volume> {
         require_writer(ctx, "volume:update")?;
-        self.volume_get(ctx, id).await?;
+        let v = self.volume_get(ctx, id).await?;
+        let mut update = update;
+        if let Some(m) = update.metadata.take() {
+            update.metadata = Some(keep_order_id(&v, m)?);
+        }
         self.store().volume_update(id, &update).await
     }
 
@@ -374,9 +404,15 @@ impl Platter {
         replace: bool,
     ) -> DomainResult<Metadata> {
         require_writer(ctx, "volume:update_volume_metadata")?;
-        self.volume_get(ctx, id).await?;
+        let v = self.volume_get(ctx, id).await?;
+        let metadata = if replace {
+            keep_order_id(&v, metadata.clone())?
+        } else {
+            refuse_order_id(metadata)?;
+            metadata.clone()
+        };
         self.store()
-            .volume_metadata_set(id, metadata, replace)
+            .volume_metadata_set(id, &metadata, replace)
             .await
     }
 
@@ -388,6 +424,9 @@ impl Platter {
     ) -> DomainResult<()> {
         require_writer(ctx, "volume:delete_volume_metadata")?;
         self.volume_get(ctx, id).await?;
+        if key == ORDER_ID_KEY {
+            return Err(order_id_reserved());
+        }
         self.store().volume_metadata_delete(id, key).await
     }
 
@@ -406,7 +445,7 @@ impl Platter {
                 "periodic volume can not be deleted! Volume {id} is yearly/monthly (order {order}); unsubscribe it instead."
             )));
         }
-        self.volume_delete_unchecked(&v, cascade).await
+        self.volume_delete_unchecked(&v, cascade, None).await
     }
 
     /// Starts deleting a volume the caller may delete.
@@ -414,6 +453,7 @@ impl Platter {
         &self,
         v: &Volume,
         cascade: bool,
+        order: Option<&platter_model::Order>,
     ) -> DomainResult<String> {
         let id = v.id.as_str();
         let job = new_job(
@@ -422,7 +462,13 @@ impl Platter {
             id,
             json!({ "cascade": cascade }),
         );
-        self.store().volume_begin_delete(id, cascade, &job).await?;
+        let mut job = job;
+        if let Some(o) = order {
+            job.params["order_id"] = json!(o.id);
+        }
+        self.store()
+            .volume_begin_delete(id, cascade, &job, order)
+            .await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
         Ok(job_id)
@@ -435,24 +481,9 @@ impl Platter {
         id: &str,
         new_size: i64,
     ) -> DomainResult<String> {
-        self.volume_extend_job(ctx, id, new_size, false, None).await
-    }
-
-    /// Starts extending a volume; with `online`, an attached (`in-use`),
-    /// non-shared volume too. Returns the job's id.
-    pub async fn volume_extend_job(
-        &self,
-        ctx: &AuthContext,
-        id: &str,
-        new_size: i64,
-        online: bool,
-        parent: Option<&str>,
-    ) -> DomainResult<String> {
         require_writer(ctx, "volume:extend")?;
         let v = self.volume_get(ctx, id).await?;
-        let (job, from) = self.plan_extend(&v, new_size, online)?;
-        let mut job = job;
-        job.parent_id = parent.map(str::to_string);
+        let (job, from) = self.plan_extend(&v, new_size, false)?;
         self.store()
             .volume_begin_extend(id, new_size, from, &job, &self.config().quota_defaults)
             .await?;

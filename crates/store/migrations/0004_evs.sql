@@ -43,13 +43,14 @@ CREATE TABLE orders (
     created_at   TEXT NOT NULL
 );
 
--- X-Client-Token: a retried create returns the first response.
+-- X-Client-Token: a retried create returns the first response. A token
+-- names one request, whatever the project: reusing it elsewhere conflicts.
 CREATE TABLE idempotency_keys (
+    token       TEXT PRIMARY KEY,
     project_id  TEXT NOT NULL,
-    token       TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     status      INTEGER,
     response    TEXT,
-    created_at  TEXT NOT NULL,
-    PRIMARY KEY (project_id, token)
+    created_at  TEXT NOT NULL
 );
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);

@@ -82,9 +82,16 @@ const ATTACHABLE: &[VolumeStatus] = &[
 /// Sets the volume's status from its attachments: in-use if one is
 /// attached, else attaching, else reserved, else available. A volume an
 /// admin or `os-begin_detaching` moved to `detaching` stays there while
-/// something is still attached.
-async fn settle(conn: &mut SqliteConnection, volume_id: &str) -> DomainResult<VolumeStatus> {
+/// something is still attached. A volume a job holds (`extending`,
+/// `retyping`, ...) is left to the job, whose finish settles it.
+pub(crate) async fn settle(
+    conn: &mut SqliteConnection,
+    volume_id: &str,
+) -> DomainResult<VolumeStatus> {
     let v = require_volume(conn, volume_id).await?;
+    if v.status.is_transitional() {
+        return Ok(v.status);
+    }
     let has = |s: AttachmentStatus| v.attachments.iter().any(|a| a.status == s);
     let target = if has(AttachmentStatus::Attached) {
         if v.status == VolumeStatus::Detaching {

@@ -36,7 +36,7 @@ pub use orders::IdempotencyClaim;
 pub use page::{Page, SortDir, SortKey};
 pub use quotas::QuotaDefaults;
 pub use snapshots::{NewSnapshot, SnapshotQuery};
-pub use volumes::{NewVolume, VolumeQuery, VolumeUpdate};
+pub use volumes::{ExtendTarget, NewVolume, VolumeQuery, VolumeUpdate};
 
 #[derive(Clone)]
 pub struct Store {

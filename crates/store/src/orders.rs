@@ -70,9 +70,11 @@ impl Store {
         }))
     }
 
-    /// Claims `token` for a request with `fingerprint`, or reports what an
-    /// earlier use of it left. `not_before`: keys created before this
-    /// timestamp have expired.
+    /// Claims `token` for a request of `project_id` with `fingerprint`, or
+    /// reports what an earlier use of it left. Keys created before
+    /// `not_before` have expired; a claim still without a response from
+    /// before `stale_before` was abandoned (its request died) and is taken
+    /// over.
     pub async fn idempotency_claim(
         &self,
         project_id: &str,
@@ -80,12 +82,12 @@ impl Store {
         fingerprint: &str,
         now: &str,
         not_before: &str,
+        stale_before: &str,
     ) -> DomainResult<IdempotencyClaim> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
-            "SELECT fingerprint, status, response, created_at FROM idempotency_keys WHERE project_id = ? AND token = ?",
+            "SELECT project_id, fingerprint, status, response, created_at FROM idempotency_keys WHERE token = ?",
         )
-        .bind(project_id)
         .bind(token)
         .fetch_optional(&mut *tx)
         .await
@@ -93,10 +95,10 @@ impl Store {
         let claim = match row {
             None => {
                 sqlx::query(
-                    "INSERT INTO idempotency_keys (project_id, token, fingerprint, created_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO idempotency_keys (token, project_id, fingerprint, created_at) VALUES (?, ?, ?, ?)",
                 )
-                .bind(project_id)
                 .bind(token)
+                .bind(project_id)
                 .bind(fingerprint)
                 .bind(now)
                 .execute(&mut *tx)
@@ -106,12 +108,13 @@ impl Store {
             }
             Some(r) => {
                 let created: String = r.get("created_at");
+                let owner: String = r.get("project_id");
                 let fp: String = r.get("fingerprint");
                 let status: Option<i64> = r.get("status");
                 let response: Option<String> = r.get("response");
                 if created.as_str() < not_before {
                     IdempotencyClaim::Expired
-                } else if fp != fingerprint {
+                } else if fp != fingerprint || owner != project_id {
                     IdempotencyClaim::Mismatch
                 } else {
                     match (status, response) {
@@ -119,6 +122,17 @@ impl Store {
                             status: u16::try_from(s).unwrap_or(200),
                             response: resp,
                         },
+                        _ if created.as_str() < stale_before => {
+                            sqlx::query(
+                                "UPDATE idempotency_keys SET created_at = ? WHERE token = ?",
+                            )
+                            .bind(now)
+                            .bind(token)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                            IdempotencyClaim::New
+                        }
                         _ => IdempotencyClaim::Pending,
                     }
                 }

@@ -60,6 +60,8 @@ pub struct SnapshotQuery {
     /// Snapshots of volumes in this availability zone.
     pub availability_zone: Option<String>,
     pub enterprise_project_id: Option<String>,
+    /// Tag filter: every key, with one of its values (any if empty).
+    pub tags: Vec<(String, Vec<String>)>,
     pub page: Page,
 }
 
@@ -97,6 +99,21 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
             }
             qb.push(")");
         }
+    }
+    for (key, values) in &q.tags {
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM snapshot_tags tg WHERE tg.snapshot_id = s.id AND tg.key = ",
+        )
+        .push_bind(key.clone());
+        if !values.is_empty() {
+            qb.push(" AND tg.value IN (");
+            let mut sep = qb.separated(", ");
+            for val in values {
+                sep.push_bind(val.clone());
+            }
+            qb.push(")");
+        }
+        qb.push(")");
     }
     metadata::push_filter(qb, MetaTable::Snapshot, "s", &q.metadata);
 }

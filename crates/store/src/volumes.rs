@@ -163,6 +163,16 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
     metadata::push_filter(qb, MetaTable::Volume, "v", &q.metadata);
 }
 
+/// One volume of an extend: its new size, the status it must be in (and
+/// returns to), and its job.
+#[derive(Debug, Clone)]
+pub struct ExtendTarget {
+    pub volume_id: String,
+    pub new_size: i64,
+    pub from: VolumeStatus,
+    pub job: Job,
+}
+
 /// Fields a volume update may change; `None` leaves a field alone.
 #[derive(Debug, Clone, Default)]
 pub struct VolumeUpdate {
@@ -390,9 +400,12 @@ impl Store {
                     .map_err(db_err)?;
             match status {
                 None => return Err(DomainError::not_found("Snapshot", snap_id)),
-                Some(s) if s != SnapshotStatus::Available.as_str() => {
+                Some(s)
+                    if s != SnapshotStatus::Available.as_str()
+                        && s != SnapshotStatus::BackingUp.as_str() =>
+                {
                     return Err(DomainError::state(format!(
-                        "Invalid snapshot: Originating snapshot status must be one of 'available' values, not '{s}'."
+                        "Invalid snapshot: Originating snapshot status must be one of 'available', 'backing-up' values, not '{s}'."
                     )))
                 }
                 Some(_) => {}
@@ -588,6 +601,7 @@ impl Store {
         id: &str,
         cascade: bool,
         job: &Job,
+        order: Option<&Order>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_in(&mut tx, id).await?;
@@ -654,6 +668,9 @@ impl Store {
             .map_err(db_err)?;
         }
         jobs::insert(&mut tx, job).await?;
+        if let Some(o) = order {
+            crate::orders::insert(&mut tx, o).await?;
+        }
         tx.commit().await.map_err(db_err)
     }
 
@@ -706,32 +723,75 @@ impl Store {
         job: &Job,
         quota: &QuotaDefaults,
     ) -> DomainResult<()> {
+        let target = ExtendTarget {
+            volume_id: id.to_string(),
+            new_size,
+            from,
+            job: job.clone(),
+        };
+        self.volume_begin_extend_batch(&[target], None, None, quota)
+            .await
+    }
+
+    /// Starts extending several volumes in one transaction: every status is
+    /// checked and swapped, the extra gigabytes of all of them are counted
+    /// against quota together, and the jobs (with their group and order, if
+    /// any) are recorded; all start or none does.
+    pub async fn volume_begin_extend_batch(
+        &self,
+        targets: &[ExtendTarget],
+        group: Option<&JobGroup>,
+        order: Option<&Order>,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        let v = require_in(&mut tx, id).await?;
-        if v.status != from {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} status must be '{from}' to extend, currently in '{}'.",
-                v.status
-            )));
+        let mut deltas: Vec<(String, i64)> = Vec::new();
+        let mut add = |k: String, d: i64| match deltas.iter_mut().find(|(n, _)| *n == k) {
+            Some((_, total)) => *total += d,
+            None => deltas.push((k, d)),
+        };
+        let mut project = None;
+        let mut largest = None;
+        for t in targets {
+            let v = require_in(&mut tx, &t.volume_id).await?;
+            let id = &v.id;
+            if v.status != t.from {
+                return Err(DomainError::state(format!(
+                    "Invalid volume: Volume {id} status must be '{}' to extend, currently in '{}'.",
+                    t.from, v.status
+                )));
+            }
+            if t.new_size <= v.size {
+                return Err(DomainError::invalid(format!(
+                    "New size for extend must be greater than current size. (current: {}, extended: {}).",
+                    v.size, t.new_size
+                )));
+            }
+            let delta = t.new_size - v.size;
+            add("gigabytes".to_string(), delta);
+            add(format!("gigabytes_{}", v.volume_type_name), delta);
+            largest = largest.max(Some(t.new_size));
+            project = Some(v.project_id.clone());
         }
-        if new_size <= v.size {
-            return Err(DomainError::invalid(format!(
-                "New size for extend must be greater than current size. (current: {}, extended: {new_size}).",
-                v.size
-            )));
+        let Some(project) = project else {
+            return Ok(());
+        };
+        quotas::check(&mut tx, &project, quota, &deltas, largest).await?;
+        for t in targets {
+            if !cas(&mut tx, &t.volume_id, &[t.from], VolumeStatus::Extending).await? {
+                return Err(DomainError::state(format!(
+                    "Invalid volume: Volume {} changed status concurrently.",
+                    t.volume_id
+                )));
+            }
+            jobs::insert(&mut tx, &t.job).await?;
         }
-        let delta = new_size - v.size;
-        let deltas = vec![
-            ("gigabytes".to_string(), delta),
-            (format!("gigabytes_{}", v.volume_type_name), delta),
-        ];
-        quotas::check(&mut tx, &v.project_id, quota, &deltas, Some(new_size)).await?;
-        if !cas(&mut tx, id, &[from], VolumeStatus::Extending).await? {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} changed status concurrently."
-            )));
+        if let Some(g) = group {
+            jobs::insert_group(&mut tx, g).await?;
         }
-        jobs::insert(&mut tx, job).await?;
+        if let Some(o) = order {
+            crate::orders::insert(&mut tx, o).await?;
+        }
         tx.commit().await.map_err(db_err)
     }
 
@@ -755,7 +815,7 @@ impl Store {
             )
             .await?;
         } else {
-            sqlx::query("UPDATE volumes SET size = ?, status = ?, updated_at = ? WHERE id = ? AND status = 'extending'")
+            let res = sqlx::query("UPDATE volumes SET size = ?, status = ?, updated_at = ? WHERE id = ? AND status = 'extending'")
                 .bind(new_size)
                 .bind(restore.as_str())
                 .bind(now_timestamp())
@@ -763,6 +823,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+            // Attachments may have come or gone meanwhile.
+            if res.rows_affected() == 1 {
+                crate::attachments::settle(&mut tx, id).await?;
+            }
         }
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
@@ -775,6 +839,7 @@ impl Store {
         id: &str,
         new_type_name: &str,
         job: &Job,
+        order: Option<&Order>,
         quota: &QuotaDefaults,
     ) -> DomainResult<VolumeStatus> {
         let mut tx = self.begin().await?;
@@ -796,6 +861,9 @@ impl Store {
             )));
         }
         jobs::insert(&mut tx, job).await?;
+        if let Some(o) = order {
+            crate::orders::insert(&mut tx, o).await?;
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(from)
     }
@@ -824,7 +892,9 @@ impl Store {
                 .await
                 .map_err(db_err)?;
         }
-        cas(&mut tx, id, &[VolumeStatus::Retyping], restore).await?;
+        if cas(&mut tx, id, &[VolumeStatus::Retyping], restore).await? {
+            crate::attachments::settle(&mut tx, id).await?;
+        }
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
     }
@@ -843,27 +913,38 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    /// Ends a QoS job: on success the new provisioned IOPS and throughput.
+    /// Ends a QoS job: on success the new provisioned IOPS and throughput,
+    /// unless a retype changed the volume's type meanwhile (the job fails).
     pub async fn volume_finish_qos(
         &self,
         id: &str,
         job_id: &str,
+        type_id: Option<&str>,
         iops: Option<i64>,
         throughput: Option<i64>,
         error: Option<&str>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
+        let mut error = error.map(str::to_string);
         if error.is_none() {
-            sqlx::query("UPDATE volumes SET iops = ?, throughput = ?, updated_at = ? WHERE id = ?")
-                .bind(iops)
-                .bind(throughput)
-                .bind(now_timestamp())
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let res = sqlx::query(
+                "UPDATE volumes SET iops = ?, throughput = ?, updated_at = ? \
+                 WHERE id = ? AND (? IS NULL OR volume_type_id = ?)",
+            )
+            .bind(iops)
+            .bind(throughput)
+            .bind(now_timestamp())
+            .bind(id)
+            .bind(type_id)
+            .bind(type_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if res.rows_affected() == 0 {
+                error = Some("the volume was retyped or deleted while its QoS was changing".into());
+            }
         }
-        jobs::finish_in(&mut tx, job_id, error).await?;
+        jobs::finish_in(&mut tx, job_id, error.as_deref()).await?;
         tx.commit().await.map_err(db_err)
     }
 

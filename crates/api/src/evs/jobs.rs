@@ -18,12 +18,17 @@ pub async fn show(
     if id.is_empty() {
         return Err(EvsError::bad("Common.0011", "No jobs found."));
     }
-    let view = state.platter.job_view(&c.ctx, &id).await.map_err(|_| {
-        EvsError::bad(
-            "Common.0011",
-            format!("query job fail. Job {id} was not found in this project."),
-        )
-    })?;
+    let view = state
+        .platter
+        .job_view(&c.ctx, &id)
+        .await
+        .map_err(|e| match e {
+            platter_model::DomainError::NotFound { .. } => EvsError::bad(
+                "Common.0011",
+                format!("query job fail. Job {id} was not found in this project."),
+            ),
+            other => other.into(),
+        })?;
     let body = match view {
         JobView::Single(job) => views::job(&job),
         JobView::Group(group, members) => views::job_group(&group, &members),

@@ -410,29 +410,28 @@ pub async fn list_v5(
     AxQuery(pairs): AxQuery<Vec<(String, String)>>,
 ) -> EvsResult {
     let q = Query { pairs };
-    let req = list_request(&q, false)?;
-    let tag_key = q.string("tag_key");
-    let tag_filter: Metadata = match q.get("tags") {
-        None => Metadata::new(),
-        Some(raw) => match serde_json::from_str::<Value>(raw) {
-            Ok(Value::Object(m)) => m
-                .into_iter()
-                .map(|(k, v)| {
-                    (
-                        k,
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect(),
+    let mut req = list_request(&q, false)?;
+    if let Some(key) = q.string("tag_key") {
+        req.tags.push((key, Vec::new()));
+    }
+    if let Some(raw) = q.get("tags") {
+        match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(m)) => {
+                for (k, v) in m {
+                    let v = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    req.tags.push((k, vec![v]));
+                }
+            }
             _ => {
                 return Err(EvsError::malformed(format!(
                     "Malformed request url. tags must be a JSON object, not '{raw}'."
                 )))
             }
-        },
-    };
+        }
+    }
     let others = q.get("snapshot_type").is_some_and(|t| t != "user")
         || q.get("snapshot_chain_id").is_some()
         || q.get("snapshot_group_id").is_some();
@@ -448,12 +447,6 @@ pub async fn list_v5(
     let mut zones: HashMap<String, String> = HashMap::new();
     let mut items = Vec::new();
     for s in &snaps {
-        if tag_key.as_ref().is_some_and(|k| !s.tags.contains_key(k)) {
-            continue;
-        }
-        if tag_filter.iter().any(|(k, v)| s.tags.get(k) != Some(v)) {
-            continue;
-        }
         if !zones.contains_key(&s.volume_id) {
             let az = az_of(&state, &c.ctx, s).await;
             zones.insert(s.volume_id.clone(), az);

@@ -158,8 +158,8 @@ pub fn snapshot_detail(s: &Snapshot, listed: bool) -> Value {
     let mut out = json!({
         "id": s.id,
         "status": s.status.as_str(),
-        "name": s.name.clone().unwrap_or_default(),
-        "description": s.description.clone().unwrap_or_default(),
+        "name": s.name,
+        "description": s.description,
         "created_at": s.created_at,
         "updated_at": s.updated_at,
         "metadata": s.metadata,
@@ -240,6 +240,18 @@ fn job_entities(job: &Job) -> Value {
     Value::Object(e)
 }
 
+/// The A.1 code of a failed job, by what it did.
+fn job_error_code(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::VolumeCreate => "EVS.2024",
+        JobKind::VolumeDelete => "EVS.2020",
+        JobKind::VolumeExtend => "EVS.2026",
+        JobKind::VolumeQos => "EVS.2050",
+        JobKind::SnapshotDelete => "EVS.2019",
+        _ => "EVS.2002",
+    }
+}
+
 fn job_fields(job: &Job) -> Value {
     let failed = job.status == JobStatus::Fail;
     json!({
@@ -249,7 +261,7 @@ fn job_fields(job: &Job) -> Value {
         "job_type": job.kind.as_str(),
         "begin_time": job_time(&job.begin_at.clone().or_else(|| Some(job.created_at.clone()))),
         "end_time": job_time(&job.end_at),
-        "error_code": if failed { json!("EVS.2024") } else { Value::Null },
+        "error_code": if failed { json!(job_error_code(job.kind)) } else { Value::Null },
         "fail_reason": if failed { json!(job.error) } else { Value::Null },
     })
 }
@@ -283,7 +295,7 @@ pub fn job_group(group: &JobGroup, members: &[Job]) -> Value {
         "job_type": group.kind,
         "begin_time": job_time(&begin),
         "end_time": job_time(&end),
-        "error_code": if failed.is_empty() { Value::Null } else { json!("EVS.2024") },
+        "error_code": failed.first().map(|j| json!(job_error_code(j.kind))).unwrap_or(Value::Null),
         "fail_reason": if failed.is_empty() {
             Value::Null
         } else {

@@ -151,6 +151,19 @@ fn parse_bss(v: Option<&Value>) -> Result<Option<Prepaid>, EvsError> {
     }
 }
 
+/// `bssParam.isAutoPay` of an extend or retype (`bss_param.is_auto_pay` of
+/// a batch extend): `"true"`/`"false"` or a boolean; default false.
+fn parse_auto_pay(v: Option<&Value>, field: &str) -> Result<bool, EvsError> {
+    match v {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Object(m)) => truthy(m.get(field)),
+        Some(other) => Err(EvsError::bad(
+            "EVS.2147",
+            format!("invalid bssParam. {other} is not an object."),
+        )),
+    }
+}
+
 /// Checks the metadata keys with special meaning.
 fn check_metadata(meta: &Metadata, from_source: bool) -> Result<(), EvsError> {
     let special = ["__system__encrypted", "__system__cmkid", "hw:passthrough"];
@@ -458,8 +471,8 @@ async fn idempotent<F, Fut>(
     run: F,
 ) -> EvsResult
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<(StatusCode, Value), EvsError>>,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(StatusCode, Value), EvsError>> + Send + 'static,
 {
     let Some(raw) = headers.get("x-client-token") else {
         let (status, body) = run().await?;
@@ -507,21 +520,34 @@ where
             )),
         }
     }
-    match run().await {
-        Ok((status, body)) => {
-            state
-                .platter
-                .idempotency_complete(ctx, &token, status.as_u16(), &body.to_string())
-                .await?;
-            Ok((status, Json(body)).into_response())
-        }
-        Err(e) => {
-            if let Err(release) = state.platter.idempotency_release(ctx, &token).await {
-                tracing::warn!(error = %release, "could not release an idempotency key");
+    // The claimed request runs to its end (and records its answer) even if
+    // the client goes away: its retry must find the answer, not a hole.
+    let (state2, ctx2) = (state.clone(), ctx.clone());
+    let task = tokio::spawn(async move {
+        let out = run().await;
+        let recorded = match &out {
+            Ok((status, body)) => {
+                state2
+                    .platter
+                    .idempotency_complete(&ctx2, &token, status.as_u16(), &body.to_string())
+                    .await
             }
-            Err(e)
+            Err(_) => state2.platter.idempotency_release(&ctx2, &token).await,
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record the outcome of an idempotent request");
         }
-    }
+        out
+    });
+    let (status, body) = task.await.map_err(|e| {
+        tracing::error!(error = %e, "idempotent create task failed");
+        EvsError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "EVS.5500",
+            "Internal server error.",
+        )
+    })??;
+    Ok((status, Json(body)).into_response())
 }
 
 fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
@@ -545,10 +571,11 @@ async fn create(
     let obj = json_object(&body)
         .map_err(|e| EvsError::bad("EVS.1008", format!("null createVolume Req! {}", e.0)))?;
     let req = parse_create(&state, &c.ctx, &obj, flavor).await?;
-    let run = || async {
-        let out = state
+    let (st, ctx) = (state.clone(), c.ctx.clone());
+    let run = move || async move {
+        let out = st
             .platter
-            .volume_create_many(&c.ctx, req.create, req.count, req.prepaid)
+            .volume_create_many(&ctx, req.create, req.count, req.prepaid)
             .await?;
         let ids: Vec<&str> = out.volumes.iter().map(|v| v.id.as_str()).collect();
         Ok(match (flavor, &out.order_id) {
@@ -851,24 +878,20 @@ async fn extend(state: ApiState, c: Caller, id: String, body: Bytes, legacy: boo
             "null extendVolume Req! os-extend.new_size must be an integer.",
         )
     })?;
+    let auto_pay = parse_auto_pay(obj.get("bssParam"), "isAutoPay")?;
     let v = volume_of(&state, &c.ctx, &id).await?;
     check_extend(&v, new_size)?;
-    let job_id = state
+    let (job_id, order) = state
         .platter
-        .volume_extend_job(&c.ctx, &id, new_size, true, None)
+        .volume_extend_many(&c.ctx, &[(id, new_size)], false, auto_pay)
         .await
         .map_err(with_code("EVS.1064"))?;
     if legacy {
         return Ok(Json(json!({ "job_id": job_id })).into_response());
     }
-    let body = if v.order_id().is_some() {
-        let order = state
-            .platter
-            .order_for(&c.ctx, "extend", vec![id], &job_id)
-            .await?;
-        json!({ "order_id": order })
-    } else {
-        json!({ "job_id": job_id })
+    let body = match order {
+        Some(order) => json!({ "order_id": order }),
+        None => json!({ "job_id": job_id }),
     };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
@@ -916,8 +939,8 @@ pub async fn batch_extend(
             "The maximum number of batch extend volume is 50",
         ));
     }
+    let auto_pay = parse_auto_pay(obj.get("bss_param"), "is_auto_pay")?;
     let mut targets = Vec::with_capacity(items.len());
-    let mut prepaid = false;
     for item in items {
         let id = item.get("id").and_then(Value::as_str).ok_or_else(|| {
             EvsError::malformed("Malformed request body. Each volume needs an 'id'.")
@@ -932,19 +955,16 @@ pub async fn batch_extend(
         }
         let v = volume_of(&state, &c.ctx, id).await?;
         check_extend(&v, new_size)?;
-        prepaid |= v.order_id().is_some();
         targets.push((id.to_string(), new_size));
     }
-    let group = state
+    let (group, order) = state
         .platter
-        .volume_extend_many(&c.ctx, &targets)
+        .volume_extend_many(&c.ctx, &targets, true, auto_pay)
         .await
         .map_err(with_code("EVS.1064"))?;
-    let body = if prepaid {
-        let ids = targets.into_iter().map(|(id, _)| id).collect();
-        json!({ "order_id": state.platter.order_for(&c.ctx, "extend", ids, &group).await? })
-    } else {
-        json!({ "job_id": group })
+    let body = match order {
+        Some(order) => json!({ "order_id": order }),
+        None => json!({ "job_id": group }),
     };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
@@ -1018,6 +1038,7 @@ pub async fn retype(
             "Malformed request body. The body needs an 'os-retype' object.",
         ));
     };
+    let auto_pay = parse_auto_pay(obj.get("bssParam"), "isAutoPay")?;
     let new_type = r.get("new_type").and_then(Value::as_str).ok_or_else(|| {
         EvsError::malformed("Malformed request body. os-retype.new_type is required.")
     })?;
@@ -1060,18 +1081,17 @@ pub async fn retype(
             ),
         ));
     }
-    let job_id = state
+    let (job_id, order) = state
         .platter
-        .volume_retype(&c.ctx, &id, &t.name, iops, throughput)
+        .volume_retype(&c.ctx, &id, &t.name, iops, throughput, auto_pay)
         .await
         .map_err(|e| match e {
             DomainError::InvalidInput(_) => qos_error(e),
             other => with_code("EVS.2088")(other),
         })?;
-    let body = if v.order_id().is_some() {
-        json!({ "order_id": state.platter.order_for(&c.ctx, "retype", vec![id], &job_id).await? })
-    } else {
-        json!({ "job_id": job_id })
+    let body = match order {
+        Some(order) => json!({ "order_id": order }),
+        None => json!({ "job_id": job_id }),
     };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
