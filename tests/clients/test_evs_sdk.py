@@ -97,6 +97,11 @@ def test_versions(evs):
     assert ids == ["v1.0", "v2.0", "v3.0"]
     one = evs.show_version(m.ShowVersionRequest(version="v2")).versions
     assert [v.id for v in one] == ["v2.0"]
+    # The Cinder calls of the same SDK, on the same endpoint.
+    zones = evs.cinder_list_availability_zones(m.CinderListAvailabilityZonesRequest()).availability_zone_info
+    assert [z.zone_name for z in zones] == [AZ] and zones[0].zone_state.available is True
+    types = {t.name for t in evs.cinder_list_volume_types(m.CinderListVolumeTypesRequest()).volume_types}
+    assert {"SATA", "SAS", "SSD", "GPSSD", "ESSD", "GPSSD2", "ESSD2"} <= types
 
 
 def test_batch_create_job_list_show_update_and_cinder_view(platter, evs):
