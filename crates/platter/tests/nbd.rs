@@ -325,27 +325,61 @@ async fn qos_holds_an_essd2_volume_to_its_iops() {
     let vid = r.body["volume"]["id"].as_str().unwrap().to_string();
     c.wait_volume(&vid, "available").await;
     let (_att, uri) = c.attach(&vid, "rw").await;
-    let fio = ok(
-        "fio",
-        &[
-            "--name=qos",
-            "--ioengine=nbd",
-            &format!("--uri={uri}"),
-            "--rw=randread",
-            "--bs=4k",
-            "--size=64M",
-            "--iodepth=16",
-            "--time_based",
-            "--runtime=4",
-            "--ramp_time=1",
-            "--output-format=json",
-        ],
-    );
-    let report: Value = serde_json::from_str(&fio[fio.find('{').unwrap()..]).unwrap();
-    let iops = report["jobs"][0]["read"]["iops"].as_f64().unwrap();
+    let measure = |uri: &str| {
+        let fio = ok(
+            "fio",
+            &[
+                "--name=qos",
+                "--ioengine=nbd",
+                &format!("--uri={uri}"),
+                "--rw=randread",
+                "--bs=4k",
+                "--size=64M",
+                "--iodepth=16",
+                "--time_based",
+                "--runtime=4",
+                "--ramp_time=1",
+                "--output-format=json",
+            ],
+        );
+        let report: Value = serde_json::from_str(&fio[fio.find('{').unwrap()..]).unwrap();
+        report["jobs"][0]["read"]["iops"].as_f64().unwrap()
+    };
+    let iops = measure(&uri);
     assert!(
         (900.0..=1100.0).contains(&iops),
         "1000 IOPS ± 10%, measured {iops}"
+    );
+
+    // EVS's QoS change applies to the live export, without reattaching.
+    let url = format!(
+        "{}/v5/{}/cloudvolumes/{vid}/qos",
+        c.volume_url, c.project_id
+    );
+    let body = json!({"qos_modify": {"iops": 2000}}).to_string();
+    let r = common::raw(&c.http, Method::PUT, &url, Some(&c.token), Some(&body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let job = format!(
+        "{}/v1/{}/jobs/{}",
+        c.volume_url,
+        c.project_id,
+        r.body["job_id"].as_str().unwrap()
+    );
+    for _ in 0..100 {
+        let j = common::raw(&c.http, Method::GET, &job, Some(&c.token), None).await;
+        if j.body["status"] == "SUCCESS" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        c.get(&format!("/volumes/{vid}")).await.body["volume"]["iops"]["total_val"],
+        2000
+    );
+    let iops = measure(&uri);
+    assert!(
+        (1800.0..=2200.0).contains(&iops),
+        "2000 IOPS ± 10% after the change, measured {iops}"
     );
 
     // The rules of provisioned performance.
