@@ -379,3 +379,41 @@ async fn a_batch_create_is_all_or_nothing_under_quota() {
         other => panic!("expected a job group, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn extends_in_flight_hold_their_quota() {
+    let (_dir, p, ctx) = service(Kind::SparseFile).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let v = p
+            .volume_create(
+                &ctx,
+                VolumeCreate {
+                    size: Some(10),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        wait_volume(&p, &ctx, &v.id, VolumeStatus::Available).await;
+        ids.push(v.id);
+    }
+    // 20 GiB used of 35: either +10 fits alone, both do not.
+    p.quota_update(&ctx, &ctx.project_id, &[("gigabytes".into(), 35)])
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        p.volume_extend(&ctx, &ids[0], 20),
+        p.volume_extend(&ctx, &ids[1], 20)
+    );
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let refused = a.err().or(b.err()).unwrap();
+    assert!(
+        matches!(refused, platter_model::DomainError::QuotaExceeded { ref resource, .. } if resource == "gigabytes"),
+        "{refused:?}"
+    );
+}

@@ -62,6 +62,25 @@ pub(crate) async fn usage(
         add(format!("volumes_{t}"), n);
         add(format!("gigabytes_{t}"), gb);
     }
+    // An extend in flight holds its target size: two extends that each fit
+    // but not together must not both start.
+    let growing = sqlx::query(
+        "SELECT t.name AS type_name, \
+         COALESCE(SUM(MAX(0, CAST(json_extract(j.params, '$.new_size_gib') AS INTEGER) - v.size)), 0) AS gb \
+         FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id \
+         JOIN jobs j ON j.resource_id = v.id AND j.kind = 'extendVolume' AND j.status IN ('INIT', 'RUNNING') \
+         WHERE v.project_id = ? AND v.status = 'extending' GROUP BY t.name",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for r in &growing {
+        let t: String = r.get("type_name");
+        let gb: i64 = r.get("gb");
+        add("gigabytes".into(), gb);
+        add(format!("gigabytes_{t}"), gb);
+    }
     let snaps = sqlx::query(
         "SELECT t.name AS type_name, COUNT(*) AS n, COALESCE(SUM(s.size), 0) AS gb \
          FROM snapshots s JOIN volumes v ON v.id = s.volume_id JOIN volume_types t ON t.id = v.volume_type_id \
