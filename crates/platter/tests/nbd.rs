@@ -638,3 +638,84 @@ async fn volume_import_and_export_round_trip_raw_and_qcow2() {
     );
     assert!(cmp.contains("Images are identical"), "{cmp}");
 }
+
+/// EVS snapshot rollback, end to end: bytes written by qemu-io over NBD,
+/// a snapshot through EVS, an overwrite, detach, rollback through EVS, and
+/// the original bytes read back over NBD.
+#[tokio::test]
+async fn evs_rollback_brings_back_the_bytes_written_over_nbd() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let evs = |v: &str, path: &str| format!("{}/{v}/{}{path}", c.volume_url, c.project_id);
+    let call = |method: Method, url: String, body: Option<Value>| {
+        let c = c.clone();
+        async move {
+            let text = body.map(|b| b.to_string());
+            common::raw(&c.http, method, &url, Some(&c.token), text.as_deref()).await
+        }
+    };
+    let body = json!({"volume": {"availability_zone": "nova", "volume_type": "SSD", "size": 10, "name": "rb"}});
+    let r = call(Method::POST, evs("v2.1", "/cloudvolumes"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let vid = r.body["volume_ids"][0].as_str().unwrap().to_string();
+    c.wait_volume(&vid, "available").await;
+
+    let qemu_io = |uri: &str, cmds: &[&str]| {
+        let mut args = vec!["-f", "raw"];
+        for cmd in cmds {
+            args.extend(["-c", cmd]);
+        }
+        args.push(uri);
+        let out = ok("qemu-io", &args);
+        assert!(!out.contains("Pattern verification failed"), "{out}");
+        assert!(!out.to_lowercase().contains("error"), "{out}");
+    };
+    let (att, uri) = c.attach(&vid, "rw").await;
+    qemu_io(
+        &uri,
+        &["write -P 0xa5 0 1M", "write -P 0x3c 5G 64K", "flush"],
+    );
+
+    // A snapshot of the attached volume (force), then an overwrite.
+    let body = json!({"snapshot": {"volume_id": vid, "name": "before", "force": true}});
+    let r = call(Method::POST, evs("v2", "/cloudsnapshots"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let sid = r.body["snapshot"]["id"].as_str().unwrap().to_string();
+    c.wait_snapshot(&sid, "available").await;
+    qemu_io(
+        &uri,
+        &[
+            "write -P 0xff 0 1M",
+            "write -P 0x11 8G 4K",
+            "flush",
+            "read -P 0xff 0 1M",
+        ],
+    );
+
+    // Not while attached.
+    let body = json!({"rollback": {"volume_id": vid}});
+    let path = format!("/cloudsnapshots/{sid}/rollback");
+    let r = call(Method::POST, evs("v2", &path), Some(body.clone())).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("EVS.1031")),
+        "{}",
+        r.body
+    );
+    c.detach(&att).await;
+    c.wait_volume(&vid, "available").await;
+    let r = call(Method::POST, evs("v2", &path), Some(body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.body, json!({"rollback": {"volume_id": vid}}));
+    c.wait_volume(&vid, "available").await;
+
+    let (_att, uri) = c.attach(&vid, "rw").await;
+    qemu_io(
+        &uri,
+        &[
+            "read -P 0xa5 0 1M",
+            "read -P 0x3c 5G 64K",
+            "read -P 0 8G 4K",
+        ],
+    );
+}
