@@ -417,3 +417,37 @@ async fn extends_in_flight_hold_their_quota() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn retypes_in_flight_hold_room_in_their_new_type() {
+    let (_dir, p, ctx) = service(Kind::SparseFile).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let v = p
+            .volume_create(
+                &ctx,
+                VolumeCreate {
+                    size: Some(10),
+                    volume_type: Some("SAS".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        wait_volume(&p, &ctx, &v.id, VolumeStatus::Available).await;
+        ids.push(v.id);
+    }
+    // Room for one SSD volume only.
+    p.quota_update(&ctx, &ctx.project_id, &[("volumes_SSD".into(), 1)])
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        p.volume_retype(&ctx, &ids[0], "SSD", None, None, false),
+        p.volume_retype(&ctx, &ids[1], "SSD", None, None, false)
+    );
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+}

@@ -81,6 +81,26 @@ pub(crate) async fn usage(
         add("gigabytes".into(), gb);
         add(format!("gigabytes_{t}"), gb);
     }
+    // A retype in flight holds room in its new type as well.
+    let moving = sqlx::query(
+        "SELECT json_extract(j.params, '$.type_name') AS type_name, COUNT(*) AS n, \
+         COALESCE(SUM(v.size), 0) AS gb \
+         FROM volumes v JOIN jobs j ON j.resource_id = v.id AND j.kind = 'retypeVolume' \
+         AND j.status IN ('INIT', 'RUNNING') \
+         WHERE v.project_id = ? AND v.status = 'retyping' GROUP BY 1",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for r in &moving {
+        let Some(t) = r.get::<Option<String>, _>("type_name") else {
+            continue;
+        };
+        let (n, gb): (i64, i64) = (r.get("n"), r.get("gb"));
+        add(format!("volumes_{t}"), n);
+        add(format!("gigabytes_{t}"), gb);
+    }
     let snaps = sqlx::query(
         "SELECT t.name AS type_name, COUNT(*) AS n, COALESCE(SUM(s.size), 0) AS gb \
          FROM snapshots s JOIN volumes v ON v.id = s.volume_id JOIN volume_types t ON t.id = v.volume_type_id \
