@@ -214,6 +214,8 @@ async fn qemu_io_patterns_and_fio_verify() {
             "--iodepth=16",
             "--verify=crc32c",
             "--do_verify=1",
+            // No verify state file in the working directory.
+            "--verify_state_save=0",
             "--output-format=json",
         ],
     );
