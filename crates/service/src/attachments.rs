@@ -463,22 +463,14 @@ impl Platter {
         Ok(())
     }
 
-    /// Changes a volume's provisioned IOPS/throughput and applies it to its
-    /// exports at once.
-    pub async fn volume_set_qos(
-        &self,
-        ctx: &AuthContext,
-        id: &str,
-        iops: Option<i64>,
-        throughput: Option<i64>,
-    ) -> DomainResult<Volume> {
-        require_writer(ctx, "volume:update")?;
-        let v = self.volume_get(ctx, id).await?;
-        self.store().volume_set_qos(&v.id, iops, throughput).await?;
-        let v = self.volume_get(ctx, id).await?;
-        if let Some(dp) = self.inner.datapath.get() {
+    /// Applies a volume's current QoS to its live exports (after a retype
+    /// or a QoS change, both jobs).
+    pub(crate) async fn refresh_qos(&self, volume_id: &str) {
+        if let (Some(dp), Ok(Some(v))) = (
+            self.inner.datapath.get(),
+            self.store().volume_get(volume_id).await,
+        ) {
             dp.set_qos(&v.id, self.qos_of(&v).await);
         }
-        Ok(v)
     }
 }

@@ -299,16 +299,6 @@ impl Platter {
         }
     }
 
-    /// Applies a volume's current QoS to its live exports.
-    async fn refresh_qos(&self, volume_id: &str) {
-        if let (Some(dp), Ok(Some(v))) = (
-            self.inner.datapath.get(),
-            self.store().volume_get(volume_id).await,
-        ) {
-            dp.set_qos(&v.id, self.qos_of(&v).await);
-        }
-    }
-
     /// Undoes what a failed create may have left in the backend.
     async fn undo_backend_step(&self, job: &Job) {
         let id = job.resource_id.clone();

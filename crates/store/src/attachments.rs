@@ -396,26 +396,4 @@ impl Store {
         settle(&mut tx, volume_id).await?;
         tx.commit().await.map_err(db_err)
     }
-
-    /// Sets a volume's provisioned IOPS and throughput.
-    pub async fn volume_set_qos(
-        &self,
-        volume_id: &str,
-        iops: Option<i64>,
-        throughput: Option<i64>,
-    ) -> DomainResult<()> {
-        let res =
-            sqlx::query("UPDATE volumes SET iops = ?, throughput = ?, updated_at = ? WHERE id = ?")
-                .bind(iops)
-                .bind(throughput)
-                .bind(now_timestamp())
-                .bind(volume_id)
-                .execute(&self.write)
-                .await
-                .map_err(db_err)?;
-        if res.rows_affected() == 0 {
-            return Err(DomainError::not_found("Volume", volume_id));
-        }
-        Ok(())
-    }
 }

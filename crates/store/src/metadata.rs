@@ -145,3 +145,45 @@ pub(crate) fn push_filter(
         qb.push(" AND mm.value = ").push_bind(v.clone()).push(")");
     }
 }
+
+/// Appends `AND` filters requiring, for each `(key, values)`, a tag `key`
+/// on the row `alias` with one of `values` (any value if empty). `t` is a
+/// tag table.
+pub(crate) fn push_tag_filter(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    t: MetaTable,
+    alias: &str,
+    tags: &[(String, Vec<String>)],
+) {
+    for (key, values) in tags {
+        qb.push(format!(
+            " AND EXISTS (SELECT 1 FROM {} tg WHERE tg.{} = {alias}.id AND tg.key = ",
+            t.table(),
+            t.owner()
+        ))
+        .push_bind(key.clone());
+        if !values.is_empty() {
+            qb.push(" AND tg.value IN (");
+            let mut sep = qb.separated(", ");
+            for val in values {
+                sep.push_bind(val.clone());
+            }
+            qb.push(")");
+        }
+        qb.push(")");
+    }
+}
+
+/// Appends `AND {alias}.id IN (ids)`; an empty list matches nothing.
+pub(crate) fn push_id_filter(qb: &mut QueryBuilder<'_, Sqlite>, alias: &str, ids: &[String]) {
+    if ids.is_empty() {
+        qb.push(" AND 0");
+        return;
+    }
+    qb.push(format!(" AND {alias}.id IN ("));
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.clone());
+    }
+    qb.push(")");
+}

@@ -89,32 +89,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
             .push(")");
     }
     if let Some(ids) = &q.ids {
-        if ids.is_empty() {
-            qb.push(" AND 0");
-        } else {
-            qb.push(" AND s.id IN (");
-            let mut sep = qb.separated(", ");
-            for id in ids {
-                sep.push_bind(id.clone());
-            }
-            qb.push(")");
-        }
+        metadata::push_id_filter(qb, "s", ids);
     }
-    for (key, values) in &q.tags {
-        qb.push(
-            " AND EXISTS (SELECT 1 FROM snapshot_tags tg WHERE tg.snapshot_id = s.id AND tg.key = ",
-        )
-        .push_bind(key.clone());
-        if !values.is_empty() {
-            qb.push(" AND tg.value IN (");
-            let mut sep = qb.separated(", ");
-            for val in values {
-                sep.push_bind(val.clone());
-            }
-            qb.push(")");
-        }
-        qb.push(")");
-    }
+    metadata::push_tag_filter(qb, MetaTable::SnapshotTags, "s", &q.tags);
     metadata::push_filter(qb, MetaTable::Snapshot, "s", &q.metadata);
 }
 

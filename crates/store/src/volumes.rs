@@ -127,16 +127,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
             .push_bind(ep.clone());
     }
     if let Some(ids) = &q.ids {
-        if ids.is_empty() {
-            qb.push(" AND 0");
-        } else {
-            qb.push(" AND v.id IN (");
-            let mut sep = qb.separated(", ");
-            for id in ids {
-                sep.push_bind(id.clone());
-            }
-            qb.push(")");
-        }
+        metadata::push_id_filter(qb, "v", ids);
     }
     if let Some(server) = &q.server_id {
         qb.push(
@@ -145,21 +136,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
         .push_bind(server.clone())
         .push(")");
     }
-    for (key, values) in &q.tags {
-        qb.push(
-            " AND EXISTS (SELECT 1 FROM volume_tags tg WHERE tg.volume_id = v.id AND tg.key = ",
-        )
-        .push_bind(key.clone());
-        if !values.is_empty() {
-            qb.push(" AND tg.value IN (");
-            let mut sep = qb.separated(", ");
-            for val in values {
-                sep.push_bind(val.clone());
-            }
-            qb.push(")");
-        }
-        qb.push(")");
-    }
+    metadata::push_tag_filter(qb, MetaTable::VolumeTags, "v", &q.tags);
     metadata::push_filter(qb, MetaTable::Volume, "v", &q.metadata);
 }
 

@@ -253,6 +253,28 @@ impl Query {
     }
 }
 
+/// A string member of at most `max` characters (null and absent are
+/// `None`); anything else is refused with `code`.
+pub fn opt_text(
+    o: &serde_json::Map<String, Value>,
+    key: &str,
+    max: usize,
+    code: &'static str,
+) -> Result<Option<String>, EvsError> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Err(EvsError::bad(
+            code,
+            format!("{key} is longer than {max} characters: '{s}'."),
+        )),
+        Some(other) => Err(EvsError::bad(
+            code,
+            format!("{key} must be a string, not {other}."),
+        )),
+    }
+}
+
 /// A boolean body value as EVS sends them: JSON booleans, `"true"`, `1`.
 pub fn loose_bool(v: &Value) -> Option<bool> {
     match v {

@@ -12,7 +12,7 @@ use platter_service::{SnapshotCreate, SnapshotListRequest};
 use serde_json::{json, Map, Value};
 
 use super::errors::with_code;
-use super::params::{check_enterprise_project, is_uuid, loose_bool, Query};
+use super::params::{check_enterprise_project, is_uuid, loose_bool, opt_text, Query};
 use super::tags::parse_tag_map;
 use super::{views, Caller, EvsError, EvsResult};
 use crate::body::json_object;
@@ -28,17 +28,9 @@ async fn snapshot_of(state: &ApiState, ctx: &AuthContext, id: &str) -> Result<Sn
     Ok(state.platter.snapshot_get(ctx, id).await?)
 }
 
+/// A string member; a bad one is a malformed body (`EVS.5400`).
 fn text(o: &Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, EvsError> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(EvsError::malformed(format!(
-            "Malformed request body. {key} is longer than {max} characters."
-        ))),
-        Some(other) => Err(EvsError::malformed(format!(
-            "Malformed request body. {key} must be a string, not {other}."
-        ))),
-    }
+    opt_text(o, key, max, "EVS.5400")
 }
 
 fn flag(o: &Map<String, Value>, key: &str) -> Result<Option<bool>, EvsError> {

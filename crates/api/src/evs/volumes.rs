@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::errors::{qos_error, with_code};
-use super::params::{check_enterprise_project, is_uuid, loose_bool, Query, MAX_IDS};
+use super::params::{check_enterprise_project, is_uuid, loose_bool, opt_text, Query, MAX_IDS};
 use super::tags::parse_tag_map;
 use super::{views, Caller, EvsError, EvsResult};
 use crate::body::json_object;
@@ -64,24 +64,16 @@ fn trunc_int(v: &Value) -> Option<i64> {
     }
 }
 
-fn opt_string(
-    o: &Map<String, Value>,
-    key: &str,
-    max: usize,
-    code: &'static str,
-) -> Result<Option<String>, EvsError> {
-    match o.get(key) {
+/// `iops` and `throughput` of a body object (create, retype, QoS): integers
+/// (decimals truncated) or absent.
+fn qos_values(o: &Map<String, Value>) -> Result<(Option<i64>, Option<i64>), EvsError> {
+    let int = |key: &str| match o.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(s)) => Err(EvsError::bad(
-            code,
-            format!("{key} is longer than {max} characters: '{s}'."),
-        )),
-        Some(other) => Err(EvsError::bad(
-            code,
-            format!("{key} must be a string, not {other}."),
-        )),
-    }
+        Some(x) => trunc_int(x)
+            .map(Some)
+            .ok_or_else(|| EvsError::bad("EVS.2231", format!("invalid {key} value {x}."))),
+    };
+    Ok((int("iops")?, int("throughput")?))
 }
 
 fn truthy(v: Option<&Value>) -> Result<bool, EvsError> {
@@ -268,8 +260,8 @@ async fn parse_create(
             "invalid backup id! There is no backup service on this endpoint.",
         ));
     }
-    let az = opt_string(v, "availability_zone", 255, "EVS.2083")?;
-    let vtype = opt_string(v, "volume_type", 255, "EVS.2083")?;
+    let az = opt_text(v, "availability_zone", 255, "EVS.2083")?;
+    let vtype = opt_text(v, "volume_type", 255, "EVS.2083")?;
     let (Some(az), Some(vtype)) = (az, vtype) else {
         return Err(EvsError::bad(
             "EVS.2083",
@@ -287,13 +279,13 @@ async fn parse_create(
         .volume_type_get(&vtype)
         .await
         .map_err(|_| EvsError::bad("EVS.1020", format!("invalid volume type! '{vtype}'")))?;
-    let name = opt_string(
+    let name = opt_text(
         v,
         "name",
         if flavor == Flavor::V3 { 85 } else { 64 },
         "EVS.1003",
     )?;
-    let description = opt_string(v, "description", 85, "EVS.1004")?;
+    let description = opt_text(v, "description", 85, "EVS.1004")?;
     let count = match v.get("count") {
         None | Some(Value::Null) => 1,
         Some(c) => trunc_int(c).ok_or_else(|| {
@@ -341,7 +333,7 @@ async fn parse_create(
             )))
         }
     };
-    let snapshot_id = opt_string(v, "snapshot_id", 64, "EVS.2045")?;
+    let snapshot_id = opt_text(v, "snapshot_id", 64, "EVS.2045")?;
     check_metadata(&metadata, snapshot_id.is_some())?;
     let multiattach = match (v.get("multiattach"), v.get("shareable")) {
         (Some(m), _) if !m.is_null() => loose_bool(m).ok_or_else(|| {
@@ -354,7 +346,7 @@ async fn parse_create(
         })?,
         _ => false,
     };
-    let enterprise_project_id = opt_string(v, "enterprise_project_id", 64, "EVS.2059")?;
+    let enterprise_project_id = opt_text(v, "enterprise_project_id", 64, "EVS.2059")?;
     if let Some(ep) = &enterprise_project_id {
         check_enterprise_project(ep)?;
     }
@@ -362,20 +354,7 @@ async fn parse_create(
         None | Some(Value::Null) => Metadata::new(),
         Some(t) => parse_tag_map(t)?,
     };
-    let iops = match v.get("iops") {
-        None | Some(Value::Null) => None,
-        Some(i) => Some(
-            trunc_int(i)
-                .ok_or_else(|| EvsError::bad("EVS.2231", format!("invalid iops value {i}.")))?,
-        ),
-    };
-    let throughput =
-        match v.get("throughput") {
-            None | Some(Value::Null) => None,
-            Some(t) => Some(trunc_int(t).ok_or_else(|| {
-                EvsError::bad("EVS.2231", format!("invalid throughput value {t}."))
-            })?),
-        };
+    let (iops, throughput) = qos_values(v)?;
     platter_service::check_qos_fields(&vt.name, iops, throughput).map_err(qos_error)?;
     let mut bootable_source = false;
     let mut min_size = MIN_DATA_DISK_GIB;
@@ -770,8 +749,8 @@ pub async fn update(
             "null volume! The body needs a 'volume' object.",
         ));
     };
-    let name = opt_string(v, "name", 64, "EVS.1003")?;
-    let description = opt_string(v, "description", 85, "EVS.1004")?;
+    let name = opt_text(v, "name", 64, "EVS.1003")?;
+    let description = opt_text(v, "description", 85, "EVS.1004")?;
     if name.is_none() && description.is_none() {
         return Err(EvsError::bad(
             "EVS.1007",
@@ -1042,22 +1021,7 @@ pub async fn retype(
     let new_type = r.get("new_type").and_then(Value::as_str).ok_or_else(|| {
         EvsError::malformed("Malformed request body. os-retype.new_type is required.")
     })?;
-    let iops = r
-        .get("iops")
-        .filter(|v| !v.is_null())
-        .map(|v| {
-            trunc_int(v)
-                .ok_or_else(|| EvsError::bad("EVS.2231", format!("invalid iops value {v}.")))
-        })
-        .transpose()?;
-    let throughput = r
-        .get("throughput")
-        .filter(|v| !v.is_null())
-        .map(|v| {
-            trunc_int(v)
-                .ok_or_else(|| EvsError::bad("EVS.2231", format!("invalid throughput value {v}.")))
-        })
-        .transpose()?;
+    let (iops, throughput) = qos_values(r)?;
     let v = volume_of(&state, &c.ctx, &id).await?;
     let t = state.platter.volume_type_get(new_type).await.map_err(|_| {
         EvsError::bad(
@@ -1109,22 +1073,7 @@ pub async fn modify_qos(
             "Malformed request body. The body needs a 'qos_modify' object.",
         ));
     };
-    let iops = q
-        .get("iops")
-        .filter(|v| !v.is_null())
-        .map(|v| {
-            trunc_int(v)
-                .ok_or_else(|| EvsError::bad("EVS.2231", format!("invalid iops value {v}.")))
-        })
-        .transpose()?;
-    let throughput = q
-        .get("throughput")
-        .filter(|v| !v.is_null())
-        .map(|v| {
-            trunc_int(v)
-                .ok_or_else(|| EvsError::bad("EVS.2231", format!("invalid throughput value {v}.")))
-        })
-        .transpose()?;
+    let (iops, throughput) = qos_values(q)?;
     let v = volume_of(&state, &c.ctx, &id).await?;
     if !matches!(v.volume_type_name.as_str(), "GPSSD2" | "ESSD2") {
         return Err(EvsError::bad(
