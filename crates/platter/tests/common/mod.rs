@@ -35,15 +35,23 @@ impl Server {
     }
 
     pub fn start_with(env: &[(&str, &str)]) -> Server {
-        let mut s = Server {
-            child: None,
-            dir: tempfile::tempdir().unwrap(),
-            identity_port: free_port(),
-            volume_port: free_port(),
-            nbd_port: free_port(),
-        };
-        s.spawn(env);
-        s
+        // A free port can be taken by someone else between our probe and the
+        // server's bind (tests run in parallel): then start again elsewhere.
+        for _ in 0..5 {
+            let mut s = Server {
+                child: None,
+                dir: tempfile::tempdir().unwrap(),
+                identity_port: free_port(),
+                volume_port: free_port(),
+                nbd_port: free_port(),
+            };
+            match s.try_spawn(env) {
+                Ok(()) => return s,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("platter exited early; log:\n{log}"),
+            }
+        }
+        panic!("platter could not bind free ports in 5 attempts");
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -59,6 +67,14 @@ impl Server {
     }
 
     fn spawn(&mut self, env: &[(&str, &str)]) {
+        if let Err(log) = self.try_spawn(env) {
+            panic!("platter exited early; log:\n{log}");
+        }
+    }
+
+    /// Starts the server and waits until it answers; `Err(log)` if it
+    /// exited first.
+    fn try_spawn(&mut self, env: &[(&str, &str)]) -> Result<(), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -82,10 +98,10 @@ impl Server {
             cmd.env(k, v);
         }
         self.child = Some(cmd.spawn().expect("start platter"));
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let urls = [
             format!("{}/v3", self.identity_url()),
@@ -94,11 +110,12 @@ impl Server {
         loop {
             let ready = urls.iter().all(|u| http_get_ok(u));
             if ready {
-                return;
+                return Ok(());
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("platter exited early ({status}); log:\n{}", self.log());
+                    self.child = None;
+                    return Err(format!("({status})\n{}", self.log()));
                 }
             }
             assert!(
