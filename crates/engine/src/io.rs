@@ -338,6 +338,16 @@ impl DeviceIo {
         }
         let _q = read(&self.pool.quiesce);
         let _gate = read(&self.pool.inplace_gate);
+        self.write_at_gated(buf, offset)
+    }
+
+    /// [`DeviceIo::write_at`] for a caller that holds the quiesce lock and
+    /// the in-place gate (read), so that no commit's buffer swap falls in
+    /// the middle of its operation.
+    fn write_at_gated(&self, buf: &[u8], offset: u64) -> EngineResult<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
         let len = buf.len() as u64;
         if offset.is_multiple_of(BLOCK) && len.is_multiple_of(BLOCK) {
             {
@@ -375,10 +385,17 @@ impl DeviceIo {
     }
 
     /// Makes `offset..offset+len` read as zeros, freeing whole blocks.
+    ///
+    /// The edge writes and the unmap are one operation for crash
+    /// consistency: the quiesce lock and the in-place gate are held across
+    /// all of them, so no commit (which swaps the journal buffer under the
+    /// gate) can make the edges durable without the unmap, or the reverse.
     pub fn write_zeroes(&self, offset: u64, len: u64) -> EngineResult<()> {
         if len == 0 {
             return Ok(());
         }
+        let _q = read(&self.pool.quiesce);
+        let _gate = read(&self.pool.inplace_gate);
         {
             let st = read(&self.dev.state);
             let st = self.live(&st)?;
@@ -389,18 +406,17 @@ impl DeviceIo {
         let first_full = offset.div_ceil(BLOCK);
         let end_full = end / BLOCK;
         if first_full >= end_full {
-            return self.write_at(&vec![0u8; len as usize], offset);
+            return self.write_at_gated(&vec![0u8; len as usize], offset);
         }
         if offset < first_full * BLOCK {
-            self.write_at(&vec![0u8; (first_full * BLOCK - offset) as usize], offset)?;
+            self.write_at_gated(&vec![0u8; (first_full * BLOCK - offset) as usize], offset)?;
         }
         if end > end_full * BLOCK {
-            self.write_at(
+            self.write_at_gated(
                 &vec![0u8; (end - end_full * BLOCK) as usize],
                 end_full * BLOCK,
             )?;
         }
-        let _q = read(&self.pool.quiesce);
         let mut st = write(&self.dev.state);
         self.live(&st)?;
         self.pool.append(&[Record::Unmap {
