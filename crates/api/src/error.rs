@@ -18,7 +18,7 @@ fn status_of(e: &DomainError) -> StatusCode {
         DomainError::InvalidInput(_) | DomainError::InvalidState(_) => StatusCode::BAD_REQUEST,
         DomainError::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+        DomainError::Forbidden(_) | DomainError::NotAllowed { .. } => StatusCode::FORBIDDEN,
         DomainError::Conflict(_) => StatusCode::CONFLICT,
         DomainError::Backend(_) | DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -90,6 +90,9 @@ impl From<DomainError> for CinderError {
                 in_use,
                 limit,
             } => cinder_quota_message(resource, *requested, *in_use, *limit),
+            DomainError::NotAllowed { action } => {
+                format!("Policy doesn't allow {} to be performed.", action.policy())
+            }
             DomainError::Internal(_) | DomainError::Backend(_) => {
                 tracing::error!(error = %e, "internal error");
                 "The server has either erred or is incapable of performing the requested operation."
@@ -152,6 +155,10 @@ impl From<DomainError> for KeystoneError {
             DomainError::NotFound { kind, id } => {
                 format!("Could not find {}: {id}.", kind.to_lowercase())
             }
+            DomainError::NotAllowed { action } => format!(
+                "You are not authorized to perform the requested action: {}.",
+                action.policy()
+            ),
             DomainError::Internal(_) | DomainError::Backend(_) => {
                 tracing::error!(error = %e, "internal error");
                 "An unexpected error prevented the server from fulfilling your request.".to_string()

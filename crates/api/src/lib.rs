@@ -16,6 +16,7 @@ mod error;
 mod evs;
 mod identity;
 mod request_id;
+pub mod routes;
 
 use std::sync::Arc;
 
@@ -55,6 +56,20 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 pub fn identity_router(state: ApiState) -> Router {
     identity::router(state)
+}
+
+/// Every family's action table: `(family, route)`, for the tests that hold
+/// each route to its declared actions.
+pub fn route_table(state: ApiState) -> Vec<(&'static str, routes::RouteEntry)> {
+    let mut all = Vec::new();
+    for (family, table) in [
+        ("identity", identity::build(state.clone()).1),
+        ("cinder", cinder::build(state.clone()).1),
+        ("evs", evs::build(state).1),
+    ] {
+        all.extend(table.into_iter().map(|e| (family, e)));
+    }
+    all
 }
 
 /// Cinder v2/v3 and the EVS API share the block-storage endpoint, as on

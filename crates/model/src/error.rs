@@ -1,5 +1,7 @@
 use thiserror::Error;
 
+use crate::Action;
+
 /// The one error type of the domain. Every API family maps it to its own wire
 /// format (Cinder `{"itemNotFound": ...}`, EVS `{"error": {"code": "EVS.XXXX"}}`, ...).
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -27,6 +29,9 @@ pub enum DomainError {
     /// Authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// The authorizer refused the caller this action.
+    #[error("action {action} is not allowed")]
+    NotAllowed { action: Action },
     /// A uniqueness conflict (a name that is taken, ...).
     #[error("{0}")]
     Conflict(String),

@@ -4,6 +4,7 @@
 //! format of each API family (Cinder, EVS, ECS, htaiyun); nothing here knows
 //! about HTTP or JSON field names of any family.
 
+mod action;
 mod credential;
 mod error;
 mod identity;
@@ -12,6 +13,7 @@ mod quota;
 mod time_fmt;
 mod volume;
 
+pub use action::{Access, Action};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{DomainError, DomainResult};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};

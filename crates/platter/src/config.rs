@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use platter_model::JobKind;
+use platter_model::{Action, JobKind};
 use platter_service::{FaultInjection, QuotaDefaults, ServiceConfig};
 use serde::Deserialize;
 
@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Test hook: comma-separated job kinds (e.g. `createVolume`) whose backend step fails.
     #[arg(long, env = "PLATTER_TEST_FAIL_JOBS", hide = true)]
     pub test_fail_jobs: Option<String>,
+    /// Test hook: comma-separated actions (policy or IAM names, e.g.
+    /// `volume:create`) the authorizer refuses to everyone.
+    #[arg(long, env = "PLATTER_TEST_DENY_ACTIONS", hide = true)]
+    pub test_deny_actions: Option<String>,
 }
 
 /// The TOML file: every key optional.
@@ -69,6 +73,19 @@ pub struct FileConfig {
     job_concurrency: Option<usize>,
     /// Default quota limits, e.g. `volumes = 10`, `gigabytes_SSD = 500`.
     quota: Option<BTreeMap<String, i64>>,
+}
+
+/// Actions named by policy or IAM name, comma-separated.
+fn parse_actions(list: &str) -> Result<Vec<Action>> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let found = Action::by_name(name);
+        if found.is_empty() {
+            bail!("unknown action {name:?} in PLATTER_TEST_DENY_ACTIONS");
+        }
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// Which storage backend holds the data.
@@ -174,6 +191,10 @@ impl Config {
                     .filter(|s| !s.trim().is_empty())
                     .map(|s| s.trim().parse::<JobKind>().map_err(anyhow::Error::msg))
                     .collect::<Result<_>>()?,
+                None => Vec::new(),
+            },
+            deny_actions: match &args.test_deny_actions {
+                Some(list) => parse_actions(list)?,
                 None => Vec::new(),
             },
         };

@@ -3,13 +3,13 @@
 //! export under an unguessable name, published to the data path.
 
 use platter_model::{
-    new_hex_id, new_uuid, AttachMode, Attachment, AttachmentStatus, AuthContext, DomainError,
-    DomainResult, Volume,
+    new_hex_id, new_uuid, Action, AttachMode, Attachment, AttachmentStatus, AuthContext,
+    DomainError, DomainResult, Volume,
 };
 use platter_store::{AttachmentQuery, NewAttachment};
 use serde_json::Value;
 
-use crate::{require_admin, require_writer, visible, Platter};
+use crate::{visible, Platter};
 use platter_backend::{ExportSpec, Qos};
 
 /// What a client needs to connect: Cinder's `connection_info` for the
@@ -128,6 +128,7 @@ impl Platter {
         ctx: &AuthContext,
         id: &str,
     ) -> DomainResult<(Attachment, Volume)> {
+        self.authorize(ctx, Action::AttachmentGet)?;
         let a = match self.store().attachment_get(id).await? {
             Some(a) if visible(ctx, &a.project_id) => a,
             _ => return Err(DomainError::not_found("Attachment", id)),
@@ -141,6 +142,7 @@ impl Platter {
         ctx: &AuthContext,
         req: AttachmentListRequest,
     ) -> DomainResult<Vec<Attachment>> {
+        self.authorize(ctx, Action::AttachmentList)?;
         let q = AttachmentQuery {
             project_id: if req.all_tenants && ctx.is_admin() {
                 None
@@ -165,7 +167,7 @@ impl Platter {
         connector: Option<Value>,
         mode: AttachMode,
     ) -> DomainResult<Attachment> {
-        require_writer(ctx, "volume:attachment_create")?;
+        self.authorize(ctx, Action::AttachmentCreate)?;
         let v = self.volume_get(ctx, volume_id).await?;
         let (status, export_name) = match &connector {
             Some(_) => (
@@ -201,7 +203,7 @@ impl Platter {
         id: &str,
         connector: Value,
     ) -> DomainResult<Attachment> {
-        require_writer(ctx, "volume:attachment_update")?;
+        self.authorize(ctx, Action::AttachmentUpdate)?;
         let (a, _) = self.attachment_get(ctx, id).await?;
         let host = connector_host(&connector);
         let a = self
@@ -223,7 +225,7 @@ impl Platter {
         ctx: &AuthContext,
         id: &str,
     ) -> DomainResult<Attachment> {
-        require_writer(ctx, "volume:attachment_complete")?;
+        self.authorize(ctx, Action::AttachmentComplete)?;
         let (a, _) = self.attachment_get(ctx, id).await?;
         self.store()
             .attachment_mark_attached(&a.id, None, None, None)
@@ -237,7 +239,7 @@ impl Platter {
         ctx: &AuthContext,
         id: &str,
     ) -> DomainResult<Vec<Attachment>> {
-        require_writer(ctx, "volume:attachment_delete")?;
+        self.authorize(ctx, Action::AttachmentDelete)?;
         let (a, _) = self.attachment_get(ctx, id).await?;
         let gone = self.store().attachment_delete(&a.id).await?;
         self.withdraw(&gone);
@@ -253,6 +255,7 @@ impl Platter {
 
     /// `os-reserve`: a reservation (an attachment without a connector).
     pub async fn volume_reserve(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+        self.authorize(ctx, Action::VolumeReserve)?;
         self.attachment_create(ctx, id, None, None, AttachMode::ReadWrite)
             .await
             .map(|_| ())
@@ -260,7 +263,7 @@ impl Platter {
 
     /// `os-unreserve`: drops reservations that never connected.
     pub async fn volume_unreserve(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
-        require_writer(ctx, "volume:unreserve_volume")?;
+        self.authorize(ctx, Action::VolumeUnreserve)?;
         let v = self.volume_get(ctx, id).await?;
         self.store()
             .attachment_delete_where(&v.id, |a| {
@@ -278,7 +281,7 @@ impl Platter {
         id: &str,
         connector: Value,
     ) -> DomainResult<ConnectionInfo> {
-        require_writer(ctx, "volume:initialize_connection")?;
+        self.authorize(ctx, Action::VolumeInitializeConnection)?;
         let v = self.volume_get(ctx, id).await?;
         let host = connector_host(&connector);
         let mode = match connector.get("mode").and_then(Value::as_str) {
@@ -327,7 +330,7 @@ impl Platter {
         id: &str,
         connector: &Value,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:terminate_connection")?;
+        self.authorize(ctx, Action::VolumeTerminateConnection)?;
         let v = self.volume_get(ctx, id).await?;
         let host = connector_host(connector);
         let targets: Vec<Attachment> = v
@@ -354,7 +357,7 @@ impl Platter {
         host_name: Option<String>,
         mode: AttachMode,
     ) -> DomainResult<Attachment> {
-        require_writer(ctx, "volume:attach")?;
+        self.authorize(ctx, Action::VolumeAttach)?;
         let v = self.volume_get(ctx, id).await?;
         let pending = |a: &&Attachment| {
             matches!(
@@ -395,7 +398,7 @@ impl Platter {
         id: &str,
         attachment_id: Option<&str>,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:detach")?;
+        self.authorize(ctx, Action::VolumeDetach)?;
         let v = self.volume_get(ctx, id).await?;
         let target = match attachment_id {
             Some(aid) => v
@@ -427,7 +430,7 @@ impl Platter {
         id: &str,
         begin: bool,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:begin_detaching")?;
+        self.authorize(ctx, Action::VolumeBeginDetaching)?;
         let v = self.volume_get(ctx, id).await?;
         self.store().volume_detaching(&v.id, begin).await
     }
@@ -441,7 +444,7 @@ impl Platter {
         attachment_id: Option<String>,
         connector: Option<Value>,
     ) -> DomainResult<()> {
-        require_admin(ctx, "volume_extension:volume_admin_actions:force_detach")?;
+        self.authorize(ctx, Action::VolumeForceDetach)?;
         let v = self.volume_get(ctx, id).await?;
         let host = connector.as_ref().and_then(connector_host);
         let gone = self

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use platter_model::JobKind;
+use platter_model::{Action, JobKind};
 use platter_store::QuotaDefaults;
 
 /// Settings of the domain service.
@@ -36,10 +36,13 @@ impl Default for ServiceConfig {
     }
 }
 
-/// Test hooks, off by default: slow every job down, or make chosen job kinds
-/// fail in their backend step, to exercise crash recovery and error paths.
+/// Test hooks, off by default: slow every job down, make chosen job kinds
+/// fail in their backend step, or deny chosen actions, to exercise crash
+/// recovery, error paths and authorization.
 #[derive(Debug, Clone, Default)]
 pub struct FaultInjection {
     pub job_delay: Duration,
     pub fail_jobs: Vec<JobKind>,
+    /// Actions the authorizer refuses to everyone.
+    pub deny_actions: Vec<Action>,
 }

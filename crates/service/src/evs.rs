@@ -3,14 +3,14 @@
 //! job views and idempotency keys.
 
 use platter_model::{
-    new_hex_id, now_timestamp, AuthContext, DomainError, DomainResult, Job, JobGroup, JobKind,
-    Metadata, Order, Volume, VolumeStatus, ORDER_ID_KEY,
+    new_hex_id, now_timestamp, Action, AuthContext, DomainError, DomainResult, Job, JobGroup,
+    JobKind, Metadata, Order, Volume, VolumeStatus, ORDER_ID_KEY,
 };
 use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
 
 use crate::volumes::{check_qos_fields, new_job, VolumeCreate};
-use crate::{require_writer, Platter};
+use crate::Platter;
 
 /// At most this many volumes in one create.
 pub const MAX_CREATE_COUNT: i64 = 100;
@@ -98,7 +98,7 @@ impl Platter {
         count: i64,
         prepaid: Option<Prepaid>,
     ) -> DomainResult<CreateOutcome> {
-        require_writer(ctx, "volume:create")?;
+        self.authorize(ctx, Action::VolumeCreate)?;
         if req.metadata.contains_key(ORDER_ID_KEY) {
             return Err(DomainError::Forbidden(format!(
                 "The metadata key {ORDER_ID_KEY} is set by the system."
@@ -208,7 +208,7 @@ impl Platter {
         batch: bool,
         auto_pay: bool,
     ) -> DomainResult<(String, Option<String>)> {
-        require_writer(ctx, "volume:extend")?;
+        self.authorize(ctx, Action::VolumeExtend)?;
         let group = batch.then(|| JobGroup {
             id: new_hex_id(),
             kind: "extendVolume".to_string(),
@@ -260,6 +260,7 @@ impl Platter {
 
     /// A job or job group of the caller's project.
     pub async fn job_view(&self, ctx: &AuthContext, id: &str) -> DomainResult<JobView> {
+        self.authorize(ctx, Action::JobGet)?;
         if let Some(job) = self.store().job_get(id).await? {
             if job.project_id == ctx.project_id || ctx.is_admin() {
                 return Ok(JobView::Single(job));
@@ -279,7 +280,7 @@ impl Platter {
         id: &str,
         tags: &Metadata,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:update")?;
+        self.authorize(ctx, Action::VolumeTagsCreate)?;
         self.volume_get(ctx, id).await?;
         self.store().volume_tags_set(id, tags, MAX_TAGS).await
     }
@@ -290,7 +291,7 @@ impl Platter {
         id: &str,
         keys: &[String],
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:update")?;
+        self.authorize(ctx, Action::VolumeTagsDelete)?;
         self.volume_get(ctx, id).await?;
         self.store().volume_tags_delete(id, keys).await
     }
@@ -299,6 +300,7 @@ impl Platter {
         &self,
         ctx: &AuthContext,
     ) -> DomainResult<std::collections::BTreeMap<String, Vec<String>>> {
+        self.authorize(ctx, Action::VolumeTagsList)?;
         self.store().volume_tag_summary(&ctx.project_id).await
     }
 
@@ -313,7 +315,7 @@ impl Platter {
         throughput: Option<i64>,
         auto_pay: bool,
     ) -> DomainResult<(String, Option<String>)> {
-        require_writer(ctx, "volume:retype")?;
+        self.authorize(ctx, Action::VolumeRetype)?;
         let v = self.volume_get(ctx, id).await?;
         let t = self.volume_type_get(new_type).await?;
         if !retype_allowed(&v.volume_type_name, &t.name) {
@@ -363,7 +365,7 @@ impl Platter {
         iops: Option<i64>,
         throughput: Option<i64>,
     ) -> DomainResult<String> {
-        require_writer(ctx, "volume:update")?;
+        self.authorize(ctx, Action::VolumeModifyQos)?;
         let v = self.volume_get(ctx, id).await?;
         if !matches!(v.volume_type_name.as_str(), "GPSSD2" | "ESSD2") {
             return Err(DomainError::invalid(
@@ -396,7 +398,7 @@ impl Platter {
         snapshot_id: &str,
         volume_id: &str,
     ) -> DomainResult<String> {
-        require_writer(ctx, "volume:rollback")?;
+        self.authorize(ctx, Action::SnapshotRollback)?;
         let s = self.snapshot_get(ctx, snapshot_id).await?;
         self.volume_get(ctx, volume_id).await?;
         let job = new_job(
@@ -420,7 +422,7 @@ impl Platter {
         ctx: &AuthContext,
         ids: &[String],
     ) -> DomainResult<Vec<UnsubscribeResult>> {
-        require_writer(ctx, "volume:delete")?;
+        self.authorize(ctx, Action::VolumeUnsubscribe)?;
         let mut volumes: Vec<Volume> = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {

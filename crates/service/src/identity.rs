@@ -14,7 +14,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::{require_admin, Platter};
+use crate::Platter;
 
 pub const ADMIN_ROLE: &str = "admin";
 pub const MEMBER_ROLE: &str = "member";
@@ -644,11 +644,6 @@ impl Platter {
 
     pub async fn domain_list(&self, name: Option<&str>) -> DomainResult<Vec<Domain>> {
         self.store().domain_list(name).await
-    }
-
-    /// Only admins administer identity.
-    pub fn require_identity_admin(&self, ctx: &AuthContext, action: &str) -> DomainResult<()> {
-        require_admin(ctx, action)
     }
 }
 

@@ -6,6 +6,7 @@
 //! the domain model; wire formats live in the api crate.
 
 mod attachments;
+mod authz;
 mod config;
 mod credentials;
 mod evs;
@@ -18,10 +19,11 @@ mod volumes;
 use std::sync::Arc;
 
 use platter_backend::StorageBackend;
-use platter_model::{AuthContext, DomainError, DomainResult};
+use platter_model::{Action, AuthContext, DomainError, DomainResult};
 use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, ConnectionInfo};
+pub use authz::{Authorizer, DenyList, RoleAuthorizer};
 pub use config::{FaultInjection, ServiceConfig};
 pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use evs::{
@@ -56,6 +58,7 @@ struct Inner {
     config: ServiceConfig,
     jobs: jobs::JobQueue,
     datapath: std::sync::OnceLock<Arc<dyn DataPath>>,
+    authorizer: Arc<dyn Authorizer>,
 }
 
 impl Platter {
@@ -63,6 +66,15 @@ impl Platter {
     /// once after start to re-drive jobs a previous process left unfinished.
     pub fn new(store: Store, backend: Arc<dyn StorageBackend>, config: ServiceConfig) -> Platter {
         let (queue, receiver) = jobs::JobQueue::new();
+        let roles: Arc<dyn Authorizer> = Arc::new(RoleAuthorizer);
+        let authorizer: Arc<dyn Authorizer> = if config.faults.deny_actions.is_empty() {
+            roles
+        } else {
+            Arc::new(DenyList {
+                denied: config.faults.deny_actions.iter().copied().collect(),
+                inner: roles,
+            })
+        };
         let platter = Platter {
             inner: Arc::new(Inner {
                 store,
@@ -70,6 +82,7 @@ impl Platter {
                 config,
                 jobs: queue,
                 datapath: std::sync::OnceLock::new(),
+                authorizer,
             }),
         };
         jobs::spawn_runner(platter.clone(), receiver);
@@ -98,7 +111,7 @@ impl Platter {
         &self,
         ctx: &AuthContext,
     ) -> DomainResult<(String, platter_backend::PoolStats)> {
-        require_admin(ctx, "scheduler_extension:scheduler_stats:get_pools")?;
+        self.authorize(ctx, Action::PoolsGet)?;
         let backend = self.backend().clone();
         let name = backend.name().to_string();
         let stats = tokio::task::spawn_blocking(move || backend.pool_stats())
@@ -106,27 +119,6 @@ impl Platter {
             .map_err(|e| DomainError::Internal(e.to_string()))?
             .map_err(|e| DomainError::Backend(e.to_string()))?;
         Ok((name, stats))
-    }
-}
-
-/// Writes need the `member` or `admin` role; `reader` may only look.
-fn require_writer(ctx: &AuthContext, action: &str) -> DomainResult<()> {
-    if ctx.can_write() {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(format!(
-            "Policy doesn't allow {action} to be performed."
-        )))
-    }
-}
-
-fn require_admin(ctx: &AuthContext, action: &str) -> DomainResult<()> {
-    if ctx.is_admin() {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(format!(
-            "Policy doesn't allow {action} to be performed."
-        )))
     }
 }
 

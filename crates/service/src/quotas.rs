@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use platter_model::{AuthContext, DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
+use platter_model::{
+    Action, AuthContext, DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES,
+};
 
-use crate::{require_admin, Platter};
+use crate::Platter;
 
 /// A project's quota lines, in a stable order.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +53,7 @@ impl Platter {
         ctx: &AuthContext,
         project_id: &str,
     ) -> DomainResult<QuotaSetView> {
+        self.authorize(ctx, Action::QuotaGet)?;
         if ctx.project_id != project_id && !ctx.is_admin() {
             return Err(DomainError::Forbidden(
                 "Policy doesn't allow volume_extension:quotas:show to be performed.".into(),
@@ -94,7 +97,7 @@ impl Platter {
         project_id: &str,
         limits: &[(String, i64)],
     ) -> DomainResult<QuotaSetView> {
-        require_admin(ctx, "volume_extension:quotas:update")?;
+        self.authorize(ctx, Action::QuotaUpdate)?;
         self.project_get(project_id).await?;
         let known = self.quota_resources().await?;
         for (resource, limit) in limits {
@@ -115,11 +118,12 @@ impl Platter {
 
     /// Admin: drops a project's explicit limits.
     pub async fn quota_reset(&self, ctx: &AuthContext, project_id: &str) -> DomainResult<()> {
-        require_admin(ctx, "volume_extension:quotas:delete")?;
+        self.authorize(ctx, Action::QuotaDelete)?;
         self.store().quota_reset(project_id).await
     }
 
     pub async fn limits(&self, ctx: &AuthContext) -> DomainResult<Limits> {
+        self.authorize(ctx, Action::LimitsGet)?;
         let view = self.quota_show(ctx, &ctx.project_id).await?;
         Ok(Limits {
             usage: view

@@ -1,13 +1,14 @@
 //! Snapshot operations.
 
 use platter_model::{
-    new_uuid, AuthContext, DomainError, DomainResult, JobKind, Metadata, Snapshot, SnapshotStatus,
+    new_uuid, Action, AuthContext, DomainError, DomainResult, JobKind, Metadata, Snapshot,
+    SnapshotStatus,
 };
 use platter_store::{NewSnapshot, Page, SnapshotQuery};
 use serde_json::json;
 
 use crate::volumes::new_job;
-use crate::{require_admin, require_writer, visible, Platter};
+use crate::{visible, Platter};
 
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotCreate {
@@ -61,6 +62,7 @@ fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery 
 
 impl Platter {
     pub async fn snapshot_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Snapshot> {
+        self.authorize(ctx, Action::SnapshotGet)?;
         match self.store().snapshot_get(id).await? {
             Some(s) if visible(ctx, &s.project_id) => Ok(s),
             _ => Err(DomainError::not_found("Snapshot", id)),
@@ -72,6 +74,7 @@ impl Platter {
         ctx: &AuthContext,
         req: SnapshotListRequest,
     ) -> DomainResult<Vec<Snapshot>> {
+        self.authorize(ctx, Action::SnapshotList)?;
         self.store().snapshot_list(&snapshot_query(ctx, req)).await
     }
 
@@ -81,6 +84,7 @@ impl Platter {
         ctx: &AuthContext,
         req: SnapshotListRequest,
     ) -> DomainResult<(Vec<Snapshot>, i64)> {
+        self.authorize(ctx, Action::SnapshotList)?;
         let query = snapshot_query(ctx, req);
         let count = self
             .store()
@@ -108,7 +112,7 @@ impl Platter {
         ctx: &AuthContext,
         req: SnapshotCreate,
     ) -> DomainResult<(Snapshot, String)> {
-        require_writer(ctx, "volume:create_snapshot")?;
+        self.authorize(ctx, Action::SnapshotCreate)?;
         let volume = self.volume_get(ctx, &req.volume_id).await?;
         let id = new_uuid();
         let job = new_job(
@@ -146,7 +150,7 @@ impl Platter {
         name: Option<Option<String>>,
         description: Option<Option<String>>,
     ) -> DomainResult<Snapshot> {
-        require_writer(ctx, "volume:update_snapshot")?;
+        self.authorize(ctx, Action::SnapshotUpdate)?;
         self.snapshot_get(ctx, id).await?;
         self.store().snapshot_update(id, name, description).await
     }
@@ -158,7 +162,7 @@ impl Platter {
         id: &str,
         on: bool,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:update_snapshot")?;
+        self.authorize(ctx, Action::SnapshotUpdate)?;
         self.snapshot_get(ctx, id).await?;
         self.store().snapshot_set_instant_access(id, on).await
     }
@@ -170,7 +174,7 @@ impl Platter {
         metadata: &Metadata,
         replace: bool,
     ) -> DomainResult<Metadata> {
-        require_writer(ctx, "volume:update_snapshot_metadata")?;
+        self.authorize(ctx, Action::SnapshotMetadataUpdate)?;
         self.snapshot_get(ctx, id).await?;
         self.store()
             .snapshot_metadata_set(id, metadata, replace)
@@ -183,14 +187,14 @@ impl Platter {
         id: &str,
         key: &str,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:delete_snapshot_metadata")?;
+        self.authorize(ctx, Action::SnapshotMetadataDelete)?;
         self.snapshot_get(ctx, id).await?;
         self.store().snapshot_metadata_delete(id, key).await
     }
 
     /// Starts deleting a snapshot; returns the job's id.
     pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<String> {
-        require_writer(ctx, "volume:delete_snapshot")?;
+        self.authorize(ctx, Action::SnapshotDelete)?;
         let s = self.snapshot_get(ctx, id).await?;
         let job = new_job(
             JobKind::SnapshotDelete,
@@ -210,7 +214,7 @@ impl Platter {
         id: &str,
         status: SnapshotStatus,
     ) -> DomainResult<()> {
-        require_admin(ctx, "volume_extension:snapshot_admin_actions:reset_status")?;
+        self.authorize(ctx, Action::SnapshotResetStatus)?;
         self.snapshot_get(ctx, id).await?;
         self.store().snapshot_set_status(id, status).await
     }

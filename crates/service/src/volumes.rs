@@ -1,13 +1,13 @@
 //! Volume operations.
 
 use platter_model::{
-    new_uuid, AuthContext, DomainError, DomainResult, Job, JobKind, JobStatus, Metadata, Volume,
-    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
+    new_uuid, Action, AuthContext, DomainError, DomainResult, Job, JobKind, JobStatus, Metadata,
+    Volume, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 use serde_json::json;
 
-use crate::{require_admin, require_writer, visible, Platter};
+use crate::{visible, Platter};
 
 /// The volume types every new store starts with: the EVS disk types.
 const SEED_TYPES: &[(&str, &str)] = &[
@@ -222,6 +222,7 @@ impl Platter {
 
     /// A volume the caller may see, or not found.
     pub async fn volume_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Volume> {
+        self.authorize(ctx, Action::VolumeGet)?;
         match self.store().volume_get(id).await? {
             Some(v) if visible(ctx, &v.project_id) => Ok(v),
             _ => Err(DomainError::not_found("Volume", id)),
@@ -233,6 +234,7 @@ impl Platter {
         ctx: &AuthContext,
         req: VolumeListRequest,
     ) -> DomainResult<Vec<Volume>> {
+        self.authorize(ctx, Action::VolumeList)?;
         self.store().volume_list(&volume_query(ctx, req)).await
     }
 
@@ -242,6 +244,7 @@ impl Platter {
         ctx: &AuthContext,
         req: VolumeListRequest,
     ) -> DomainResult<(Vec<Volume>, i64)> {
+        self.authorize(ctx, Action::VolumeList)?;
         let query = volume_query(ctx, req);
         let count = self
             .store()
@@ -276,7 +279,7 @@ impl Platter {
         ctx: &AuthContext,
         req: VolumeCreate,
     ) -> DomainResult<(NewVolume, Job)> {
-        require_writer(ctx, "volume:create")?;
+        self.authorize(ctx, Action::VolumeCreate)?;
         if req.snapshot_id.is_some() && req.source_volid.is_some() {
             return Err(DomainError::invalid(
                 "Invalid input received: only one of snapshot_id and source_volid may be given.",
@@ -387,7 +390,7 @@ impl Platter {
         id: &str,
         update: VolumeUpdate,
     ) -> DomainResult<Volume> {
-        require_writer(ctx, "volume:update")?;
+        self.authorize(ctx, Action::VolumeUpdate)?;
         let v = self.volume_get(ctx, id).await?;
         let mut update = update;
         if let Some(m) = update.metadata.take() {
@@ -403,7 +406,7 @@ impl Platter {
         metadata: &Metadata,
         replace: bool,
     ) -> DomainResult<Metadata> {
-        require_writer(ctx, "volume:update_volume_metadata")?;
+        self.authorize(ctx, Action::VolumeMetadataUpdate)?;
         let v = self.volume_get(ctx, id).await?;
         let metadata = if replace {
             keep_order_id(&v, metadata.clone())?
@@ -422,7 +425,7 @@ impl Platter {
         id: &str,
         key: &str,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:delete_volume_metadata")?;
+        self.authorize(ctx, Action::VolumeMetadataDelete)?;
         self.volume_get(ctx, id).await?;
         if key == ORDER_ID_KEY {
             return Err(order_id_reserved());
@@ -438,7 +441,7 @@ impl Platter {
         id: &str,
         cascade: bool,
     ) -> DomainResult<String> {
-        require_writer(ctx, "volume:delete")?;
+        self.authorize(ctx, Action::VolumeDelete)?;
         let v = self.volume_get(ctx, id).await?;
         if let Some(order) = v.order_id() {
             return Err(DomainError::state(format!(
@@ -481,7 +484,7 @@ impl Platter {
         id: &str,
         new_size: i64,
     ) -> DomainResult<String> {
-        require_writer(ctx, "volume:extend")?;
+        self.authorize(ctx, Action::VolumeExtend)?;
         let v = self.volume_get(ctx, id).await?;
         let (job, from) = self.plan_extend(&v, new_size, false)?;
         self.store()
@@ -529,7 +532,7 @@ impl Platter {
         id: &str,
         status: VolumeStatus,
     ) -> DomainResult<()> {
-        require_admin(ctx, "volume_extension:volume_admin_actions:reset_status")?;
+        self.authorize(ctx, Action::VolumeResetStatus)?;
         self.volume_get(ctx, id).await?;
         self.store().volume_set_status(id, status).await
     }
@@ -540,7 +543,7 @@ impl Platter {
         id: &str,
         bootable: bool,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:update")?;
+        self.authorize(ctx, Action::VolumeSetBootable)?;
         self.volume_get(ctx, id).await?;
         self.store()
             .volume_update(
@@ -560,7 +563,7 @@ impl Platter {
         id: &str,
         readonly: bool,
     ) -> DomainResult<()> {
-        require_writer(ctx, "volume:update_readonly_flag")?;
+        self.authorize(ctx, Action::VolumeSetReadonly)?;
         self.volume_get(ctx, id).await?;
         self.store()
             .volume_update(

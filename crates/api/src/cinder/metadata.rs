@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::{Extension, Json};
 use platter_model::{AuthContext, DomainError, DomainResult, Metadata};
 use serde_json::json;
@@ -142,42 +142,52 @@ async fn item_delete(
     }
 }
 
-/// `GET/POST/PUT …/{id}/metadata`.
-pub fn collection(owner: Owner) -> MethodRouter<ApiState> {
+/// `GET …/{id}/metadata`.
+pub fn collection_get(owner: Owner) -> MethodRouter<ApiState> {
     get(
         move |State(s): State<ApiState>,
               Extension(c): Extension<Caller>,
               Path((_p, id)): Path<(String, String)>| { show(owner, s, c, id) },
     )
-    .post(
-        move |State(s): State<ApiState>,
-              Extension(c): Extension<Caller>,
-              Path((_p, id)): Path<(String, String)>,
-              body: Bytes| { set(owner, s, c, id, body, false) },
-    )
-    .put(
-        move |State(s): State<ApiState>,
-              Extension(c): Extension<Caller>,
-              Path((_p, id)): Path<(String, String)>,
-              body: Bytes| { set(owner, s, c, id, body, true) },
-    )
 }
 
-/// `GET/PUT/DELETE …/{id}/metadata/{key}`.
-pub fn item(owner: Owner) -> MethodRouter<ApiState> {
-    type KeyPath = Path<(String, String, String)>;
+/// `POST …/{id}/metadata` (merge) and `PUT` (replace).
+pub fn collection_set(owner: Owner, replace: bool) -> MethodRouter<ApiState> {
+    let handler = move |State(s): State<ApiState>,
+                        Extension(c): Extension<Caller>,
+                        Path((_p, id)): Path<(String, String)>,
+                        body: Bytes| { set(owner, s, c, id, body, replace) };
+    if replace {
+        put(handler)
+    } else {
+        post(handler)
+    }
+}
+
+type KeyPath = Path<(String, String, String)>;
+
+/// `GET …/{id}/metadata/{key}`.
+pub fn item_get(owner: Owner) -> MethodRouter<ApiState> {
     get(
         move |State(s): State<ApiState>,
               Extension(c): Extension<Caller>,
               Path((_p, id, key)): KeyPath| { item_show(owner, s, c, id, key) },
     )
-    .put(
+}
+
+/// `PUT …/{id}/metadata/{key}`.
+pub fn item_put(owner: Owner) -> MethodRouter<ApiState> {
+    put(
         move |State(s): State<ApiState>,
               Extension(c): Extension<Caller>,
               Path((_p, id, key)): KeyPath,
               body: Bytes| { item_set(owner, s, c, id, key, body) },
     )
-    .delete(
+}
+
+/// `DELETE …/{id}/metadata/{key}`.
+pub fn item_remove(owner: Owner) -> MethodRouter<ApiState> {
+    delete(
         move |State(s): State<ApiState>,
               Extension(c): Extension<Caller>,
               Path((_p, id, key)): KeyPath| { item_delete(owner, s, c, id, key) },

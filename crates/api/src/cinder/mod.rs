@@ -10,10 +10,11 @@ pub(crate) mod views;
 mod volumes;
 
 use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Request, State};
+use axum::http::Method;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use platter_model::AuthContext;
 use serde_json::{json, Value};
@@ -21,6 +22,7 @@ use serde_json::{json, Value};
 use self::metadata::Owner;
 use crate::auth::{self, AuthFailure};
 use crate::error::{normalize, www_authenticate, CinderError, Family};
+use crate::routes::{nested, Gate, GateFamily, RouteEntry, Routes};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
 /// Microversions this server speaks: `OpenStack-API-Version: volume 3.N`.
@@ -57,77 +59,340 @@ pub struct Caller {
 pub type CinderResult = Result<Response, CinderError>;
 
 pub fn router(state: ApiState) -> Router {
-    let project = Router::new()
-        .route("/", get(version_v3_for_project))
-        .route("/volumes", get(volumes::list).post(volumes::create))
-        .route("/volumes/detail", get(volumes::list_detail))
-        .route(
+    build(state).0
+}
+
+const FAMILY: GateFamily = GateFamily {
+    context: |req| req.extensions().get::<Caller>().map(|c| c.ctx.clone()),
+    refuse: |e| CinderError::from(e).into_response(),
+};
+
+/// The routes under `/v3/{project_id}` and `/v2/{project_id}`, each with
+/// the actions it needs.
+fn project_routes(state: &ApiState) -> Routes {
+    use platter_model::Action::*;
+    use Method as M;
+    Routes::new(state.clone(), FAMILY)
+        .add(
+            M::GET,
+            "/",
+            Gate::All(&[VersionsGet]),
+            get(version_v3_for_project),
+        )
+        .add(
+            M::GET,
+            "/volumes",
+            Gate::All(&[VolumeList]),
+            get(volumes::list),
+        )
+        .add(
+            M::POST,
+            "/volumes",
+            Gate::All(&[VolumeCreate, VolumeGet]),
+            post(volumes::create),
+        )
+        .add(
+            M::GET,
+            "/volumes/detail",
+            Gate::All(&[VolumeList]),
+            get(volumes::list_detail),
+        )
+        .add(
+            M::GET,
             "/volumes/{volume_id}",
-            get(volumes::show)
-                .put(volumes::update)
-                .delete(volumes::delete),
+            Gate::All(&[VolumeGet]),
+            get(volumes::show),
         )
-        .route("/volumes/{volume_id}/action", post(volumes::action))
-        .route(
+        .add(
+            M::PUT,
+            "/volumes/{volume_id}",
+            Gate::All(&[VolumeUpdate, VolumeGet]),
+            put(volumes::update),
+        )
+        .add(
+            M::DELETE,
+            "/volumes/{volume_id}",
+            Gate::All(&[VolumeDelete, VolumeGet]),
+            delete(volumes::delete),
+        )
+        .add(
+            M::POST,
+            "/volumes/{volume_id}/action",
+            Gate::OneOf(&[
+                VolumeExtend,
+                VolumeResetStatus,
+                VolumeSetBootable,
+                VolumeSetReadonly,
+                VolumeReserve,
+                VolumeUnreserve,
+                VolumeInitializeConnection,
+                VolumeTerminateConnection,
+                VolumeAttach,
+                VolumeDetach,
+                VolumeBeginDetaching,
+                VolumeForceDetach,
+                // Each of them reads the volume first.
+                VolumeGet,
+            ]),
+            post(volumes::action),
+        )
+        .add(
+            M::GET,
             "/volumes/{volume_id}/metadata",
-            metadata::collection(Owner::Volume),
+            Gate::All(&[VolumeMetadataGet, VolumeGet]),
+            metadata::collection_get(Owner::Volume),
         )
-        .route(
+        .add(
+            M::POST,
+            "/volumes/{volume_id}/metadata",
+            Gate::All(&[VolumeMetadataUpdate, VolumeGet]),
+            metadata::collection_set(Owner::Volume, false),
+        )
+        .add(
+            M::PUT,
+            "/volumes/{volume_id}/metadata",
+            Gate::All(&[VolumeMetadataUpdate, VolumeGet]),
+            metadata::collection_set(Owner::Volume, true),
+        )
+        .add(
+            M::GET,
             "/volumes/{volume_id}/metadata/{key}",
-            metadata::item(Owner::Volume),
+            Gate::All(&[VolumeMetadataGet, VolumeGet]),
+            metadata::item_get(Owner::Volume),
         )
-        .route("/snapshots", get(snapshots::list).post(snapshots::create))
-        .route("/snapshots/detail", get(snapshots::list_detail))
-        .route(
+        .add(
+            M::PUT,
+            "/volumes/{volume_id}/metadata/{key}",
+            Gate::All(&[VolumeMetadataUpdate, VolumeGet]),
+            metadata::item_put(Owner::Volume),
+        )
+        .add(
+            M::DELETE,
+            "/volumes/{volume_id}/metadata/{key}",
+            Gate::All(&[VolumeMetadataDelete, VolumeGet]),
+            metadata::item_remove(Owner::Volume),
+        )
+        .add(
+            M::GET,
+            "/snapshots",
+            Gate::All(&[SnapshotList]),
+            get(snapshots::list),
+        )
+        .add(
+            M::POST,
+            "/snapshots",
+            Gate::All(&[SnapshotCreate, VolumeGet]),
+            post(snapshots::create),
+        )
+        .add(
+            M::GET,
+            "/snapshots/detail",
+            Gate::All(&[SnapshotList]),
+            get(snapshots::list_detail),
+        )
+        .add(
+            M::GET,
             "/snapshots/{snapshot_id}",
-            get(snapshots::show)
-                .put(snapshots::update)
-                .delete(snapshots::delete),
+            Gate::All(&[SnapshotGet]),
+            get(snapshots::show),
         )
-        .route("/snapshots/{snapshot_id}/action", post(snapshots::action))
-        .route(
+        .add(
+            M::PUT,
+            "/snapshots/{snapshot_id}",
+            Gate::All(&[SnapshotUpdate, SnapshotGet]),
+            put(snapshots::update),
+        )
+        .add(
+            M::DELETE,
+            "/snapshots/{snapshot_id}",
+            Gate::All(&[SnapshotDelete, SnapshotGet, VolumeGet]),
+            delete(snapshots::delete),
+        )
+        .add(
+            M::POST,
+            "/snapshots/{snapshot_id}/action",
+            Gate::OneOf(&[SnapshotResetStatus]),
+            post(snapshots::action),
+        )
+        .add(
+            M::GET,
             "/snapshots/{snapshot_id}/metadata",
-            metadata::collection(Owner::Snapshot),
+            Gate::All(&[SnapshotMetadataGet, SnapshotGet]),
+            metadata::collection_get(Owner::Snapshot),
         )
-        .route(
+        .add(
+            M::POST,
+            "/snapshots/{snapshot_id}/metadata",
+            Gate::All(&[SnapshotMetadataUpdate, SnapshotGet]),
+            metadata::collection_set(Owner::Snapshot, false),
+        )
+        .add(
+            M::PUT,
+            "/snapshots/{snapshot_id}/metadata",
+            Gate::All(&[SnapshotMetadataUpdate, SnapshotGet]),
+            metadata::collection_set(Owner::Snapshot, true),
+        )
+        .add(
+            M::GET,
             "/snapshots/{snapshot_id}/metadata/{key}",
-            metadata::item(Owner::Snapshot),
+            Gate::All(&[SnapshotMetadataGet, SnapshotGet]),
+            metadata::item_get(Owner::Snapshot),
         )
-        .route(
+        .add(
+            M::PUT,
+            "/snapshots/{snapshot_id}/metadata/{key}",
+            Gate::All(&[SnapshotMetadataUpdate, SnapshotGet]),
+            metadata::item_put(Owner::Snapshot),
+        )
+        .add(
+            M::DELETE,
+            "/snapshots/{snapshot_id}/metadata/{key}",
+            Gate::All(&[SnapshotMetadataDelete, SnapshotGet]),
+            metadata::item_remove(Owner::Snapshot),
+        )
+        .add(
+            M::GET,
             "/attachments",
-            get(attachments::list).post(attachments::create),
+            Gate::All(&[AttachmentList]),
+            get(attachments::list),
         )
-        .route("/attachments/detail", get(attachments::list_detail))
-        .route(
+        .add(
+            M::POST,
+            "/attachments",
+            Gate::All(&[AttachmentCreate, VolumeGet]),
+            post(attachments::create),
+        )
+        .add(
+            M::GET,
+            "/attachments/detail",
+            Gate::All(&[AttachmentList]),
+            get(attachments::list_detail),
+        )
+        .add(
+            M::GET,
             "/attachments/{attachment_id}",
-            get(attachments::show)
-                .put(attachments::update)
-                .delete(attachments::delete),
+            Gate::All(&[AttachmentGet]),
+            get(attachments::show),
         )
-        .route(
+        .add(
+            M::PUT,
+            "/attachments/{attachment_id}",
+            Gate::All(&[AttachmentUpdate]),
+            put(attachments::update),
+        )
+        .add(
+            M::DELETE,
+            "/attachments/{attachment_id}",
+            Gate::All(&[AttachmentDelete]),
+            delete(attachments::delete),
+        )
+        .add(
+            M::POST,
             "/attachments/{attachment_id}/action",
+            Gate::OneOf(&[AttachmentComplete]),
             post(attachments::action),
         )
-        .route("/types", get(type_list))
-        .route("/types/default", get(type_default))
-        .route("/types/{type_id}", get(type_show))
-        .route("/os-availability-zone", get(availability_zones))
-        .route("/limits", get(quotas::limits))
-        .route(
-            "/os-quota-sets/{target}",
-            get(quotas::show).put(quotas::update).delete(quotas::reset),
+        .add(M::GET, "/types", Gate::All(&[TypeList]), get(type_list))
+        .add(
+            M::GET,
+            "/types/default",
+            Gate::All(&[TypeGet]),
+            get(type_default),
         )
-        .route("/os-quota-sets/{target}/defaults", get(quotas::defaults))
-        .route("/extensions", get(extensions))
-        .route("/scheduler-stats/get_pools", get(get_pools))
-        .layer(from_fn_with_state(state.clone(), authenticate));
+        .add(
+            M::GET,
+            "/types/{type_id}",
+            Gate::All(&[TypeGet]),
+            get(type_show),
+        )
+        .add(
+            M::GET,
+            "/os-availability-zone",
+            Gate::All(&[AvailabilityZoneList]),
+            get(availability_zones),
+        )
+        .add(
+            M::GET,
+            "/limits",
+            Gate::All(&[LimitsGet]),
+            get(quotas::limits),
+        )
+        .add(
+            M::GET,
+            "/os-quota-sets/{target}",
+            Gate::All(&[QuotaGet]),
+            get(quotas::show),
+        )
+        .add(
+            M::PUT,
+            "/os-quota-sets/{target}",
+            Gate::All(&[QuotaUpdate]),
+            put(quotas::update),
+        )
+        .add(
+            M::DELETE,
+            "/os-quota-sets/{target}",
+            Gate::All(&[QuotaDelete]),
+            delete(quotas::reset),
+        )
+        .add(
+            M::GET,
+            "/os-quota-sets/{target}/defaults",
+            Gate::All(&[QuotaDefaultsGet]),
+            get(quotas::defaults),
+        )
+        .add(
+            M::GET,
+            "/extensions",
+            Gate::All(&[ExtensionsList]),
+            get(extensions),
+        )
+        .add(
+            M::GET,
+            "/scheduler-stats/get_pools",
+            Gate::All(&[PoolsGet]),
+            get(get_pools),
+        )
+}
 
-    Router::new()
-        .route("/", get(versions))
-        .route("/v3", get(version_v3))
-        .route("/v3/", get(version_v3))
-        .route("/v2", get(version_v2))
-        .route("/v2/", get(version_v2))
+/// The Cinder router and its action table.
+pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
+    use platter_model::Action::VersionsGet;
+    let (project, project_table) = project_routes(&state).finish();
+    let project = project.layer(from_fn_with_state(state.clone(), authenticate));
+    let (top, mut table) = Routes::new(state.clone(), FAMILY)
+        .add(Method::GET, "/", Gate::All(&[VersionsGet]), get(versions))
+        .add(
+            Method::GET,
+            "/v3",
+            Gate::All(&[VersionsGet]),
+            get(version_v3),
+        )
+        .add(
+            Method::GET,
+            "/v3/",
+            Gate::All(&[VersionsGet]),
+            get(version_v3),
+        )
+        .add(
+            Method::GET,
+            "/v2",
+            Gate::All(&[VersionsGet]),
+            get(version_v2),
+        )
+        .add(
+            Method::GET,
+            "/v2/",
+            Gate::All(&[VersionsGet]),
+            get(version_v2),
+        )
+        .finish();
+    table.extend(nested(
+        &["/v3/{project_id}", "/v2/{project_id}"],
+        &project_table,
+    ));
+
+    let router = top
         .nest("/v3/{project_id}", project.clone())
         .nest("/v2/{project_id}", project)
         .fallback(not_found)
@@ -138,7 +403,8 @@ pub fn router(state: ApiState) -> Router {
             normalize(Family::Cinder, req, next)
         }))
         .layer(from_fn(request_id::middleware))
-        .with_state(state)
+        .with_state(state);
+    (router, table)
 }
 
 async fn not_found() -> CinderError {

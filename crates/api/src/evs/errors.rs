@@ -114,6 +114,14 @@ impl From<DomainError> for EvsError {
                 "EVS.5403",
                 format!("Policy check failed. {m}"),
             ),
+            DomainError::NotAllowed { action } => EvsError::new(
+                StatusCode::FORBIDDEN,
+                "EVS.5403",
+                format!(
+                    "Policy check failed. Action {} is not allowed.",
+                    action.iam().unwrap_or(action.policy())
+                ),
+            ),
             DomainError::Conflict(m) => EvsError::malformed(m),
             DomainError::Backend(_) | DomainError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");

@@ -16,10 +16,11 @@ mod views;
 mod volumes;
 
 use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::middleware::{self, from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use platter_model::{AuthContext, DomainError};
 
@@ -28,6 +29,7 @@ pub use jobs::version_v1_entry;
 
 use crate::auth::{self, AuthFailure};
 use crate::error::{normalize, Family};
+use crate::routes::{Gate, GateFamily, RouteEntry, Routes};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
 pub type EvsResult = Result<Response, EvsError>;
@@ -39,117 +41,264 @@ pub struct Caller {
 }
 
 pub fn router(state: ApiState) -> Router {
-    let api = Router::new()
+    build(state).0
+}
+
+const FAMILY: GateFamily = GateFamily {
+    context: |req| req.extensions().get::<Caller>().map(|c| c.ctx.clone()),
+    refuse: |e| EvsError::from(e).into_response(),
+};
+
+/// EVS's own paths, each with the actions it needs (IAM actions of seed
+/// 001 chapter 9 and seed 003).
+fn api_routes(state: &ApiState) -> Routes {
+    use platter_model::Action::*;
+    use Method as M;
+    const ROLLBACK: Gate = Gate::All(&[SnapshotRollback, SnapshotGet, VolumeGet]);
+    Routes::new(state.clone(), FAMILY)
         // Volumes.
-        .route("/v2.1/{project_id}/cloudvolumes", post(volumes::create_v21))
-        .route(
-            "/v2/{project_id}/cloudvolumes",
-            post(volumes::create_v2).get(volumes::list_summary),
+        .add(
+            M::POST,
+            "/v2.1/{project_id}/cloudvolumes",
+            Gate::All(&[VolumeCreate]),
+            post(volumes::create_v21),
         )
-        .route("/v3/{project_id}/cloudvolumes", post(volumes::create_v3))
-        .route(
+        .add(
+            M::POST,
+            "/v2/{project_id}/cloudvolumes",
+            Gate::All(&[VolumeCreate]),
+            post(volumes::create_v2),
+        )
+        .add(
+            M::GET,
+            "/v2/{project_id}/cloudvolumes",
+            Gate::All(&[VolumeList]),
+            get(volumes::list_summary),
+        )
+        .add(
+            M::POST,
+            "/v3/{project_id}/cloudvolumes",
+            Gate::All(&[VolumeCreate]),
+            post(volumes::create_v3),
+        )
+        .add(
+            M::GET,
             "/v2/{project_id}/cloudvolumes/detail",
+            Gate::All(&[VolumeList]),
             get(volumes::list_detail),
         )
-        .route(
+        .add(
+            M::GET,
             "/v2/{project_id}/os-vendor-volumes/detail",
+            Gate::All(&[VolumeList]),
             get(volumes::list_vendor),
         )
-        .route(
+        .add(
+            M::GET,
             "/v3/{project_id}/os-vendor-volumes/detail",
+            Gate::All(&[VolumeList]),
             get(volumes::list_vendor),
         )
-        .route(
+        .add(
+            M::GET,
             "/v2/{project_id}/cloudvolumes/{volume_id}",
-            get(volumes::show)
-                .put(volumes::update)
-                .delete(volumes::delete),
+            Gate::All(&[VolumeGet]),
+            get(volumes::show),
         )
-        .route(
+        .add(
+            M::PUT,
+            "/v2/{project_id}/cloudvolumes/{volume_id}",
+            Gate::All(&[VolumeUpdate]),
+            put(volumes::update),
+        )
+        .add(
+            M::DELETE,
+            "/v2/{project_id}/cloudvolumes/{volume_id}",
+            Gate::All(&[VolumeDelete]),
+            delete(volumes::delete),
+        )
+        .add(
+            M::GET,
             "/v2/{project_id}/os-vendor-volumes/{volume_id}",
+            Gate::All(&[VolumeGet]),
             get(volumes::show_vendor),
         )
-        .route(
+        .add(
+            M::GET,
             "/v3/{project_id}/os-vendor-volumes/{volume_id}",
+            Gate::All(&[VolumeGet]),
             get(volumes::show_vendor),
         )
-        .route(
+        .add(
+            M::POST,
             "/v2.1/{project_id}/cloudvolumes/{volume_id}/action",
+            Gate::All(&[VolumeExtend]),
             post(volumes::extend_v21),
         )
-        .route(
+        .add(
+            M::POST,
             "/v2/{project_id}/cloudvolumes/{volume_id}/action",
+            Gate::All(&[VolumeExtend]),
             post(volumes::extend_v2),
         )
-        .route(
+        .add(
+            M::POST,
             "/v2/{project_id}/cloudvolumes/unsubscribe",
+            Gate::All(&[VolumeUnsubscribe]),
             post(volumes::unsubscribe),
         )
-        .route(
+        .add(
+            M::POST,
             "/v5/{project_id}/volumes/batch-extend",
+            Gate::All(&[VolumeExtend]),
             post(volumes::batch_extend),
         )
-        .route(
+        .add(
+            M::POST,
             "/v2/{project_id}/volumes/{volume_id}/retype",
+            Gate::All(&[VolumeRetype]),
             post(volumes::retype),
         )
-        .route(
+        .add(
+            M::PUT,
             "/v5/{project_id}/cloudvolumes/{volume_id}/qos",
+            Gate::All(&[VolumeModifyQos]),
             put(volumes::modify_qos),
         )
         // Tags.
-        .route("/v2/{project_id}/cloudvolumes/tags", get(tags::summary))
-        .route(
+        .add(
+            M::GET,
+            "/v2/{project_id}/cloudvolumes/tags",
+            Gate::All(&[VolumeTagsList]),
+            get(tags::summary),
+        )
+        .add(
+            M::GET,
             "/v2/{project_id}/cloudvolumes/{volume_id}/tags",
+            Gate::All(&[VolumeTagsGet]),
             get(tags::show),
         )
-        .route(
+        .add(
+            M::POST,
             "/v2/{project_id}/cloudvolumes/{volume_id}/tags/action",
+            Gate::OneOf(&[VolumeTagsCreate, VolumeTagsDelete]),
             post(tags::action),
         )
-        .route(
+        .add(
+            M::POST,
             "/v2/{project_id}/cloudvolumes/resource_instances/action",
+            Gate::All(&[VolumeTagsQuery]),
             post(tags::filter),
         )
         // Snapshots.
-        .route("/v2/{project_id}/cloudsnapshots", post(snapshots::create))
-        .route(
+        .add(
+            M::POST,
+            "/v2/{project_id}/cloudsnapshots",
+            Gate::All(&[SnapshotCreate]),
+            post(snapshots::create),
+        )
+        .add(
+            M::GET,
             "/v2/{project_id}/cloudsnapshots/detail",
+            Gate::All(&[SnapshotList]),
             get(snapshots::list_detail),
         )
-        .route(
+        .add(
+            M::GET,
             "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
-            get(snapshots::show)
-                .put(snapshots::update)
-                .delete(snapshots::delete),
+            Gate::All(&[SnapshotGet]),
+            get(snapshots::show),
         )
-        .route(
+        .add(
+            M::PUT,
+            "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
+            Gate::All(&[SnapshotUpdate]),
+            put(snapshots::update),
+        )
+        .add(
+            M::DELETE,
+            "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
+            Gate::All(&[SnapshotDelete]),
+            delete(snapshots::delete),
+        )
+        .add(
+            M::POST,
             "/v2/{project_id}/cloudsnapshots/{snapshot_id}/rollback",
+            ROLLBACK,
             post(snapshots::rollback),
         )
-        .route(
+        .add(
+            M::POST,
             "/v2/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback",
+            ROLLBACK,
             post(snapshots::rollback_vendor_v2),
         )
-        .route(
+        .add(
+            M::POST,
             "/v3/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback",
+            ROLLBACK,
             post(snapshots::rollback),
         )
-        .route("/v5/{project_id}/snapshots", post(snapshots::create_v5))
-        .route("/v5/{project_id}/snapshots/detail", get(snapshots::list_v5))
-        .route(
+        .add(
+            M::POST,
+            "/v5/{project_id}/snapshots",
+            Gate::All(&[SnapshotCreate]),
+            post(snapshots::create_v5),
+        )
+        .add(
+            M::GET,
+            "/v5/{project_id}/snapshots/detail",
+            Gate::All(&[SnapshotList]),
+            get(snapshots::list_v5),
+        )
+        .add(
+            M::GET,
             "/v5/{project_id}/snapshots/{snapshot_id}",
-            get(snapshots::show_v5)
-                .put(snapshots::update_v5)
-                .delete(snapshots::delete_v5),
+            Gate::All(&[SnapshotGet]),
+            get(snapshots::show_v5),
+        )
+        .add(
+            M::PUT,
+            "/v5/{project_id}/snapshots/{snapshot_id}",
+            Gate::All(&[SnapshotUpdate]),
+            put(snapshots::update_v5),
+        )
+        .add(
+            M::DELETE,
+            "/v5/{project_id}/snapshots/{snapshot_id}",
+            Gate::All(&[SnapshotDelete]),
+            delete(snapshots::delete_v5),
         )
         // Jobs.
-        .route("/v1/{project_id}/jobs/{job_id}", get(jobs::show))
-        .route_layer(from_fn_with_state(state.clone(), authenticate));
+        .add(
+            M::GET,
+            "/v1/{project_id}/jobs/{job_id}",
+            Gate::All(&[JobGet]),
+            get(jobs::show),
+        )
+}
 
-    Router::new()
-        .route("/v1", get(jobs::version_v1))
-        .route("/v1/", get(jobs::version_v1))
+/// The EVS router and its action table.
+pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
+    use platter_model::Action::VersionsGet;
+    let (api, api_table) = api_routes(&state).finish();
+    let api = api.route_layer(from_fn_with_state(state.clone(), authenticate));
+    let (top, mut table) = Routes::new(state.clone(), FAMILY)
+        .add(
+            Method::GET,
+            "/v1",
+            Gate::All(&[VersionsGet]),
+            get(jobs::version_v1),
+        )
+        .add(
+            Method::GET,
+            "/v1/",
+            Gate::All(&[VersionsGet]),
+            get(jobs::version_v1),
+        )
+        .finish();
+    table.extend(api_table);
+    let router = top
         .merge(api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A bug must cost one request a 500, never the connection or the process.
@@ -158,7 +307,8 @@ pub fn router(state: ApiState) -> Router {
             normalize(Family::Evs, req, next)
         }))
         .layer(from_fn(request_id::middleware))
-        .with_state(state)
+        .with_state(state);
+    (router, table)
 }
 
 /// The `{project_id}` of an EVS path: its second segment.

@@ -8,11 +8,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::TokenInfo;
+use platter_model::{Action, TokenInfo};
 use platter_service::identity_fields::{ProjectFields, UserFields};
 use serde_json::{json, Value};
 
-use super::{admin_caller, caller, views};
+use super::{caller, views};
 use crate::body::{json_object, Obj};
 use crate::error::{empty, KeystoneError};
 use crate::ApiState;
@@ -73,7 +73,7 @@ pub async fn project_list(
     headers: HeaderMap,
     Query(q): Q,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::ProjectList).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -110,7 +110,7 @@ pub async fn project_create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:create_project").await {
+    if let Err(r) = caller(&state, &headers, Action::ProjectCreate).await {
         return r;
     }
     ok(async {
@@ -129,7 +129,7 @@ pub async fn project_show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::ProjectGet).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -152,7 +152,7 @@ pub async fn project_update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:update_project").await {
+    if let Err(r) = caller(&state, &headers, Action::ProjectUpdate).await {
         return r;
     }
     ok(async {
@@ -168,7 +168,7 @@ pub async fn project_delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:delete_project").await {
+    if let Err(r) = caller(&state, &headers, Action::ProjectDelete).await {
         return r;
     }
     ok(async {
@@ -209,7 +209,7 @@ fn user_fields(body: &Bytes, creating: bool) -> Result<UserFields, KeystoneError
 }
 
 pub async fn user_list(State(state): State<ApiState>, headers: HeaderMap, Query(q): Q) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:list_users").await {
+    if let Err(r) = caller(&state, &headers, Action::UserList).await {
         return r;
     }
     ok(async {
@@ -228,7 +228,7 @@ pub async fn user_create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:create_user").await {
+    if let Err(r) = caller(&state, &headers, Action::UserCreate).await {
         return r;
     }
     ok(async {
@@ -247,7 +247,7 @@ pub async fn user_show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::UserGet).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -267,7 +267,7 @@ pub async fn user_update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:update_user").await {
+    if let Err(r) = caller(&state, &headers, Action::UserUpdate).await {
         return r;
     }
     ok(async {
@@ -283,7 +283,7 @@ pub async fn user_delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:delete_user").await {
+    if let Err(r) = caller(&state, &headers, Action::UserDelete).await {
         return r;
     }
     ok(async {
@@ -298,7 +298,7 @@ pub async fn user_projects(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::UserProjectsList).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -322,7 +322,7 @@ pub async fn user_projects(
 // ---- roles and assignments ----
 
 pub async fn role_list(State(state): State<ApiState>, headers: HeaderMap, Query(q): Q) -> Response {
-    if let Err(r) = caller(&state, &headers).await {
+    if let Err(r) = caller(&state, &headers, Action::RoleList).await {
         return r;
     }
     ok(async {
@@ -341,7 +341,7 @@ pub async fn role_show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = caller(&state, &headers).await {
+    if let Err(r) = caller(&state, &headers, Action::RoleGet).await {
         return r;
     }
     ok(async {
@@ -356,7 +356,7 @@ pub async fn project_user_roles(
     headers: HeaderMap,
     Path((project_id, user_id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:list_grants").await {
+    if let Err(r) = caller(&state, &headers, Action::RoleGrantList).await {
         return r;
     }
     ok(async {
@@ -375,7 +375,7 @@ pub async fn role_grant(
     headers: HeaderMap,
     Path((project_id, user_id, role_id)): Path<(String, String, String)>,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:create_grant").await {
+    if let Err(r) = caller(&state, &headers, Action::RoleGrant).await {
         return r;
     }
     ok(async {
@@ -393,7 +393,7 @@ pub async fn role_check(
     headers: HeaderMap,
     Path((project_id, user_id, role_id)): Path<(String, String, String)>,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:check_grant").await {
+    if let Err(r) = caller(&state, &headers, Action::RoleCheck).await {
         return r;
     }
     ok(async {
@@ -418,7 +418,7 @@ pub async fn role_revoke(
     headers: HeaderMap,
     Path((project_id, user_id, role_id)): Path<(String, String, String)>,
 ) -> Response {
-    if let Err(r) = admin_caller(&state, &headers, "identity:revoke_grant").await {
+    if let Err(r) = caller(&state, &headers, Action::RoleRevoke).await {
         return r;
     }
     ok(async {
@@ -438,7 +438,7 @@ pub async fn role_assignments(
     headers: HeaderMap,
     Query(q): Q,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::RoleAssignmentList).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -501,7 +501,7 @@ pub async fn domain_list(
     headers: HeaderMap,
     Query(q): Q,
 ) -> Response {
-    if let Err(r) = caller(&state, &headers).await {
+    if let Err(r) = caller(&state, &headers, Action::DomainList).await {
         return r;
     }
     ok(async {
@@ -525,7 +525,7 @@ pub async fn domain_show(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = caller(&state, &headers).await {
+    if let Err(r) = caller(&state, &headers, Action::DomainGet).await {
         return r;
     }
     ok(async {
@@ -536,7 +536,7 @@ pub async fn domain_show(
 }
 
 pub async fn service_list(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    match caller(&state, &headers).await {
+    match caller(&state, &headers, Action::ServiceList).await {
         Ok(_) => Json(views::collection(
             &state,
             "services",
@@ -549,7 +549,7 @@ pub async fn service_list(State(state): State<ApiState>, headers: HeaderMap) -> 
 }
 
 pub async fn endpoint_list(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    match caller(&state, &headers).await {
+    match caller(&state, &headers, Action::EndpointList).await {
         Ok(_) => Json(views::collection(
             &state,
             "endpoints",
@@ -562,7 +562,7 @@ pub async fn endpoint_list(State(state): State<ApiState>, headers: HeaderMap) ->
 }
 
 pub async fn region_list(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    match caller(&state, &headers).await {
+    match caller(&state, &headers, Action::RegionList).await {
         Ok(_) => {
             let region =
                 json!({ "id": state.urls.region, "description": "", "parent_region_id": null });

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::{Credential, CredentialStatus, TokenInfo};
+use platter_model::{Action, Credential, CredentialStatus, TokenInfo};
 use platter_service::CredentialCaller;
 use serde_json::{json, Value};
 
@@ -55,7 +55,7 @@ fn detail(c: &Credential) -> Value {
 /// `POST /v3.0/OS-CREDENTIAL/credentials`
 /// `{"credential": {"user_id": "...", "description": "..."}}` → 201 with the secret.
 pub async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::CredentialCreate).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -82,7 +82,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::CredentialList).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -103,7 +103,7 @@ pub async fn show(
     headers: HeaderMap,
     Path(access_key): Path<String>,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::CredentialGet).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -125,7 +125,7 @@ pub async fn update(
     Path(access_key): Path<String>,
     body: Bytes,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::CredentialUpdate).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -162,7 +162,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(access_key): Path<String>,
 ) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::CredentialDelete).await {
         Ok(i) => i,
         Err(r) => return r,
     };

@@ -10,80 +10,263 @@ mod tokens;
 mod views;
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, from_fn};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{delete, get, head, patch, post, put};
 use axum::{Json, Router};
-use platter_model::TokenInfo;
+use platter_model::{Action, AuthContext, TokenInfo};
 use serde_json::json;
 
 use crate::error::{normalize, www_authenticate, Family, KeystoneError};
+use crate::routes::{Gate, GateFamily, RouteEntry, Routes};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/", get(versions))
-        .route("/v3", get(version))
-        .route("/v3/", get(version))
-        .route(
+    build(state).0
+}
+
+/// Identity handlers validate the token themselves (several routes are
+/// open, and a token may be unscoped) and authorize the route's action
+/// through [`caller`]; the gate has no context to check here.
+const FAMILY: GateFamily = GateFamily {
+    context: |_| None,
+    refuse: |e| KeystoneError::from(e).into_response(),
+};
+
+/// The Keystone router and its action table.
+pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
+    use platter_model::Action::*;
+    use Method as M;
+    let (router, table) = Routes::new(state.clone(), FAMILY)
+        .add(M::GET, "/", Gate::All(&[VersionsGet]), get(versions))
+        .add(M::GET, "/v3", Gate::All(&[VersionsGet]), get(version))
+        .add(M::GET, "/v3/", Gate::All(&[VersionsGet]), get(version))
+        .add(
+            M::GET,
             "/v3/auth/tokens",
-            get(tokens::validate)
-                .head(tokens::check)
-                .post(tokens::issue)
-                .delete(tokens::revoke),
+            Gate::All(&[TokenValidate]),
+            get(tokens::validate),
         )
-        .route("/v3/auth/projects", get(tokens::auth_projects))
-        .route("/v3/auth/domains", get(tokens::auth_domains))
-        .route("/v3/auth/system", get(tokens::auth_system))
-        .route("/v3/auth/catalog", get(tokens::auth_catalog))
-        .route(
+        .add(
+            M::HEAD,
+            "/v3/auth/tokens",
+            Gate::All(&[TokenValidate]),
+            head(tokens::check),
+        )
+        .add(
+            M::POST,
+            "/v3/auth/tokens",
+            Gate::All(&[TokenIssue]),
+            post(tokens::issue),
+        )
+        .add(
+            M::DELETE,
+            "/v3/auth/tokens",
+            Gate::All(&[TokenRevoke]),
+            delete(tokens::revoke),
+        )
+        .add(
+            M::GET,
+            "/v3/auth/projects",
+            Gate::All(&[AuthScopesList]),
+            get(tokens::auth_projects),
+        )
+        .add(
+            M::GET,
+            "/v3/auth/domains",
+            Gate::All(&[AuthScopesList]),
+            get(tokens::auth_domains),
+        )
+        .add(
+            M::GET,
+            "/v3/auth/system",
+            Gate::All(&[AuthScopesList]),
+            get(tokens::auth_system),
+        )
+        .add(
+            M::GET,
+            "/v3/auth/catalog",
+            Gate::All(&[CatalogGet]),
+            get(tokens::auth_catalog),
+        )
+        .add(
+            M::GET,
             "/v3/projects",
-            get(admin::project_list).post(admin::project_create),
+            Gate::All(&[ProjectList]),
+            get(admin::project_list),
         )
-        .route(
+        .add(
+            M::POST,
+            "/v3/projects",
+            Gate::All(&[ProjectCreate]),
+            post(admin::project_create),
+        )
+        .add(
+            M::GET,
             "/v3/projects/{project_id}",
-            get(admin::project_show)
-                .patch(admin::project_update)
-                .delete(admin::project_delete),
+            Gate::All(&[ProjectGet]),
+            get(admin::project_show),
         )
-        .route(
+        .add(
+            M::PATCH,
+            "/v3/projects/{project_id}",
+            Gate::All(&[ProjectUpdate]),
+            patch(admin::project_update),
+        )
+        .add(
+            M::DELETE,
+            "/v3/projects/{project_id}",
+            Gate::All(&[ProjectDelete]),
+            delete(admin::project_delete),
+        )
+        .add(
+            M::GET,
             "/v3/projects/{project_id}/users/{user_id}/roles",
+            Gate::All(&[RoleGrantList]),
             get(admin::project_user_roles),
         )
-        .route(
+        .add(
+            M::PUT,
             "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
-            put(admin::role_grant)
-                .head(admin::role_check)
-                .get(admin::role_check)
-                .delete(admin::role_revoke),
+            Gate::All(&[RoleGrant]),
+            put(admin::role_grant),
         )
-        .route("/v3/users", get(admin::user_list).post(admin::user_create))
-        .route(
+        .add(
+            M::HEAD,
+            "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
+            Gate::All(&[RoleCheck]),
+            head(admin::role_check),
+        )
+        .add(
+            M::GET,
+            "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
+            Gate::All(&[RoleCheck]),
+            get(admin::role_check),
+        )
+        .add(
+            M::DELETE,
+            "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
+            Gate::All(&[RoleRevoke]),
+            delete(admin::role_revoke),
+        )
+        .add(
+            M::GET,
+            "/v3/users",
+            Gate::All(&[UserList]),
+            get(admin::user_list),
+        )
+        .add(
+            M::POST,
+            "/v3/users",
+            Gate::All(&[UserCreate]),
+            post(admin::user_create),
+        )
+        .add(
+            M::GET,
             "/v3/users/{user_id}",
-            get(admin::user_show)
-                .patch(admin::user_update)
-                .delete(admin::user_delete),
+            Gate::All(&[UserGet]),
+            get(admin::user_show),
         )
-        .route("/v3/users/{user_id}/projects", get(admin::user_projects))
-        .route("/v3/roles", get(admin::role_list))
-        .route("/v3/roles/{role_id}", get(admin::role_show))
-        .route("/v3/role_assignments", get(admin::role_assignments))
-        .route("/v3/domains", get(admin::domain_list))
-        .route("/v3/domains/{domain_id}", get(admin::domain_show))
-        .route("/v3/services", get(admin::service_list))
-        .route("/v3/endpoints", get(admin::endpoint_list))
-        .route("/v3/regions", get(admin::region_list))
-        .route(
+        .add(
+            M::PATCH,
+            "/v3/users/{user_id}",
+            Gate::All(&[UserUpdate]),
+            patch(admin::user_update),
+        )
+        .add(
+            M::DELETE,
+            "/v3/users/{user_id}",
+            Gate::All(&[UserDelete]),
+            delete(admin::user_delete),
+        )
+        .add(
+            M::GET,
+            "/v3/users/{user_id}/projects",
+            Gate::All(&[UserProjectsList]),
+            get(admin::user_projects),
+        )
+        .add(
+            M::GET,
+            "/v3/roles",
+            Gate::All(&[RoleList]),
+            get(admin::role_list),
+        )
+        .add(
+            M::GET,
+            "/v3/roles/{role_id}",
+            Gate::All(&[RoleGet]),
+            get(admin::role_show),
+        )
+        .add(
+            M::GET,
+            "/v3/role_assignments",
+            Gate::All(&[RoleAssignmentList]),
+            get(admin::role_assignments),
+        )
+        .add(
+            M::GET,
+            "/v3/domains",
+            Gate::All(&[DomainList]),
+            get(admin::domain_list),
+        )
+        .add(
+            M::GET,
+            "/v3/domains/{domain_id}",
+            Gate::All(&[DomainGet]),
+            get(admin::domain_show),
+        )
+        .add(
+            M::GET,
+            "/v3/services",
+            Gate::All(&[ServiceList]),
+            get(admin::service_list),
+        )
+        .add(
+            M::GET,
+            "/v3/endpoints",
+            Gate::All(&[EndpointList]),
+            get(admin::endpoint_list),
+        )
+        .add(
+            M::GET,
+            "/v3/regions",
+            Gate::All(&[RegionList]),
+            get(admin::region_list),
+        )
+        .add(
+            M::GET,
             "/v3.0/OS-CREDENTIAL/credentials",
-            get(credentials::list).post(credentials::create),
+            Gate::All(&[CredentialList]),
+            get(credentials::list),
         )
-        .route(
+        .add(
+            M::POST,
+            "/v3.0/OS-CREDENTIAL/credentials",
+            Gate::All(&[CredentialCreate]),
+            post(credentials::create),
+        )
+        .add(
+            M::GET,
             "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
-            get(credentials::show)
-                .put(credentials::update)
-                .delete(credentials::delete),
+            Gate::All(&[CredentialGet]),
+            get(credentials::show),
         )
+        .add(
+            M::PUT,
+            "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
+            Gate::All(&[CredentialUpdate]),
+            put(credentials::update),
+        )
+        .add(
+            M::DELETE,
+            "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
+            Gate::All(&[CredentialDelete]),
+            delete(credentials::delete),
+        )
+        .finish();
+    let router = router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A bug must cost one request a 500, never the connection or the process.
@@ -92,7 +275,8 @@ pub fn router(state: ApiState) -> Router {
             normalize(Family::Keystone, req, next)
         }))
         .layer(from_fn(request_id::middleware))
-        .with_state(state)
+        .with_state(state);
+    (router, table)
 }
 
 async fn not_found() -> KeystoneError {
@@ -127,32 +311,30 @@ pub(crate) fn unauthorized(state: &ApiState, e: KeystoneError) -> Response {
     resp
 }
 
-/// The caller's validated token.
-pub(crate) async fn caller(state: &ApiState, headers: &HeaderMap) -> Result<TokenInfo, Response> {
+/// The caller's validated token, authorized for `action`. An unscoped
+/// token is asked about as a caller with no project and no role.
+pub(crate) async fn caller(
+    state: &ApiState,
+    headers: &HeaderMap,
+    action: Action,
+) -> Result<TokenInfo, Response> {
     let token = headers
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| unauthorized(state, KeystoneError::unauthorized()))?;
-    state
+    let info = state
         .platter
         .validate_token(token)
         .await
-        .map_err(|e| unauthorized(state, e.into()))
-}
-
-/// The caller, who must hold the admin role on the token's project.
-pub(crate) async fn admin_caller(
-    state: &ApiState,
-    headers: &HeaderMap,
-    action: &str,
-) -> Result<TokenInfo, Response> {
-    let info = caller(state, headers).await?;
-    match info.auth_context() {
-        Some(ctx) if ctx.is_admin() => Ok(info),
-        _ => Err(KeystoneError::new(
-            StatusCode::FORBIDDEN,
-            format!("You are not authorized to perform the requested action: {action}."),
-        )
-        .into_response()),
-    }
+        .map_err(|e| unauthorized(state, e.into()))?;
+    let ctx = info.auth_context().unwrap_or_else(|| AuthContext {
+        user_id: info.user.id.clone(),
+        project_id: String::new(),
+        roles: Vec::new(),
+    });
+    state
+        .platter
+        .authorize(&ctx, action)
+        .map_err(|e| KeystoneError::from(e).into_response())?;
+    Ok(info)
 }

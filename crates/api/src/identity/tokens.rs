@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use platter_model::Action;
 use platter_service::{AuthRequest, DomainRef, ProjectScope, UserRef};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -183,7 +184,7 @@ async fn subject(
     state: &ApiState,
     headers: &HeaderMap,
 ) -> Result<platter_model::TokenInfo, Response> {
-    caller(state, headers).await?;
+    caller(state, headers, Action::TokenValidate).await?;
     let token = subject_token(headers).map_err(IntoResponse::into_response)?;
     state.platter.validate_token(&token).await.map_err(|_| {
         KeystoneError::new(StatusCode::NOT_FOUND, "Could not find token.").into_response()
@@ -218,7 +219,7 @@ pub async fn check(State(state): State<ApiState>, headers: HeaderMap) -> Respons
 
 /// `DELETE /v3/auth/tokens`: revokes the subject token.
 pub async fn revoke(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if let Err(r) = caller(&state, &headers).await {
+    if let Err(r) = caller(&state, &headers, Action::TokenRevoke).await {
         return r;
     }
     let token = match subject_token(&headers) {
@@ -235,7 +236,7 @@ pub async fn revoke(State(state): State<ApiState>, headers: HeaderMap) -> Respon
 
 /// `GET /v3/auth/projects`: projects the caller may scope to.
 pub async fn auth_projects(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let info = match caller(&state, &headers).await {
+    let info = match caller(&state, &headers, Action::AuthScopesList).await {
         Ok(i) => i,
         Err(r) => return r,
     };
@@ -259,7 +260,7 @@ pub async fn auth_projects(State(state): State<ApiState>, headers: HeaderMap) ->
 }
 
 pub async fn auth_domains(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    match caller(&state, &headers).await {
+    match caller(&state, &headers, Action::AuthScopesList).await {
         Ok(_) => Json(views::collection(
             &state,
             "domains",
@@ -272,7 +273,7 @@ pub async fn auth_domains(State(state): State<ApiState>, headers: HeaderMap) -> 
 }
 
 pub async fn auth_system(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    match caller(&state, &headers).await {
+    match caller(&state, &headers, Action::AuthScopesList).await {
         Ok(_) => Json(views::collection(
             &state,
             "system",
@@ -289,7 +290,7 @@ pub async fn auth_catalog(
     headers: HeaderMap,
     Query(_q): Query<HashMap<String, String>>,
 ) -> Response {
-    match caller(&state, &headers).await {
+    match caller(&state, &headers, Action::CatalogGet).await {
         Ok(info) => {
             let pid = info.project.as_ref().map(|p| p.id.as_str());
             let body = json!({

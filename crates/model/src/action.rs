@@ -1,0 +1,205 @@
+//! Every operation of every API family, as one enum: what authorization
+//! decides about.
+//!
+//! Each action carries the name of its policy rule (Cinder's and Keystone's
+//! policy names, which Cinder's 403 message quotes), the class of caller the
+//! default role rules let through, and, where Huawei's documents give one,
+//! its IAM action (`evs:volumes:create`, from the IAM tables of seeds 001 and
+//! 003). A route declares the actions it needs; a service operation asks
+//! [`Action`] to be authorized before it reads or changes anything.
+
+/// Who the default role rules (admin / member / reader) let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// No credentials needed (versions, issuing a token).
+    Public,
+    /// Any authenticated caller; what it may see is still scoped to its
+    /// project (others' resources are not found, not forbidden).
+    Read,
+    /// `member` or `admin`.
+    Write,
+    /// `admin` only.
+    Admin,
+}
+
+macro_rules! actions {
+    ($($(#[$doc:meta])* $variant:ident => $policy:literal, $access:ident, $iam:expr;)*) => {
+        /// An operation that authorization decides about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Action {
+            /// Every action, in declaration order.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The policy rule's name (`volume:create`).
+            pub fn policy(self) -> &'static str {
+                match self { $(Action::$variant => $policy,)* }
+            }
+
+            /// The class of caller the default role rules allow.
+            pub fn access(self) -> Access {
+                match self { $(Action::$variant => Access::$access,)* }
+            }
+
+            /// The IAM action, where the documents name one.
+            pub fn iam(self) -> Option<&'static str> {
+                match self { $(Action::$variant => $iam,)* }
+            }
+        }
+    };
+}
+
+actions! {
+    // ---- versions and discovery
+    VersionsGet => "versions:get", Public, None;
+    ExtensionsList => "volume_extension:extensions:get", Read, None;
+    AvailabilityZoneList => "volume_extension:availability_zone_list", Read, None;
+    LimitsGet => "limits_extension:used_limits", Read, None;
+
+    // ---- volumes
+    VolumeCreate => "volume:create", Write, Some("evs:volumes:create");
+    VolumeList => "volume:get_all", Read, Some("evs:volumes:list");
+    VolumeGet => "volume:get", Read, Some("evs:volumes:get");
+    VolumeUpdate => "volume:update", Write, Some("evs:volumes:update");
+    VolumeDelete => "volume:delete", Write, Some("evs:volumes:delete");
+    VolumeExtend => "volume:extend", Write, Some("evs:volumes:extend");
+    VolumeRetype => "volume:retype", Write, Some("evs:volumes:retype");
+    VolumeMetadataGet => "volume:get_volume_metadata", Read, Some("evs:volumes:get");
+    VolumeMetadataUpdate => "volume:update_volume_metadata", Write, Some("evs:volumes:update");
+    VolumeMetadataDelete => "volume:delete_volume_metadata", Write, Some("evs:volumes:delete");
+    VolumeSetBootable => "volume:update", Write, Some("evs:volumes:update");
+    VolumeSetReadonly => "volume:update_readonly_flag", Write, Some("evs:volumes:update");
+    VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;
+    VolumeForceDetach => "volume_extension:volume_admin_actions:force_detach", Admin, None;
+    VolumeReserve => "volume:reserve_volume", Write, Some("evs:volumes:attach");
+    VolumeUnreserve => "volume:unreserve_volume", Write, Some("evs:volumes:detach");
+    VolumeBeginDetaching => "volume:begin_detaching", Write, Some("evs:volumes:detach");
+    VolumeInitializeConnection => "volume:initialize_connection", Write, Some("evs:volumes:attach");
+    VolumeTerminateConnection => "volume:terminate_connection", Write, Some("evs:volumes:detach");
+    VolumeAttach => "volume:attach", Write, Some("evs:volumes:attach");
+    VolumeDetach => "volume:detach", Write, Some("evs:volumes:detach");
+    /// EVS: change a volume's QoS (iops/throughput).
+    VolumeModifyQos => "volume:update", Write, Some("evs:volumes:update");
+    /// EVS: unsubscribe (delete) prepaid volumes.
+    VolumeUnsubscribe => "volume:delete", Write, Some("evs:volumes:delete");
+    VolumeTagsCreate => "volume:update", Write, Some("evs:volumeTags:create");
+    VolumeTagsDelete => "volume:update", Write, Some("evs:volumeTags:delete");
+    VolumeTagsList => "volume:get_all", Read, Some("evs:volumeTags:list");
+    VolumeTagsGet => "volume:get", Read, Some("evs:volumeTags:getById");
+    VolumeTagsQuery => "volume:get_all", Read, Some("evs:volumeTags:get");
+
+    // ---- snapshots
+    SnapshotCreate => "volume:create_snapshot", Write, Some("evs:snapshots:create");
+    SnapshotList => "volume:get_all_snapshots", Read, Some("evs:snapshots:list");
+    SnapshotGet => "volume:get_snapshot", Read, Some("evs:snapshots:get");
+    SnapshotUpdate => "volume:update_snapshot", Write, Some("evs:snapshots:update");
+    SnapshotDelete => "volume:delete_snapshot", Write, Some("evs:snapshots:delete");
+    SnapshotMetadataGet => "volume:get_snapshot_metadata", Read, Some("evs:snapshots:get");
+    SnapshotMetadataUpdate => "volume:update_snapshot_metadata", Write, Some("evs:snapshots:update");
+    SnapshotMetadataDelete => "volume:delete_snapshot_metadata", Write, Some("evs:snapshots:delete");
+    SnapshotRollback => "volume:rollback", Write, Some("evs:snapshots:rollback");
+    SnapshotResetStatus => "volume_extension:snapshot_admin_actions:reset_status", Admin, None;
+
+    // ---- attachments (Cinder 3.27+)
+    AttachmentCreate => "volume:attachment_create", Write, Some("evs:volumes:attach");
+    AttachmentList => "volume:attachment_get_all", Read, None;
+    AttachmentGet => "volume:attachment_get", Read, None;
+    AttachmentUpdate => "volume:attachment_update", Write, Some("evs:volumes:attach");
+    AttachmentComplete => "volume:attachment_complete", Write, Some("evs:volumes:attach");
+    AttachmentDelete => "volume:attachment_delete", Write, Some("evs:volumes:detach");
+
+    // ---- types, quotas, pools, jobs
+    TypeList => "volume_extension:types_manage", Read, Some("evs:types:get");
+    TypeGet => "volume_extension:type_get", Read, Some("evs:types:get");
+    QuotaGet => "volume_extension:quotas:show", Read, Some("evs:quotas:get");
+    QuotaDefaultsGet => "volume_extension:quotas:show", Read, Some("evs:quotas:get");
+    QuotaUpdate => "volume_extension:quotas:update", Admin, None;
+    QuotaDelete => "volume_extension:quotas:delete", Admin, None;
+    PoolsGet => "scheduler_extension:scheduler_stats:get_pools", Admin, None;
+    JobGet => "evs:jobs:get", Read, None;
+
+    // ---- identity
+    TokenIssue => "identity:authenticate", Public, None;
+    TokenValidate => "identity:validate_token", Read, None;
+    TokenRevoke => "identity:revoke_token", Read, None;
+    AuthScopesList => "identity:get_auth_projects", Read, None;
+    CatalogGet => "identity:get_auth_catalog", Read, None;
+    ProjectCreate => "identity:create_project", Admin, None;
+    /// Admins list every project; others get their own (the handler scopes).
+    ProjectList => "identity:list_projects", Read, None;
+    ProjectGet => "identity:get_project", Read, None;
+    ProjectUpdate => "identity:update_project", Admin, None;
+    ProjectDelete => "identity:delete_project", Admin, None;
+    UserCreate => "identity:create_user", Admin, None;
+    UserList => "identity:list_users", Admin, None;
+    /// Admins, or the user itself (the handler checks which).
+    UserGet => "identity:get_user", Read, None;
+    UserUpdate => "identity:update_user", Read, None;
+    UserDelete => "identity:delete_user", Admin, None;
+    UserProjectsList => "identity:list_user_projects", Read, None;
+    RoleList => "identity:list_roles", Read, None;
+    RoleGet => "identity:get_role", Read, None;
+    RoleGrant => "identity:create_grant", Admin, None;
+    RoleCheck => "identity:check_grant", Admin, None;
+    RoleRevoke => "identity:revoke_grant", Admin, None;
+    RoleGrantList => "identity:list_grants", Admin, None;
+    RoleAssignmentList => "identity:list_role_assignments", Read, None;
+    DomainList => "identity:list_domains", Read, None;
+    DomainGet => "identity:get_domain", Read, None;
+    ServiceList => "identity:list_services", Read, None;
+    EndpointList => "identity:list_endpoints", Read, None;
+    RegionList => "identity:list_regions", Read, None;
+    /// Access keys: a user manages its own; admins anyone's.
+    CredentialCreate => "identity:create_credential", Read, None;
+    CredentialList => "identity:list_credentials", Read, None;
+    CredentialGet => "identity:get_credential", Read, None;
+    CredentialUpdate => "identity:update_credential", Read, None;
+    CredentialDelete => "identity:delete_credential", Read, None;
+}
+
+impl Action {
+    /// An action by its policy or IAM name (several actions may share a
+    /// policy name: the first declared wins). For configuration and tests.
+    pub fn by_name(name: &str) -> Vec<Action> {
+        Action::ALL
+            .iter()
+            .copied()
+            .filter(|a| a.policy() == name || a.iam() == Some(name) || a.variant_name() == name)
+            .collect()
+    }
+
+    /// The Rust name of the variant (`VolumeCreate`).
+    pub fn variant_name(self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.policy())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_well_formed() {
+        for a in Action::ALL {
+            assert!(a.policy().contains(':'), "{a:?}");
+            if let Some(iam) = a.iam() {
+                assert!(iam.starts_with("evs:"), "{a:?}: {iam}");
+                assert_eq!(iam.split(':').count(), 3, "{a:?}: {iam}");
+            }
+        }
+        assert_eq!(
+            Action::by_name("evs:volumes:create"),
+            vec![Action::VolumeCreate]
+        );
+        assert!(Action::by_name("volume:update").contains(&Action::VolumeUpdate));
+    }
+}
