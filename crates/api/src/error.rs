@@ -15,7 +15,7 @@ use crate::body::InputError;
 fn status_of(e: &DomainError) -> StatusCode {
     match e {
         DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
-        DomainError::InvalidInput(_) | DomainError::InvalidState(_) => StatusCode::BAD_REQUEST,
+        DomainError::InvalidInput(_) | DomainError::InvalidState { .. } => StatusCode::BAD_REQUEST,
         DomainError::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         DomainError::Forbidden(_) | DomainError::NotAllowed { .. } => StatusCode::FORBIDDEN,
@@ -92,6 +92,11 @@ impl From<DomainError> for CinderError {
             } => cinder_quota_message(resource, *requested, *in_use, *limit),
             DomainError::NotAllowed { action } => {
                 format!("Policy doesn't allow {} to be performed.", action.policy())
+            }
+            // Cinder's InvalidInput and Invalid<Resource> exceptions.
+            DomainError::InvalidInput(m) => format!("Invalid input received: {m}"),
+            DomainError::InvalidState { resource, message } if !resource.is_empty() => {
+                format!("Invalid {resource}: {message}")
             }
             DomainError::Internal(_) | DomainError::Backend(_) => {
                 tracing::error!(error = %e, "internal error");

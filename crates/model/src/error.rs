@@ -12,9 +12,14 @@ pub enum DomainError {
     /// The request is malformed or a value is out of range.
     #[error("{0}")]
     InvalidInput(String),
-    /// The resource is in a status that does not allow the operation.
-    #[error("{0}")]
-    InvalidState(String),
+    /// A resource is in a status that does not allow the operation.
+    /// `resource` names its kind (`volume`, `snapshot`, `attachment`), or is
+    /// empty when the message stands alone; families word the prefix.
+    #[error("{message}")]
+    InvalidState {
+        resource: &'static str,
+        message: String,
+    },
     /// Over quota. `requested` is what the operation asked for.
     #[error("Requested {resource} exceeds quota: requested {requested}, in use {in_use}, limit {limit}.")]
     QuotaExceeded {
@@ -54,7 +59,28 @@ impl DomainError {
         DomainError::InvalidInput(msg.into())
     }
     pub fn state(msg: impl Into<String>) -> Self {
-        DomainError::InvalidState(msg.into())
+        DomainError::InvalidState {
+            resource: "",
+            message: msg.into(),
+        }
+    }
+    pub fn volume_state(msg: impl Into<String>) -> Self {
+        DomainError::InvalidState {
+            resource: "volume",
+            message: msg.into(),
+        }
+    }
+    pub fn snapshot_state(msg: impl Into<String>) -> Self {
+        DomainError::InvalidState {
+            resource: "snapshot",
+            message: msg.into(),
+        }
+    }
+    pub fn attachment_state(msg: impl Into<String>) -> Self {
+        DomainError::InvalidState {
+            resource: "attachment",
+            message: msg.into(),
+        }
     }
 }
 

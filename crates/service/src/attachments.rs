@@ -410,11 +410,13 @@ impl Platter {
             None => match v.attachments.as_slice() {
                 [one] => one.clone(),
                 [] => {
-                    return Err(DomainError::state(format!("Invalid volume: Volume {id} is not attached.")));
+                    return Err(DomainError::volume_state(format!(
+                        "Volume {id} is not attached."
+                    )));
                 }
                 _ => {
                     return Err(DomainError::invalid(
-                        "Invalid input received: the volume has several attachments; attachment_id is required.",
+                        "the volume has several attachments; attachment_id is required.",
                     ))
                 }
             },

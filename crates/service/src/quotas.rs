@@ -55,9 +55,9 @@ impl Platter {
     ) -> DomainResult<QuotaSetView> {
         self.authorize(ctx, Action::QuotaGet)?;
         if ctx.project_id != project_id && !ctx.is_admin() {
-            return Err(DomainError::Forbidden(
-                "Policy doesn't allow volume_extension:quotas:show to be performed.".into(),
-            ));
+            return Err(DomainError::NotAllowed {
+                action: Action::QuotaGet,
+            });
         }
         let types = self.type_names().await?;
         let lines = self

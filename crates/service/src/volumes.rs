@@ -282,7 +282,7 @@ impl Platter {
         self.authorize(ctx, Action::VolumeCreate)?;
         if req.snapshot_id.is_some() && req.source_volid.is_some() {
             return Err(DomainError::invalid(
-                "Invalid input received: only one of snapshot_id and source_volid may be given.",
+                "only one of snapshot_id and source_volid may be given.",
             ));
         }
         let mut source = VolumeSource::Blank;
@@ -306,21 +306,19 @@ impl Platter {
         let size = match (req.size, &source) {
             (Some(s), _) => s,
             (None, VolumeSource::Blank) => {
-                return Err(DomainError::invalid(
-                    "Invalid input received: size is required for a blank volume.",
-                ))
+                return Err(DomainError::invalid("size is required for a blank volume."))
             }
             (None, _) => min_size,
         };
         if size < 1 || size > self.config().max_volume_size_gib {
             return Err(DomainError::invalid(format!(
-                "Invalid input received: volume size must be an integer between 1 and {} GiB, not {size}.",
+                "volume size must be an integer between 1 and {} GiB, not {size}.",
                 self.config().max_volume_size_gib
             )));
         }
         if size < min_size {
             return Err(DomainError::invalid(format!(
-                "Invalid input received: volume size {size} GiB is smaller than its source ({min_size} GiB)."
+                "volume size {size} GiB is smaller than its source ({min_size} GiB)."
             )));
         }
         let vtype = match (&req.volume_type, inherited_type) {
@@ -334,7 +332,7 @@ impl Platter {
             Some(az) if zones.contains(az) => az.clone(),
             Some(az) => {
                 return Err(DomainError::invalid(format!(
-                    "Invalid input received: Availability zone '{az}' is invalid."
+                    "Availability zone '{az}' is invalid."
                 )))
             }
             None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
@@ -342,7 +340,7 @@ impl Platter {
         if let Some(allowed) = vtype.extra_specs.get("RESKEY:availability_zones") {
             if !allowed.split(',').any(|z| z.trim() == az) {
                 return Err(DomainError::invalid(format!(
-                    "Invalid input received: volume type {} is not available in availability zone {az}.",
+                    "volume type {} is not available in availability zone {az}.",
                     vtype.name
                 )));
             }
@@ -503,7 +501,7 @@ impl Platter {
     ) -> DomainResult<(Job, VolumeStatus)> {
         if new_size > self.config().max_volume_size_gib {
             return Err(DomainError::invalid(format!(
-                "Invalid input received: new size {new_size} GiB exceeds the maximum volume size of {} GiB.",
+                "new size {new_size} GiB exceeds the maximum volume size of {} GiB.",
                 self.config().max_volume_size_gib
             )));
         }

@@ -114,14 +114,14 @@ pub(crate) async fn settle(
 
 fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
     if !ATTACHABLE.contains(&v.status) {
-        return Err(DomainError::state(format!(
-            "Invalid volume: Volume {} status must be available or in-use (multiattach) to attach, but it is {}.",
+        return Err(DomainError::volume_state(format!(
+            "Volume {} status must be available or in-use (multiattach) to attach, but it is {}.",
             v.id, v.status
         )));
     }
     if !v.multiattach && !v.attachments.is_empty() {
-        return Err(DomainError::state(format!(
-            "Invalid volume: Volume {} is already reserved or attached and is not multiattach.",
+        return Err(DomainError::volume_state(format!(
+            "Volume {} is already reserved or attached and is not multiattach.",
             v.id
         )));
     }
@@ -253,8 +253,8 @@ impl Store {
             AttachmentStatus::Reserved | AttachmentStatus::Attaching => AttachmentStatus::Attaching,
             AttachmentStatus::Attached => AttachmentStatus::Attached,
             other => {
-                return Err(DomainError::state(format!(
-                    "Invalid attachment: attachment {id} is {other} and cannot be connected."
+                return Err(DomainError::attachment_state(format!(
+                    "attachment {id} is {other} and cannot be connected."
                 )))
             }
         };
@@ -292,8 +292,8 @@ impl Store {
             a.status,
             AttachmentStatus::Reserved | AttachmentStatus::Attaching | AttachmentStatus::Attached
         ) {
-            return Err(DomainError::state(format!(
-                "Invalid attachment: attachment {id} is {} and cannot be completed.",
+            return Err(DomainError::attachment_state(format!(
+                "attachment {id} is {} and cannot be completed.",
                 a.status
             )));
         }
@@ -387,8 +387,8 @@ impl Store {
             (VolumeStatus::Detaching, VolumeStatus::InUse)
         };
         if v.status != from {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {volume_id} status must be {from}, but it is {}.",
+            return Err(DomainError::volume_state(format!(
+                "Volume {volume_id} status must be {from}, but it is {}.",
                 v.status
             )));
         }

@@ -218,12 +218,14 @@ impl Store {
             v.status == VolumeStatus::Available || (s.force && v.status == VolumeStatus::InUse);
         if !allowed {
             let why = if v.status == VolumeStatus::InUse {
-                "Invalid volume: Volume is attached (in-use); use force to snapshot it anyway."
-                    .to_string()
+                "Volume is attached (in-use); use force to snapshot it anyway.".to_string()
             } else {
-                format!("Invalid volume: Volume {} status must be available, but current status is: {}.", v.id, v.status)
+                format!(
+                    "Volume {} status must be available, but current status is: {}.",
+                    v.id, v.status
+                )
             };
-            return Err(DomainError::state(why));
+            return Err(DomainError::volume_state(why));
         }
         let t = &v.volume_type_name;
         let deltas = vec![
@@ -366,8 +368,8 @@ impl Store {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
         if !SnapshotStatus::DELETABLE.contains(&s.status) {
-            return Err(DomainError::state(format!(
-                "Invalid snapshot: Snapshot status must be available or error, but current status is: {}.",
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot status must be available or error, but current status is: {}.",
                 s.status
             )));
         }
@@ -379,8 +381,8 @@ impl Store {
         .await
         .map_err(db_err)?;
         if busy > 0 {
-            return Err(DomainError::state(format!(
-                "Invalid snapshot: Snapshot {id} is the source of {busy} volumes being created."
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot {id} is the source of {busy} volumes being created."
             )));
         }
         sqlx::query("UPDATE snapshots SET status = 'deleting', updated_at = ? WHERE id = ?")

@@ -381,8 +381,8 @@ impl Store {
                     if s != SnapshotStatus::Available.as_str()
                         && s != SnapshotStatus::BackingUp.as_str() =>
                 {
-                    return Err(DomainError::state(format!(
-                        "Invalid snapshot: Originating snapshot status must be one of 'available', 'backing-up' values, not '{s}'."
+                    return Err(DomainError::snapshot_state(format!(
+                        "Originating snapshot status must be one of 'available', 'backing-up' values, not '{s}'."
                     )))
                 }
                 Some(_) => {}
@@ -391,8 +391,8 @@ impl Store {
         if let Some(src_id) = &first.source_volid {
             let src = require_in(&mut tx, src_id).await?;
             if !matches!(src.status, VolumeStatus::Available | VolumeStatus::InUse) {
-                return Err(DomainError::state(format!(
-                    "Invalid volume: Source volume status must be one of 'available', 'in-use' values, not '{}'.",
+                return Err(DomainError::volume_state(format!(
+                    "Source volume status must be one of 'available', 'in-use' values, not '{}'.",
                     src.status
                 )));
             }
@@ -583,15 +583,15 @@ impl Store {
         let mut tx = self.begin().await?;
         let v = require_in(&mut tx, id).await?;
         if !VolumeStatus::DELETABLE.contains(&v.status) {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume status must be one of {} to delete, but current status is: {}.",
+            return Err(DomainError::volume_state(format!(
+                "Volume status must be one of {} to delete, but current status is: {}.",
                 status_list(VolumeStatus::DELETABLE),
                 v.status
             )));
         }
         if !v.attachments.is_empty() {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} has {} attachments; detach it first.",
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} has {} attachments; detach it first.",
                 v.attachments.len()
             )));
         }
@@ -602,8 +602,8 @@ impl Store {
                 .await
                 .map_err(db_err)?;
         if !snaps.is_empty() && !cascade {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} still has {} dependent snapshots.",
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} still has {} dependent snapshots.",
                 snaps.len()
             )));
         }
@@ -611,8 +611,8 @@ impl Store {
             .iter()
             .find(|(_, st)| !SnapshotStatus::DELETABLE.iter().any(|d| d.as_str() == st))
         {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Snapshot {sid} of volume {id} is in status {st}; it must be available or error to cascade delete."
+            return Err(DomainError::volume_state(format!(
+                "Snapshot {sid} of volume {id} is in status {st}; it must be available or error to cascade delete."
             )));
         }
         let busy: i64 = sqlx::query_scalar(
@@ -625,13 +625,13 @@ impl Store {
         .await
         .map_err(db_err)?;
         if busy > 0 {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} is the source of {busy} volumes being created."
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} is the source of {busy} volumes being created."
             )));
         }
         if !cas(&mut tx, id, VolumeStatus::DELETABLE, VolumeStatus::Deleting).await? {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} changed status concurrently."
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} changed status concurrently."
             )));
         }
         if cascade {
@@ -733,8 +733,8 @@ impl Store {
             let v = require_in(&mut tx, &t.volume_id).await?;
             let id = &v.id;
             if v.status != t.from {
-                return Err(DomainError::state(format!(
-                    "Invalid volume: Volume {id} status must be '{}' to extend, currently in '{}'.",
+                return Err(DomainError::volume_state(format!(
+                    "Volume {id} status must be '{}' to extend, currently in '{}'.",
                     t.from, v.status
                 )));
             }
@@ -756,8 +756,8 @@ impl Store {
         quotas::check(&mut tx, &project, quota, &deltas, largest).await?;
         for t in targets {
             if !cas(&mut tx, &t.volume_id, &[t.from], VolumeStatus::Extending).await? {
-                return Err(DomainError::state(format!(
-                    "Invalid volume: Volume {} changed status concurrently.",
+                return Err(DomainError::volume_state(format!(
+                    "Volume {} changed status concurrently.",
                     t.volume_id
                 )));
             }
@@ -823,8 +823,8 @@ impl Store {
         let v = require_in(&mut tx, id).await?;
         let from = v.status;
         if !matches!(from, VolumeStatus::Available | VolumeStatus::InUse) {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} status must be available or in-use to retype, currently in '{from}'."
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} status must be available or in-use to retype, currently in '{from}'."
             )));
         }
         let deltas = vec![
@@ -833,8 +833,8 @@ impl Store {
         ];
         quotas::check(&mut tx, &v.project_id, quota, &deltas, None).await?;
         if !cas(&mut tx, id, &[from], VolumeStatus::Retyping).await? {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} changed status concurrently."
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} changed status concurrently."
             )));
         }
         jobs::insert(&mut tx, job).await?;
@@ -881,8 +881,8 @@ impl Store {
         let mut tx = self.begin().await?;
         let v = require_in(&mut tx, id).await?;
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {id} status must be available or in-use to modify its QoS, currently in '{}'.",
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} status must be available or in-use to modify its QoS, currently in '{}'.",
                 v.status
             )));
         }
@@ -951,20 +951,20 @@ impl Store {
             )));
         }
         if snap_status != SnapshotStatus::Available.as_str() {
-            return Err(DomainError::state(format!(
-                "Invalid snapshot: Snapshot {snapshot_id} status must be available to roll back, but it is {snap_status}."
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot {snapshot_id} status must be available to roll back, but it is {snap_status}."
             )));
         }
         let from = [VolumeStatus::Available, VolumeStatus::ErrorRollbacking];
         if !from.contains(&v.status) || !v.attachments.is_empty() {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {volume_id} status must be available or error_rollbacking (and detached) to roll back, but it is {}.",
+            return Err(DomainError::volume_state(format!(
+                "Volume {volume_id} status must be available or error_rollbacking (and detached) to roll back, but it is {}.",
                 v.status
             )));
         }
         if !cas(&mut tx, volume_id, &from, VolumeStatus::Rollbacking).await? {
-            return Err(DomainError::state(format!(
-                "Invalid volume: Volume {volume_id} changed status concurrently."
+            return Err(DomainError::volume_state(format!(
+                "Volume {volume_id} changed status concurrently."
             )));
         }
         sqlx::query("UPDATE snapshots SET status = 'rollbacking', updated_at = ? WHERE id = ?")

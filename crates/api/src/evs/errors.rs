@@ -75,7 +75,7 @@ impl From<DomainError> for EvsError {
         match e {
             DomainError::NotFound { .. } => EvsError::not_found(&e),
             DomainError::InvalidInput(m) => EvsError::malformed(m),
-            DomainError::InvalidState(m) => EvsError::bad("EVS.1031", m),
+            DomainError::InvalidState { message: m, .. } => EvsError::bad("EVS.1031", m),
             DomainError::QuotaExceeded {
                 ref resource,
                 requested,
@@ -145,7 +145,9 @@ impl From<InputError> for EvsError {
 /// code (`EVS.1046` for a delete in the wrong status, ...).
 pub fn with_code(code: &'static str) -> impl Fn(DomainError) -> EvsError {
     move |e| match e {
-        DomainError::InvalidInput(m) | DomainError::InvalidState(m) => EvsError::bad(code, m),
+        DomainError::InvalidInput(m) | DomainError::InvalidState { message: m, .. } => {
+            EvsError::bad(code, m)
+        }
         other => other.into(),
     }
 }

@@ -243,7 +243,7 @@ async fn rollback_to(
         .snapshot_rollback(&c.ctx, snapshot_id, &volume_id)
         .await
         .map_err(|e| match e {
-            DomainError::InvalidState(m) => {
+            DomainError::InvalidState { message: m, .. } => {
                 EvsError::bad("EVS.1031", format!("invalid resources status! {m}"))
             }
             other => other.into(),
