@@ -7,11 +7,11 @@ use std::io::Write;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use crate::checkpoint::{self, DeviceImage, Image};
-use crate::io::DeviceIo;
+use crate::device::{lock, read, write, Device, DeviceState};
 use crate::journal::{self, Journal, Record};
 use crate::refs::Refs;
 use crate::tree::{Entry, Tree, MAX_BLOCKS};
@@ -40,29 +40,6 @@ impl Default for PoolOptions {
             background_commit: Some(Duration::from_secs(30)),
         }
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-pub(crate) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|p| p.into_inner())
-}
-pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|p| p.into_inner())
-}
-
-pub(crate) struct DeviceState {
-    pub size: u64,
-    pub readonly: bool,
-    pub tree: Tree,
-    pub deleted: bool,
-}
-
-pub(crate) struct Device {
-    pub id: u32,
-    pub name: String,
-    pub state: RwLock<DeviceState>,
 }
 
 #[derive(Default)]
@@ -658,11 +635,6 @@ impl Pool {
         };
         drop(old);
         self.commit()
-    }
-
-    pub fn open_device(&self, name: &str) -> EngineResult<DeviceIo> {
-        let dev = self.inner.device(name)?;
-        Ok(DeviceIo::new(self.inner.clone(), dev))
     }
 
     pub fn device_size(&self, name: &str) -> EngineResult<u64> {
