@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use platter_model::TokenInfo;
 use serde_json::json;
 
-use crate::error::{normalize, www_authenticate, Family, KeystoneError};
+use crate::error::{normalize, www_authenticate, KeystoneError};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
 pub fn router(state: ApiState) -> Router {
@@ -89,7 +89,7 @@ pub fn router(state: ApiState) -> Router {
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
-            normalize(Family::Keystone, req, next)
+            normalize(|s, m| KeystoneError::new(s, m).into_response(), req, next)
         }))
         .layer(from_fn(request_id::middleware))
         .with_state(state)
