@@ -30,6 +30,9 @@ pub struct PoolOptions {
     /// for as long as they would be in a file, and clients that flush never
     /// wait for it.
     pub background_commit: Option<Duration>,
+    /// Test hook: sleep this long before each fdatasync of a commit or a
+    /// checkpoint, as a slow disk would take (zero, the default: no delay).
+    pub sync_delay: Duration,
 }
 
 impl Default for PoolOptions {
@@ -38,6 +41,7 @@ impl Default for PoolOptions {
             checkpoint_after_bytes: 64 << 20,
             commit_after_bytes: 16 << 20,
             background_commit: Some(Duration::from_secs(30)),
+            sync_delay: Duration::ZERO,
         }
     }
 }
@@ -174,6 +178,14 @@ impl PoolInner {
         Ok(())
     }
 
+    /// fdatasync of the data file or the journal (after the test delay).
+    fn sync(&self, file: &File, what: &str) -> EngineResult<()> {
+        if !self.opts.sync_delay.is_zero() {
+            std::thread::sleep(self.opts.sync_delay);
+        }
+        file.sync_data().map_err(|e| EngineError::io(what, e))
+    }
+
     pub(crate) fn device(&self, name: &str) -> EngineResult<Arc<Device>> {
         read(&self.devices)
             .by_name
@@ -213,17 +225,13 @@ impl PoolInner {
 
     fn commit_locked(&self) -> EngineResult<()> {
         let (bytes, upto, mut freed) = self.swap_buffer();
-        self.data
-            .sync_data()
-            .map_err(|e| EngineError::io("data file", e))?;
+        self.sync(&self.data, "data file")?;
         let checkpoint_due = {
             let mut jf = lock(&self.journal_file);
             (&jf.file)
                 .write_all(&bytes)
                 .map_err(|e| EngineError::io("journal", e))?;
-            jf.file
-                .sync_data()
-                .map_err(|e| EngineError::io("journal", e))?;
+            self.sync(&jf.file, "journal")?;
             jf.len += bytes.len() as u64;
             jf.len >= self.opts.checkpoint_after_bytes
         };
@@ -248,16 +256,12 @@ impl PoolInner {
             let _q = write(&self.quiesce);
             // Nothing is in flight: commit what was appended since.
             let (bytes, upto, freed) = self.swap_buffer();
-            self.data
-                .sync_data()
-                .map_err(|e| EngineError::io("data file", e))?;
+            self.sync(&self.data, "data file")?;
             let mut jf = lock(&self.journal_file);
             (&jf.file)
                 .write_all(&bytes)
                 .map_err(|e| EngineError::io("journal", e))?;
-            jf.file
-                .sync_data()
-                .map_err(|e| EngineError::io("journal", e))?;
+            self.sync(&jf.file, "journal")?;
             self.durable.store(upto, Ordering::Release);
             let new_epoch = jf.epoch + 1;
             let devices = read(&self.devices);

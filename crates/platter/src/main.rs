@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use platter_api::{ApiState, PublicUrls};
 use platter_backend::{SparseFileBackend, StorageBackend, Unavailable};
-use platter_engine::{Pool, PoolOptions};
+use platter_engine::Pool;
 use platter_nbd::Exports;
 use platter_service::Platter;
 use platter_store::Store;
@@ -80,7 +80,7 @@ fn lock_data_dir(dir: &Path) -> Result<File> {
 fn open_backend(config: &Config) -> Result<Arc<dyn StorageBackend>> {
     Ok(match config.backend {
         BackendKind::Engine => Arc::new(
-            Pool::open(config.data_dir.join("pool"), PoolOptions::default())
+            Pool::open(config.data_dir.join("pool"), config.pool.clone())
                 .context("opening the storage pool")?,
         ),
         BackendKind::SparseFile => Arc::new(
