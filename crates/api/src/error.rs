@@ -190,13 +190,8 @@ impl IntoResponse for KeystoneError {
 
 // ---------------------------------------------------------------- normalising
 
-/// Which family's format a router speaks.
-#[derive(Debug, Clone, Copy)]
-pub enum Family {
-    Cinder,
-    Keystone,
-    Evs,
-}
+/// Writes an error in a family's format, from a status and a message.
+pub type RenderError = fn(StatusCode, String) -> Response;
 
 fn is_json(resp: &Response) -> bool {
     resp.headers()
@@ -207,8 +202,9 @@ fn is_json(resp: &Response) -> bool {
 
 /// Rewrites error responses the framework produced itself (unknown route,
 /// wrong method, oversized or unreadable body) into the family's format, so
-/// a client never sees a plain-text error.
-pub async fn normalize(family: Family, req: Request, next: Next) -> Response {
+/// a client never sees a plain-text error. Each family passes its own
+/// `render`.
+pub async fn normalize(render: RenderError, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
     if status.as_u16() < 400 || is_json(&resp) {
@@ -228,11 +224,7 @@ pub async fn normalize(family: Family, req: Request, next: Next) -> Response {
         _ if text.is_empty() => status.canonical_reason().unwrap_or("Error").to_string(),
         _ => text,
     };
-    let mut out = match family {
-        Family::Cinder => CinderError::new(status, message).into_response(),
-        Family::Keystone => KeystoneError::new(status, message).into_response(),
-        Family::Evs => crate::evs::EvsError::framework(status, message).into_response(),
-    };
+    let mut out = render(status, message);
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             out.headers_mut().insert(name.clone(), value.clone());

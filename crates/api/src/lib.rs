@@ -12,6 +12,7 @@ mod aksk;
 mod auth;
 mod body;
 mod cinder;
+mod common;
 mod error;
 mod evs;
 mod identity;

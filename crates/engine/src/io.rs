@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use platter_backend::{BackendError, BackendResult, VolumeIo};
 
+use crate::device::{read, write, Device, DeviceState};
 use crate::journal::Record;
-use crate::pool::{read, write, Device, DeviceState, PoolInner};
+use crate::pool::{Pool, PoolInner};
 use crate::refs::Run;
 use crate::tree::Entry;
 use crate::{EngineError, EngineResult, BLOCK};
@@ -34,11 +35,17 @@ fn is_zero(block: &[u8]) -> bool {
     chunks.iter().all(|c| u128::from_ne_bytes(*c) == 0) && tail.iter().all(|&b| b == 0)
 }
 
-impl DeviceIo {
-    pub(crate) fn new(pool: Arc<PoolInner>, dev: Arc<Device>) -> DeviceIo {
-        DeviceIo { pool, dev }
+impl Pool {
+    pub fn open_device(&self, name: &str) -> EngineResult<DeviceIo> {
+        let dev = self.inner.device(name)?;
+        Ok(DeviceIo {
+            pool: self.inner.clone(),
+            dev,
+        })
     }
+}
 
+impl DeviceIo {
     pub fn name(&self) -> &str {
         &self.dev.name
     }

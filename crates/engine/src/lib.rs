@@ -10,6 +10,7 @@
 
 mod backend;
 mod checkpoint;
+mod device;
 mod io;
 mod journal;
 mod pool;

@@ -7,11 +7,11 @@ use std::io::Write;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use crate::checkpoint::{self, DeviceImage, Image};
-use crate::io::DeviceIo;
+use crate::device::{lock, read, write, Device, DeviceState};
 use crate::journal::{self, Journal, Record};
 use crate::refs::Refs;
 use crate::tree::{Entry, Tree, MAX_BLOCKS};
@@ -30,6 +30,9 @@ pub struct PoolOptions {
     /// for as long as they would be in a file, and clients that flush never
     /// wait for it.
     pub background_commit: Option<Duration>,
+    /// Test hook: sleep this long before each fdatasync of a commit or a
+    /// checkpoint, as a slow disk would take (zero, the default: no delay).
+    pub sync_delay: Duration,
 }
 
 impl Default for PoolOptions {
@@ -38,31 +41,9 @@ impl Default for PoolOptions {
             checkpoint_after_bytes: 64 << 20,
             commit_after_bytes: 16 << 20,
             background_commit: Some(Duration::from_secs(30)),
+            sync_delay: Duration::ZERO,
         }
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-pub(crate) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|p| p.into_inner())
-}
-pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|p| p.into_inner())
-}
-
-pub(crate) struct DeviceState {
-    pub size: u64,
-    pub readonly: bool,
-    pub tree: Tree,
-    pub deleted: bool,
-}
-
-pub(crate) struct Device {
-    pub id: u32,
-    pub name: String,
-    pub state: RwLock<DeviceState>,
 }
 
 #[derive(Default)]
@@ -197,6 +178,14 @@ impl PoolInner {
         Ok(())
     }
 
+    /// fdatasync of the data file or the journal (after the test delay).
+    fn sync(&self, file: &File, what: &str) -> EngineResult<()> {
+        if !self.opts.sync_delay.is_zero() {
+            std::thread::sleep(self.opts.sync_delay);
+        }
+        file.sync_data().map_err(|e| EngineError::io(what, e))
+    }
+
     pub(crate) fn device(&self, name: &str) -> EngineResult<Arc<Device>> {
         read(&self.devices)
             .by_name
@@ -236,17 +225,13 @@ impl PoolInner {
 
     fn commit_locked(&self) -> EngineResult<()> {
         let (bytes, upto, mut freed) = self.swap_buffer();
-        self.data
-            .sync_data()
-            .map_err(|e| EngineError::io("data file", e))?;
+        self.sync(&self.data, "data file")?;
         let checkpoint_due = {
             let mut jf = lock(&self.journal_file);
             (&jf.file)
                 .write_all(&bytes)
                 .map_err(|e| EngineError::io("journal", e))?;
-            jf.file
-                .sync_data()
-                .map_err(|e| EngineError::io("journal", e))?;
+            self.sync(&jf.file, "journal")?;
             jf.len += bytes.len() as u64;
             jf.len >= self.opts.checkpoint_after_bytes
         };
@@ -271,16 +256,12 @@ impl PoolInner {
             let _q = write(&self.quiesce);
             // Nothing is in flight: commit what was appended since.
             let (bytes, upto, freed) = self.swap_buffer();
-            self.data
-                .sync_data()
-                .map_err(|e| EngineError::io("data file", e))?;
+            self.sync(&self.data, "data file")?;
             let mut jf = lock(&self.journal_file);
             (&jf.file)
                 .write_all(&bytes)
                 .map_err(|e| EngineError::io("journal", e))?;
-            jf.file
-                .sync_data()
-                .map_err(|e| EngineError::io("journal", e))?;
+            self.sync(&jf.file, "journal")?;
             self.durable.store(upto, Ordering::Release);
             let new_epoch = jf.epoch + 1;
             let devices = read(&self.devices);
@@ -658,11 +639,6 @@ impl Pool {
         };
         drop(old);
         self.commit()
-    }
-
-    pub fn open_device(&self, name: &str) -> EngineResult<DeviceIo> {
-        let dev = self.inner.device(name)?;
-        Ok(DeviceIo::new(self.inner.clone(), dev))
     }
 
     pub fn device_size(&self, name: &str) -> EngineResult<u64> {

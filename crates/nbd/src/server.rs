@@ -449,36 +449,16 @@ fn ok_reply(request: &Request) -> Vec<u8> {
     simple_reply(0, request.cookie)
 }
 
-/// Largest read or write run on the connection's own task: an I/O
-/// served from the page cache takes microseconds, less than handing it to
-/// the blocking pool and back. Everything else (flushes, FUA, large I/O,
-/// zeroing) runs on the blocking pool.
-const INLINE_MAX: u32 = 1024 * 1024;
-
-fn inline(req: &Request) -> bool {
-    matches!(req.kind, CMD_READ | CMD_WRITE)
-        && req.length <= INLINE_MAX
-        && req.flags & CMD_FLAG_FUA == 0
-}
-
+/// Runs one backend call on the blocking pool of the runtime serving the
+/// connection. Backend I/O may wait on the engine's locks (a commit or
+/// checkpoint holds them across fdatasyncs): it must never hold up the
+/// async workers that read requests and write replies.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, BackendError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| BackendError::Invalid(format!("task failed: {e}")))?
-}
-
-/// Runs `f` inline for small reads and writes, else on the blocking pool.
-async fn run_io<T: Send + 'static>(
-    req: &Request,
-    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
-) -> Result<T, BackendError> {
-    if inline(req) {
-        f()
-    } else {
-        blocking(f).await
-    }
 }
 
 /// Runs one request and returns its complete reply.
@@ -510,7 +490,7 @@ async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
         CMD_WRITE => {
             s.export.limiter.acquire(req.length as u64).await;
             let offset = req.offset;
-            let r = run_io(&req, move || {
+            let r = blocking(move || {
                 io.write_at(&payload, offset)?;
                 if fua {
                     io.flush()?;
@@ -562,7 +542,7 @@ async fn read(s: &Session, req: Request) -> Vec<u8> {
     let io = s.io.clone();
     let (offset, len) = (req.offset, req.length as u64);
     if !s.structured {
-        let r = run_io(&req, move || {
+        let r = blocking(move || {
             let mut out = simple_reply(0, req.cookie);
             let start = out.len();
             out.resize(start + len as usize, 0);
@@ -576,7 +556,7 @@ async fn read(s: &Session, req: Request) -> Vec<u8> {
         };
     }
     let whole = req.flags & CMD_FLAG_DF != 0;
-    let r = run_io(&req, move || {
+    let r = blocking(move || {
         let runs = if whole {
             vec![(len, true)]
         } else {

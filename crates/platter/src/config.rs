@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use platter_engine::PoolOptions;
 use platter_model::{Action, JobKind};
 use platter_service::{FaultInjection, QuotaDefaults, ServiceConfig};
 use serde::Deserialize;
@@ -51,6 +52,14 @@ pub struct ServeArgs {
     /// `volume:create`) the authorizer refuses to everyone.
     #[arg(long, env = "PLATTER_TEST_DENY_ACTIONS", hide = true)]
     pub test_deny_actions: Option<String>,
+    /// Test hook: the engine sleeps this many milliseconds before each
+    /// fdatasync of a commit or checkpoint (a slow disk).
+    #[arg(long, env = "PLATTER_TEST_FSYNC_DELAY_MS", hide = true)]
+    pub test_fsync_delay_ms: Option<u64>,
+    /// Test hook: the engine checkpoints once its journal holds this many
+    /// bytes (default 64 MiB).
+    #[arg(long, env = "PLATTER_TEST_CHECKPOINT_AFTER_BYTES", hide = true)]
+    pub test_checkpoint_after_bytes: Option<u64>,
 }
 
 /// The TOML file: every key optional.
@@ -110,6 +119,8 @@ pub struct Config {
     pub backend: BackendKind,
     pub region: String,
     pub service: ServiceConfig,
+    /// Tunables of the engine's pool (defaults, less the test hooks).
+    pub pool: PoolOptions,
 }
 
 impl Config {
@@ -198,6 +209,13 @@ impl Config {
                 None => Vec::new(),
             },
         };
+        let mut pool = PoolOptions {
+            sync_delay: Duration::from_millis(args.test_fsync_delay_ms.unwrap_or(0)),
+            ..Default::default()
+        };
+        if let Some(bytes) = args.test_checkpoint_after_bytes {
+            pool.checkpoint_after_bytes = bytes;
+        }
         Ok(Config {
             data_dir: args
                 .data_dir
@@ -216,6 +234,7 @@ impl Config {
             backend,
             region: file.region.unwrap_or_else(|| "RegionOne".into()),
             service,
+            pool,
         })
     }
 

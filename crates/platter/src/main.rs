@@ -10,16 +10,18 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use platter_api::{ApiState, PublicUrls};
 use platter_backend::{SparseFileBackend, StorageBackend, Unavailable};
-use platter_engine::{Pool, PoolOptions};
+use platter_engine::Pool;
 use platter_nbd::Exports;
 use platter_service::Platter;
 use platter_store::Store;
 use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 
 use crate::config::{BackendKind, Config, ServeArgs};
 
@@ -80,7 +82,7 @@ fn lock_data_dir(dir: &Path) -> Result<File> {
 fn open_backend(config: &Config) -> Result<Arc<dyn StorageBackend>> {
     Ok(match config.backend {
         BackendKind::Engine => Arc::new(
-            Pool::open(config.data_dir.join("pool"), PoolOptions::default())
+            Pool::open(config.data_dir.join("pool"), config.pool.clone())
                 .context("opening the storage pool")?,
         ),
         BackendKind::SparseFile => Arc::new(
@@ -157,7 +159,28 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
+/// How long connections still open at shutdown may take to finish the
+/// backend calls they have in flight.
+const NBD_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The data path's own runtime: NBD connections are accepted and served on
+/// its worker threads, and their backend I/O runs on its blocking pool, so
+/// neither a busy export nor a disk slow to fdatasync holds up the threads
+/// that serve HTTP.
+fn nbd_runtime() -> Result<tokio::runtime::Runtime> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("platter-nbd")
+        .enable_all()
+        .build()
+        .context("starting the NBD runtime")
+}
+
+/// Serves the APIs on the calling runtime and NBD on `nbd`.
+async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     let config = Config::resolve(&args)?;
     init_logging(&config.log_format);
     fs::create_dir_all(&config.data_dir)
@@ -213,8 +236,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("binding block-storage listener {volume_addr}"))?;
     let nbd_addr = format!("{}:{}", config.bind, config.nbd_port);
-    let nbd_listener = TcpListener::bind(&nbd_addr)
+    // Bound on the NBD runtime, whose reactor then drives its sockets.
+    let nbd_listener = nbd
+        .spawn(TcpListener::bind(nbd_addr.clone()))
         .await
+        .context("the NBD runtime")?
         .with_context(|| format!("binding NBD listener {nbd_addr}"))?;
     tracing::info!(identity = %identity_addr, block_storage = %volume_addr, nbd = %nbd_addr, data_dir = %config.data_dir.display(), "platter serving");
 
@@ -229,7 +255,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     .with_graceful_shutdown(wait(stop_rx.clone()));
     let volume = axum::serve(volume_listener, platter_api::block_storage_router(state))
         .with_graceful_shutdown(wait(stop_rx.clone()));
-    let nbd = tokio::spawn(platter_nbd::serve(nbd_listener, exports, stop_rx));
+    let nbd_server = nbd.spawn(platter_nbd::serve(nbd_listener, exports, stop_rx));
     let servers =
         tokio::spawn(
             async move { tokio::try_join!(async { identity.await }, async { volume.await }) },
@@ -237,7 +263,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     servers.await?.context("serving")?;
-    let _ = nbd.await;
+    let _ = nbd_server.await;
     platter.store().close().await;
     Ok(())
 }
@@ -248,7 +274,13 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => {
+            let nbd = nbd_runtime()?;
+            let result = runtime.block_on(serve(args, nbd.handle().clone()));
+            // Connections still open end here.
+            nbd.shutdown_timeout(NBD_SHUTDOWN_GRACE);
+            result
+        }
         Command::Admin(args) => runtime.block_on(admin::run(args)),
         Command::Volume(args) => runtime.block_on(volume_cmd::run(args)),
     }

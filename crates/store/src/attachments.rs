@@ -1,63 +1,20 @@
-//! Attachments, and the volume status they imply.
+//! Attachments (the volume status they imply is settled by
+//! `volume_rows::settle`).
 //!
 //! Every change to a volume's attachments runs in one transaction that
 //! also settles the volume's status from the attachments it has left
 //! (`available`, `reserved`, `attaching`, `in-use`), so racing attach,
 //! detach and delete requests cannot leave the two disagreeing.
 
-use std::collections::HashMap;
-
 use platter_model::{
     now_timestamp, AttachMode, Attachment, AttachmentStatus, DomainError, DomainResult, Volume,
     VolumeStatus,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::page::Page;
-use crate::volumes::{require_volume, set_status};
-use crate::{db_err, parse_enum, Store};
-
-fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {
-    let connector: Option<String> = r.get("connector");
-    Ok(Attachment {
-        id: r.get("id"),
-        volume_id: r.get("volume_id"),
-        project_id: r.get("project_id"),
-        instance_uuid: r.get("instance_uuid"),
-        connector: connector.and_then(|c| serde_json::from_str(&c).ok()),
-        host: r.get("host"),
-        mountpoint: r.get("mountpoint"),
-        attach_mode: parse_enum(&r.get::<String, _>("attach_mode"))?,
-        status: parse_enum(&r.get::<String, _>("status"))?,
-        export_name: r.get("export_name"),
-        created_at: r.get("created_at"),
-        attached_at: r.get("attached_at"),
-        detached_at: r.get("detached_at"),
-    })
-}
-
-/// The attachments of every volume in `ids`, oldest first.
-pub(crate) async fn load_for(
-    conn: &mut SqliteConnection,
-    ids: &[&str],
-) -> DomainResult<HashMap<String, Vec<Attachment>>> {
-    let mut out: HashMap<String, Vec<Attachment>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM attachments WHERE volume_id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.to_string());
-    }
-    qb.push(") ORDER BY created_at, id");
-    for r in qb.build().fetch_all(&mut *conn).await.map_err(db_err)? {
-        let a = attachment_from_row(&r)?;
-        out.entry(a.volume_id.clone()).or_default().push(a);
-    }
-    Ok(out)
-}
+use crate::volume_rows::{attachment_from_row, require_volume, set_status, settle};
+use crate::{db_err, Store};
 
 async fn require(conn: &mut SqliteConnection, id: &str) -> DomainResult<Attachment> {
     let row = sqlx::query("SELECT * FROM attachments WHERE id = ?")
@@ -78,39 +35,6 @@ const ATTACHABLE: &[VolumeStatus] = &[
     VolumeStatus::Attaching,
     VolumeStatus::InUse,
 ];
-
-/// Sets the volume's status from its attachments: in-use if one is
-/// attached, else attaching, else reserved, else available. A volume an
-/// admin or `os-begin_detaching` moved to `detaching` stays there while
-/// something is still attached. A volume a job holds (`extending`,
-/// `retyping`, ...) is left to the job, whose finish settles it.
-pub(crate) async fn settle(
-    conn: &mut SqliteConnection,
-    volume_id: &str,
-) -> DomainResult<VolumeStatus> {
-    let v = require_volume(conn, volume_id).await?;
-    if v.status.is_transitional() {
-        return Ok(v.status);
-    }
-    let has = |s: AttachmentStatus| v.attachments.iter().any(|a| a.status == s);
-    let target = if has(AttachmentStatus::Attached) {
-        if v.status == VolumeStatus::Detaching {
-            VolumeStatus::Detaching
-        } else {
-            VolumeStatus::InUse
-        }
-    } else if has(AttachmentStatus::Attaching) {
-        VolumeStatus::Attaching
-    } else if has(AttachmentStatus::Reserved) {
-        VolumeStatus::Reserved
-    } else {
-        VolumeStatus::Available
-    };
-    if target != v.status {
-        set_status(conn, volume_id, target).await?;
-    }
-    Ok(target)
-}
 
 fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
     if !ATTACHABLE.contains(&v.status) {

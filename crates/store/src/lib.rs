@@ -21,6 +21,7 @@ mod page;
 mod quotas;
 mod snapshots;
 mod types;
+mod volume_rows;
 mod volumes;
 
 use std::path::Path;

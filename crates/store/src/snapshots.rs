@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use crate::metadata::{self, MetaTable};
 use crate::page::Page;
 use crate::quotas::{self, QuotaDefaults};
-use crate::volumes::require_volume;
+use crate::volume_rows::require_volume;
 use crate::{db_err, jobs, parse_enum, Store};
 
 fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {

@@ -5,44 +5,15 @@ use platter_model::{
     now_timestamp, DomainError, DomainResult, Job, JobGroup, Metadata, Order, SnapshotStatus,
     Volume, VolumeStatus,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::metadata::{self, MetaTable};
 use crate::page::Page;
 use crate::quotas::{self, QuotaDefaults};
-use crate::{db_err, jobs, parse_enum, Store};
-
-const SELECT_VOLUME: &str =
-    "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";
-
-fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
-    Ok(Volume {
-        id: r.get("id"),
-        project_id: r.get("project_id"),
-        user_id: r.get("user_id"),
-        name: r.get("name"),
-        description: r.get("description"),
-        size: r.get("size"),
-        status: parse_enum(&r.get::<String, _>("status"))?,
-        availability_zone: r.get("availability_zone"),
-        volume_type_id: r.get("volume_type_id"),
-        volume_type_name: r.get("type_name"),
-        bootable: r.get::<i64, _>("bootable") != 0,
-        multiattach: r.get::<i64, _>("multiattach") != 0,
-        readonly: r.get::<i64, _>("readonly") != 0,
-        snapshot_id: r.get("snapshot_id"),
-        source_volid: r.get("source_volid"),
-        metadata: Metadata::new(),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        iops: r.get("iops"),
-        throughput: r.get("throughput"),
-        attachments: Vec::new(),
-        enterprise_project_id: r.get("enterprise_project_id"),
-        tags: Metadata::new(),
-    })
-}
+use crate::volume_rows::{
+    get_in, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
+};
+use crate::{db_err, jobs, Store};
 
 /// A volume about to be created.
 #[derive(Debug, Clone)]
@@ -160,38 +131,6 @@ pub struct VolumeUpdate {
     pub readonly: Option<bool>,
 }
 
-/// Fills in each volume's metadata and attachments.
-async fn load_metadata(conn: &mut SqliteConnection, volumes: &mut [Volume]) -> DomainResult<()> {
-    let ids: Vec<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
-    let mut found = metadata::load(conn, MetaTable::Volume, &ids).await?;
-    let mut attached = crate::attachments::load_for(conn, &ids).await?;
-    let mut tags = metadata::load(conn, MetaTable::VolumeTags, &ids).await?;
-    for v in volumes.iter_mut() {
-        v.metadata = found.remove(&v.id).unwrap_or_default();
-        v.tags = tags.remove(&v.id).unwrap_or_default();
-        v.attachments = attached.remove(&v.id).unwrap_or_default();
-    }
-    Ok(())
-}
-
-async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<Volume>> {
-    let row = sqlx::query(&format!("{SELECT_VOLUME} WHERE v.id = ?"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    let Some(row) = row else { return Ok(None) };
-    let mut vols = vec![volume_from_row(&row)?];
-    load_metadata(conn, &mut vols).await?;
-    Ok(vols.pop())
-}
-
-async fn require_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Volume> {
-    get_in(conn, id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("Volume", id))
-}
-
 async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
     sqlx::query("UPDATE volumes SET updated_at = ? WHERE id = ?")
         .bind(now_timestamp())
@@ -302,7 +241,7 @@ impl Store {
     /// Adds (or overwrites) tags on a volume, refusing to go over `max`.
     pub async fn volume_tags_set(&self, id: &str, tags: &Metadata, max: usize) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        let v = require_in(&mut tx, id).await?;
+        let v = require_volume(&mut tx, id).await?;
         let mut merged = v.tags.clone();
         merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         if merged.len() > max {
@@ -319,7 +258,7 @@ impl Store {
     /// Removes tags from a volume; keys it does not have are ignored.
     pub async fn volume_tags_delete(&self, id: &str, keys: &[String]) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        require_in(&mut tx, id).await?;
+        require_volume(&mut tx, id).await?;
         for k in keys {
             metadata::delete_key(&mut tx, MetaTable::VolumeTags, id, k).await?;
         }
@@ -389,7 +328,7 @@ impl Store {
             }
         }
         if let Some(src_id) = &first.source_volid {
-            let src = require_in(&mut tx, src_id).await?;
+            let src = require_volume(&mut tx, src_id).await?;
             if !matches!(src.status, VolumeStatus::Available | VolumeStatus::InUse) {
                 return Err(DomainError::volume_state(format!(
                     "Source volume status must be one of 'available', 'in-use' values, not '{}'.",
@@ -445,7 +384,7 @@ impl Store {
             metadata::upsert(&mut tx, MetaTable::Volume, &v.id, &v.metadata).await?;
             metadata::upsert(&mut tx, MetaTable::VolumeTags, &v.id, &v.tags).await?;
             jobs::insert(&mut tx, job).await?;
-            created.push(require_in(&mut tx, &v.id).await?);
+            created.push(require_volume(&mut tx, &v.id).await?);
         }
         tx.commit().await.map_err(db_err)?;
         Ok(created)
@@ -471,7 +410,7 @@ impl Store {
 
     pub async fn volume_update(&self, id: &str, u: &VolumeUpdate) -> DomainResult<Volume> {
         let mut tx = self.begin().await?;
-        require_in(&mut tx, id).await?;
+        require_volume(&mut tx, id).await?;
         if let Some(name) = &u.name {
             sqlx::query("UPDATE volumes SET name = ? WHERE id = ?")
                 .bind(name)
@@ -508,7 +447,7 @@ impl Store {
             metadata::replace(&mut tx, MetaTable::Volume, id, m).await?;
         }
         touch(&mut tx, id).await?;
-        let v = require_in(&mut tx, id).await?;
+        let v = require_volume(&mut tx, id).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(v)
     }
@@ -521,21 +460,21 @@ impl Store {
         replace: bool,
     ) -> DomainResult<Metadata> {
         let mut tx = self.begin().await?;
-        require_in(&mut tx, id).await?;
+        require_volume(&mut tx, id).await?;
         if replace {
             metadata::replace(&mut tx, MetaTable::Volume, id, metadata).await?;
         } else {
             metadata::upsert(&mut tx, MetaTable::Volume, id, metadata).await?;
         }
         touch(&mut tx, id).await?;
-        let v = require_in(&mut tx, id).await?;
+        let v = require_volume(&mut tx, id).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(v.metadata)
     }
 
     pub async fn volume_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        require_in(&mut tx, id).await?;
+        require_volume(&mut tx, id).await?;
         if !metadata::delete_key(&mut tx, MetaTable::Volume, id, key).await? {
             return Err(DomainError::not_found("Metadata item", key));
         }
@@ -581,7 +520,7 @@ impl Store {
         order: Option<&Order>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        let v = require_in(&mut tx, id).await?;
+        let v = require_volume(&mut tx, id).await?;
         if !VolumeStatus::DELETABLE.contains(&v.status) {
             return Err(DomainError::volume_state(format!(
                 "Volume status must be one of {} to delete, but current status is: {}.",
@@ -730,7 +669,7 @@ impl Store {
         let mut project = None;
         let mut largest = None;
         for t in targets {
-            let v = require_in(&mut tx, &t.volume_id).await?;
+            let v = require_volume(&mut tx, &t.volume_id).await?;
             let id = &v.id;
             if v.status != t.from {
                 return Err(DomainError::volume_state(format!(
@@ -802,7 +741,7 @@ impl Store {
                 .map_err(db_err)?;
             // Attachments may have come or gone meanwhile.
             if res.rows_affected() == 1 {
-                crate::attachments::settle(&mut tx, id).await?;
+                settle(&mut tx, id).await?;
             }
         }
         jobs::finish_in(&mut tx, job_id, error).await?;
@@ -820,7 +759,7 @@ impl Store {
         quota: &QuotaDefaults,
     ) -> DomainResult<VolumeStatus> {
         let mut tx = self.begin().await?;
-        let v = require_in(&mut tx, id).await?;
+        let v = require_volume(&mut tx, id).await?;
         let from = v.status;
         if !matches!(from, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(DomainError::volume_state(format!(
@@ -870,7 +809,7 @@ impl Store {
                 .map_err(db_err)?;
         }
         if cas(&mut tx, id, &[VolumeStatus::Retyping], restore).await? {
-            crate::attachments::settle(&mut tx, id).await?;
+            settle(&mut tx, id).await?;
         }
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
@@ -879,7 +818,7 @@ impl Store {
     /// Records a QoS change job for an `available` or `in-use` volume.
     pub async fn volume_begin_qos(&self, id: &str, job: &Job) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        let v = require_in(&mut tx, id).await?;
+        let v = require_volume(&mut tx, id).await?;
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
             return Err(DomainError::volume_state(format!(
                 "Volume {id} status must be available or in-use to modify its QoS, currently in '{}'.",
@@ -935,7 +874,7 @@ impl Store {
         job: &Job,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        let v = require_in(&mut tx, volume_id).await?;
+        let v = require_volume(&mut tx, volume_id).await?;
         let snap: Option<(String, String)> =
             sqlx::query_as("SELECT volume_id, status FROM snapshots WHERE id = ?")
                 .bind(snapshot_id)
@@ -1002,23 +941,4 @@ impl Store {
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
     }
-}
-
-pub(crate) async fn require_volume(conn: &mut SqliteConnection, id: &str) -> DomainResult<Volume> {
-    require_in(conn, id).await
-}
-
-pub(crate) async fn set_status(
-    conn: &mut SqliteConnection,
-    id: &str,
-    status: VolumeStatus,
-) -> DomainResult<()> {
-    sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
-        .bind(status.as_str())
-        .bind(now_timestamp())
-        .bind(id)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
 }

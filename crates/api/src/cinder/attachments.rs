@@ -1,5 +1,4 @@
-//! `/attachments` (v3.27+; `os-complete` 3.44+, `mode` 3.54+), and the
-//! connection-info view shared with the legacy attach actions.
+//! `/attachments` (v3.27+; `os-complete` 3.44+, `mode` 3.54+).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -7,10 +6,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use platter_model::{AttachMode, Attachment};
-use platter_service::{AttachmentListRequest, ConnectionInfo, SortDir, SortKey};
+use platter_service::{AttachmentListRequest, SortDir, SortKey};
 use serde_json::{json, Value};
 
 use super::params::ListQuery;
+use super::views::connection_info;
 use super::volumes::{action_object, check_uuid, single_action};
 use super::{Caller, CinderResult};
 use crate::body::{json_object, InputError, Obj};
@@ -18,22 +18,6 @@ use crate::error::{empty, CinderError};
 use crate::ApiState;
 
 type IdPath = Path<(String, String)>;
-
-/// Cinder's `connection_info` for the `nbd` driver.
-pub fn connection_info(ci: &ConnectionInfo) -> Value {
-    json!({
-        "driver_volume_type": "nbd",
-        "data": {
-            "host": ci.host,
-            "port": ci.port,
-            "export_name": ci.export_name,
-            "uri": ci.uri(),
-            "access_mode": ci.access_mode.as_str(),
-            "volume_id": ci.volume_id,
-            "tls": false,
-        },
-    })
-}
 
 fn summary(a: &Attachment) -> Value {
     json!({ "id": a.id, "status": a.status.as_str(), "instance": a.instance_uuid, "volume_id": a.volume_id })

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use self::metadata::Owner;
 use crate::auth::{self, AuthFailure};
-use crate::error::{normalize, www_authenticate, CinderError, Family};
+use crate::error::{normalize, www_authenticate, CinderError};
 use crate::routes::{nested, Gate, GateFamily, RouteEntry, Routes};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
@@ -400,7 +400,7 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
-            normalize(Family::Cinder, req, next)
+            normalize(|s, m| CinderError::new(s, m).into_response(), req, next)
         }))
         .layer(from_fn(request_id::middleware))
         .with_state(state);
@@ -558,7 +558,7 @@ fn version_entry(state: &ApiState, major: u8) -> Value {
 /// `GET /`: 300 Multiple Choices with every version.
 async fn versions(State(state): State<ApiState>) -> Response {
     let body = json!({ "versions": [
-        crate::evs::version_v1_entry(&state),
+        crate::common::version_v1_entry(&state),
         version_entry(&state, 2),
         version_entry(&state, 3),
     ] });

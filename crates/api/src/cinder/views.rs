@@ -1,9 +1,11 @@
-//! Cinder's JSON shapes of volumes, snapshots and types.
+//! Cinder's JSON shapes of volumes, snapshots, types and connection info.
 
-use platter_model::{AttachmentStatus, Snapshot, Volume, VolumeType};
+use platter_model::{Snapshot, Volume, VolumeType};
+use platter_service::ConnectionInfo;
 use serde_json::{json, Value};
 
 use super::ApiVersion;
+use crate::common::volume_attachments;
 use crate::ApiState;
 
 fn links(state: &ApiState, api: ApiVersion, project_id: &str, collection: &str, id: &str) -> Value {
@@ -80,27 +82,6 @@ pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
     out
 }
 
-/// The `attachments` of a volume view: those attached, as Cinder lists them.
-pub fn volume_attachments(v: &Volume) -> Value {
-    let items: Vec<Value> = v
-        .attachments
-        .iter()
-        .filter(|a| a.status == AttachmentStatus::Attached)
-        .map(|a| {
-            json!({
-                "id": v.id,
-                "attachment_id": a.id,
-                "volume_id": v.id,
-                "server_id": a.instance_uuid,
-                "host_name": a.host,
-                "device": a.mountpoint,
-                "attached_at": a.attached_at,
-            })
-        })
-        .collect();
-    Value::Array(items)
-}
-
 /// The snapshot fields every view has.
 pub fn snapshot_summary(api: ApiVersion, s: &Snapshot) -> Value {
     let mut out = json!({
@@ -142,5 +123,21 @@ pub fn volume_type(t: &VolumeType) -> Value {
         "os-volume-type-access:is_public": t.is_public,
         "extra_specs": t.extra_specs,
         "qos_specs_id": null,
+    })
+}
+
+/// Cinder's `connection_info` for the `nbd` driver.
+pub fn connection_info(ci: &ConnectionInfo) -> Value {
+    json!({
+        "driver_volume_type": "nbd",
+        "data": {
+            "host": ci.host,
+            "port": ci.port,
+            "export_name": ci.export_name,
+            "uri": ci.uri(),
+            "access_mode": ci.access_mode.as_str(),
+            "volume_id": ci.volume_id,
+            "tls": false,
+        },
     })
 }

@@ -364,10 +364,7 @@ pub async fn action(
                 .platter
                 .volume_initialize_connection(&c.ctx, &id, connector)
                 .await?;
-            Ok(
-                Json(json!({ "connection_info": super::attachments::connection_info(&ci) }))
-                    .into_response(),
-            )
+            Ok(Json(json!({ "connection_info": views::connection_info(&ci) })).into_response())
         }
         "os-terminate_connection" => {
             let o = action_object(name, value)?;

@@ -7,6 +7,7 @@ use platter_service::JobView;
 use serde_json::{json, Value};
 
 use super::{views, Caller, EvsError, EvsResult};
+use crate::common::version_v1_entry;
 use crate::ApiState;
 
 /// `GET /v1/{project_id}/jobs/{job_id}`: a job, or a batch with sub_jobs.
@@ -39,21 +40,4 @@ pub async fn show(
 /// `GET /v1`: the v1.0 version document (SUPPORTED).
 pub async fn version_v1(State(state): State<ApiState>) -> Json<Value> {
     Json(json!({ "versions": [version_v1_entry(&state)] }))
-}
-
-pub fn version_v1_entry(state: &ApiState) -> Value {
-    json!({
-        "id": "v1.0",
-        "status": "SUPPORTED",
-        "version": "",
-        "min_version": "",
-        "updated": "2014-06-28T12:20:21Z",
-        "links": [
-            { "rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/" },
-            { "rel": "self", "href": format!("{}/v1/", state.urls.block_storage) },
-        ],
-        "media-types": [
-            { "base": "application/json", "type": "application/vnd.openstack.volume+json;version=1" },
-        ],
-    })
 }

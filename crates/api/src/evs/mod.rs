@@ -25,10 +25,9 @@ use axum::Router;
 use platter_model::{AuthContext, DomainError};
 
 pub use errors::EvsError;
-pub use jobs::version_v1_entry;
 
 use crate::auth::{self, AuthFailure};
-use crate::error::{normalize, Family};
+use crate::error::normalize;
 use crate::routes::{Gate, GateFamily, RouteEntry, Routes};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
@@ -304,7 +303,7 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
-            normalize(Family::Evs, req, next)
+            normalize(|s, m| EvsError::framework(s, m).into_response(), req, next)
         }))
         .layer(from_fn(request_id::middleware))
         .with_state(state);

@@ -1,11 +1,13 @@
-//! Query parameters of EVS list requests and small validators.
+//! Query parameters of EVS list requests, small validators, and the
+//! volume a path names.
 
-use platter_model::VolumeStatus;
+use platter_model::{AuthContext, Volume, VolumeStatus};
 use platter_service::{Page, SortDir, SortKey};
 use serde_json::{json, Value};
 
 use super::EvsError;
 use crate::body::parse_bool_str;
+use crate::ApiState;
 
 pub const MAX_LIMIT: i64 = 1000;
 /// At most this many ids in an `ids` filter or an unsubscribe.
@@ -283,6 +285,21 @@ pub fn loose_bool(v: &Value) -> Option<bool> {
         Value::Number(n) => n.as_i64().map(|i| i != 0),
         _ => None,
     }
+}
+
+/// The volume of the caller named in a path, with EVS's codes for a bad id.
+pub(super) async fn volume_of(
+    state: &ApiState,
+    ctx: &AuthContext,
+    id: &str,
+) -> Result<Volume, EvsError> {
+    if !is_uuid(id) {
+        return Err(EvsError::bad(
+            "EVS.1002",
+            format!("invalid volume id! '{id}'"),
+        ));
+    }
+    Ok(state.platter.volume_get(ctx, id).await?)
 }
 
 #[cfg(test)]

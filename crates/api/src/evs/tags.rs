@@ -10,7 +10,7 @@ use platter_model::Metadata;
 use platter_service::{VolumeListRequest, MAX_TAGS};
 use serde_json::{json, Value};
 
-use super::volumes::volume_of;
+use super::params::volume_of;
 use super::{views, Caller, EvsError, EvsResult};
 use crate::body::json_object;
 use crate::error::empty;

@@ -3,7 +3,7 @@
 use platter_model::{Job, JobGroup, JobKind, JobStatus, Snapshot, Volume, ORDER_ID_KEY};
 use serde_json::{json, Map, Value};
 
-use crate::cinder::views::volume_attachments;
+use crate::common::volume_attachments;
 use crate::ApiState;
 
 fn volume_links(state: &ApiState, prefix: &str, v: &Volume) -> Value {

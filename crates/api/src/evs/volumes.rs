@@ -14,7 +14,9 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::errors::{qos_error, with_code};
-use super::params::{check_enterprise_project, is_uuid, loose_bool, opt_text, Query, MAX_IDS};
+use super::params::{
+    check_enterprise_project, is_uuid, loose_bool, opt_text, volume_of, Query, MAX_IDS,
+};
 use super::tags::parse_tag_map;
 use super::{views, Caller, EvsError, EvsResult};
 use crate::body::json_object;
@@ -38,21 +40,6 @@ enum Flavor {
     V2,
     /// `POST /v3/{project_id}/cloudvolumes`: deprecated, 200, idempotency.
     V3,
-}
-
-/// The volume of the caller named in a path, with EVS's codes for a bad id.
-pub(super) async fn volume_of(
-    state: &ApiState,
-    ctx: &AuthContext,
-    id: &str,
-) -> Result<Volume, EvsError> {
-    if !is_uuid(id) {
-        return Err(EvsError::bad(
-            "EVS.1002",
-            format!("invalid volume id! '{id}'"),
-        ));
-    }
-    Ok(state.platter.volume_get(ctx, id).await?)
 }
 
 /// An integer; decimals are truncated (as EVS documents for size and count).

@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use platter_model::{Action, AuthContext, TokenInfo};
 use serde_json::json;
 
-use crate::error::{normalize, www_authenticate, Family, KeystoneError};
+use crate::error::{normalize, www_authenticate, KeystoneError};
 use crate::routes::{Gate, GateFamily, RouteEntry, Routes};
 use crate::{request_id, ApiState, MAX_BODY_BYTES};
 
@@ -272,7 +272,7 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
-            normalize(Family::Keystone, req, next)
+            normalize(|s, m| KeystoneError::new(s, m).into_response(), req, next)
         }))
         .layer(from_fn(request_id::middleware))
         .with_state(state);

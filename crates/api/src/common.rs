@@ -1,0 +1,47 @@
+//! Wire pieces more than one API family writes: a volume's attachment list
+//! in Cinder's shape (EVS volumes show the same), and EVS's v1 version entry
+//! (Cinder's version document at `/` lists it too).
+
+use platter_model::{AttachmentStatus, Volume};
+use serde_json::{json, Value};
+
+use crate::ApiState;
+
+/// The `attachments` of a volume view: those attached, as Cinder lists them.
+pub fn volume_attachments(v: &Volume) -> Value {
+    let items: Vec<Value> = v
+        .attachments
+        .iter()
+        .filter(|a| a.status == AttachmentStatus::Attached)
+        .map(|a| {
+            json!({
+                "id": v.id,
+                "attachment_id": a.id,
+                "volume_id": v.id,
+                "server_id": a.instance_uuid,
+                "host_name": a.host,
+                "device": a.mountpoint,
+                "attached_at": a.attached_at,
+            })
+        })
+        .collect();
+    Value::Array(items)
+}
+
+/// EVS's v1.0 version entry (SUPPORTED).
+pub fn version_v1_entry(state: &ApiState) -> Value {
+    json!({
+        "id": "v1.0",
+        "status": "SUPPORTED",
+        "version": "",
+        "min_version": "",
+        "updated": "2014-06-28T12:20:21Z",
+        "links": [
+            { "rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/" },
+            { "rel": "self", "href": format!("{}/v1/", state.urls.block_storage) },
+        ],
+        "media-types": [
+            { "base": "application/json", "type": "application/vnd.openstack.volume+json;version=1" },
+        ],
+    })
+}

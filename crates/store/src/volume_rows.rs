@@ -1,0 +1,170 @@
+//! Volume rows as the other modules read them (with their metadata, tags
+//! and attachments), and the status a volume's attachments imply: shared by
+//! volumes, attachments and snapshots.
+
+use std::collections::HashMap;
+
+use platter_model::{
+    now_timestamp, Attachment, AttachmentStatus, DomainError, DomainResult, Metadata, Volume,
+    VolumeStatus,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::metadata::{self, MetaTable};
+use crate::{db_err, parse_enum};
+
+pub(crate) const SELECT_VOLUME: &str =
+    "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";
+
+pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
+    Ok(Volume {
+        id: r.get("id"),
+        project_id: r.get("project_id"),
+        user_id: r.get("user_id"),
+        name: r.get("name"),
+        description: r.get("description"),
+        size: r.get("size"),
+        status: parse_enum(&r.get::<String, _>("status"))?,
+        availability_zone: r.get("availability_zone"),
+        volume_type_id: r.get("volume_type_id"),
+        volume_type_name: r.get("type_name"),
+        bootable: r.get::<i64, _>("bootable") != 0,
+        multiattach: r.get::<i64, _>("multiattach") != 0,
+        readonly: r.get::<i64, _>("readonly") != 0,
+        snapshot_id: r.get("snapshot_id"),
+        source_volid: r.get("source_volid"),
+        metadata: Metadata::new(),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        iops: r.get("iops"),
+        throughput: r.get("throughput"),
+        attachments: Vec::new(),
+        enterprise_project_id: r.get("enterprise_project_id"),
+        tags: Metadata::new(),
+    })
+}
+
+pub(crate) fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {
+    let connector: Option<String> = r.get("connector");
+    Ok(Attachment {
+        id: r.get("id"),
+        volume_id: r.get("volume_id"),
+        project_id: r.get("project_id"),
+        instance_uuid: r.get("instance_uuid"),
+        connector: connector.and_then(|c| serde_json::from_str(&c).ok()),
+        host: r.get("host"),
+        mountpoint: r.get("mountpoint"),
+        attach_mode: parse_enum(&r.get::<String, _>("attach_mode"))?,
+        status: parse_enum(&r.get::<String, _>("status"))?,
+        export_name: r.get("export_name"),
+        created_at: r.get("created_at"),
+        attached_at: r.get("attached_at"),
+        detached_at: r.get("detached_at"),
+    })
+}
+
+/// The attachments of every volume in `ids`, oldest first.
+pub(crate) async fn load_for(
+    conn: &mut SqliteConnection,
+    ids: &[&str],
+) -> DomainResult<HashMap<String, Vec<Attachment>>> {
+    let mut out: HashMap<String, Vec<Attachment>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM attachments WHERE volume_id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.to_string());
+    }
+    qb.push(") ORDER BY created_at, id");
+    for r in qb.build().fetch_all(&mut *conn).await.map_err(db_err)? {
+        let a = attachment_from_row(&r)?;
+        out.entry(a.volume_id.clone()).or_default().push(a);
+    }
+    Ok(out)
+}
+
+/// Fills in each volume's metadata and attachments.
+pub(crate) async fn load_metadata(
+    conn: &mut SqliteConnection,
+    volumes: &mut [Volume],
+) -> DomainResult<()> {
+    let ids: Vec<&str> = volumes.iter().map(|v| v.id.as_str()).collect();
+    let mut found = metadata::load(conn, MetaTable::Volume, &ids).await?;
+    let mut attached = load_for(conn, &ids).await?;
+    let mut tags = metadata::load(conn, MetaTable::VolumeTags, &ids).await?;
+    for v in volumes.iter_mut() {
+        v.metadata = found.remove(&v.id).unwrap_or_default();
+        v.tags = tags.remove(&v.id).unwrap_or_default();
+        v.attachments = attached.remove(&v.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+pub(crate) async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<Volume>> {
+    let row = sqlx::query(&format!("{SELECT_VOLUME} WHERE v.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut vols = vec![volume_from_row(&row)?];
+    load_metadata(conn, &mut vols).await?;
+    Ok(vols.pop())
+}
+
+pub(crate) async fn require_volume(conn: &mut SqliteConnection, id: &str) -> DomainResult<Volume> {
+    get_in(conn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("Volume", id))
+}
+
+pub(crate) async fn set_status(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: VolumeStatus,
+) -> DomainResult<()> {
+    sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
+        .bind(status.as_str())
+        .bind(now_timestamp())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Sets the volume's status from its attachments: in-use if one is
+/// attached, else attaching, else reserved, else available. A volume an
+/// admin or `os-begin_detaching` moved to `detaching` stays there while
+/// something is still attached. A volume a job holds (`extending`,
+/// `retyping`, ...) is left to the job, whose finish settles it.
+pub(crate) async fn settle(
+    conn: &mut SqliteConnection,
+    volume_id: &str,
+) -> DomainResult<VolumeStatus> {
+    let v = require_volume(conn, volume_id).await?;
+    if v.status.is_transitional() {
+        return Ok(v.status);
+    }
+    let has = |s: AttachmentStatus| v.attachments.iter().any(|a| a.status == s);
+    let target = if has(AttachmentStatus::Attached) {
+        if v.status == VolumeStatus::Detaching {
+            VolumeStatus::Detaching
+        } else {
+            VolumeStatus::InUse
+        }
+    } else if has(AttachmentStatus::Attaching) {
+        VolumeStatus::Attaching
+    } else if has(AttachmentStatus::Reserved) {
+        VolumeStatus::Reserved
+    } else {
+        VolumeStatus::Available
+    };
+    if target != v.status {
+        set_status(conn, volume_id, target).await?;
+    }
+    Ok(target)
+}
