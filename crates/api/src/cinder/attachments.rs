@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use platter_model::{AttachMode, Attachment};
-use platter_service::{AttachmentListRequest, ConnectionInfo, SortDir, SortKey};
+use platter_service::{AttachmentListRequest, Connection, ConnectionInfo, SortDir, SortKey};
 use serde_json::{json, Value};
 
 use super::params::ListQuery;
@@ -19,19 +19,22 @@ use crate::ApiState;
 
 type IdPath = Path<(String, String)>;
 
-/// Cinder's `connection_info` for the `nbd` driver.
+/// Cinder's `connection_info`: the driver type and its `data`.
 pub fn connection_info(ci: &ConnectionInfo) -> Value {
-    json!({
-        "driver_volume_type": "nbd",
-        "data": {
-            "host": ci.host,
-            "port": ci.port,
-            "export_name": ci.export_name,
+    let data = match &ci.connection {
+        Connection::Nbd { host, port, export } => json!({
+            "host": host,
+            "port": port,
+            "export_name": export,
             "uri": ci.uri(),
             "access_mode": ci.access_mode.as_str(),
             "volume_id": ci.volume_id,
             "tls": false,
-        },
+        }),
+    };
+    json!({
+        "driver_volume_type": ci.connection.driver_volume_type(),
+        "data": data,
     })
 }
 

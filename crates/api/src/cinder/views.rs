@@ -43,7 +43,7 @@ pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
         "consistencygroup_id": null,
         "user_id": v.user_id,
         "os-vol-tenant-attr:tenant_id": v.project_id,
-        "os-vol-host-attr:host": format!("platter@{}#{}", v.availability_zone, v.volume_type_name),
+        "os-vol-host-attr:host": state.platter.volume_host(v),
         "os-vol-mig-status-attr:migstat": null,
         "os-vol-mig-status-attr:name_id": null,
         "os-volume-replication:extended_status": null,
