@@ -181,7 +181,7 @@ async fn types_place_volumes_in_their_pool_and_nothing_crosses_pools() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     let message = r.body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("pool pool2"), "{}", r.body);
-    assert!(r.body["error"]["code"].as_str().is_some(), "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "EVS.5400", "{}", r.body);
     let r = retype(a.clone(), "GPSSD").await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let v = c.wait_volume(&a, "available").await;
