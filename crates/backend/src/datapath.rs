@@ -14,6 +14,8 @@ pub struct ExportSpec {
     /// Unguessable name clients connect with.
     pub name: String,
     pub volume_id: String,
+    /// The pool holding the volume: its backend serves the export.
+    pub pool: String,
     pub read_only: bool,
 }
 

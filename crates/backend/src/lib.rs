@@ -11,6 +11,7 @@
 
 mod datapath;
 mod memory;
+mod registry;
 mod sparse_file;
 mod unavailable;
 
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 pub use datapath::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use memory::MemoryBackend;
+pub use registry::{BackendPool, BackendRegistry, DEFAULT_POOL, HOST};
 pub use sparse_file::SparseFileBackend;
 pub use unavailable::Unavailable;
 
@@ -64,10 +66,27 @@ pub struct PoolStats {
     pub provisioned_bytes: u64,
 }
 
+/// What a backend can do, declared by each backend and shown in the
+/// capacity views (Cinder's pool capabilities).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Volumes take space only as data is written.
+    pub thin_provisioning: bool,
+    /// Snapshots cost O(1), whatever the volume holds.
+    pub instant_snapshots: bool,
+    /// [`StorageBackend::rollback_volume`] is supported.
+    pub rollback: bool,
+    /// Volumes can be cloned from volumes and snapshots.
+    pub clone: bool,
+}
+
 /// A data store for volumes and snapshots. Sizes are in bytes.
 pub trait StorageBackend: Send + Sync + 'static {
     /// A short name for logs and capacity views (`sparse-file`, `local`, `rbd`).
     fn name(&self) -> &'static str;
+
+    /// What this backend can do.
+    fn capabilities(&self) -> Capabilities;
 
     /// Creates an empty volume that reads as zeros.
     fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()>;

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::{check_id, BackendError, BackendResult, PoolStats, StorageBackend, VolumeIo};
+use crate::{
+    check_id, BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo,
+};
 
 type Bytes = Arc<RwLock<Vec<u8>>>;
 
@@ -34,6 +36,14 @@ fn copy(b: &Bytes) -> Vec<u8> {
 impl StorageBackend for MemoryBackend {
     fn name(&self) -> &'static str {
         "memory"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            thin_provisioning: false,
+            instant_snapshots: false,
+            rollback: true,
+            clone: true,
+        }
     }
     fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()> {
         check_id(volume_id)?;

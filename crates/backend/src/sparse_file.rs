@@ -14,7 +14,9 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::{check_id, BackendError, BackendResult, PoolStats, StorageBackend, VolumeIo};
+use crate::{
+    check_id, BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo,
+};
 
 const COPY_CHUNK: usize = 1 << 20;
 
@@ -157,6 +159,16 @@ fn sparse_copy(input: &File, out: &File) -> std::io::Result<()> {
 impl StorageBackend for SparseFileBackend {
     fn name(&self) -> &'static str {
         "sparse-file"
+    }
+
+    /// Snapshots and clones are copies: not instant.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            thin_provisioning: true,
+            instant_snapshots: false,
+            rollback: true,
+            clone: true,
+        }
     }
 
     fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()> {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::{BackendError, BackendResult, PoolStats, StorageBackend, VolumeIo};
+use crate::{BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo};
 
 pub struct Unavailable(pub &'static str);
 
@@ -17,6 +17,9 @@ impl Unavailable {
 impl StorageBackend for Unavailable {
     fn name(&self) -> &'static str {
         "unavailable"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
     }
     fn create_volume(&self, _: &str, _: u64) -> BackendResult<()> {
         self.refuse()

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use platter_backend::{check_id, BackendError, BackendResult, PoolStats, StorageBackend, VolumeIo};
+use platter_backend::{
+    check_id, BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo,
+};
 
 use crate::io::engine_to_backend;
 use crate::pool::Pool;
@@ -31,6 +33,15 @@ fn missing(e: EngineError, is_snapshot: bool, id: &str) -> BackendError {
 impl StorageBackend for Pool {
     fn name(&self) -> &'static str {
         "engine"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            thin_provisioning: true,
+            instant_snapshots: true,
+            rollback: true,
+            clone: true,
+        }
     }
 
     fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()> {

@@ -175,6 +175,8 @@ pub struct Volume {
     pub enterprise_project_id: String,
     /// EVS tags (at most 10).
     pub tags: Metadata,
+    /// The storage pool holding the volume's data and its snapshots'.
+    pub pool: String,
 }
 
 impl Volume {

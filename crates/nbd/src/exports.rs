@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use platter_backend::StorageBackend;
+use platter_backend::{BackendRegistry, BackendResult, StorageBackend};
 use platter_backend::{DataPath, ExportSpec, Qos};
 use tokio::sync::watch;
 
@@ -15,6 +15,8 @@ use crate::qos::Limiter;
 pub struct Export {
     pub name: String,
     pub volume_id: String,
+    /// The pool whose backend holds the volume.
+    pub pool: String,
     pub read_only: bool,
     pub limiter: Arc<Limiter>,
     /// Becomes `true` when the export is withdrawn.
@@ -33,20 +35,27 @@ struct Inner {
 }
 
 pub struct Exports {
-    backend: Arc<dyn StorageBackend>,
+    pools: Arc<BackendRegistry>,
     inner: RwLock<Inner>,
 }
 
 impl Exports {
+    /// Exports of one backend (the single pool [`platter_backend::DEFAULT_POOL`]).
     pub fn new(backend: Arc<dyn StorageBackend>) -> Arc<Exports> {
+        Exports::with_pools(Arc::new(BackendRegistry::single(backend)))
+    }
+
+    /// Exports of volumes in any of these pools.
+    pub fn with_pools(pools: Arc<BackendRegistry>) -> Arc<Exports> {
         Arc::new(Exports {
-            backend,
+            pools,
             inner: RwLock::new(Inner::default()),
         })
     }
 
-    pub fn backend(&self) -> &Arc<dyn StorageBackend> {
-        &self.backend
+    /// The backend holding an export's volume.
+    pub fn backend_of(&self, export: &Export) -> BackendResult<Arc<dyn StorageBackend>> {
+        self.pools.backend(&export.pool)
     }
 
     pub fn lookup(&self, name: &str) -> Option<Arc<Export>> {
@@ -80,6 +89,7 @@ impl DataPath for Exports {
         let export = Arc::new(Export {
             name: spec.name.clone(),
             volume_id: spec.volume_id,
+            pool: spec.pool,
             read_only: spec.read_only,
             limiter,
             closed,

@@ -86,7 +86,7 @@ async fn open(
     exports: &Exports,
     export: &Export,
 ) -> Result<(Arc<dyn VolumeIo>, u64), BackendError> {
-    let backend = exports.backend().clone();
+    let backend = exports.backend_of(export)?;
     let volume = export.volume_id.clone();
     tokio::task::spawn_blocking(move || {
         let io = backend.open_volume(&volume)?;

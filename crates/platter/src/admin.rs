@@ -168,35 +168,53 @@ async fn user_id_in_domain(platter: &Platter, name_or_id: &str, domain: &str) ->
         .with_context(|| format!("no user named or with id {name_or_id} in domain {domain}"))
 }
 
-/// Scrubs the engine pool; `Ok(false)` when a block is bad.
+/// Scrubs every engine pool; `Ok(false)` when a block is bad.
 fn scrub(config: &Config) -> Result<bool> {
-    if config.backend != BackendKind::Engine {
+    let engines: Vec<_> = config
+        .pools
+        .iter()
+        .filter(|p| p.backend == BackendKind::Engine)
+        .collect();
+    if engines.is_empty() {
         anyhow::bail!(
             "scrub checks the block engine's checksums; this data directory uses another backend"
         );
     }
-    let options = PoolOptions {
-        background_commit: None,
-        ..Default::default()
-    };
-    let pool = Pool::open(config.data_dir.join("pool"), options)
-        .context("opening the storage pool (is the server still running?)")?;
-    let report = pool.scrub()?;
-    println!(
-        "scrubbed {} devices, {} blocks: {} bad",
-        report.devices,
-        report.blocks_checked,
-        report.errors.len()
-    );
-    for e in &report.errors {
-        let what = match e.device.split_once(':') {
-            Some(("v", id)) => format!("volume {id}"),
-            Some(("s", id)) => format!("snapshot {id}"),
-            _ => e.device.clone(),
+    let mut clean = true;
+    for p in engines {
+        let options = PoolOptions {
+            background_commit: None,
+            ..Default::default()
         };
-        println!("{what} offset {}: {}", e.offset, e.problem);
+        let pool = Pool::open(&p.path, options).with_context(|| {
+            format!(
+                "opening the storage pool '{}' (is the server still running?)",
+                p.name
+            )
+        })?;
+        let report = pool.scrub()?;
+        let label = if config.pools.len() > 1 {
+            format!("pool {}: ", p.name)
+        } else {
+            String::new()
+        };
+        println!(
+            "{label}scrubbed {} devices, {} blocks: {} bad",
+            report.devices,
+            report.blocks_checked,
+            report.errors.len()
+        );
+        for e in &report.errors {
+            let what = match e.device.split_once(':') {
+                Some(("v", id)) => format!("volume {id}"),
+                Some(("s", id)) => format!("snapshot {id}"),
+                _ => e.device.clone(),
+            };
+            println!("{label}{what} offset {}: {}", e.offset, e.problem);
+        }
+        clean &= report.errors.is_empty();
     }
-    Ok(report.errors.is_empty())
+    Ok(clean)
 }
 
 pub async fn run(args: AdminArgs) -> Result<()> {

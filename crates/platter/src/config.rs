@@ -39,7 +39,8 @@ pub struct ServeArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "PLATTER_LOG_FORMAT")]
     pub log_format: Option<String>,
-    /// Storage backend: `engine` (the default) or `sparse-file`.
+    /// Storage backend: `engine` (the default) or `sparse-file`; of the
+    /// default pool, and of configured pools that name none.
     #[arg(long, env = "PLATTER_BACKEND")]
     pub backend: Option<String>,
     /// Test hook: delay every job by this many milliseconds.
@@ -82,6 +83,40 @@ pub struct FileConfig {
     job_concurrency: Option<usize>,
     /// Default quota limits, e.g. `volumes = 10`, `gigabytes_SSD = 500`.
     quota: Option<BTreeMap<String, i64>>,
+    /// Storage pools (`[[pools]]`), the first the default.
+    pools: Option<Vec<PoolFile>>,
+}
+
+/// One `[[pools]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolFile {
+    name: String,
+    /// `engine` or `sparse-file`; default: the `backend` setting.
+    backend: Option<String>,
+    /// Where the pool's data lives, relative to the data directory;
+    /// default `pools/<name>`.
+    path: Option<PathBuf>,
+    /// The `volume_backend_name` extra spec(s) of the types placed here;
+    /// default: the pool's name.
+    volume_backend_name: Option<OneOrMany>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A storage pool, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub name: String,
+    pub backend: BackendKind,
+    /// Absolute, or relative to the working directory like the data directory.
+    pub path: PathBuf,
+    pub volume_backend_names: Vec<String>,
 }
 
 /// Actions named by policy or IAM name, comma-separated.
@@ -116,11 +151,97 @@ pub struct Config {
     pub nbd_port: u16,
     pub public_host: String,
     pub log_format: String,
-    pub backend: BackendKind,
+    /// The storage pools, the first the default; never empty.
+    pub pools: Vec<PoolConfig>,
     pub region: String,
     pub service: ServiceConfig,
     /// Tunables of the engine's pool (defaults, less the test hooks).
     pub pool: PoolOptions,
+}
+
+impl BackendKind {
+    fn parse(name: &str) -> Result<BackendKind> {
+        match name {
+            "engine" => Ok(BackendKind::Engine),
+            "sparse-file" => Ok(BackendKind::SparseFile),
+            other => bail!("backend must be 'engine' or 'sparse-file', not '{other}'"),
+        }
+    }
+}
+
+/// The pools of the file, or without any the single pool `pool` of
+/// `backend` where a server without pools keeps its data (`<data-dir>/pool`
+/// for the engine, `<data-dir>/sparse` for sparse files).
+fn resolve_pools(
+    file: Option<Vec<PoolFile>>,
+    backend: BackendKind,
+    data_dir: &std::path::Path,
+) -> Result<Vec<PoolConfig>> {
+    let Some(file) = file else {
+        let dir = match backend {
+            BackendKind::Engine => "pool",
+            BackendKind::SparseFile => "sparse",
+        };
+        return Ok(vec![PoolConfig {
+            name: platter_backend::DEFAULT_POOL.to_string(),
+            backend,
+            path: data_dir.join(dir),
+            volume_backend_names: vec![platter_backend::DEFAULT_POOL.to_string()],
+        }]);
+    };
+    if file.is_empty() {
+        bail!("[[pools]] must name at least one pool");
+    }
+    let mut pools: Vec<PoolConfig> = Vec::with_capacity(file.len());
+    for p in file {
+        let name = p.name;
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !valid {
+            bail!("pool name '{name}' must be 1 to 64 letters, digits, '-', '_' or '.'");
+        }
+        if pools.iter().any(|q| q.name == name) {
+            bail!("pool '{name}' is configured twice");
+        }
+        let kind = match p.backend {
+            None => backend,
+            Some(b) => BackendKind::parse(&b).with_context(|| format!("pool '{name}'"))?,
+        };
+        let path = data_dir.join(p.path.unwrap_or_else(|| PathBuf::from("pools").join(&name)));
+        if let Some(q) = pools.iter().find(|q| q.path == path) {
+            bail!(
+                "pools '{}' and '{name}' both use {}",
+                q.name,
+                path.display()
+            );
+        }
+        let volume_backend_names = match p.volume_backend_name {
+            None => vec![name.clone()],
+            Some(OneOrMany::One(n)) => vec![n],
+            Some(OneOrMany::Many(list)) => list,
+        };
+        if volume_backend_names.is_empty() || volume_backend_names.iter().any(|n| n.is_empty()) {
+            bail!("pool '{name}': volume_backend_name must not be empty");
+        }
+        for n in &volume_backend_names {
+            if let Some(q) = pools.iter().find(|q| q.volume_backend_names.contains(n)) {
+                bail!(
+                    "volume_backend_name '{n}' names both pool '{}' and pool '{name}'",
+                    q.name
+                );
+            }
+        }
+        pools.push(PoolConfig {
+            name,
+            backend: kind,
+            path,
+            volume_backend_names,
+        });
+    }
+    Ok(pools)
 }
 
 impl Config {
@@ -158,11 +279,16 @@ impl Config {
         if log_format != "text" && log_format != "json" {
             bail!("log format must be 'text' or 'json', not '{log_format}'");
         }
-        let backend = match args.backend.clone().or(file.backend).as_deref() {
-            None | Some("engine") => BackendKind::Engine,
-            Some("sparse-file") => BackendKind::SparseFile,
-            Some(other) => bail!("backend must be 'engine' or 'sparse-file', not '{other}'"),
+        let backend = match args.backend.clone().or(file.backend) {
+            None => BackendKind::Engine,
+            Some(name) => BackendKind::parse(&name)?,
         };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| "./platter-data".into());
+        let pools = resolve_pools(file.pools, backend, &data_dir)?;
         let nbd_port = args.nbd_port.or(file.nbd_port).unwrap_or(10809);
         let mut service = ServiceConfig {
             data_path: platter_service::DataPathEndpoint {
@@ -217,11 +343,7 @@ impl Config {
             pool.checkpoint_after_bytes = bytes;
         }
         Ok(Config {
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| "./platter-data".into()),
+            data_dir,
             bind,
             identity_port: args.identity_port.or(file.identity_port).unwrap_or(5000),
             block_storage_port: args
@@ -231,7 +353,7 @@ impl Config {
             nbd_port,
             public_host,
             log_format,
-            backend,
+            pools,
             region: file.region.unwrap_or_else(|| "RegionOne".into()),
             service,
             pool,
@@ -273,6 +395,77 @@ mod tests {
         assert_eq!(c.service.quota_defaults.get("volumes"), 3);
         assert_eq!(c.service.quota_defaults.get("snapshots"), 10);
         assert_eq!(c.identity_url(), "http://127.0.0.1:7000");
+    }
+
+    fn resolve_file(text: &str, backend: Option<&str>) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("platter.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::resolve(&ServeArgs {
+            config: Some(path),
+            data_dir: Some("/data".into()),
+            backend: backend.map(str::to_string),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn without_pools_there_is_the_one_pool_of_before() {
+        let c = resolve_file("", None).unwrap();
+        assert_eq!(
+            c.pools,
+            vec![PoolConfig {
+                name: "pool".into(),
+                backend: BackendKind::Engine,
+                path: "/data/pool".into(),
+                volume_backend_names: vec!["pool".into()],
+            }]
+        );
+        let c = resolve_file("", Some("sparse-file")).unwrap();
+        assert_eq!(c.pools.len(), 1);
+        assert_eq!(c.pools[0].backend, BackendKind::SparseFile);
+        assert_eq!(c.pools[0].path, PathBuf::from("/data/sparse"));
+    }
+
+    #[test]
+    fn pools_come_from_the_file_in_order() {
+        let c = resolve_file(
+            "[[pools]]\nname = \"fast\"\nbackend = \"engine\"\npath = \"nvme\"\nvolume_backend_name = \"SSD\"\n\
+             [[pools]]\nname = \"bulk\"\nvolume_backend_name = [\"SATA\", \"SAS\"]\n\
+             [[pools]]\nname = \"far\"\nbackend = \"sparse-file\"\npath = \"/mnt/far\"\n",
+            Some("engine"),
+        )
+        .unwrap();
+        let names: Vec<_> = c.pools.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["fast", "bulk", "far"]);
+        assert_eq!(c.pools[0].path, PathBuf::from("/data/nvme"));
+        assert_eq!(c.pools[0].volume_backend_names, ["SSD"]);
+        assert_eq!(c.pools[1].backend, BackendKind::Engine);
+        assert_eq!(c.pools[1].path, PathBuf::from("/data/pools/bulk"));
+        assert_eq!(c.pools[1].volume_backend_names, ["SATA", "SAS"]);
+        assert_eq!(c.pools[2].backend, BackendKind::SparseFile);
+        assert_eq!(c.pools[2].path, PathBuf::from("/mnt/far"));
+        assert_eq!(c.pools[2].volume_backend_names, ["far"]);
+    }
+
+    #[test]
+    fn bad_pools_are_refused_with_a_clear_error() {
+        let err = |text: &str| format!("{:#}", resolve_file(text, None).unwrap_err());
+        let e = err("[[pools]]\nname = \"a\"\nbackend = \"ceph\"\n");
+        assert!(e.contains("pool 'a'") && e.contains("not 'ceph'"), "{e}");
+        let e = err("[[pools]]\nname = \"a\"\n[[pools]]\nname = \"a\"\n");
+        assert!(e.contains("configured twice"), "{e}");
+        let e = err("[[pools]]\nname = \"a#b\"\n");
+        assert!(e.contains("pool name 'a#b'"), "{e}");
+        let e =
+            err("[[pools]]\nname = \"a\"\npath = \"x\"\n[[pools]]\nname = \"b\"\npath = \"x\"\n");
+        assert!(e.contains("both use"), "{e}");
+        let e = err("[[pools]]\nname = \"a\"\nvolume_backend_name = \"SSD\"\n[[pools]]\nname = \"b\"\nvolume_backend_name = \"SSD\"\n");
+        assert!(e.contains("'SSD' names both pool 'a' and pool 'b'"), "{e}");
+        let e = err("pools = []\n");
+        assert!(e.contains("at least one pool"), "{e}");
+        let e = err("[[pools]]\nname = \"a\"\nsize = 3\n");
+        assert!(e.contains("size"), "{e}");
     }
 
     #[test]

@@ -15,15 +15,17 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use platter_api::{ApiState, PublicUrls};
-use platter_backend::{SparseFileBackend, StorageBackend, Unavailable};
-use platter_engine::Pool;
+use platter_backend::{
+    BackendPool, BackendRegistry, SparseFileBackend, StorageBackend, Unavailable,
+};
+use platter_engine::{Pool, PoolOptions};
 use platter_nbd::Exports;
 use platter_service::Platter;
 use platter_store::Store;
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 
-use crate::config::{BackendKind, Config, ServeArgs};
+use crate::config::{BackendKind, Config, PoolConfig, ServeArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,38 +80,51 @@ fn lock_data_dir(dir: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Opens the storage backend the configuration names.
-fn open_backend(config: &Config) -> Result<Arc<dyn StorageBackend>> {
-    Ok(match config.backend {
+/// Opens the backend of one configured pool.
+fn open_backend(pool: &PoolConfig, options: &PoolOptions) -> Result<Arc<dyn StorageBackend>> {
+    Ok(match pool.backend {
         BackendKind::Engine => Arc::new(
-            Pool::open(config.data_dir.join("pool"), config.pool.clone())
-                .context("opening the storage pool")?,
+            Pool::open(&pool.path, options.clone())
+                .with_context(|| format!("opening the storage pool '{}'", pool.name))?,
         ),
         BackendKind::SparseFile => Arc::new(
-            SparseFileBackend::open(config.data_dir.join("sparse"))
-                .context("opening the sparse-file pool")?,
+            SparseFileBackend::open(&pool.path)
+                .with_context(|| format!("opening the sparse-file pool '{}'", pool.name))?,
         ),
     })
 }
 
-/// Opens the store (and, with `with_data`, the storage backend) under the
+/// Opens the store (and, with `with_data`, the storage pools) under the
 /// data directory and builds the service. Without data, every storage
 /// operation is refused: identity administration runs beside a server that
-/// owns the pool.
+/// owns the pools.
 pub async fn open_service(config: &Config, with_data: bool) -> Result<Platter> {
     fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("platter.db"))
         .await
         .context("opening the metadata store")?;
-    let backend: Arc<dyn StorageBackend> = if with_data {
-        open_backend(config)?
-    } else {
-        Arc::new(Unavailable(
-            "the storage pool belongs to the running server",
-        ))
-    };
-    Ok(Platter::new(store, backend, config.service.clone()))
+    let mut pools = Vec::with_capacity(config.pools.len());
+    for p in &config.pools {
+        let backend: Arc<dyn StorageBackend> = if with_data {
+            open_backend(p, &config.pool)?
+        } else {
+            Arc::new(Unavailable(
+                "the storage pool belongs to the running server",
+            ))
+        };
+        pools.push(BackendPool {
+            name: p.name.clone(),
+            volume_backend_names: p.volume_backend_names.clone(),
+            backend,
+        });
+    }
+    let pools = BackendRegistry::new(pools).context("configuring the storage pools")?;
+    Ok(Platter::with_pools(
+        store,
+        Arc::new(pools),
+        config.service.clone(),
+    ))
 }
 
 fn write_openrc(config: &Config, password: &str) -> Result<()> {
@@ -187,6 +202,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
     let platter = open_service(&config, true).await?;
+    platter.check_pools().await?;
 
     let env_password = std::env::var("PLATTER_ADMIN_PASSWORD")
         .ok()
@@ -205,7 +221,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
             }
         }
     }
-    let exports = Exports::new(platter.backend().clone());
+    let exports = Exports::with_pools(platter.pools().clone());
     platter.set_datapath(exports.clone());
     let redriven = platter.recover().await?;
     if redriven > 0 {

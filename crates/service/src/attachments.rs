@@ -12,20 +12,41 @@ use serde_json::Value;
 use crate::{visible, Platter};
 use platter_backend::{ExportSpec, Qos};
 
-/// What a client needs to connect: Cinder's `connection_info` for the
-/// `nbd` driver.
+/// How a client reaches a volume's data: one variant per transport (NBD
+/// today; RBD and others later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// An NBD export of the data path.
+    Nbd {
+        host: String,
+        port: u16,
+        export: String,
+    },
+}
+
+impl Connection {
+    /// Cinder's `driver_volume_type` of the transport.
+    pub fn driver_volume_type(&self) -> &'static str {
+        match self {
+            Connection::Nbd { .. } => "nbd",
+        }
+    }
+}
+
+/// What a client needs to connect: Cinder's `connection_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionInfo {
-    pub host: String,
-    pub port: u16,
-    pub export_name: String,
+    pub connection: Connection,
     pub access_mode: AttachMode,
     pub volume_id: String,
 }
 
 impl ConnectionInfo {
+    /// The URI a client opens (`nbd://host:port/export`).
     pub fn uri(&self) -> String {
-        format!("nbd://{}:{}/{}", self.host, self.port, self.export_name)
+        match &self.connection {
+            Connection::Nbd { host, port, export } => format!("nbd://{host}:{port}/{export}"),
+        }
     }
 }
 
@@ -78,9 +99,11 @@ impl Platter {
     pub fn connection_info(&self, a: &Attachment, v: &Volume) -> Option<ConnectionInfo> {
         let ep = &self.config().data_path;
         a.export_name.as_ref().map(|name| ConnectionInfo {
-            host: ep.host.clone(),
-            port: ep.port,
-            export_name: name.clone(),
+            connection: Connection::Nbd {
+                host: ep.host.clone(),
+                port: ep.port,
+                export: name.clone(),
+            },
             access_mode: if v.readonly {
                 AttachMode::ReadOnly
             } else {
@@ -102,6 +125,7 @@ impl Platter {
             ExportSpec {
                 name: name.clone(),
                 volume_id: v.id.clone(),
+                pool: v.pool.clone(),
                 read_only: a.attach_mode == AttachMode::ReadOnly || v.readonly,
             },
             qos,

@@ -325,6 +325,7 @@ impl Platter {
             )));
         }
         check_qos_fields(&t.name, iops, throughput)?;
+        self.check_type_keeps_pool(&v, &t)?;
         let job = new_job(
             JobKind::VolumeRetype,
             &v.project_id,

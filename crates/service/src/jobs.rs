@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 
+use platter_backend::StorageBackend;
 use platter_model::{
     DomainResult, Job, JobKind, JobStatus, SnapshotStatus, VolumeSource, VolumeStatus, GIB,
 };
@@ -228,13 +229,44 @@ impl Platter {
         }
     }
 
-    async fn blocking<F>(&self, f: F) -> Result<(), String>
+    /// The backend of the pool a job's volume (or its snapshot's volume)
+    /// lives in.
+    async fn job_backend(&self, job: &Job) -> Result<Arc<dyn StorageBackend>, String> {
+        let volume_id = match job.kind {
+            JobKind::SnapshotCreate | JobKind::SnapshotDelete => {
+                match job.params.get("volume_id").and_then(|v| v.as_str()) {
+                    Some(v) => v.to_string(),
+                    None => self
+                        .store()
+                        .snapshot_get(&job.resource_id)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map(|s| s.volume_id)
+                        .unwrap_or_default(),
+                }
+            }
+            _ => job.resource_id.clone(),
+        };
+        let pool = match self
+            .store()
+            .volume_get(&volume_id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(v) => v.pool,
+            None => {
+                tracing::warn!(volume = %volume_id, "the job's volume is gone; using the default pool");
+                self.pools().default_pool().name.clone()
+            }
+        };
+        self.backend_of(&pool).map_err(|e| e.to_string())
+    }
+
+    async fn blocking<F>(backend: &Arc<dyn StorageBackend>, f: F) -> Result<(), String>
     where
-        F: FnOnce(&dyn platter_backend::StorageBackend) -> platter_backend::BackendResult<()>
-            + Send
-            + 'static,
+        F: FnOnce(&dyn StorageBackend) -> platter_backend::BackendResult<()> + Send + 'static,
     {
-        let backend = self.backend().clone();
+        let backend = backend.clone();
         tokio::task::spawn_blocking(move || f(backend.as_ref()))
             .await
             .map_err(|e| format!("backend task failed: {e}"))?
@@ -247,19 +279,20 @@ impl Platter {
             return Err(format!("injected fault in {}", job.kind.as_str()));
         }
         let id = job.resource_id.clone();
+        let b = &self.job_backend(job).await?;
         match job.kind {
             JobKind::VolumeCreate => {
                 let p: CreateParams = params(job)?;
                 let size = bytes(p.size_gib);
                 match p.source {
-                    VolumeSource::Blank => self.blocking(move |b| b.create_volume(&id, size)).await,
+                    VolumeSource::Blank => {
+                        Self::blocking(b, move |b| b.create_volume(&id, size)).await
+                    }
                     VolumeSource::Snapshot(snap) => {
-                        self.blocking(move |b| b.clone_from_snapshot(&snap, &id, size))
-                            .await
+                        Self::blocking(b, move |b| b.clone_from_snapshot(&snap, &id, size)).await
                     }
                     VolumeSource::Volume(src) => {
-                        self.blocking(move |b| b.clone_from_volume(&src, &id, size))
-                            .await
+                        Self::blocking(b, move |b| b.clone_from_volume(&src, &id, size)).await
                     }
                 }
             }
@@ -273,28 +306,26 @@ impl Platter {
                     .await
                     .map_err(|e| e.to_string())?;
                 for s in snaps {
-                    self.blocking(move |b| b.delete_snapshot(&s.id)).await?;
+                    Self::blocking(b, move |b| b.delete_snapshot(&s.id)).await?;
                 }
-                self.blocking(move |b| b.delete_volume(&id)).await
+                Self::blocking(b, move |b| b.delete_volume(&id)).await
             }
             JobKind::VolumeExtend => {
                 let p: ExtendParams = params(job)?;
                 let size = bytes(p.new_size_gib);
-                self.blocking(move |b| b.extend_volume(&id, size)).await
+                Self::blocking(b, move |b| b.extend_volume(&id, size)).await
             }
             JobKind::SnapshotCreate => {
                 let p: SnapshotParams = params(job)?;
-                self.blocking(move |b| b.create_snapshot(&p.volume_id, &id))
-                    .await
+                Self::blocking(b, move |b| b.create_snapshot(&p.volume_id, &id)).await
             }
-            JobKind::SnapshotDelete => self.blocking(move |b| b.delete_snapshot(&id)).await,
-            // Every type lives in the one pool of this backend: a retype
-            // changes the type and its QoS, the data stays where it is.
+            JobKind::SnapshotDelete => Self::blocking(b, move |b| b.delete_snapshot(&id)).await,
+            // A retype never changes the pool (one to a type of another pool
+            // is refused): it changes the type and its QoS, the data stays.
             JobKind::VolumeRetype | JobKind::VolumeQos => Ok(()),
             JobKind::VolumeRollback => {
                 let p: RollbackParams = params(job)?;
-                self.blocking(move |b| b.rollback_volume(&id, &p.snapshot_id))
-                    .await
+                Self::blocking(b, move |b| b.rollback_volume(&id, &p.snapshot_id)).await
             }
         }
     }
@@ -303,8 +334,13 @@ impl Platter {
     async fn undo_backend_step(&self, job: &Job) {
         let id = job.resource_id.clone();
         let undo = match job.kind {
-            JobKind::VolumeCreate => self.blocking(move |b| b.delete_volume(&id)).await,
-            JobKind::SnapshotCreate => self.blocking(move |b| b.delete_snapshot(&id)).await,
+            JobKind::VolumeCreate | JobKind::SnapshotCreate => match self.job_backend(job).await {
+                Ok(b) if job.kind == JobKind::VolumeCreate => {
+                    Self::blocking(&b, move |b| b.delete_volume(&id)).await
+                }
+                Ok(b) => Self::blocking(&b, move |b| b.delete_snapshot(&id)).await,
+                Err(e) => Err(e),
+            },
             _ => Ok(()),
         };
         if let Err(e) = undo {

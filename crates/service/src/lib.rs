@@ -19,10 +19,10 @@ mod volumes;
 use std::sync::Arc;
 
 use platter_backend::StorageBackend;
-use platter_model::{Action, AuthContext, DomainError, DomainResult};
+use platter_model::{Action, AuthContext, DomainError, DomainResult, Volume};
 use platter_store::Store;
 
-pub use attachments::{AttachmentListRequest, ConnectionInfo};
+pub use attachments::{AttachmentListRequest, Connection, ConnectionInfo};
 pub use authz::{Authorizer, DenyList, RoleAuthorizer};
 pub use config::{FaultInjection, ServiceConfig};
 pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
@@ -40,7 +40,7 @@ pub use identity::{
     AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
     READER_ROLE,
 };
-pub use platter_backend::PoolStats;
+pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use quotas::{Limits, QuotaSetView};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
@@ -52,9 +52,24 @@ pub struct Platter {
     inner: Arc<Inner>,
 }
 
+/// One pool as the capacity views show it.
+#[derive(Debug, Clone)]
+pub struct PoolReport {
+    /// The pool's name.
+    pub name: String,
+    /// `platter@<backend>#<pool>`.
+    pub host: String,
+    /// The backend's name (`engine`, `sparse-file`).
+    pub backend: &'static str,
+    /// The `volume_backend_name`s that place volumes in the pool.
+    pub volume_backend_names: Vec<String>,
+    pub capabilities: Capabilities,
+    pub stats: PoolStats,
+}
+
 struct Inner {
     store: Store,
-    backend: Arc<dyn StorageBackend>,
+    pools: Arc<BackendRegistry>,
     config: ServiceConfig,
     jobs: jobs::JobQueue,
     datapath: std::sync::OnceLock<Arc<dyn DataPath>>,
@@ -62,9 +77,15 @@ struct Inner {
 }
 
 impl Platter {
-    /// Builds the service and starts its job runner. Call [`Platter::recover`]
-    /// once after start to re-drive jobs a previous process left unfinished.
+    /// Builds the service over one backend (a single pool) and starts its
+    /// job runner. Call [`Platter::recover`] once after start to re-drive
+    /// jobs a previous process left unfinished.
     pub fn new(store: Store, backend: Arc<dyn StorageBackend>, config: ServiceConfig) -> Platter {
+        Platter::with_pools(store, Arc::new(BackendRegistry::single(backend)), config)
+    }
+
+    /// Builds the service over several pools, the first the default.
+    pub fn with_pools(store: Store, pools: Arc<BackendRegistry>, config: ServiceConfig) -> Platter {
         let (queue, receiver) = jobs::JobQueue::new();
         let roles: Arc<dyn Authorizer> = Arc::new(RoleAuthorizer);
         let authorizer: Arc<dyn Authorizer> = if config.faults.deny_actions.is_empty() {
@@ -78,7 +99,7 @@ impl Platter {
         let platter = Platter {
             inner: Arc::new(Inner {
                 store,
-                backend,
+                pools,
                 config,
                 jobs: queue,
                 datapath: std::sync::OnceLock::new(),
@@ -93,8 +114,45 @@ impl Platter {
         &self.inner.store
     }
 
+    /// The backend of the default pool.
     pub fn backend(&self) -> &Arc<dyn StorageBackend> {
-        &self.inner.backend
+        &self.inner.pools.default_pool().backend
+    }
+
+    pub fn pools(&self) -> &Arc<BackendRegistry> {
+        &self.inner.pools
+    }
+
+    /// The backend of a pool, or an error if the pool is not configured.
+    pub(crate) fn backend_of(&self, pool: &str) -> DomainResult<Arc<dyn StorageBackend>> {
+        self.inner
+            .pools
+            .backend(pool)
+            .map_err(|e| DomainError::Backend(e.to_string()))
+    }
+
+    /// Cinder's `os-vol-host-attr:host` of a volume: `platter@<backend>#<pool>`.
+    pub fn volume_host(&self, v: &Volume) -> String {
+        match self.inner.pools.get(&v.pool) {
+            Some(p) => p.host(),
+            None => format!("{}@unknown#{}", platter_backend::HOST, v.pool),
+        }
+    }
+
+    /// Checks that every pool volumes are recorded in is configured: a
+    /// server must not start without the data of its volumes.
+    pub async fn check_pools(&self) -> DomainResult<()> {
+        for (pool, count) in self.store().volume_pools().await? {
+            if self.inner.pools.get(&pool).is_none() {
+                return Err(DomainError::invalid(format!(
+                    "{count} volumes are recorded in pool '{pool}', which is not configured; \
+                     configure a pool of that name (the pool of a server without [[pools]] \
+                     is named '{}' and lives in <data-dir>/pool, or <data-dir>/sparse for sparse-file)",
+                    platter_backend::DEFAULT_POOL
+                )));
+            }
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -106,19 +164,26 @@ impl Platter {
         let _ = self.inner.datapath.set(datapath);
     }
 
-    /// Admin: capacity and allocation of the storage pool.
-    pub async fn pool_stats(
-        &self,
-        ctx: &AuthContext,
-    ) -> DomainResult<(String, platter_backend::PoolStats)> {
+    /// Admin: capacity, allocation and capabilities of every storage pool.
+    pub async fn pool_stats(&self, ctx: &AuthContext) -> DomainResult<Vec<PoolReport>> {
         self.authorize(ctx, Action::PoolsGet)?;
-        let backend = self.backend().clone();
-        let name = backend.name().to_string();
-        let stats = tokio::task::spawn_blocking(move || backend.pool_stats())
-            .await
-            .map_err(|e| DomainError::Internal(e.to_string()))?
-            .map_err(|e| DomainError::Backend(e.to_string()))?;
-        Ok((name, stats))
+        let mut reports = Vec::new();
+        for pool in self.inner.pools.iter() {
+            let backend = pool.backend.clone();
+            let stats = tokio::task::spawn_blocking(move || backend.pool_stats())
+                .await
+                .map_err(|e| DomainError::Internal(e.to_string()))?
+                .map_err(|e| DomainError::Backend(e.to_string()))?;
+            reports.push(PoolReport {
+                name: pool.name.clone(),
+                host: pool.host(),
+                backend: pool.backend.name(),
+                volume_backend_names: pool.volume_backend_names.clone(),
+                capabilities: pool.backend.capabilities(),
+                stats,
+            });
+        }
+        Ok(reports)
     }
 }
 

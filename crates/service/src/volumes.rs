@@ -204,6 +204,29 @@ impl Platter {
         Ok(())
     }
 
+    /// The pool a type places new volumes in: the one its
+    /// `volume_backend_name` extra spec names (Cinder's placement), or
+    /// `None` when it names no configured pool (then the default pool, or
+    /// the source's for clones).
+    pub(crate) fn pool_of_type(&self, t: &VolumeType) -> Option<String> {
+        t.extra_specs
+            .get("volume_backend_name")
+            .and_then(|n| self.pools().by_volume_backend_name(n))
+            .map(|p| p.name.clone())
+    }
+
+    /// Refuses a type that would move a volume to another pool: volumes
+    /// are not migrated between pools.
+    pub(crate) fn check_type_keeps_pool(&self, v: &Volume, t: &VolumeType) -> DomainResult<()> {
+        match self.pool_of_type(t) {
+            Some(named) if named != v.pool => Err(DomainError::invalid(format!(
+                "volume type {} places volumes in pool {named}, but volume {} is in pool {}; volumes cannot move between pools.",
+                t.name, v.id, v.pool
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn volume_type_list(&self) -> DomainResult<Vec<VolumeType>> {
         self.store().volume_type_list().await
     }
@@ -289,17 +312,21 @@ impl Platter {
         let mut min_size = 1;
         let mut inherited_type = None;
         let mut bootable = false;
+        // A snapshot lives in its volume's pool; a clone stays in its source's.
+        let mut source_pool = None;
         if let Some(snap_id) = &req.snapshot_id {
             let snap = self.snapshot_get(ctx, snap_id).await?;
             min_size = snap.size;
             let src = self.store().volume_get(&snap.volume_id).await?;
             inherited_type = src.as_ref().map(|v| v.volume_type_id.clone());
+            source_pool = src.as_ref().map(|v| v.pool.clone());
             bootable = src.is_some_and(|v| v.bootable);
             source = VolumeSource::Snapshot(snap.id);
         } else if let Some(src_id) = &req.source_volid {
             let src = self.volume_get(ctx, src_id).await?;
             min_size = src.size;
             inherited_type = Some(src.volume_type_id.clone());
+            source_pool = Some(src.pool.clone());
             bootable = src.bootable;
             source = VolumeSource::Volume(src.id);
         }
@@ -327,6 +354,17 @@ impl Platter {
             (None, None) => self.volume_type_default().await?,
         };
         check_qos_fields(&vtype.name, req.iops, req.throughput)?;
+        let pool = match (source_pool, self.pool_of_type(&vtype)) {
+            (Some(src), Some(named)) if src != named => {
+                return Err(DomainError::invalid(format!(
+                    "volume type {} places volumes in pool {named}, but the source is in pool {src}; a volume cannot be created from a source in another pool.",
+                    vtype.name
+                )))
+            }
+            (Some(src), _) => src,
+            (None, Some(named)) => named,
+            (None, None) => self.pools().default_pool().name.clone(),
+        };
         let zones = &self.config().availability_zones;
         let az = match &req.availability_zone {
             Some(az) if zones.contains(az) => az.clone(),
@@ -378,6 +416,7 @@ impl Platter {
                 .enterprise_project_id
                 .unwrap_or_else(|| DEFAULT_ENTERPRISE_PROJECT.to_string()),
             tags: req.tags,
+            pool,
         };
         Ok((new, job))
     }

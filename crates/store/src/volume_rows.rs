@@ -42,6 +42,7 @@ pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
         attachments: Vec::new(),
         enterprise_project_id: r.get("enterprise_project_id"),
         tags: Metadata::new(),
+        pool: r.get("pool"),
     })
 }
 

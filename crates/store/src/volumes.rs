@@ -36,6 +36,8 @@ pub struct NewVolume {
     pub throughput: Option<i64>,
     pub enterprise_project_id: String,
     pub tags: Metadata,
+    /// The storage pool that will hold the volume.
+    pub pool: String,
 }
 
 /// Filters, sort and paging of a volume listing.
@@ -266,6 +268,14 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
+    /// The pools volumes are recorded in, with how many volumes each holds.
+    pub async fn volume_pools(&self) -> DomainResult<Vec<(String, i64)>> {
+        sqlx::query_as("SELECT pool, COUNT(*) FROM volumes GROUP BY pool ORDER BY pool")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)
+    }
+
     /// Volumes in a status that only a job may hold.
     pub async fn volume_list_transitional(&self) -> DomainResult<Vec<Volume>> {
         let rows = sqlx::query(&format!(
@@ -359,8 +369,8 @@ impl Store {
             sqlx::query(
                 "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
                  volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
-                 iops, throughput, enterprise_project_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?)",
+                 iops, throughput, enterprise_project_id, pool) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?)",
             )
             .bind(&v.id)
             .bind(&v.project_id)
@@ -378,6 +388,7 @@ impl Store {
             .bind(v.iops)
             .bind(v.throughput)
             .bind(&v.enterprise_project_id)
+            .bind(&v.pool)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

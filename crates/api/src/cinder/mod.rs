@@ -583,40 +583,53 @@ async fn version_v3_for_project(
 
 // ---- pools ----
 
-/// `GET /scheduler-stats/get_pools[?detail=true]` (admin): the storage pool
-/// with its capacity, as Cinder's scheduler reports backends.
+/// `GET /scheduler-stats/get_pools[?detail=true]` (admin): every storage
+/// pool, named `platter@<backend>#<pool>`, with its capacity and
+/// capabilities, as Cinder's scheduler reports backends.
 async fn get_pools(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
     axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
 ) -> CinderResult {
     let detail = params::ListQuery { pairs }.flag("detail")?;
-    let (backend, stats) = state.platter.pool_stats(&c.ctx).await?;
+    let reports = state.platter.pool_stats(&c.ctx).await?;
     let gib = |b: u64| (b as f64 / (1u64 << 30) as f64 * 100.0).round() / 100.0;
-    let name = format!("platter@{backend}#pool");
-    let mut pool = json!({ "name": name });
-    if detail {
-        pool["capabilities"] = json!({
-            "pool_name": "pool",
-            "volume_backend_name": format!("platter-{backend}"),
-            "vendor_name": "Platter",
-            "driver_version": env!("CARGO_PKG_VERSION"),
-            "storage_protocol": "nbd",
-            "total_capacity_gb": gib(stats.total_bytes),
-            "free_capacity_gb": gib(stats.free_bytes),
-            "allocated_capacity_gb": gib(stats.provisioned_bytes),
-            "provisioned_capacity_gb": gib(stats.provisioned_bytes),
-            "thin_provisioning_support": true,
-            "thick_provisioning_support": false,
-            "max_over_subscription_ratio": "20.0",
-            "reserved_percentage": 0,
-            "multiattach": true,
-            "QoS_support": true,
-            "platter:used_bytes": stats.allocated_bytes,
-            "timestamp": platter_model::now_timestamp(),
-        });
-    }
-    Ok(Json(json!({ "pools": [pool] })).into_response())
+    let pools: Vec<Value> = reports
+        .iter()
+        .map(|p| {
+            let mut pool = json!({ "name": p.host });
+            if detail {
+                let stats = &p.stats;
+                let caps = &p.capabilities;
+                pool["capabilities"] = json!({
+                    "pool_name": p.name,
+                    "volume_backend_name": p.volume_backend_names.first().unwrap_or(&p.name),
+                    "platter:volume_backend_names": p.volume_backend_names,
+                    "platter:backend": p.backend,
+                    "vendor_name": "Platter",
+                    "driver_version": env!("CARGO_PKG_VERSION"),
+                    "storage_protocol": "nbd",
+                    "total_capacity_gb": gib(stats.total_bytes),
+                    "free_capacity_gb": gib(stats.free_bytes),
+                    "allocated_capacity_gb": gib(stats.provisioned_bytes),
+                    "provisioned_capacity_gb": gib(stats.provisioned_bytes),
+                    "thin_provisioning_support": caps.thin_provisioning,
+                    "thick_provisioning_support": !caps.thin_provisioning,
+                    "max_over_subscription_ratio": if caps.thin_provisioning { "20.0" } else { "1.0" },
+                    "reserved_percentage": 0,
+                    "multiattach": true,
+                    "QoS_support": true,
+                    "platter:instant_snapshots": caps.instant_snapshots,
+                    "platter:rollback": caps.rollback,
+                    "platter:clone": caps.clone,
+                    "platter:used_bytes": stats.allocated_bytes,
+                    "timestamp": platter_model::now_timestamp(),
+                });
+            }
+            pool
+        })
+        .collect();
+    Ok(Json(json!({ "pools": pools })).into_response())
 }
 
 // ---- types, zones, extensions ----

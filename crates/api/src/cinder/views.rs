@@ -1,7 +1,7 @@
 //! Cinder's JSON shapes of volumes, snapshots, types and connection info.
 
 use platter_model::{Snapshot, Volume, VolumeType};
-use platter_service::ConnectionInfo;
+use platter_service::{Connection, ConnectionInfo};
 use serde_json::{json, Value};
 
 use super::ApiVersion;
@@ -45,7 +45,7 @@ pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
         "consistencygroup_id": null,
         "user_id": v.user_id,
         "os-vol-tenant-attr:tenant_id": v.project_id,
-        "os-vol-host-attr:host": format!("platter@{}#{}", v.availability_zone, v.volume_type_name),
+        "os-vol-host-attr:host": state.platter.volume_host(v),
         "os-vol-mig-status-attr:migstat": null,
         "os-vol-mig-status-attr:name_id": null,
         "os-volume-replication:extended_status": null,
@@ -128,16 +128,19 @@ pub fn volume_type(t: &VolumeType) -> Value {
 
 /// Cinder's `connection_info` for the `nbd` driver.
 pub fn connection_info(ci: &ConnectionInfo) -> Value {
-    json!({
-        "driver_volume_type": "nbd",
-        "data": {
-            "host": ci.host,
-            "port": ci.port,
-            "export_name": ci.export_name,
+    let data = match &ci.connection {
+        Connection::Nbd { host, port, export } => json!({
+            "host": host,
+            "port": port,
+            "export_name": export,
             "uri": ci.uri(),
             "access_mode": ci.access_mode.as_str(),
             "volume_id": ci.volume_id,
             "tls": false,
-        },
+        }),
+    };
+    json!({
+        "driver_volume_type": ci.connection.driver_volume_type(),
+        "data": data,
     })
 }

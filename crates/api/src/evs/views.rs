@@ -34,7 +34,7 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
         "status": v.status.as_str(),
         "attachments": volume_attachments(v),
         "availability_zone": v.availability_zone,
-        "os-vol-host-attr:host": format!("platter@{}#{}", v.availability_zone, v.volume_type_name),
+        "os-vol-host-attr:host": state.platter.volume_host(v),
         "source_volid": v.source_volid,
         "snapshot_id": v.snapshot_id,
         "description": v.description.clone().unwrap_or_default(),
