@@ -8,16 +8,13 @@
 //! Wire formats (field names, status codes, error bodies) live here and only
 //! here.
 
-mod aksk;
-mod auth;
-mod body;
 mod cinder;
 mod common;
-mod error;
 mod evs;
 mod identity;
-mod request_id;
-pub mod routes;
+pub mod toolkit;
+
+pub use toolkit::routes;
 
 use std::sync::Arc;
 
@@ -55,26 +52,108 @@ impl ApiState {
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// The listener (port) a family is served on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// Keystone's port (5000).
+    Identity,
+    /// The block-storage port (8776): Cinder and EVS share it, as on
+    /// Huawei Cloud (EVS paths are its own: `cloudvolumes`, `/v5/...`).
+    BlockStorage,
+}
+
+/// A service the catalog lists for a family: its type, name, and the path
+/// under the family's listener (`{project_id}` is the caller's project).
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogEntry {
+    pub kind: &'static str,
+    pub name: &'static str,
+    pub path: &'static str,
+}
+
+/// An API family: a folder under `crates/api/src/` and one line in
+/// [`FAMILIES`].
+pub struct FamilyDef {
+    pub name: &'static str,
+    pub listener: Listener,
+    /// The family's router and its action table.
+    pub build: fn(ApiState) -> (Router, Vec<routes::RouteEntry>),
+    /// What the identity catalog advertises for it.
+    pub catalog: &'static [CatalogEntry],
+}
+
+/// Every API family this server speaks. Listeners, route tables and the
+/// catalog are all built from this list.
+pub const FAMILIES: &[FamilyDef] = &[
+    FamilyDef {
+        name: "identity",
+        listener: Listener::Identity,
+        build: identity::build,
+        catalog: &[CatalogEntry {
+            kind: "identity",
+            name: "keystone",
+            path: "/v3",
+        }],
+    },
+    FamilyDef {
+        name: "cinder",
+        listener: Listener::BlockStorage,
+        build: cinder::build,
+        catalog: &[
+            CatalogEntry {
+                kind: "block-storage",
+                name: "cinder",
+                path: "/v3/{project_id}",
+            },
+            CatalogEntry {
+                kind: "volumev3",
+                name: "cinderv3",
+                path: "/v3/{project_id}",
+            },
+            CatalogEntry {
+                kind: "volumev2",
+                name: "cinderv2",
+                path: "/v2/{project_id}",
+            },
+        ],
+    },
+    FamilyDef {
+        name: "evs",
+        listener: Listener::BlockStorage,
+        build: evs::build,
+        catalog: &[],
+    },
+];
+
+/// The router of one listener: every family served on it, merged.
+pub fn router_for(listener: Listener, state: ApiState) -> Router {
+    FAMILIES
+        .iter()
+        .filter(|f| f.listener == listener)
+        .fold(Router::new(), |router, f| {
+            router.merge((f.build)(state.clone()).0)
+        })
+}
+
 pub fn identity_router(state: ApiState) -> Router {
-    identity::router(state)
+    router_for(Listener::Identity, state)
 }
 
 /// Every family's action table: `(family, route)`, for the tests that hold
 /// each route to its declared actions.
 pub fn route_table(state: ApiState) -> Vec<(&'static str, routes::RouteEntry)> {
-    let mut all = Vec::new();
-    for (family, table) in [
-        ("identity", identity::build(state.clone()).1),
-        ("cinder", cinder::build(state.clone()).1),
-        ("evs", evs::build(state).1),
-    ] {
-        all.extend(table.into_iter().map(|e| (family, e)));
-    }
-    all
+    FAMILIES
+        .iter()
+        .flat_map(|f| {
+            (f.build)(state.clone())
+                .1
+                .into_iter()
+                .map(move |e| (f.name, e))
+        })
+        .collect()
 }
 
-/// Cinder v2/v3 and the EVS API share the block-storage endpoint, as on
-/// Huawei Cloud: EVS paths are its own (`cloudvolumes`, `/v5/...`).
+/// Cinder v2/v3 and the EVS API share the block-storage endpoint.
 pub fn block_storage_router(state: ApiState) -> Router {
-    cinder::router(state.clone()).merge(evs::router(state))
+    router_for(Listener::BlockStorage, state)
 }

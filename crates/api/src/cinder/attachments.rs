@@ -13,8 +13,9 @@ use super::params::ListQuery;
 use super::views::connection_info;
 use super::volumes::{action_object, check_uuid, single_action};
 use super::{Caller, CinderResult};
-use crate::body::{json_object, InputError, Obj};
-use crate::error::{empty, CinderError};
+use crate::cinder::CinderError;
+use crate::toolkit::body::{json_object, InputError, Obj};
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 type IdPath = Path<(String, String)>;

@@ -11,8 +11,9 @@ use platter_model::{AuthContext, DomainError, DomainResult, Metadata};
 use serde_json::json;
 
 use super::{Caller, CinderResult};
-use crate::body::{json_object, Obj};
-use crate::error::{empty, CinderError};
+use crate::cinder::CinderError;
+use crate::toolkit::body::{json_object, Obj};
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 #[derive(Debug, Clone, Copy)]

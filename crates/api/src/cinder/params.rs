@@ -4,8 +4,8 @@
 use platter_service::{Page, SortDir, SortKey};
 use serde_json::{json, Value};
 
-use crate::body::parse_bool_str;
-use crate::error::CinderError;
+use crate::cinder::CinderError;
+use crate::toolkit::body::parse_bool_str;
 
 /// Cinder's `osapi_max_limit`: no page is longer.
 pub const MAX_LIMIT: i64 = 1000;

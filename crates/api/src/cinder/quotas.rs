@@ -10,8 +10,9 @@ use serde_json::{json, Map, Value};
 
 use super::params::ListQuery;
 use super::{Caller, CinderResult};
-use crate::body::{json_object, parse_bool, Obj};
-use crate::error::{empty, CinderError};
+use crate::cinder::CinderError;
+use crate::toolkit::body::{json_object, parse_bool, Obj};
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 type TargetPath = Path<(String, String)>;

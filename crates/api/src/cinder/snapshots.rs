@@ -12,8 +12,9 @@ use serde_json::{json, Value};
 use super::params::ListQuery;
 use super::volumes::{action_object, check_uuid, name_and_description, single_action};
 use super::{views, Caller, CinderResult};
-use crate::body::{json_object, Obj};
-use crate::error::{empty, CinderError};
+use crate::cinder::CinderError;
+use crate::toolkit::body::{json_object, Obj};
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 type IdPath = Path<(String, String)>;

@@ -11,8 +11,9 @@ use serde_json::{json, Map, Value};
 
 use super::params::ListQuery;
 use super::{views, Caller, CinderResult};
-use crate::body::{json_object, InputError, InputResult, Obj};
-use crate::error::{empty, CinderError};
+use crate::cinder::CinderError;
+use crate::toolkit::body::{json_object, InputError, InputResult, Obj};
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 /// Longest volume name and description (EVS limits for the Cinder API).
@@ -121,7 +122,7 @@ pub async fn create(
 fn list_request(c: &Caller, q: &ListQuery) -> Result<VolumeListRequest, CinderError> {
     let bootable = match q.get("bootable") {
         None => None,
-        Some(b) => Some(crate::body::parse_bool_str(b).ok_or_else(|| {
+        Some(b) => Some(crate::toolkit::body::parse_bool_str(b).ok_or_else(|| {
             CinderError::bad_request(format!("Invalid value '{b}' for bootable filter."))
         })?),
     };
@@ -236,7 +237,7 @@ pub async fn delete(
     let flag = |v: &Option<String>, name: &str| -> Result<bool, CinderError> {
         match v {
             None => Ok(false),
-            Some(s) => crate::body::parse_bool_str(s).ok_or_else(|| {
+            Some(s) => crate::toolkit::body::parse_bool_str(s).ok_or_else(|| {
                 CinderError::bad_request(format!(
                     "Invalid value '{s}' for {name}: expected a boolean."
                 ))

@@ -6,7 +6,7 @@ use axum::Json;
 use platter_model::DomainError;
 use serde_json::json;
 
-use crate::body::InputError;
+use crate::toolkit::body::InputError;
 
 /// An EVS error: `{"error": {"code": "EVS.XXXX", "message": ...}}`.
 #[derive(Debug)]

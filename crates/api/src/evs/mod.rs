@@ -26,10 +26,11 @@ use platter_model::{AuthContext, DomainError};
 
 pub use errors::EvsError;
 
-use crate::auth::{self, AuthFailure};
-use crate::error::normalize;
-use crate::routes::{Gate, GateFamily, RouteEntry, Routes};
-use crate::{request_id, ApiState, MAX_BODY_BYTES};
+use crate::toolkit::auth::{self, AuthFailure};
+use crate::toolkit::normalize::normalize;
+use crate::toolkit::request_id;
+use crate::toolkit::routes::{Gate, GateFamily, RouteEntry, Routes};
+use crate::{ApiState, MAX_BODY_BYTES};
 
 pub type EvsResult = Result<Response, EvsError>;
 
@@ -37,10 +38,6 @@ pub type EvsResult = Result<Response, EvsError>;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub ctx: AuthContext,
-}
-
-pub fn router(state: ApiState) -> Router {
-    build(state).0
 }
 
 const FAMILY: GateFamily = GateFamily {

@@ -6,7 +6,7 @@ use platter_service::{Page, SortDir, SortKey};
 use serde_json::{json, Value};
 
 use super::EvsError;
-use crate::body::parse_bool_str;
+use crate::toolkit::body::parse_bool_str;
 use crate::ApiState;
 
 pub const MAX_LIMIT: i64 = 1000;

@@ -15,8 +15,8 @@ use super::errors::with_code;
 use super::params::{check_enterprise_project, is_uuid, loose_bool, opt_text, Query};
 use super::tags::parse_tag_map;
 use super::{views, Caller, EvsError, EvsResult};
-use crate::body::json_object;
-use crate::error::empty;
+use crate::toolkit::body::json_object;
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 async fn snapshot_of(state: &ApiState, ctx: &AuthContext, id: &str) -> Result<Snapshot, EvsError> {
@@ -70,7 +70,7 @@ fn volume_id_of(s: &Map<String, Value>) -> Result<String, EvsError> {
 fn metadata_of(s: &Map<String, Value>) -> Result<Metadata, EvsError> {
     match s.get("metadata") {
         None | Some(Value::Null) => Ok(Metadata::new()),
-        Some(v) => Ok(crate::body::metadata("metadata", v)?),
+        Some(v) => Ok(crate::toolkit::body::metadata("metadata", v)?),
     }
 }
 

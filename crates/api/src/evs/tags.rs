@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::params::volume_of;
 use super::{views, Caller, EvsError, EvsResult};
-use crate::body::json_object;
-use crate::error::empty;
+use crate::toolkit::body::json_object;
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 const MAX_KEY: usize = 36;

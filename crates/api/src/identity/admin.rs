@@ -13,8 +13,9 @@ use platter_service::identity_fields::{ProjectFields, UserFields};
 use serde_json::{json, Value};
 
 use super::{caller, views};
-use crate::body::{json_object, Obj};
-use crate::error::{empty, KeystoneError};
+use crate::identity::KeystoneError;
+use crate::toolkit::body::{json_object, Obj};
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 type Q = Query<HashMap<String, String>>;

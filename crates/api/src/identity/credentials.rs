@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 
 use super::caller;
 use super::views::keystone_time;
-use crate::body::{json_object, Obj};
-use crate::error::KeystoneError;
+use crate::identity::KeystoneError;
+use crate::toolkit::body::{json_object, Obj};
 use crate::ApiState;
 
 fn ok<T: IntoResponse>(r: Result<T, KeystoneError>) -> Response {

@@ -6,6 +6,7 @@
 
 mod admin;
 mod credentials;
+mod errors;
 mod tokens;
 mod views;
 
@@ -16,16 +17,14 @@ use axum::middleware::{self, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, head, patch, post, put};
 use axum::{Json, Router};
+pub use errors::KeystoneError;
 use platter_model::{Action, AuthContext, TokenInfo};
 use serde_json::json;
 
-use crate::error::{normalize, www_authenticate, KeystoneError};
-use crate::routes::{Gate, GateFamily, RouteEntry, Routes};
-use crate::{request_id, ApiState, MAX_BODY_BYTES};
-
-pub fn router(state: ApiState) -> Router {
-    build(state).0
-}
+use crate::toolkit::normalize::{normalize, www_authenticate};
+use crate::toolkit::request_id;
+use crate::toolkit::routes::{Gate, GateFamily, RouteEntry, Routes};
+use crate::{ApiState, MAX_BODY_BYTES};
 
 /// Identity handlers validate the token themselves (several routes are
 /// open, and a token may be unscoped) and authorize the route's action

@@ -11,8 +11,9 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 use super::{caller, unauthorized, views};
-use crate::body::{json_object, InputError, InputResult, Obj};
-use crate::error::{empty, KeystoneError};
+use crate::identity::KeystoneError;
+use crate::toolkit::body::{json_object, InputError, InputResult, Obj};
+use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
 fn domain_ref(v: Option<&Value>) -> InputResult<Option<DomainRef>> {

@@ -3,7 +3,7 @@
 use platter_model::{Domain, Project, Role, TokenInfo, User};
 use serde_json::{json, Value};
 
-use crate::ApiState;
+use crate::{ApiState, Listener, FAMILIES};
 
 /// Keystone prints token times with a `Z`.
 pub fn keystone_time(ts: &str) -> String {
@@ -64,29 +64,30 @@ struct CatalogService {
     url: String,
 }
 
+/// The catalog: every family's entries, under its listener's URL. Entries
+/// with a `{project_id}` need a project-scoped caller.
 fn catalog_services(state: &ApiState, project_id: Option<&str>) -> Vec<CatalogService> {
-    let mut out = vec![CatalogService {
-        kind: "identity",
-        name: "keystone",
-        url: format!("{}/v3", state.urls.identity),
-    }];
-    if let Some(pid) = project_id {
-        let bs = &state.urls.block_storage;
-        out.push(CatalogService {
-            kind: "block-storage",
-            name: "cinder",
-            url: format!("{bs}/v3/{pid}"),
-        });
-        out.push(CatalogService {
-            kind: "volumev3",
-            name: "cinderv3",
-            url: format!("{bs}/v3/{pid}"),
-        });
-        out.push(CatalogService {
-            kind: "volumev2",
-            name: "cinderv2",
-            url: format!("{bs}/v2/{pid}"),
-        });
+    let mut out = Vec::new();
+    for family in FAMILIES {
+        let base = match family.listener {
+            Listener::Identity => &state.urls.identity,
+            Listener::BlockStorage => &state.urls.block_storage,
+        };
+        for entry in family.catalog {
+            let path = if entry.path.contains("{project_id}") {
+                match project_id {
+                    Some(pid) => entry.path.replace("{project_id}", pid),
+                    None => continue,
+                }
+            } else {
+                entry.path.to_string()
+            };
+            out.push(CatalogService {
+                kind: entry.kind,
+                name: entry.name,
+                url: format!("{base}{path}"),
+            });
+        }
     }
     out
 }

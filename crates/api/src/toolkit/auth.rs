@@ -1,6 +1,6 @@
 //! The one authentication entry point of the project-scoped API families:
 //! a Keystone token (`X-Auth-Token`) or a Huawei AK/SK signature
-//! (`Authorization: SDK-HMAC-SHA256 ...`, see [`crate::aksk`]).
+//! (`Authorization: SDK-HMAC-SHA256 ...`, see [`crate::toolkit::aksk`]).
 //!
 //! Each family calls [`authenticate`] from its middleware and maps an
 //! [`AuthFailure`] to its own error bodies.
@@ -10,7 +10,7 @@ use axum::extract::{OriginalUri, Request};
 use platter_model::{AuthContext, DomainError};
 use time::OffsetDateTime;
 
-use crate::aksk::{self, SignatureError, SignedRequest};
+use crate::toolkit::aksk::{self, SignatureError, SignedRequest};
 use crate::{ApiState, MAX_BODY_BYTES};
 
 /// Why a request was not authenticated.

@@ -22,7 +22,7 @@
 //! both from the URL as sent, so the order and the encoding the client chose
 //! do not matter, only the decoded values (which are what handlers see).
 //!
-//! Everything here is pure: no clock, no store. [`crate::auth`] looks the
+//! Everything here is pure: no clock, no store. [`crate::toolkit::auth`] looks the
 //! key up and calls [`verify`].
 
 use axum::http::HeaderMap;

@@ -1,0 +1,111 @@
+//! Cinder's error body: `{"<faultName>": {"message": ..., "code": N}}`,
+//! mapped from the one domain error type.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use platter_model::DomainError;
+use serde_json::json;
+
+use crate::toolkit::body::InputError;
+use crate::toolkit::normalize::status_of;
+
+/// A Cinder fault: `{"<faultName>": {"message": ..., "code": N}}`.
+#[derive(Debug)]
+pub struct CinderError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl CinderError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        CinderError {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        CinderError::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        CinderError::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+fn cinder_fault_name(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "badRequest",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "itemNotFound",
+        405 => "badMethod",
+        409 => "conflictingRequest",
+        413 => "overLimit",
+        415 => "badMediaType",
+        501 => "notImplemented",
+        503 => "serviceUnavailable",
+        _ => "computeFault",
+    }
+}
+
+/// Cinder's own over-quota messages.
+fn cinder_quota_message(resource: &str, requested: i64, in_use: i64, limit: i64) -> String {
+    if resource == "per_volume_gigabytes" {
+        format!("VolumeSizeExceedsLimit: Requested volume size {requested}G is larger than maximum allowed limit {limit}G.")
+    } else if resource.starts_with("gigabytes") {
+        format!(
+            "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed {resource} quota. \
+             Requested {requested}G, quota is {limit}G and {in_use}G has been consumed."
+        )
+    } else if resource.starts_with("snapshots") {
+        format!("SnapshotLimitExceeded: Maximum number of snapshots allowed ({limit}) exceeded for quota '{resource}'.")
+    } else {
+        format!("VolumeLimitExceeded: Maximum number of volumes allowed ({limit}) exceeded for quota '{resource}'.")
+    }
+}
+
+impl From<DomainError> for CinderError {
+    fn from(e: DomainError) -> Self {
+        let status = status_of(&e);
+        let message = match &e {
+            DomainError::QuotaExceeded {
+                resource,
+                requested,
+                in_use,
+                limit,
+            } => cinder_quota_message(resource, *requested, *in_use, *limit),
+            DomainError::NotAllowed { action } => {
+                format!("Policy doesn't allow {} to be performed.", action.policy())
+            }
+            // Cinder's InvalidInput and Invalid<Resource> exceptions.
+            DomainError::InvalidInput(m) => format!("Invalid input received: {m}"),
+            DomainError::InvalidState { resource, message } if !resource.is_empty() => {
+                format!("Invalid {resource}: {message}")
+            }
+            DomainError::Internal(_) | DomainError::Backend(_) => {
+                tracing::error!(error = %e, "internal error");
+                "The server has either erred or is incapable of performing the requested operation."
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        CinderError { status, message }
+    }
+}
+
+impl From<InputError> for CinderError {
+    fn from(e: InputError) -> Self {
+        CinderError::bad_request(format!("Invalid input received: {}", e.0))
+    }
+}
+
+impl IntoResponse for CinderError {
+    fn into_response(self) -> Response {
+        let name = cinder_fault_name(self.status);
+        let mut fault = json!({ "message": self.message, "code": self.status.as_u16() });
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            fault["retryAfter"] = json!("0");
+        }
+        (self.status, Json(json!({ name: fault }))).into_response()
+    }
+}
