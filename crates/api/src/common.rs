@@ -2,7 +2,7 @@
 //! in Cinder's shape (EVS volumes show the same), and EVS's v1 version entry
 //! (Cinder's version document at `/` lists it too).
 
-use platter_model::{AttachmentStatus, Volume};
+use platter_model::{AttachmentStatus, QosRule, Volume};
 use serde_json::{json, Value};
 
 use crate::ApiState;
@@ -44,4 +44,22 @@ pub fn version_v1_entry(state: &ApiState) -> Value {
             { "base": "application/json", "type": "application/vnd.openstack.volume+json;version=1" },
         ],
     })
+}
+
+/// Huawei's words for the iops/throughput rules, which Cinder's paths (that
+/// accept Huawei's `iops`/`throughput`) and EVS's share.
+pub fn qos_rule_text(rule: &QosRule) -> String {
+    match rule {
+        QosRule::OutOfRange { field, min, max } => {
+            format!("invalid {field} value, {field} must between [{min}, {max}]")
+        }
+        QosRule::NeedsIopsAndThroughput { volume_type } => {
+            format!("{volume_type} type must input iops and throughput.")
+        }
+        QosRule::NeedsIopsOnly { volume_type } => {
+            format!("{volume_type} type must input iops and not input throughput.")
+        }
+        QosRule::NotSettable { .. } => "only ESSD2 and GPSSD2 can set iops or throughput".into(),
+        QosRule::NotModifiable { .. } => "only ESSD2 and GPSSD2 can modify qos.".into(),
+    }
 }

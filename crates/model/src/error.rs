@@ -34,6 +34,9 @@ pub enum DomainError {
     /// Authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// iops/throughput that the volume type's QoS rules refuse.
+    #[error("{0}")]
+    InvalidQos(QosRule),
     /// The authorizer refused the caller this action.
     #[error("action {action} is not allowed")]
     NotAllowed { action: Action },
@@ -46,6 +49,26 @@ pub enum DomainError {
     /// Anything else: a bug or an unavailable dependency. Never caused by input.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Which QoS rule iops/throughput broke (the provisioned-IOPS types: ESSD2
+/// takes iops, GPSSD2 takes iops and throughput, others neither).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum QosRule {
+    #[error("{field} must be within [{min}, {max}]")]
+    OutOfRange {
+        field: &'static str,
+        min: i64,
+        max: i64,
+    },
+    #[error("volume type {volume_type} needs both iops and throughput")]
+    NeedsIopsAndThroughput { volume_type: String },
+    #[error("volume type {volume_type} needs iops and takes no throughput")]
+    NeedsIopsOnly { volume_type: String },
+    #[error("volume type {volume_type} takes no iops or throughput")]
+    NotSettable { volume_type: String },
+    #[error("the QoS of a volume of type {volume_type} cannot be modified")]
+    NotModifiable { volume_type: String },
 }
 
 impl DomainError {

@@ -4,7 +4,7 @@
 
 use platter_model::{
     new_hex_id, now_timestamp, Action, AuthContext, DomainError, DomainResult, Job, JobGroup,
-    JobKind, Metadata, Order, Volume, VolumeStatus, ORDER_ID_KEY,
+    JobKind, Metadata, Order, QosRule, Volume, VolumeStatus, ORDER_ID_KEY,
 };
 use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
@@ -369,9 +369,9 @@ impl Platter {
         self.authorize(ctx, Action::VolumeModifyQos)?;
         let v = self.volume_get(ctx, id).await?;
         if !matches!(v.volume_type_name.as_str(), "GPSSD2" | "ESSD2") {
-            return Err(DomainError::invalid(
-                "only ESSD2 and GPSSD2 can modify qos.",
-            ));
+            return Err(DomainError::InvalidQos(QosRule::NotModifiable {
+                volume_type: v.volume_type_name.clone(),
+            }));
         }
         check_qos_fields(&v.volume_type_name, iops, throughput)?;
         let job = new_job(

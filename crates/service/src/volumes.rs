@@ -2,7 +2,8 @@
 
 use platter_model::{
     new_uuid, Action, AuthContext, DomainError, DomainResult, Job, JobKind, JobStatus, Metadata,
-    Volume, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
+    QosRule, Volume, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT,
+    ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 use serde_json::json;
@@ -56,31 +57,34 @@ pub fn check_qos_fields(
     iops: Option<i64>,
     throughput: Option<i64>,
 ) -> DomainResult<()> {
-    let range = |what: &str, v: i64, (lo, hi): (i64, i64)| {
-        if v < lo || v > hi {
-            Err(DomainError::invalid(format!(
-                "invalid {what} value, {what} must between [{lo}, {hi}]"
-            )))
+    let range = |field: &'static str, v: i64, (min, max): (i64, i64)| {
+        if v < min || v > max {
+            Err(DomainError::InvalidQos(QosRule::OutOfRange {
+                field,
+                min,
+                max,
+            }))
         } else {
             Ok(())
         }
     };
+    let volume_type = type_name.to_string();
     match (type_name, iops, throughput) {
         ("GPSSD2", Some(i), Some(t)) => {
             range("iops", i, IOPS_RANGE_GPSSD2)?;
             range("throughput", t, THROUGHPUT_RANGE_GPSSD2)
         }
-        ("GPSSD2", _, _) => Err(DomainError::invalid(
-            "GPSSD2 type must input iops and throughput.",
-        )),
+        ("GPSSD2", _, _) => Err(DomainError::InvalidQos(QosRule::NeedsIopsAndThroughput {
+            volume_type,
+        })),
         ("ESSD2", Some(i), None) => range("iops", i, IOPS_RANGE_ESSD2),
-        ("ESSD2", _, _) => Err(DomainError::invalid(
-            "ESSD2 type must input iops and not input throughput.",
-        )),
+        ("ESSD2", _, _) => Err(DomainError::InvalidQos(QosRule::NeedsIopsOnly {
+            volume_type,
+        })),
         (_, None, None) => Ok(()),
-        _ => Err(DomainError::invalid(
-            "only ESSD2 and GPSSD2 can set iops or throughput",
-        )),
+        _ => Err(DomainError::InvalidQos(QosRule::NotSettable {
+            volume_type,
+        })),
     }
 }
 

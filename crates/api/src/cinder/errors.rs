@@ -7,6 +7,7 @@ use axum::Json;
 use platter_model::DomainError;
 use serde_json::json;
 
+use crate::common::qos_rule_text;
 use crate::toolkit::body::InputError;
 use crate::toolkit::normalize::status_of;
 
@@ -79,6 +80,9 @@ impl From<DomainError> for CinderError {
             }
             // Cinder's InvalidInput and Invalid<Resource> exceptions.
             DomainError::InvalidInput(m) => format!("Invalid input received: {m}"),
+            DomainError::InvalidQos(rule) => {
+                format!("Invalid input received: {}", qos_rule_text(rule))
+            }
             DomainError::InvalidState { resource, message } if !resource.is_empty() => {
                 format!("Invalid {resource}: {message}")
             }

@@ -3,9 +3,10 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::DomainError;
+use platter_model::{DomainError, QosRule};
 use serde_json::json;
 
+use crate::common::qos_rule_text;
 use crate::toolkit::body::InputError;
 
 /// An EVS error: `{"error": {"code": "EVS.XXXX", "message": ...}}`.
@@ -114,6 +115,7 @@ impl From<DomainError> for EvsError {
                 "EVS.5403",
                 format!("Policy check failed. {m}"),
             ),
+            DomainError::InvalidQos(rule) => qos_error(&rule),
             DomainError::NotAllowed { action } => EvsError::new(
                 StatusCode::FORBIDDEN,
                 "EVS.5403",
@@ -152,27 +154,16 @@ pub fn with_code(code: &'static str) -> impl Fn(DomainError) -> EvsError {
     }
 }
 
-/// The codes of the iops/throughput rules, from the service's messages.
-pub fn qos_error(e: DomainError) -> EvsError {
-    match &e {
-        DomainError::InvalidInput(m) => {
-            let code = if m.starts_with("GPSSD2 type must") {
-                "EVS.2233"
-            } else if m.starts_with("ESSD2 type must") {
-                "EVS.2232"
-            } else if m.starts_with("only ESSD2 and GPSSD2 can set") {
-                "EVS.2235"
-            } else if m.starts_with("only ESSD2 and GPSSD2 can modify") {
-                "EVS.2234"
-            } else if m.starts_with("invalid iops") || m.starts_with("invalid throughput") {
-                "EVS.2231"
-            } else {
-                "EVS.5400"
-            };
-            EvsError::bad(code, m.clone())
-        }
-        _ => e.into(),
-    }
+/// EVS's codes and words for the iops/throughput rules.
+fn qos_error(rule: &QosRule) -> EvsError {
+    let code = match rule {
+        QosRule::OutOfRange { .. } => "EVS.2231",
+        QosRule::NeedsIopsAndThroughput { .. } => "EVS.2233",
+        QosRule::NeedsIopsOnly { .. } => "EVS.2232",
+        QosRule::NotSettable { .. } => "EVS.2235",
+        QosRule::NotModifiable { .. } => "EVS.2234",
+    };
+    EvsError::bad(code, qos_rule_text(rule))
 }
 
 impl IntoResponse for EvsError {

@@ -14,7 +14,9 @@ use platter_model::DomainError;
 pub fn status_of(e: &DomainError) -> StatusCode {
     match e {
         DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
-        DomainError::InvalidInput(_) | DomainError::InvalidState { .. } => StatusCode::BAD_REQUEST,
+        DomainError::InvalidInput(_)
+        | DomainError::InvalidState { .. }
+        | DomainError::InvalidQos(_) => StatusCode::BAD_REQUEST,
         DomainError::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         DomainError::Forbidden(_) | DomainError::NotAllowed { .. } => StatusCode::FORBIDDEN,

@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use platter_model::{DomainError, Volume, VolumeStatus};
 use serde_json::{json, Value};
 
-use super::super::errors::{qos_error, with_code};
+use super::super::errors::with_code;
 use super::super::params::{volume_of, MAX_IDS};
 use super::super::{Caller, EvsError, EvsResult};
 use crate::toolkit::body::json_object;
@@ -248,7 +248,7 @@ pub async fn retype(
             format!("retype failed. please make sure that type is supported and the new one is higher than origin: {} to {}.", v.volume_type_name, t.name),
         ));
     }
-    platter_service::check_qos_fields(&t.name, iops, throughput).map_err(qos_error)?;
+    platter_service::check_qos_fields(&t.name, iops, throughput).map_err(EvsError::from)?;
     if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
         return Err(EvsError::bad(
             "EVS.2088",
@@ -263,7 +263,8 @@ pub async fn retype(
         .volume_retype(&c.ctx, &id, &t.name, iops, throughput, auto_pay)
         .await
         .map_err(|e| match e {
-            DomainError::InvalidInput(_) => qos_error(e),
+            // A bad target (another pool's type, ...) is a malformed request.
+            DomainError::InvalidInput(_) => EvsError::from(e),
             other => with_code("EVS.2088")(other),
         })?;
     let body = match order {
@@ -287,21 +288,9 @@ pub async fn modify_qos(
         ));
     };
     let (iops, throughput) = qos_values(q)?;
-    let v = volume_of(&state, &c.ctx, &id).await?;
-    if !matches!(v.volume_type_name.as_str(), "GPSSD2" | "ESSD2") {
-        return Err(EvsError::bad(
-            "EVS.2234",
-            "only ESSD2 and GPSSD2 can modify qos.",
-        ));
-    }
-    platter_service::check_qos_fields(&v.volume_type_name, iops, throughput).map_err(qos_error)?;
     let job_id = state
         .platter
         .volume_modify_qos(&c.ctx, &id, iops, throughput)
-        .await
-        .map_err(|e| match e {
-            DomainError::InvalidInput(_) => qos_error(e),
-            other => other.into(),
-        })?;
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))).into_response())
 }

@@ -12,7 +12,6 @@ use platter_service::{IdempotencyClaim, Prepaid, VolumeCreate};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::super::errors::qos_error;
 use super::super::params::{check_enterprise_project, is_uuid, loose_bool, opt_text};
 use super::super::tags::parse_tag_map;
 use super::super::{Caller, EvsError, EvsResult};
@@ -172,7 +171,7 @@ pub(super) async fn parse_create(
         Some(t) => parse_tag_map(t)?,
     };
     let (iops, throughput) = qos_values(v)?;
-    platter_service::check_qos_fields(&vt.name, iops, throughput).map_err(qos_error)?;
+    platter_service::check_qos_fields(&vt.name, iops, throughput).map_err(EvsError::from)?;
     let mut bootable_source = false;
     let mut min_size = MIN_DATA_DISK_GIB;
     if let Some(sid) = &snapshot_id {
