@@ -323,8 +323,20 @@ async fn qos_holds_an_essd2_volume_to_its_iops() {
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    assert_eq!(r.body["volume"]["iops"]["total_val"], 1000);
+    // Cinder's view has no iops (a Huawei extra): EVS's view shows it.
+    assert!(r.body["volume"].get("iops").is_none(), "{}", r.body);
     let vid = r.body["volume"]["id"].as_str().unwrap().to_string();
+    let evs_volume = |c: common::Client, vid: String| async move {
+        let url = format!("{}/v2/{}/cloudvolumes/{vid}", c.volume_url, c.project_id);
+        common::raw(&c.http, reqwest::Method::GET, &url, Some(&c.token), None)
+            .await
+            .body["volume"]
+            .clone()
+    };
+    assert_eq!(
+        evs_volume(c.clone(), vid.clone()).await["iops"]["total_val"],
+        1000
+    );
     c.wait_volume(&vid, "available").await;
     let (_att, uri) = c.attach(&vid, "rw").await;
     let measure = |uri: &str| {
@@ -375,7 +387,7 @@ async fn qos_holds_an_essd2_volume_to_its_iops() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(
-        c.get(&format!("/volumes/{vid}")).await.body["volume"]["iops"]["total_val"],
+        evs_volume(c.clone(), vid.clone()).await["iops"]["total_val"],
         2000
     );
     let iops = measure(&uri);
@@ -456,7 +468,7 @@ async fn legacy_actions_attach_and_detach() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let vol = c.get(&format!("/volumes/{vid}")).await.body["volume"].clone();
     assert_eq!(vol["status"], "in-use");
-    assert_eq!(vol["attach_status"], "attached");
+    assert!(vol.get("attach_status").is_none(), "not in Cinder's view");
     assert_eq!(vol["attachments"][0]["device"], "/dev/vdb");
     assert_eq!(
         vol["attachments"][0]["server_id"],

@@ -21,7 +21,26 @@ pub fn volume_summary(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
     json!({ "id": v.id, "links": links(state, api, &v.project_id, "volumes", &v.id), "name": v.name })
 }
 
-pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
+/// Which answer a volume view is: upstream Cinder's create and update
+/// answer the volume itself; show and the detailed list add the extension
+/// attributes (tenant, and for admins host and migration status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeView {
+    Written,
+    Shown,
+}
+
+/// A volume as upstream Cinder renders it at `api`'s microversion for a
+/// caller who is (or is not) an admin: exactly the fields of Cinder's view
+/// builders and extensions (Tempest's response schemas check them), and
+/// none of Huawei's (those are in the EVS views).
+pub fn volume_detail(
+    state: &ApiState,
+    api: ApiVersion,
+    v: &Volume,
+    admin: bool,
+    view: VolumeView,
+) -> Value {
     let mut out = json!({
         "id": v.id,
         "links": links(state, api, &v.project_id, "volumes", &v.id),
@@ -40,44 +59,39 @@ pub fn volume_detail(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
         "encrypted": false,
         "multiattach": v.multiattach,
         "attachments": volume_attachments(v),
-        "attach_status": v.attach_status(),
         "replication_status": "disabled",
         "consistencygroup_id": null,
         "user_id": v.user_id,
-        "os-vol-tenant-attr:tenant_id": v.project_id,
-        "os-vol-host-attr:host": state.platter.volume_host(v),
-        "os-vol-mig-status-attr:migstat": null,
-        "os-vol-mig-status-attr:name_id": null,
-        "os-volume-replication:extended_status": null,
-        "volume_image_metadata": {},
     });
-    if let Some(iops) = v.iops {
-        out["iops"] = json!({ "id": format!("{}-iops", v.id), "frozened": false, "total_val": iops, "volume_id": v.id });
-    }
-    if let Some(t) = v.throughput {
-        out["throughput"] = json!({ "id": format!("{}-throughput", v.id), "frozened": false, "total_val": t, "volume_id": v.id });
+    if admin {
+        out["migration_status"] = Value::Null;
     }
     if api.at_least(13) {
         out["group_id"] = Value::Null;
     }
-    if api.at_least(21) {
+    if api.at_least(21) && admin {
         out["provider_id"] = Value::Null;
     }
     if api.at_least(48) {
         out["service_uuid"] = Value::Null;
         out["shared_targets"] = json!(false);
     }
-    if api.at_least(61) {
+    if api.at_least(61) && admin {
         out["cluster_name"] = Value::Null;
     }
     if api.at_least(63) {
         out["volume_type_id"] = json!(v.volume_type_id);
     }
-    if api.at_least(64) {
-        out["encryption_key_id"] = Value::Null;
-    }
     if api.at_least(65) {
         out["consumes_quota"] = json!(true);
+    }
+    if view == VolumeView::Shown {
+        out["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
+        if admin {
+            out["os-vol-host-attr:host"] = json!(state.platter.volume_host(v));
+            out["os-vol-mig-status-attr:migstat"] = Value::Null;
+            out["os-vol-mig-status-attr:name_id"] = Value::Null;
+        }
     }
     out
 }

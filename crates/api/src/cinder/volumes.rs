@@ -10,6 +10,7 @@ use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
 use serde_json::{json, Map, Value};
 
 use super::params::ListQuery;
+use super::views::VolumeView;
 use super::{views, Caller, CinderResult};
 use crate::cinder::CinderError;
 use crate::toolkit::body::{json_object, InputError, InputResult, Obj};
@@ -115,7 +116,7 @@ pub async fn create(
 ) -> CinderResult {
     let req = parse_create(&json_object(&body)?)?;
     let volume = state.platter.volume_create(&c.ctx, req).await?;
-    let body = json!({ "volume": views::volume_detail(&state, c.api, &volume) });
+    let body = json!({ "volume": views::volume_detail(&state, c.api, &volume, c.ctx.is_admin(), VolumeView::Written) });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
@@ -147,7 +148,7 @@ async fn list_common(state: ApiState, c: Caller, q: ListQuery, detail: bool) -> 
         .iter()
         .map(|v| {
             if detail {
-                views::volume_detail(&state, c.api, v)
+                views::volume_detail(&state, c.api, v, c.ctx.is_admin(), VolumeView::Shown)
             } else {
                 views::volume_summary(&state, c.api, v)
             }
@@ -190,7 +191,7 @@ pub async fn show(
     Path((_p, id)): IdPath,
 ) -> CinderResult {
     let v = state.platter.volume_get(&c.ctx, &id).await?;
-    Ok(Json(json!({ "volume": views::volume_detail(&state, c.api, &v) })).into_response())
+    Ok(Json(json!({ "volume": views::volume_detail(&state, c.api, &v, c.ctx.is_admin(), VolumeView::Shown) })).into_response())
 }
 
 /// `PUT /volumes/{id}`: name, description (and their display_ aliases), metadata.
@@ -218,7 +219,7 @@ pub async fn update(
         ..Default::default()
     };
     let volume = state.platter.volume_update(&c.ctx, &id, update).await?;
-    Ok(Json(json!({ "volume": views::volume_detail(&state, c.api, &volume) })).into_response())
+    Ok(Json(json!({ "volume": views::volume_detail(&state, c.api, &volume, c.ctx.is_admin(), VolumeView::Written) })).into_response())
 }
 
 #[derive(serde::Deserialize)]
