@@ -416,7 +416,8 @@ impl Platter {
     pub async fn recover(&self) -> DomainResult<usize> {
         let jobs = self.store().job_list_unfinished().await?;
         // A resource is busy if a job will finish it: its own job, or (for
-        // the snapshot of a rollback) the job that names it.
+        // the snapshot of a rollback) the job that names it, or (for the
+        // snapshots of a cascade delete) its volume's delete job.
         let busy: HashSet<String> = jobs
             .iter()
             .flat_map(|j| {
@@ -424,11 +425,13 @@ impl Platter {
                 std::iter::once(j.resource_id.clone()).chain(snap)
             })
             .collect();
-        let count = jobs.len();
-        for job in jobs {
-            tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
-            self.inner.jobs.submit(job);
-        }
+        let deleting: HashSet<&str> = jobs
+            .iter()
+            .filter(|j| j.kind == JobKind::VolumeDelete)
+            .map(|j| j.resource_id.as_str())
+            .collect();
+        // Stragglers are failed before any job is re-driven, so a re-driven
+        // job never races the sweep over its rows.
         for v in self.store().volume_list_transitional().await? {
             if busy.contains(&v.id) {
                 continue;
@@ -445,7 +448,7 @@ impl Platter {
                 .await?;
         }
         for s in self.store().snapshot_list_transitional().await? {
-            if busy.contains(&s.id) {
+            if busy.contains(&s.id) || deleting.contains(s.volume_id.as_str()) {
                 continue;
             }
             let to = match s.status {
@@ -454,6 +457,11 @@ impl Platter {
             };
             tracing::warn!(snapshot = %s.id, from = %s.status, to = %to, "snapshot in a transitional status without a job");
             self.store().snapshot_set_status(&s.id, to).await?;
+        }
+        let count = jobs.len();
+        for job in jobs {
+            tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
+            self.inner.jobs.submit(job);
         }
         self.store()
             .token_purge_expired(&platter_model::now_timestamp())

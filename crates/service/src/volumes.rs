@@ -163,7 +163,6 @@ pub(crate) fn new_job(
     resource_id: &str,
     params: JobParams,
 ) -> Job {
-    debug_assert_eq!(params.kind(), kind);
     Job {
         id: new_uuid(),
         kind,
