@@ -3,7 +3,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{Timestamp, VolumeSource, VolumeStatus};
 
 /// What a durable job does. Each kind is a short list of idempotent steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,36 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// Every kind. The saga tests iterate it, so a new kind is covered (or
+    /// fails to compile in their exhaustive scenario match) automatically.
+    pub const ALL: [JobKind; 8] = [
+        JobKind::VolumeCreate,
+        JobKind::VolumeDelete,
+        JobKind::VolumeExtend,
+        JobKind::SnapshotCreate,
+        JobKind::SnapshotDelete,
+        JobKind::VolumeRetype,
+        JobKind::VolumeQos,
+        JobKind::VolumeRollback,
+    ];
+
+    /// The steps of a job of this kind, in order. The runner persists the
+    /// index of the next step in `jobs.step` after each one; the last step
+    /// ends the job and its resource's status in one transaction.
+    pub fn steps(self) -> &'static [JobStep] {
+        use JobStep::*;
+        match self {
+            JobKind::VolumeCreate => &[AllocateVolume, MarkVolumeCreated],
+            JobKind::VolumeDelete => &[DeleteVolumeSnapshots, DeleteVolumeDevice, RemoveVolumeRows],
+            JobKind::VolumeExtend => &[GrowVolumeDevice, RecordVolumeSize],
+            JobKind::SnapshotCreate => &[CreateSnapshotDevice, MarkSnapshotCreated],
+            JobKind::SnapshotDelete => &[DeleteSnapshotDevice, RemoveSnapshotRow],
+            JobKind::VolumeRetype => &[RecordVolumeType],
+            JobKind::VolumeQos => &[RecordVolumeQos],
+            JobKind::VolumeRollback => &[RollbackVolumeDevice, MarkVolumeRolledBack],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::VolumeCreate => "createVolume",
@@ -47,6 +77,80 @@ impl FromStr for JobKind {
             "rollbackVolume" => JobKind::VolumeRollback,
             other => return Err(format!("unknown job kind '{other}'")),
         })
+    }
+}
+
+/// One named step of a job. Every step is idempotent (running it twice
+/// leaves what running it once does) and has an undo (possibly nothing) that
+/// is idempotent too and safe when the step never ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStep {
+    /// Creates the volume's device: empty, or a clone of a snapshot or a
+    /// volume (the backend copies, or shares, the data in the same call).
+    /// Undo: delete the device.
+    AllocateVolume,
+    /// `creating` -> `available` and the job's end. On failure: `error`.
+    MarkVolumeCreated,
+    /// Deletes the devices of the volume's snapshots. Undo: none (gone).
+    DeleteVolumeSnapshots,
+    /// Deletes the volume's device. Undo: none (gone).
+    DeleteVolumeDevice,
+    /// Removes the volume's and its snapshots' rows and ends the job. On
+    /// failure: `error_deleting`.
+    RemoveVolumeRows,
+    /// Grows the device. Undo: none (devices do not shrink; the row keeps
+    /// the old size and a later extend grows past it).
+    GrowVolumeDevice,
+    /// The new size, back to the status before the extend, and the job's
+    /// end. On failure: `error_extending` with the old size.
+    RecordVolumeSize,
+    /// Creates the snapshot's device. Undo: delete it.
+    CreateSnapshotDevice,
+    /// `creating` -> `available` and the job's end. On failure: `error`.
+    MarkSnapshotCreated,
+    /// Deletes the snapshot's device. Undo: none (gone).
+    DeleteSnapshotDevice,
+    /// Removes the snapshot's row and ends the job. On failure:
+    /// `error_deleting`.
+    RemoveSnapshotRow,
+    /// The new type and its QoS, back to the status before, the job's end
+    /// (the data stays where it is). On failure: the old type, same status.
+    RecordVolumeType,
+    /// The new provisioned IOPS/throughput and the job's end.
+    RecordVolumeQos,
+    /// Makes the volume's data the snapshot's. Undo: none (overwritten; a
+    /// rollback may be retried from `error_rollbacking`).
+    RollbackVolumeDevice,
+    /// `rollbacking` -> `available` (snapshot back to `available`) and the
+    /// job's end. On failure: `error_rollbacking`.
+    MarkVolumeRolledBack,
+}
+
+impl JobStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStep::AllocateVolume => "AllocateVolume",
+            JobStep::MarkVolumeCreated => "MarkVolumeCreated",
+            JobStep::DeleteVolumeSnapshots => "DeleteVolumeSnapshots",
+            JobStep::DeleteVolumeDevice => "DeleteVolumeDevice",
+            JobStep::RemoveVolumeRows => "RemoveVolumeRows",
+            JobStep::GrowVolumeDevice => "GrowVolumeDevice",
+            JobStep::RecordVolumeSize => "RecordVolumeSize",
+            JobStep::CreateSnapshotDevice => "CreateSnapshotDevice",
+            JobStep::MarkSnapshotCreated => "MarkSnapshotCreated",
+            JobStep::DeleteSnapshotDevice => "DeleteSnapshotDevice",
+            JobStep::RemoveSnapshotRow => "RemoveSnapshotRow",
+            JobStep::RecordVolumeType => "RecordVolumeType",
+            JobStep::RecordVolumeQos => "RecordVolumeQos",
+            JobStep::RollbackVolumeDevice => "RollbackVolumeDevice",
+            JobStep::MarkVolumeRolledBack => "MarkVolumeRolledBack",
+        }
+    }
+}
+
+impl fmt::Display for JobStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -92,14 +196,208 @@ impl FromStr for JobStatus {
     }
 }
 
-/// A durable job row. `params` is the job's input, `step` how far it got.
+fn available() -> VolumeStatus {
+    VolumeStatus::Available
+}
+
+/// Input of a volume create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeCreateParams {
+    pub size_gib: i64,
+    pub source: VolumeSource,
+    /// For the job view only.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// For the job view only.
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
+/// Input of a volume delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeDeleteParams {
+    #[serde(default)]
+    pub cascade: bool,
+    /// The unsubscribe order the delete carries out, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+}
+
+/// Input of a volume extend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeExtendParams {
+    /// Also read by the store's quota usage (`$.new_size_gib`).
+    pub new_size_gib: i64,
+    /// The status an extend returns to (jobs of older versions: available).
+    #[serde(default = "available")]
+    pub restore: VolumeStatus,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
+/// Input of a retype.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeRetypeParams {
+    pub type_id: String,
+    /// Also read by the store's quota usage (`$.type_name`).
+    #[serde(default)]
+    pub type_name: Option<String>,
+    #[serde(default)]
+    pub iops: Option<i64>,
+    #[serde(default)]
+    pub throughput: Option<i64>,
+    pub restore: VolumeStatus,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
+/// Input of a QoS change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeQosParams {
+    /// The volume's type when the change was asked for (older jobs: none).
+    #[serde(default)]
+    pub type_id: Option<String>,
+    #[serde(default)]
+    pub iops: Option<i64>,
+    #[serde(default)]
+    pub throughput: Option<i64>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
+/// Input of a rollback to a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeRollbackParams {
+    pub snapshot_id: String,
+}
+
+/// Input of a snapshot create or delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotParams {
+    /// The snapshot's volume (older jobs may lack it: read from the row).
+    #[serde(default)]
+    pub volume_id: Option<String>,
+}
+
+/// A job's typed input: one variant per [`JobKind`]. Stored as the flat JSON
+/// object of the variant's fields (the kind is its own column), the shape
+/// older versions wrote, so their rows still read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobParams {
+    VolumeCreate(VolumeCreateParams),
+    VolumeDelete(VolumeDeleteParams),
+    VolumeExtend(VolumeExtendParams),
+    SnapshotCreate(SnapshotParams),
+    SnapshotDelete(SnapshotParams),
+    VolumeRetype(VolumeRetypeParams),
+    VolumeQos(VolumeQosParams),
+    VolumeRollback(VolumeRollbackParams),
+    /// A stored row whose parameters fit no known shape of its kind: kept
+    /// as read (so it is written back unchanged); its job fails cleanly.
+    Unreadable {
+        kind: JobKind,
+        raw: serde_json::Value,
+        error: String,
+    },
+}
+
+impl JobParams {
+    /// The kind these parameters belong to.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobParams::VolumeCreate(_) => JobKind::VolumeCreate,
+            JobParams::VolumeDelete(_) => JobKind::VolumeDelete,
+            JobParams::VolumeExtend(_) => JobKind::VolumeExtend,
+            JobParams::SnapshotCreate(_) => JobKind::SnapshotCreate,
+            JobParams::SnapshotDelete(_) => JobKind::SnapshotDelete,
+            JobParams::VolumeRetype(_) => JobKind::VolumeRetype,
+            JobParams::VolumeQos(_) => JobKind::VolumeQos,
+            JobParams::VolumeRollback(_) => JobKind::VolumeRollback,
+            JobParams::Unreadable { kind, .. } => *kind,
+        }
+    }
+
+    /// The stored form: a flat JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        let v = match self {
+            JobParams::VolumeCreate(p) => serde_json::to_value(p),
+            JobParams::VolumeDelete(p) => serde_json::to_value(p),
+            JobParams::VolumeExtend(p) => serde_json::to_value(p),
+            JobParams::SnapshotCreate(p) | JobParams::SnapshotDelete(p) => serde_json::to_value(p),
+            JobParams::VolumeRetype(p) => serde_json::to_value(p),
+            JobParams::VolumeQos(p) => serde_json::to_value(p),
+            JobParams::VolumeRollback(p) => serde_json::to_value(p),
+            JobParams::Unreadable { raw, .. } => return raw.clone(),
+        };
+        // Plain structs of strings and numbers always serialize.
+        v.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Reads stored parameters of a job of `kind`, current or legacy shape
+    /// (missing fields take the defaults older versions implied). Never
+    /// fails: what does not parse becomes [`JobParams::Unreadable`].
+    pub fn from_json(kind: JobKind, raw: serde_json::Value) -> JobParams {
+        fn parse<T: for<'de> Deserialize<'de>>(
+            raw: &serde_json::Value,
+            wrap: fn(T) -> JobParams,
+        ) -> Result<JobParams, String> {
+            T::deserialize(raw).map(wrap).map_err(|e| e.to_string())
+        }
+        let parsed = match kind {
+            JobKind::VolumeCreate => parse(&raw, JobParams::VolumeCreate),
+            JobKind::VolumeDelete => parse(&raw, JobParams::VolumeDelete),
+            JobKind::VolumeExtend => parse(&raw, JobParams::VolumeExtend),
+            JobKind::SnapshotCreate => parse(&raw, JobParams::SnapshotCreate),
+            JobKind::SnapshotDelete => parse(&raw, JobParams::SnapshotDelete),
+            JobKind::VolumeRetype => parse(&raw, JobParams::VolumeRetype),
+            JobKind::VolumeQos => parse(&raw, JobParams::VolumeQos),
+            JobKind::VolumeRollback => parse(&raw, JobParams::VolumeRollback),
+        };
+        parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
+    }
+
+    /// Like [`JobParams::from_json`] from the stored text.
+    pub fn from_json_str(kind: JobKind, text: &str) -> JobParams {
+        match serde_json::from_str(text) {
+            Ok(raw) => JobParams::from_json(kind, raw),
+            Err(e) => JobParams::Unreadable {
+                kind,
+                raw: serde_json::Value::String(text.to_string()),
+                error: e.to_string(),
+            },
+        }
+    }
+
+    /// The snapshot a rollback names.
+    pub fn rollback_snapshot(&self) -> Option<&str> {
+        match self {
+            JobParams::VolumeRollback(p) => Some(&p.snapshot_id),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for JobParams {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+/// A durable job row. `params` is the job's input, `step` the index (in
+/// [`JobKind::steps`]) of the next step to run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Job {
     pub id: String,
     pub kind: JobKind,
     pub project_id: String,
     pub resource_id: String,
-    pub params: serde_json::Value,
+    pub params: JobParams,
     pub status: JobStatus,
     pub step: i64,
     pub error: Option<String>,
@@ -155,4 +453,119 @@ pub struct Order {
     /// The job (or job group) that carries the order out, if any.
     pub job_id: Option<String>,
     pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn all_lists_every_kind_once() {
+        // Exhaustive: a new kind fails to compile here until it is placed,
+        // and the assertion below fails until `ALL` lists it.
+        fn index(k: JobKind) -> usize {
+            match k {
+                JobKind::VolumeCreate => 0,
+                JobKind::VolumeDelete => 1,
+                JobKind::VolumeExtend => 2,
+                JobKind::SnapshotCreate => 3,
+                JobKind::SnapshotDelete => 4,
+                JobKind::VolumeRetype => 5,
+                JobKind::VolumeQos => 6,
+                JobKind::VolumeRollback => 7,
+            }
+        }
+        for (i, k) in JobKind::ALL.iter().enumerate() {
+            assert_eq!(index(*k), i);
+            assert_eq!(k.as_str().parse::<JobKind>(), Ok(*k));
+            assert!(!k.steps().is_empty());
+        }
+    }
+
+    #[test]
+    fn legacy_shapes_read_with_their_implied_defaults() {
+        let p = JobParams::from_json(
+            JobKind::VolumeCreate,
+            json!({"size_gib": 3, "source": {"kind": "blank"}}),
+        );
+        assert_eq!(
+            p,
+            JobParams::VolumeCreate(VolumeCreateParams {
+                size_gib: 3,
+                source: VolumeSource::Blank,
+                name: None,
+                volume_type: None,
+            })
+        );
+        let p = JobParams::from_json(JobKind::VolumeExtend, json!({"new_size_gib": 5}));
+        match p {
+            JobParams::VolumeExtend(e) => {
+                assert_eq!(e.new_size_gib, 5);
+                assert_eq!(e.restore, VolumeStatus::Available);
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = JobParams::from_json(
+            JobKind::VolumeQos,
+            json!({"iops": 3000, "throughput": null, "name": "a", "volume_type": "GPSSD2"}),
+        );
+        match p {
+            JobParams::VolumeQos(q) => {
+                assert_eq!(q.type_id, None);
+                assert_eq!(q.iops, Some(3000));
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = JobParams::from_json(JobKind::SnapshotDelete, json!({}));
+        assert_eq!(
+            p,
+            JobParams::SnapshotDelete(SnapshotParams { volume_id: None })
+        );
+    }
+
+    #[test]
+    fn current_shapes_round_trip_as_flat_objects() {
+        let cases = [
+            json!({"size_gib": 2, "source": {"kind": "snapshot", "id": "s1"}, "name": null, "volume_type": "SAS"}),
+            json!({"cascade": true, "order_id": "o1"}),
+            json!({"cascade": false}),
+            json!({"new_size_gib": 4, "restore": "InUse", "name": "n", "volume_type": "SSD"}),
+            json!({"volume_id": "v1"}),
+            json!({"volume_id": "v1"}),
+            json!({"type_id": "t", "type_name": "SSD", "iops": null, "throughput": null, "restore": "Available", "name": null, "volume_type": "SSD"}),
+            json!({"type_id": "t", "iops": 5000, "throughput": 200, "name": null, "volume_type": "GPSSD2"}),
+            json!({"snapshot_id": "s1"}),
+        ];
+        let kinds = [
+            JobKind::VolumeCreate,
+            JobKind::VolumeDelete,
+            JobKind::VolumeDelete,
+            JobKind::VolumeExtend,
+            JobKind::SnapshotCreate,
+            JobKind::SnapshotDelete,
+            JobKind::VolumeRetype,
+            JobKind::VolumeQos,
+            JobKind::VolumeRollback,
+        ];
+        for (kind, raw) in kinds.into_iter().zip(cases) {
+            let p = JobParams::from_json(kind, raw.clone());
+            assert!(
+                !matches!(p, JobParams::Unreadable { .. }),
+                "{kind:?}: {p:?}"
+            );
+            assert_eq!(p.kind(), kind);
+            assert_eq!(p.to_json(), raw);
+        }
+    }
+
+    #[test]
+    fn unparseable_parameters_are_kept_not_fatal() {
+        let p = JobParams::from_json(JobKind::VolumeRollback, json!({"snapshot": 1}));
+        assert!(matches!(p, JobParams::Unreadable { .. }));
+        assert_eq!(p.kind(), JobKind::VolumeRollback);
+        assert_eq!(p.to_json(), json!({"snapshot": 1}));
+        let p = JobParams::from_json_str(JobKind::VolumeCreate, "not json");
+        assert!(matches!(p, JobParams::Unreadable { .. }));
+    }
 }

@@ -17,7 +17,11 @@ pub use action::{Access, Action};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{DomainError, DomainResult, QosRule};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
-pub use job::{Job, JobGroup, JobKind, JobStatus, Order};
+pub use job::{
+    Job, JobGroup, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
+    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
+    VolumeRetypeParams, VolumeRollbackParams,
+};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
 pub use volume::{

@@ -334,6 +334,7 @@ impl Config {
                 Some(list) => parse_actions(list)?,
                 None => Vec::new(),
             },
+            ..Default::default()
         };
         let mut pool = PoolOptions {
             sync_delay: Duration::from_millis(args.test_fsync_delay_ms.unwrap_or(0)),

@@ -37,12 +37,22 @@ impl Default for ServiceConfig {
 }
 
 /// Test hooks, off by default: slow every job down, make chosen job kinds
-/// fail in their backend step, or deny chosen actions, to exercise crash
-/// recovery, error paths and authorization.
+/// fail, stop or repeat at chosen steps, or deny chosen actions, to exercise
+/// crash recovery, error paths, idempotency and authorization.
 #[derive(Debug, Clone, Default)]
 pub struct FaultInjection {
     pub job_delay: Duration,
+    /// Kinds whose jobs fail at the first step they run, before its work.
     pub fail_jobs: Vec<JobKind>,
+    /// A job of this kind fails at this step index (0-based, in
+    /// [`JobKind::steps`]) before doing its work: a failure after the
+    /// steps before it.
+    pub fail_before_step: Option<(JobKind, usize)>,
+    /// A job of this kind stops, as if the process died, before this step:
+    /// it stays RUNNING at that index for [`crate::Platter::recover`].
+    pub crash_before_step: Option<(JobKind, usize)>,
+    /// Every step runs twice in a row (steps must be idempotent).
+    pub repeat_steps: bool,
     /// Actions the authorizer refuses to everyone.
     pub deny_actions: Vec<Action>,
 }

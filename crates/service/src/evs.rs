@@ -4,7 +4,8 @@
 
 use platter_model::{
     new_hex_id, now_timestamp, Action, AuthContext, DomainError, DomainResult, Job, JobGroup,
-    JobKind, Metadata, Order, QosRule, Volume, VolumeStatus, ORDER_ID_KEY,
+    JobKind, JobParams, Metadata, Order, QosRule, Volume, VolumeQosParams, VolumeRetypeParams,
+    VolumeRollbackParams, VolumeStatus, ORDER_ID_KEY,
 };
 use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
@@ -44,7 +45,7 @@ pub struct CreateOutcome {
 /// A job as EVS shows it: one job, or a group with its members.
 #[derive(Debug, Clone)]
 pub enum JobView {
-    Single(Job),
+    Single(Box<Job>),
     Group(JobGroup, Vec<Job>),
 }
 
@@ -263,7 +264,7 @@ impl Platter {
         self.authorize(ctx, Action::JobGet)?;
         if let Some(job) = self.store().job_get(id).await? {
             if job.project_id == ctx.project_id || ctx.is_admin() {
-                return Ok(JobView::Single(job));
+                return Ok(JobView::Single(Box::new(job)));
             }
         } else if let Some(group) = self.store().job_group_get(id).await? {
             if group.project_id == ctx.project_id || ctx.is_admin() {
@@ -330,14 +331,14 @@ impl Platter {
             JobKind::VolumeRetype,
             &v.project_id,
             id,
-            json!({
-                "type_id": t.id,
-                "type_name": t.name,
-                "iops": iops,
-                "throughput": throughput,
-                "restore": v.status,
-                "name": v.name,
-                "volume_type": t.name,
+            JobParams::VolumeRetype(VolumeRetypeParams {
+                type_id: t.id.clone(),
+                type_name: Some(t.name.clone()),
+                iops,
+                throughput,
+                restore: v.status,
+                name: v.name.clone(),
+                volume_type: Some(t.name.clone()),
             }),
         );
         let order = v
@@ -378,12 +379,12 @@ impl Platter {
             JobKind::VolumeQos,
             &v.project_id,
             id,
-            json!({
-                "type_id": v.volume_type_id,
-                "iops": iops,
-                "throughput": throughput,
-                "name": v.name,
-                "volume_type": v.volume_type_name,
+            JobParams::VolumeQos(VolumeQosParams {
+                type_id: Some(v.volume_type_id.clone()),
+                iops,
+                throughput,
+                name: v.name.clone(),
+                volume_type: Some(v.volume_type_name.clone()),
             }),
         );
         self.store().volume_begin_qos(id, &job).await?;
@@ -406,7 +407,9 @@ impl Platter {
             JobKind::VolumeRollback,
             &s.project_id,
             volume_id,
-            json!({ "snapshot_id": s.id }),
+            JobParams::VolumeRollback(VolumeRollbackParams {
+                snapshot_id: s.id.clone(),
+            }),
         );
         self.store()
             .volume_begin_rollback(volume_id, snapshot_id, &job)

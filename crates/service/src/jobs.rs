@@ -1,20 +1,23 @@
 //! The durable job runner.
 //!
 //! A job row is written in the same transaction as the status change that
-//! starts it; the runner then does the backend work and finishes the job and
-//! the resource's status in one more transaction. Backend steps are
-//! idempotent, so a job interrupted by a crash is simply run again by
-//! [`Platter::recover`] at the next start.
+//! starts it (and holds its quota). The runner then runs the steps of its
+//! kind ([`JobKind::steps`]) from the persisted index, recording the index
+//! of the next step after each one; the last step ends the job and the
+//! resource's status in one transaction. Every step is idempotent, so a job
+//! interrupted by a crash is resumed by [`Platter::recover`] at the next
+//! start from the step it was at. A failed step runs the undos of the steps
+//! done (its own first) in reverse, then ends the job failed and its
+//! resource in its kind's error status.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 
 use platter_backend::StorageBackend;
 use platter_model::{
-    DomainResult, Job, JobKind, JobStatus, SnapshotStatus, VolumeSource, VolumeStatus, GIB,
+    DomainResult, Job, JobKind, JobParams, JobStep, SnapshotStatus, VolumeSource, VolumeStatus, GIB,
 };
 use platter_store::SnapshotQuery;
-use serde::Deserialize;
 use tokio::sync::{mpsc, Semaphore};
 use tracing::Instrument;
 
@@ -59,192 +62,130 @@ pub(crate) fn spawn_runner(platter: Platter, mut rx: mpsc::UnboundedReceiver<Job
     });
 }
 
-#[derive(Deserialize)]
-struct CreateParams {
-    size_gib: i64,
-    source: VolumeSource,
-}
-
-#[derive(Deserialize)]
-struct ExtendParams {
-    new_size_gib: i64,
-    /// The status an extend returns to (jobs of older versions: available).
-    #[serde(default = "available")]
-    restore: VolumeStatus,
-}
-
-fn available() -> VolumeStatus {
-    VolumeStatus::Available
-}
-
-#[derive(Deserialize)]
-struct RetypeParams {
-    type_id: String,
-    iops: Option<i64>,
-    throughput: Option<i64>,
-    restore: VolumeStatus,
-}
-
-#[derive(Deserialize)]
-struct QosParams {
-    /// The volume's type when the change was asked for.
-    #[serde(default)]
-    type_id: Option<String>,
-    iops: Option<i64>,
-    throughput: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct RollbackParams {
-    snapshot_id: String,
-}
-
-#[derive(Deserialize)]
-struct SnapshotParams {
-    volume_id: String,
-}
-
 fn bytes(gib: i64) -> u64 {
     (gib.max(0) as u64).saturating_mul(GIB)
 }
 
-fn params<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, String> {
-    serde_json::from_value(job.params.clone()).map_err(|e| format!("bad job parameters: {e}"))
-}
-
 impl Platter {
-    /// Runs a job to its end. Never panics; every failure ends as a failed
-    /// job and an error status on its resource.
+    /// Runs a job from its persisted step to its end. Never panics; every
+    /// failure undoes the steps done and ends as a failed job and an error
+    /// status on its resource.
     pub(crate) async fn run_job(&self, job: Job) {
         let span = tracing::info_span!("job", id = %job.id, kind = job.kind.as_str(), resource = %job.resource_id);
         self.run_job_in_span(job).instrument(span).await
     }
 
     async fn run_job_in_span(&self, job: Job) {
-        if let Err(e) = self.store().job_mark_running(&job.id, job.step).await {
+        let steps = job.kind.steps();
+        // The last step ends the job, so a stored index never passes it.
+        let start = usize::try_from(job.step)
+            .unwrap_or(0)
+            .min(steps.len().saturating_sub(1));
+        if let Err(e) = self.store().job_mark_running(&job.id, start as i64).await {
             tracing::error!(error = %e, "could not start job; left for recovery");
             return;
         }
-        let delay = self.config().faults.job_delay;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        let faults = &self.config().faults;
+        if !faults.job_delay.is_zero() {
+            tokio::time::sleep(faults.job_delay).await;
         }
-        let outcome = self.backend_step(&job).await;
-        if let Err(e) = &outcome {
-            tracing::warn!(error = %e, "job failed");
-            self.undo_backend_step(&job).await;
-        }
-        let error = outcome.err();
-        let error = error.as_deref();
-        let id = &job.resource_id;
-        let finished = match job.kind {
-            JobKind::VolumeCreate => self.store().volume_finish_create(id, &job.id, error).await,
-            JobKind::VolumeDelete => self.store().volume_finish_delete(id, &job.id, error).await,
-            JobKind::VolumeExtend => match params::<ExtendParams>(&job) {
-                Ok(p) => {
-                    self.store()
-                        .volume_finish_extend(id, &job.id, p.new_size_gib, p.restore, error)
-                        .await
-                }
-                Err(e) => {
-                    self.store()
-                        .volume_finish_extend(id, &job.id, 0, VolumeStatus::Available, Some(&e))
-                        .await
-                }
-            },
-            JobKind::VolumeRetype => match params::<RetypeParams>(&job) {
-                Ok(p) => {
-                    let r = self
-                        .store()
-                        .volume_finish_retype(
-                            id,
-                            &job.id,
-                            &p.type_id,
-                            p.iops,
-                            p.throughput,
-                            p.restore,
-                            error,
-                        )
-                        .await;
-                    self.refresh_qos(id).await;
-                    r
-                }
-                Err(e) => {
-                    self.store()
-                        .job_finish(&job.id, JobStatus::Fail, Some(&e))
-                        .await
-                }
-            },
-            JobKind::VolumeQos => match params::<QosParams>(&job) {
-                Ok(p) => {
-                    let r = self
-                        .store()
-                        .volume_finish_qos(
-                            id,
-                            &job.id,
-                            p.type_id.as_deref(),
-                            p.iops,
-                            p.throughput,
-                            error,
-                        )
-                        .await;
-                    self.refresh_qos(id).await;
-                    r
-                }
-                Err(e) => {
-                    self.store()
-                        .job_finish(&job.id, JobStatus::Fail, Some(&e))
-                        .await
-                }
-            },
-            JobKind::VolumeRollback => match params::<RollbackParams>(&job) {
-                Ok(p) => {
-                    self.store()
-                        .volume_finish_rollback(id, &p.snapshot_id, &job.id, error)
-                        .await
-                }
-                Err(e) => {
-                    self.store()
-                        .job_finish(&job.id, JobStatus::Fail, Some(&e))
-                        .await
-                }
-            },
-            JobKind::SnapshotCreate => {
-                self.store()
-                    .snapshot_finish_create(id, &job.id, error)
-                    .await
+        let mut failure = match &job.params {
+            JobParams::Unreadable { error, .. } => {
+                Some((start, format!("bad job parameters: {error}")))
             }
-            JobKind::SnapshotDelete => {
-                self.store()
-                    .snapshot_finish_delete(id, &job.id, error)
-                    .await
+            p if p.kind() != job.kind => Some((
+                start,
+                format!(
+                    "bad job parameters: {} parameters for a {} job",
+                    p.kind().as_str(),
+                    job.kind.as_str()
+                ),
+            )),
+            _ if faults.fail_jobs.contains(&job.kind) => {
+                Some((start, format!("injected fault in {}", job.kind.as_str())))
             }
+            _ => None,
         };
-        match finished {
-            Ok(()) if error.is_none() => tracing::info!("job succeeded"),
-            Ok(()) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "could not record the end of the job; left for recovery")
+        let mut next = start;
+        while failure.is_none() && next < steps.len() {
+            let step = steps[next];
+            if faults.crash_before_step == Some((job.kind, next)) {
+                tracing::warn!(step = %step, "injected crash: job left for recovery");
+                return;
+            }
+            if faults.fail_before_step == Some((job.kind, next)) {
+                failure = Some((next, format!("injected fault before {step}")));
+                break;
+            }
+            let mut outcome = self.run_step(&job, step, next + 1 == steps.len()).await;
+            if outcome.is_ok() && faults.repeat_steps {
+                outcome = self.run_step(&job, step, next + 1 == steps.len()).await;
+            }
+            match outcome {
+                Ok(()) if next + 1 == steps.len() => {
+                    tracing::info!("job succeeded");
+                    return;
+                }
+                Ok(()) => {
+                    next += 1;
+                    if let Err(e) = self.store().job_set_step(&job.id, next as i64).await {
+                        tracing::error!(error = %e, "could not record a step; left for recovery");
+                        return;
+                    }
+                }
+                Err(e) => failure = Some((next, e)),
             }
         }
+        if let Some((failed, error)) = failure {
+            tracing::warn!(error = %error, step = failed, "job failed; undoing its steps");
+            self.unwind(&job, failed, &error).await;
+        }
+    }
+
+    /// Undoes the steps of a failed job, the failed one first (it may have
+    /// done part of its work), then ends the job and its resource's status
+    /// as failed. The persisted index follows the undos down, so a crash
+    /// meanwhile resumes from steps really done.
+    async fn unwind(&self, job: &Job, failed: usize, error: &str) {
+        let steps = job.kind.steps();
+        for i in (0..=failed).rev() {
+            let Some(&step) = steps.get(i) else { continue };
+            if let Err(e) = self.undo_step(job, step).await {
+                tracing::error!(error = %e, step = %step, "undo after a failed job failed");
+            }
+            if i < failed {
+                if let Err(e) = self.store().job_set_step(&job.id, i as i64).await {
+                    tracing::error!(error = %e, "could not record an undo; left for recovery");
+                    return;
+                }
+            }
+        }
+        if let Err(e) = self.finish_job(job, Some(error)).await {
+            tracing::error!(error = %e, "could not record the end of the job; left for recovery");
+        }
+    }
+
+    /// The volume of a snapshot job: from its parameters, else its row.
+    async fn snapshot_volume(&self, job: &Job) -> Result<String, String> {
+        if let JobParams::SnapshotCreate(p) | JobParams::SnapshotDelete(p) = &job.params {
+            if let Some(v) = &p.volume_id {
+                return Ok(v.clone());
+            }
+        }
+        Ok(self
+            .store()
+            .snapshot_get(&job.resource_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|s| s.volume_id)
+            .unwrap_or_default())
     }
 
     /// The backend of the pool a job's volume (or its snapshot's volume)
     /// lives in.
     async fn job_backend(&self, job: &Job) -> Result<Arc<dyn StorageBackend>, String> {
         let volume_id = match job.kind {
-            JobKind::SnapshotCreate | JobKind::SnapshotDelete => {
-                match job.params.get("volume_id").and_then(|v| v.as_str()) {
-                    Some(v) => v.to_string(),
-                    None => self
-                        .store()
-                        .snapshot_get(&job.resource_id)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .map(|s| s.volume_id)
-                        .unwrap_or_default(),
-                }
-            }
+            JobKind::SnapshotCreate | JobKind::SnapshotDelete => self.snapshot_volume(job).await?,
             _ => job.resource_id.clone(),
         };
         let pool = match self
@@ -273,18 +214,17 @@ impl Platter {
             .map_err(|e| e.to_string())
     }
 
-    /// The backend work of a job; idempotent.
-    async fn backend_step(&self, job: &Job) -> Result<(), String> {
-        if self.config().faults.fail_jobs.contains(&job.kind) {
-            return Err(format!("injected fault in {}", job.kind.as_str()));
+    /// Runs one step; idempotent. The `last` step ends the job.
+    async fn run_step(&self, job: &Job, step: JobStep, last: bool) -> Result<(), String> {
+        if last {
+            return self.finish_job(job, None).await;
         }
         let id = job.resource_id.clone();
         let b = &self.job_backend(job).await?;
-        match job.kind {
-            JobKind::VolumeCreate => {
-                let p: CreateParams = params(job)?;
+        match (step, &job.params) {
+            (JobStep::AllocateVolume, JobParams::VolumeCreate(p)) => {
                 let size = bytes(p.size_gib);
-                match p.source {
+                match p.source.clone() {
                     VolumeSource::Blank => {
                         Self::blocking(b, move |b| b.create_volume(&id, size)).await
                     }
@@ -296,7 +236,7 @@ impl Platter {
                     }
                 }
             }
-            JobKind::VolumeDelete => {
+            (JobStep::DeleteVolumeSnapshots, _) => {
                 let snaps = self
                     .store()
                     .snapshot_list(&SnapshotQuery {
@@ -308,43 +248,165 @@ impl Platter {
                 for s in snaps {
                     Self::blocking(b, move |b| b.delete_snapshot(&s.id)).await?;
                 }
+                Ok(())
+            }
+            (JobStep::DeleteVolumeDevice, _) => {
                 Self::blocking(b, move |b| b.delete_volume(&id)).await
             }
-            JobKind::VolumeExtend => {
-                let p: ExtendParams = params(job)?;
+            (JobStep::GrowVolumeDevice, JobParams::VolumeExtend(p)) => {
                 let size = bytes(p.new_size_gib);
                 Self::blocking(b, move |b| b.extend_volume(&id, size)).await
             }
-            JobKind::SnapshotCreate => {
-                let p: SnapshotParams = params(job)?;
-                Self::blocking(b, move |b| b.create_snapshot(&p.volume_id, &id)).await
+            (JobStep::CreateSnapshotDevice, _) => {
+                let volume = self.snapshot_volume(job).await?;
+                Self::blocking(b, move |b| b.create_snapshot(&volume, &id)).await
             }
-            JobKind::SnapshotDelete => Self::blocking(b, move |b| b.delete_snapshot(&id)).await,
-            // A retype never changes the pool (one to a type of another pool
-            // is refused): it changes the type and its QoS, the data stays.
-            JobKind::VolumeRetype | JobKind::VolumeQos => Ok(()),
-            JobKind::VolumeRollback => {
-                let p: RollbackParams = params(job)?;
-                Self::blocking(b, move |b| b.rollback_volume(&id, &p.snapshot_id)).await
+            (JobStep::DeleteSnapshotDevice, _) => {
+                Self::blocking(b, move |b| b.delete_snapshot(&id)).await
             }
+            (JobStep::RollbackVolumeDevice, JobParams::VolumeRollback(p)) => {
+                let snap = p.snapshot_id.clone();
+                Self::blocking(b, move |b| b.rollback_volume(&id, &snap)).await
+            }
+            (step, _) => Err(format!(
+                "step {step} is not a middle step of a {} job",
+                job.kind.as_str()
+            )),
         }
     }
 
-    /// Undoes what a failed create may have left in the backend.
-    async fn undo_backend_step(&self, job: &Job) {
+    /// Undoes one step; idempotent, and harmless if the step never ran.
+    async fn undo_step(&self, job: &Job, step: JobStep) -> Result<(), String> {
         let id = job.resource_id.clone();
-        let undo = match job.kind {
-            JobKind::VolumeCreate | JobKind::SnapshotCreate => match self.job_backend(job).await {
-                Ok(b) if job.kind == JobKind::VolumeCreate => {
-                    Self::blocking(&b, move |b| b.delete_volume(&id)).await
-                }
-                Ok(b) => Self::blocking(&b, move |b| b.delete_snapshot(&id)).await,
-                Err(e) => Err(e),
-            },
-            _ => Ok(()),
+        match step {
+            JobStep::AllocateVolume => {
+                let b = self.job_backend(job).await?;
+                Self::blocking(&b, move |b| b.delete_volume(&id)).await
+            }
+            JobStep::CreateSnapshotDevice => {
+                let b = self.job_backend(job).await?;
+                Self::blocking(&b, move |b| b.delete_snapshot(&id)).await
+            }
+            // Deletes, growth and rollbacks cannot be taken back: their
+            // failure statuses (error_deleting, error_extending,
+            // error_rollbacking) say so and the operation may be retried.
+            // The last steps commit in one transaction: nothing to undo.
+            JobStep::DeleteVolumeSnapshots
+            | JobStep::DeleteVolumeDevice
+            | JobStep::GrowVolumeDevice
+            | JobStep::DeleteSnapshotDevice
+            | JobStep::RollbackVolumeDevice
+            | JobStep::MarkVolumeCreated
+            | JobStep::RemoveVolumeRows
+            | JobStep::RecordVolumeSize
+            | JobStep::MarkSnapshotCreated
+            | JobStep::RemoveSnapshotRow
+            | JobStep::RecordVolumeType
+            | JobStep::RecordVolumeQos
+            | JobStep::MarkVolumeRolledBack => Ok(()),
+        }
+    }
+
+    /// The last step: ends the job and its resource's status in one
+    /// transaction, as succeeded (`error` none) or failed. Idempotent: the
+    /// status changes only from the job's transitional status.
+    async fn finish_job(&self, job: &Job, error: Option<&str>) -> Result<(), String> {
+        let id = &job.resource_id;
+        let store = self.store();
+        let r = match &job.params {
+            JobParams::VolumeCreate(_) => store.volume_finish_create(id, &job.id, error).await,
+            JobParams::VolumeDelete(_) => store.volume_finish_delete(id, &job.id, error).await,
+            JobParams::VolumeExtend(p) => {
+                store
+                    .volume_finish_extend(id, &job.id, p.new_size_gib, p.restore, error)
+                    .await
+            }
+            JobParams::SnapshotCreate(_) => store.snapshot_finish_create(id, &job.id, error).await,
+            JobParams::SnapshotDelete(_) => store.snapshot_finish_delete(id, &job.id, error).await,
+            JobParams::VolumeRetype(p) => {
+                let r = store
+                    .volume_finish_retype(
+                        id,
+                        &job.id,
+                        &p.type_id,
+                        p.iops,
+                        p.throughput,
+                        p.restore,
+                        error,
+                    )
+                    .await;
+                self.refresh_qos(id).await;
+                r
+            }
+            JobParams::VolumeQos(p) => {
+                let r = store
+                    .volume_finish_qos(
+                        id,
+                        &job.id,
+                        p.type_id.as_deref(),
+                        p.iops,
+                        p.throughput,
+                        error,
+                    )
+                    .await;
+                self.refresh_qos(id).await;
+                r
+            }
+            JobParams::VolumeRollback(p) => {
+                store
+                    .volume_finish_rollback(id, &p.snapshot_id, &job.id, error)
+                    .await
+            }
+            JobParams::Unreadable { .. } => {
+                let error = error.unwrap_or("bad job parameters");
+                self.finish_unreadable(job, error).await
+            }
         };
-        if let Err(e) = undo {
-            tracing::error!(error = %e, "undo after a failed job failed");
+        r.map_err(|e| e.to_string())
+    }
+
+    /// Fails a job whose parameters could not be read, leaving its
+    /// resource in the error status its kind documents.
+    async fn finish_unreadable(&self, job: &Job, error: &str) -> DomainResult<()> {
+        let id = &job.resource_id;
+        let store = self.store();
+        let e = Some(error);
+        match job.kind {
+            JobKind::VolumeCreate => store.volume_finish_create(id, &job.id, e).await,
+            JobKind::VolumeDelete => store.volume_finish_delete(id, &job.id, e).await,
+            JobKind::VolumeExtend => {
+                store
+                    .volume_finish_extend(id, &job.id, 0, VolumeStatus::Available, e)
+                    .await
+            }
+            JobKind::SnapshotCreate => store.snapshot_finish_create(id, &job.id, e).await,
+            JobKind::SnapshotDelete => store.snapshot_finish_delete(id, &job.id, e).await,
+            // The type stays; the status returns to what the attachments say.
+            JobKind::VolumeRetype => {
+                store
+                    .volume_finish_retype(id, &job.id, "", None, None, VolumeStatus::Available, e)
+                    .await
+            }
+            JobKind::VolumeQos => {
+                store
+                    .volume_finish_qos(id, &job.id, None, None, None, e)
+                    .await
+            }
+            JobKind::VolumeRollback => {
+                // The snapshot is the volume's one in `rollbacking`.
+                let snaps = store
+                    .snapshot_list(&SnapshotQuery {
+                        volume_id: Some(id.clone()),
+                        ..Default::default()
+                    })
+                    .await?;
+                let snap = snaps
+                    .into_iter()
+                    .find(|s| s.status == SnapshotStatus::Rollbacking)
+                    .map(|s| s.id)
+                    .unwrap_or_default();
+                store.volume_finish_rollback(id, &snap, &job.id, e).await
+            }
         }
     }
 
@@ -354,22 +416,22 @@ impl Platter {
     pub async fn recover(&self) -> DomainResult<usize> {
         let jobs = self.store().job_list_unfinished().await?;
         // A resource is busy if a job will finish it: its own job, or (for
-        // the snapshot of a rollback) the job that names it.
+        // the snapshot of a rollback) the job that names it, or (for the
+        // snapshots of a cascade delete) its volume's delete job.
         let busy: HashSet<String> = jobs
             .iter()
             .flat_map(|j| {
-                let snap = (j.kind == JobKind::VolumeRollback)
-                    .then(|| j.params.get("snapshot_id").and_then(|s| s.as_str()))
-                    .flatten()
-                    .map(str::to_string);
+                let snap = j.params.rollback_snapshot().map(str::to_string);
                 std::iter::once(j.resource_id.clone()).chain(snap)
             })
             .collect();
-        let count = jobs.len();
-        for job in jobs {
-            tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
-            self.inner.jobs.submit(job);
-        }
+        let deleting: HashSet<&str> = jobs
+            .iter()
+            .filter(|j| j.kind == JobKind::VolumeDelete)
+            .map(|j| j.resource_id.as_str())
+            .collect();
+        // Stragglers are failed before any job is re-driven, so a re-driven
+        // job never races the sweep over its rows.
         for v in self.store().volume_list_transitional().await? {
             if busy.contains(&v.id) {
                 continue;
@@ -386,7 +448,7 @@ impl Platter {
                 .await?;
         }
         for s in self.store().snapshot_list_transitional().await? {
-            if busy.contains(&s.id) {
+            if busy.contains(&s.id) || deleting.contains(s.volume_id.as_str()) {
                 continue;
             }
             let to = match s.status {
@@ -395,6 +457,11 @@ impl Platter {
             };
             tracing::warn!(snapshot = %s.id, from = %s.status, to = %to, "snapshot in a transitional status without a job");
             self.store().snapshot_set_status(&s.id, to).await?;
+        }
+        let count = jobs.len();
+        for job in jobs {
+            tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
+            self.inner.jobs.submit(job);
         }
         self.store()
             .token_purge_expired(&platter_model::now_timestamp())

@@ -1,11 +1,10 @@
 //! Snapshot operations.
 
 use platter_model::{
-    new_uuid, Action, AuthContext, DomainError, DomainResult, JobKind, Metadata, Snapshot,
-    SnapshotStatus,
+    new_uuid, Action, AuthContext, DomainError, DomainResult, JobKind, JobParams, Metadata,
+    Snapshot, SnapshotParams, SnapshotStatus,
 };
 use platter_store::{NewSnapshot, Page, SnapshotQuery};
-use serde_json::json;
 
 use crate::volumes::new_job;
 use crate::{visible, Platter};
@@ -119,7 +118,9 @@ impl Platter {
             JobKind::SnapshotCreate,
             &volume.project_id,
             &id,
-            json!({ "volume_id": volume.id }),
+            JobParams::SnapshotCreate(SnapshotParams {
+                volume_id: Some(volume.id.clone()),
+            }),
         );
         let new = NewSnapshot {
             id,
@@ -200,7 +201,9 @@ impl Platter {
             JobKind::SnapshotDelete,
             &s.project_id,
             id,
-            json!({ "volume_id": s.volume_id }),
+            JobParams::SnapshotDelete(SnapshotParams {
+                volume_id: Some(s.volume_id.clone()),
+            }),
         );
         self.store().snapshot_begin_delete(id, &job).await?;
         let job_id = job.id.clone();

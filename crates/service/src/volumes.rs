@@ -1,12 +1,11 @@
 //! Volume operations.
 
 use platter_model::{
-    new_uuid, Action, AuthContext, DomainError, DomainResult, Job, JobKind, JobStatus, Metadata,
-    QosRule, Volume, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT,
-    ORDER_ID_KEY,
+    new_uuid, Action, AuthContext, DomainError, DomainResult, Job, JobKind, JobParams, JobStatus,
+    Metadata, QosRule, Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams,
+    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
-use serde_json::json;
 
 use crate::{visible, Platter};
 
@@ -165,7 +164,7 @@ pub(crate) fn new_job(
     kind: JobKind,
     project_id: &str,
     resource_id: &str,
-    params: serde_json::Value,
+    params: JobParams,
 ) -> Job {
     Job {
         id: new_uuid(),
@@ -392,11 +391,11 @@ impl Platter {
             JobKind::VolumeCreate,
             &ctx.project_id,
             &id,
-            json!({
-                "size_gib": size,
-                "source": source,
-                "name": req.name,
-                "volume_type": vtype.name,
+            JobParams::VolumeCreate(VolumeCreateParams {
+                size_gib: size,
+                source,
+                name: req.name.clone(),
+                volume_type: Some(vtype.name.clone()),
             }),
         );
         let new = NewVolume {
@@ -504,12 +503,11 @@ impl Platter {
             JobKind::VolumeDelete,
             &v.project_id,
             id,
-            json!({ "cascade": cascade }),
+            JobParams::VolumeDelete(VolumeDeleteParams {
+                cascade,
+                order_id: order.map(|o| o.id.clone()),
+            }),
         );
-        let mut job = job;
-        if let Some(o) = order {
-            job.params["order_id"] = json!(o.id);
-        }
         self.store()
             .volume_begin_delete(id, cascade, &job, order)
             .await?;
@@ -561,7 +559,12 @@ impl Platter {
             JobKind::VolumeExtend,
             &v.project_id,
             &v.id,
-            json!({ "new_size_gib": new_size, "restore": from, "name": v.name, "volume_type": v.volume_type_name }),
+            JobParams::VolumeExtend(VolumeExtendParams {
+                new_size_gib: new_size,
+                restore: from,
+                name: v.name.clone(),
+                volume_type: Some(v.volume_type_name.clone()),
+            }),
         );
         Ok((job, from))
     }

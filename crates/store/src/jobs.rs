@@ -1,6 +1,6 @@
 //! Durable jobs.
 
-use platter_model::{now_timestamp, DomainError, DomainResult, Job, JobGroup, JobStatus};
+use platter_model::{now_timestamp, DomainResult, Job, JobGroup, JobKind, JobParams, JobStatus};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
@@ -8,13 +8,14 @@ use crate::{db_err, parse_enum, Store};
 
 fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
     let params: String = r.get("params");
+    let kind: JobKind = parse_enum(&r.get::<String, _>("kind"))?;
     Ok(Job {
         id: r.get("id"),
-        kind: parse_enum(&r.get::<String, _>("kind"))?,
+        kind,
         project_id: r.get("project_id"),
         resource_id: r.get("resource_id"),
-        params: serde_json::from_str(&params)
-            .map_err(|e| DomainError::Internal(format!("bad job params: {e}")))?,
+        // Never fails: parameters of no known shape fail their job instead.
+        params: JobParams::from_json_str(kind, &params),
         status: parse_enum(&r.get::<String, _>("status"))?,
         step: r.get("step"),
         error: r.get("error"),
@@ -35,7 +36,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
     .bind(job.kind.as_str())
     .bind(&job.project_id)
     .bind(&job.resource_id)
-    .bind(job.params.to_string())
+    .bind(job.params.to_json().to_string())
     .bind(job.status.as_str())
     .bind(job.step)
     .bind(&job.error)
@@ -118,6 +119,17 @@ impl Store {
         sqlx::query("UPDATE jobs SET status = 'RUNNING', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
             .bind(step)
             .bind(now_timestamp())
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Records that a running job's steps before `step` are done.
+    pub async fn job_set_step(&self, id: &str, step: i64) -> DomainResult<()> {
+        sqlx::query("UPDATE jobs SET step = ? WHERE id = ? AND status = 'RUNNING'")
+            .bind(step)
             .bind(id)
             .execute(&self.write)
             .await

@@ -225,15 +225,15 @@ fn job_entities(job: &Job) -> Value {
             e.insert("volume_id".into(), json!(job.resource_id));
         }
     }
-    let size = job
-        .params
+    let params = job.params.to_json();
+    let size = params
         .get("size_gib")
-        .or_else(|| job.params.get("new_size_gib"));
+        .or_else(|| params.get("new_size_gib"));
     if let Some(size) = size {
         e.insert("size".into(), size.clone());
     }
     for k in ["name", "volume_type"] {
-        if let Some(v) = job.params.get(k).filter(|v| !v.is_null()) {
+        if let Some(v) = params.get(k).filter(|v| !v.is_null()) {
             e.insert(k.into(), v.clone());
         }
     }

@@ -1,0 +1,576 @@
+//! The saga test harness: one scenario (or a few) per job kind over a real
+//! engine pool in a tempdir, run normally, with every step repeated, failed
+//! before each step, or stopped before each step and recovered by a fresh
+//! service over the same store and pool directories. Each run ends in an
+//! [`Outcome`] (rows, devices, bytes, quota usage) the tests compare.
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use platter_backend::StorageBackend;
+use platter_engine::{Pool, PoolOptions};
+use platter_model::{
+    AuthContext, DomainError, Job, JobKind, JobStatus, QuotaUsage, SnapshotStatus, VolumeStatus,
+    GIB,
+};
+use platter_service::{
+    AuthRequest, FaultInjection, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef,
+    VolumeCreate,
+};
+use platter_store::Store;
+
+pub const MIB: u64 = 1 << 20;
+
+/// What a job is run against, for every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    CreateBlank,
+    CreateFromSnapshot,
+    CreateFromVolume,
+    Delete,
+    Extend,
+    SnapshotCreate,
+    SnapshotDelete,
+    Retype,
+    Qos,
+    Rollback,
+}
+
+/// The scenarios of a kind. Exhaustive: a new kind does not compile until
+/// it has scenarios, and the tests iterate [`JobKind::ALL`].
+pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
+    match kind {
+        JobKind::VolumeCreate => &[
+            Scenario::CreateBlank,
+            Scenario::CreateFromSnapshot,
+            Scenario::CreateFromVolume,
+        ],
+        JobKind::VolumeDelete => &[Scenario::Delete],
+        JobKind::VolumeExtend => &[Scenario::Extend],
+        JobKind::SnapshotCreate => &[Scenario::SnapshotCreate],
+        JobKind::SnapshotDelete => &[Scenario::SnapshotDelete],
+        JobKind::VolumeRetype => &[Scenario::Retype],
+        JobKind::VolumeQos => &[Scenario::Qos],
+        JobKind::VolumeRollback => &[Scenario::Rollback],
+    }
+}
+
+/// A service over a store and a pool in a tempdir that outlives restarts.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub ctx: AuthContext,
+    platter: Option<Platter>,
+    pool: Option<Arc<Pool>>,
+}
+
+fn open(dir: &std::path::Path, faults: FaultInjection) -> (Arc<Pool>, ServiceConfig) {
+    let pool = Arc::new(Pool::open(dir.join("pool"), PoolOptions::default()).unwrap());
+    let config = ServiceConfig {
+        faults,
+        ..Default::default()
+    };
+    (pool, config)
+}
+
+impl World {
+    pub async fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).await.unwrap();
+        let (pool, config) = open(dir.path(), FaultInjection::default());
+        let platter = Platter::new(store, pool.clone(), config);
+        platter.bootstrap(Some("pw")).await.unwrap();
+        let token = platter
+            .authenticate(&AuthRequest {
+                methods: vec!["password".into()],
+                password: Some((
+                    UserRef {
+                        name: Some("admin".into()),
+                        ..Default::default()
+                    },
+                    "pw".into(),
+                )),
+                project: Some(ProjectScope {
+                    name: Some("admin".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let ctx = token.info.auth_context().unwrap();
+        World {
+            dir,
+            ctx,
+            platter: Some(platter),
+            pool: Some(pool),
+        }
+    }
+
+    pub fn p(&self) -> &Platter {
+        self.platter.as_ref().unwrap()
+    }
+
+    pub fn pool(&self) -> &Pool {
+        self.pool.as_ref().unwrap()
+    }
+
+    /// Drops the service and waits until nothing holds the pool (its jobs
+    /// ended), as a process exit would; the pool's lock is released.
+    pub async fn close(&mut self) {
+        self.platter = None;
+        let Some(pool) = self.pool.take() else { return };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Arc::strong_count(&pool) > 1 {
+            assert!(Instant::now() < deadline, "the pool is still held");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// A fresh service over the same directories, with `faults`.
+    pub async fn reopen(&mut self, faults: FaultInjection) {
+        self.close().await;
+        let store = Store::open(&self.dir.path().join("db")).await.unwrap();
+        let (pool, config) = open(self.dir.path(), faults);
+        self.platter = Some(Platter::new(store, pool.clone(), config));
+        self.pool = Some(pool);
+    }
+
+    pub async fn job(&self, id: &str) -> Job {
+        self.p().store().job_get(id).await.unwrap().unwrap()
+    }
+
+    pub async fn wait_job(&self, id: &str) -> Job {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let job = self.job(id).await;
+            if job.status.is_terminal() {
+                return job;
+            }
+            assert!(Instant::now() < deadline, "job {id} never ended: {job:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits for a job stopped by an injected crash before step `step`.
+    pub async fn wait_stopped(&self, id: &str, step: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let job = self.job(id).await;
+            assert!(!job.status.is_terminal(), "job ran past the crash: {job:?}");
+            if job.status == JobStatus::Running && job.step == step as i64 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "job {id} never stopped: {job:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub async fn usage(&self) -> Vec<QuotaUsage> {
+        let view = self
+            .p()
+            .quota_show(&self.ctx, &self.ctx.project_id)
+            .await
+            .unwrap();
+        view.lines
+    }
+
+    async fn new_volume(&self, req: VolumeCreate) -> (String, String) {
+        let out = self
+            .p()
+            .volume_create_many(&self.ctx, req, 1, None)
+            .await
+            .unwrap();
+        (out.volumes[0].id.clone(), out.job_id)
+    }
+
+    fn write(&self, volume: &str, seed: u8, offset: u64) {
+        let io = self.pool().open_volume(volume).unwrap();
+        io.write_at(&pattern(seed, MIB as usize), offset).unwrap();
+        io.flush().unwrap();
+    }
+}
+
+pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| seed.wrapping_add((i % 251) as u8))
+        .collect()
+}
+
+/// The resources a scenario's job works on.
+#[derive(Debug, Clone, Default)]
+pub struct Fixture {
+    /// A settled 1 GiB volume holding data.
+    pub src: String,
+    /// A settled snapshot of `src`, if the scenario needs one.
+    pub snap: Option<String>,
+    /// What the job under test creates, if it creates something.
+    pub target: Option<String>,
+    /// Quota usage before the job under test started.
+    pub usage_before: Vec<QuotaUsage>,
+    /// Device labels before the job under test started.
+    pub devices_before: Vec<String>,
+}
+
+impl Fixture {
+    fn label(&self, id: &str) -> String {
+        if id == self.src {
+            "src".into()
+        } else if Some(id) == self.snap.as_deref() {
+            "snap".into()
+        } else if Some(id) == self.target.as_deref() {
+            "new".into()
+        } else {
+            format!("unknown {id}")
+        }
+    }
+}
+
+impl Scenario {
+    pub fn kind(self) -> JobKind {
+        match self {
+            Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
+                JobKind::VolumeCreate
+            }
+            Scenario::Delete => JobKind::VolumeDelete,
+            Scenario::Extend => JobKind::VolumeExtend,
+            Scenario::SnapshotCreate => JobKind::SnapshotCreate,
+            Scenario::SnapshotDelete => JobKind::SnapshotDelete,
+            Scenario::Retype => JobKind::VolumeRetype,
+            Scenario::Qos => JobKind::VolumeQos,
+            Scenario::Rollback => JobKind::VolumeRollback,
+        }
+    }
+
+    fn needs_snapshot(self) -> bool {
+        matches!(
+            self,
+            Scenario::CreateFromSnapshot
+                | Scenario::Delete
+                | Scenario::SnapshotDelete
+                | Scenario::Rollback
+        )
+    }
+
+    /// Builds the fixture with a fault-free service.
+    pub async fn setup(self, w: &World) -> Fixture {
+        let req = if self == Scenario::Qos {
+            VolumeCreate {
+                size: Some(1),
+                volume_type: Some("GPSSD2".into()),
+                iops: Some(3000),
+                throughput: Some(125),
+                ..Default::default()
+            }
+        } else {
+            VolumeCreate {
+                size: Some(1),
+                ..Default::default()
+            }
+        };
+        let (src, job) = w.new_volume(req).await;
+        assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+        w.write(&src, 1, 0);
+        w.write(&src, 2, GIB - MIB);
+        let mut fx = Fixture {
+            src: src.clone(),
+            ..Default::default()
+        };
+        if self.needs_snapshot() {
+            let (snap, job) = w
+                .p()
+                .snapshot_create_job(
+                    &w.ctx,
+                    SnapshotCreate {
+                        volume_id: src.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+            fx.snap = Some(snap.id);
+            // Newer bytes than the snapshot's.
+            w.write(&src, 3, 0);
+        }
+        fx.usage_before = w.usage().await;
+        fx.devices_before = devices(w, &fx).into_keys().collect();
+        fx
+    }
+
+    /// Starts the job under test; returns its id.
+    pub async fn start(self, w: &World, fx: &mut Fixture) -> String {
+        let p = w.p();
+        let ctx = &w.ctx;
+        let snap = fx.snap.clone().unwrap_or_default();
+        let (target, job) = match self {
+            Scenario::CreateBlank => {
+                let (id, job) = w
+                    .new_volume(VolumeCreate {
+                        size: Some(2),
+                        ..Default::default()
+                    })
+                    .await;
+                (Some(id), job)
+            }
+            Scenario::CreateFromSnapshot => {
+                let (id, job) = w
+                    .new_volume(VolumeCreate {
+                        size: Some(2),
+                        snapshot_id: Some(snap),
+                        ..Default::default()
+                    })
+                    .await;
+                (Some(id), job)
+            }
+            Scenario::CreateFromVolume => {
+                let (id, job) = w
+                    .new_volume(VolumeCreate {
+                        source_volid: Some(fx.src.clone()),
+                        ..Default::default()
+                    })
+                    .await;
+                (Some(id), job)
+            }
+            Scenario::Delete => (None, p.volume_delete(ctx, &fx.src, true).await.unwrap()),
+            Scenario::Extend => (None, p.volume_extend(ctx, &fx.src, 2).await.unwrap()),
+            Scenario::SnapshotCreate => {
+                let (s, job) = p
+                    .snapshot_create_job(
+                        ctx,
+                        SnapshotCreate {
+                            volume_id: fx.src.clone(),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                (Some(s.id), job)
+            }
+            Scenario::SnapshotDelete => (None, p.snapshot_delete(ctx, &snap).await.unwrap()),
+            Scenario::Retype => {
+                let (job, _) = p
+                    .volume_retype(ctx, &fx.src, "SSD", None, None, false)
+                    .await
+                    .unwrap();
+                (None, job)
+            }
+            Scenario::Qos => (
+                None,
+                p.volume_modify_qos(ctx, &fx.src, Some(5000), Some(250))
+                    .await
+                    .unwrap(),
+            ),
+            Scenario::Rollback => (
+                None,
+                p.snapshot_rollback(ctx, &snap, &fx.src).await.unwrap(),
+            ),
+        };
+        fx.target = target;
+        job
+    }
+
+    /// After a failed job: the resource is in the error (or rolled-back)
+    /// status the API documents and no device of a failed create remains.
+    /// Then the clean-up the API offers (delete, reset and delete); returns
+    /// what quota usage and device labels must then be, given the normal
+    /// run's outcome.
+    pub async fn check_failed(
+        self,
+        w: &mut World,
+        fx: &Fixture,
+        normal: &Outcome,
+    ) -> (Vec<QuotaUsage>, Vec<String>) {
+        self.check_failed_status(w, fx).await;
+        // The clean-up runs without the injected fault.
+        w.reopen(FaultInjection::default()).await;
+        self.clean_up_failed(w, fx, normal).await
+    }
+
+    async fn check_failed_status(self, w: &World, fx: &Fixture) {
+        let p = w.p();
+        let ctx = &w.ctx;
+        let target = fx.target.clone().unwrap_or_default();
+        let snap = fx.snap.clone().unwrap_or_default();
+        let volume = |id: String| async move { p.volume_get(ctx, &id).await.unwrap() };
+        let snapshot = |id: String| async move { p.snapshot_get(ctx, &id).await.unwrap() };
+        match self {
+            Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
+                assert_eq!(volume(target.clone()).await.status, VolumeStatus::Error);
+                assert!(
+                    !w.pool().volume_exists(&target).unwrap(),
+                    "undo left the device"
+                );
+            }
+            Scenario::Delete => {
+                assert_eq!(
+                    volume(fx.src.clone()).await.status,
+                    VolumeStatus::ErrorDeleting
+                );
+                assert_eq!(snapshot(snap).await.status, SnapshotStatus::ErrorDeleting);
+            }
+            Scenario::Extend => {
+                let v = volume(fx.src.clone()).await;
+                assert_eq!(v.status, VolumeStatus::ErrorExtending);
+                assert_eq!(v.size, 1, "a failed extend keeps the old size");
+            }
+            Scenario::SnapshotCreate => {
+                assert_eq!(snapshot(target.clone()).await.status, SnapshotStatus::Error);
+                let io = w.pool().open_snapshot(&target);
+                assert!(io.is_err(), "undo left the snapshot's device");
+            }
+            Scenario::SnapshotDelete => {
+                assert_eq!(snapshot(snap).await.status, SnapshotStatus::ErrorDeleting);
+            }
+            Scenario::Retype => {
+                let v = volume(fx.src.clone()).await;
+                assert_eq!(v.status, VolumeStatus::Available);
+                assert_eq!(v.volume_type_name, "SAS", "a failed retype keeps the type");
+            }
+            Scenario::Qos => {
+                let v = volume(fx.src.clone()).await;
+                assert_eq!(v.status, VolumeStatus::Available);
+                assert_eq!((v.iops, v.throughput), (Some(3000), Some(125)));
+            }
+            Scenario::Rollback => {
+                assert_eq!(
+                    volume(fx.src.clone()).await.status,
+                    VolumeStatus::ErrorRollbacking
+                );
+                assert_eq!(snapshot(snap).await.status, SnapshotStatus::Available);
+            }
+        }
+    }
+
+    async fn clean_up_failed(
+        self,
+        w: &World,
+        fx: &Fixture,
+        normal: &Outcome,
+    ) -> (Vec<QuotaUsage>, Vec<String>) {
+        let p = w.p();
+        let ctx = &w.ctx;
+        let target = fx.target.clone().unwrap_or_default();
+        let snap = fx.snap.clone().unwrap_or_default();
+        let before = (fx.usage_before.clone(), fx.devices_before.clone());
+        let after_normal = (
+            normal.usage.clone(),
+            normal.devices.keys().cloned().collect(),
+        );
+        match self {
+            Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
+                let job = p.volume_delete(ctx, &target, false).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            Scenario::Delete => {
+                // An admin resets and deletes again.
+                p.volume_reset_status(ctx, &fx.src, VolumeStatus::Error)
+                    .await
+                    .unwrap();
+                p.snapshot_reset_status(ctx, &snap, SnapshotStatus::Error)
+                    .await
+                    .unwrap();
+                let job = p.volume_delete(ctx, &fx.src, true).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
+            }
+            Scenario::SnapshotCreate => {
+                let job = p.snapshot_delete(ctx, &target).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            Scenario::SnapshotDelete => {
+                p.snapshot_reset_status(ctx, &snap, SnapshotStatus::Error)
+                    .await
+                    .unwrap();
+                let job = p.snapshot_delete(ctx, &snap).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
+            }
+            Scenario::Extend | Scenario::Retype | Scenario::Qos | Scenario::Rollback => before,
+        }
+    }
+}
+
+/// A volume's status, size, type, provisioned IOPS and throughput.
+pub type VolumeRow = (VolumeStatus, i64, String, Option<i64>, Option<i64>);
+
+/// Everything a job's end leaves, with ids replaced by their roles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub job: JobStatus,
+    /// Label -> (status, size, type, iops, throughput), or gone.
+    pub volumes: BTreeMap<String, Option<VolumeRow>>,
+    /// Label -> (status, size), or gone.
+    pub snapshots: BTreeMap<String, Option<(SnapshotStatus, i64)>>,
+    /// Device label -> (size, hash of its first and last MiB of each GiB).
+    pub devices: BTreeMap<String, (u64, u64)>,
+    pub usage: Vec<QuotaUsage>,
+}
+
+fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
+    let pool = w.pool();
+    let mut out = BTreeMap::new();
+    for name in pool.device_names() {
+        let (prefix, id) = name.split_at(2);
+        let io = match prefix {
+            "v:" => pool.open_volume(id).unwrap(),
+            _ => pool.open_snapshot(id).unwrap(),
+        };
+        let size = io.size().unwrap();
+        let mut h = DefaultHasher::new();
+        let mut buf = vec![0u8; MIB as usize];
+        let mut gib = 0;
+        while gib < size {
+            for offset in [gib, gib + GIB - MIB] {
+                if offset + MIB <= size {
+                    io.read_at(&mut buf, offset).unwrap();
+                    buf.hash(&mut h);
+                }
+            }
+            gib += GIB;
+        }
+        out.insert(format!("{prefix}{}", fx.label(id)), (size, h.finish()));
+    }
+    out
+}
+
+pub async fn outcome(w: &World, fx: &Fixture, job: &str) -> Outcome {
+    let p = w.p();
+    let job = w.job(job).await;
+    let mut volumes = BTreeMap::new();
+    let mut snapshots = BTreeMap::new();
+    let ids = [Some(fx.src.clone()), fx.snap.clone(), fx.target.clone()];
+    for id in ids.into_iter().flatten() {
+        match p.volume_get(&w.ctx, &id).await {
+            Ok(v) => {
+                volumes.insert(
+                    fx.label(&id),
+                    Some((v.status, v.size, v.volume_type_name, v.iops, v.throughput)),
+                );
+            }
+            Err(DomainError::NotFound { .. }) => {
+                match p.snapshot_get(&w.ctx, &id).await {
+                    Ok(s) => {
+                        snapshots.insert(fx.label(&id), Some((s.status, s.size)));
+                    }
+                    Err(DomainError::NotFound { .. }) => {
+                        // Gone: recorded under both, compared alike.
+                        volumes.insert(fx.label(&id), None);
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    Outcome {
+        job: job.status,
+        volumes,
+        snapshots,
+        devices: devices(w, fx),
+        usage: w.usage().await,
+    }
+}
