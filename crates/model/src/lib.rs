@@ -9,6 +9,7 @@ mod credential;
 mod error;
 mod identity;
 mod job;
+mod page;
 mod quota;
 mod time_fmt;
 mod volume;
@@ -18,6 +19,7 @@ pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LE
 pub use error::{DomainError, DomainResult};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use job::{Job, JobGroup, JobKind, JobStatus, Order};
+pub use page::{Page, SortDir, SortKey};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
 pub use volume::{

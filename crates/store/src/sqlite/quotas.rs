@@ -6,37 +6,10 @@ use std::collections::BTreeMap;
 use platter_model::{DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 use sqlx::{Row, SqliteConnection};
 
-use crate::{db_err, Store};
+use async_trait::async_trait;
 
-/// Default limits for resources a project has no explicit limit for. Per-type
-/// resources default to -1 (unlimited) unless listed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuotaDefaults(pub BTreeMap<String, i64>);
-
-impl Default for QuotaDefaults {
-    /// Cinder's stock defaults.
-    fn default() -> Self {
-        let mut m = BTreeMap::new();
-        for (k, v) in [
-            ("volumes", 10),
-            ("snapshots", 10),
-            ("gigabytes", 1000),
-            ("backups", 10),
-            ("backup_gigabytes", 1000),
-            ("per_volume_gigabytes", -1),
-            ("groups", 10),
-        ] {
-            m.insert(k.to_string(), v);
-        }
-        QuotaDefaults(m)
-    }
-}
-
-impl QuotaDefaults {
-    pub fn get(&self, resource: &str) -> i64 {
-        self.0.get(resource).copied().unwrap_or(-1)
-    }
-}
+use super::{db_err, SqliteStore};
+use crate::repo::{QuotaDefaults, QuotaRepo};
 
 /// Counts every quota resource of a project from the rows.
 pub(crate) async fn usage(
@@ -174,10 +147,11 @@ pub(crate) async fn check(
     Ok(())
 }
 
-impl Store {
+#[async_trait]
+impl QuotaRepo for SqliteStore {
     /// Limits and usage of every resource of a project: the global resources
     /// and the per-type resources of every volume type.
-    pub async fn quota_usage(
+    async fn quota_usage(
         &self,
         project_id: &str,
         defaults: &QuotaDefaults,
@@ -209,7 +183,7 @@ impl Store {
     }
 
     /// Sets explicit limits for a project.
-    pub async fn quota_set(&self, project_id: &str, limits: &[(String, i64)]) -> DomainResult<()> {
+    async fn quota_set(&self, project_id: &str, limits: &[(String, i64)]) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         for (resource, limit) in limits {
             sqlx::query(
@@ -227,7 +201,7 @@ impl Store {
     }
 
     /// Drops a project's explicit limits: the defaults apply again.
-    pub async fn quota_reset(&self, project_id: &str) -> DomainResult<()> {
+    async fn quota_reset(&self, project_id: &str) -> DomainResult<()> {
         sqlx::query("DELETE FROM quotas WHERE project_id = ?")
             .bind(project_id)
             .execute(&self.write)

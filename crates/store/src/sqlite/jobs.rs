@@ -4,7 +4,10 @@ use platter_model::{now_timestamp, DomainError, DomainResult, Job, JobGroup, Job
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use crate::{db_err, parse_enum, Store};
+use async_trait::async_trait;
+
+use super::{db_err, parse_enum, SqliteStore};
+use crate::repo::JobRepo;
 
 fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
     let params: String = r.get("params");
@@ -62,8 +65,9 @@ pub(crate) async fn insert_group(conn: &mut SqliteConnection, g: &JobGroup) -> D
     Ok(())
 }
 
-impl Store {
-    pub async fn job_group_get(&self, id: &str) -> DomainResult<Option<JobGroup>> {
+#[async_trait]
+impl JobRepo for SqliteStore {
+    async fn job_group_get(&self, id: &str) -> DomainResult<Option<JobGroup>> {
         let row = sqlx::query("SELECT * FROM job_groups WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -77,14 +81,14 @@ impl Store {
         }))
     }
 
-    pub async fn job_group_insert(&self, g: &JobGroup) -> DomainResult<()> {
+    async fn job_group_insert(&self, g: &JobGroup) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         insert_group(&mut tx, g).await?;
         tx.commit().await.map_err(db_err)
     }
 
     /// The members of a job group, in creation order.
-    pub async fn job_list_members(&self, group_id: &str) -> DomainResult<Vec<Job>> {
+    async fn job_list_members(&self, group_id: &str) -> DomainResult<Vec<Job>> {
         let rows = sqlx::query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created_at, rowid")
             .bind(group_id)
             .fetch_all(&self.read)
@@ -93,7 +97,7 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
-    pub async fn job_get(&self, id: &str) -> DomainResult<Option<Job>> {
+    async fn job_get(&self, id: &str) -> DomainResult<Option<Job>> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -103,7 +107,7 @@ impl Store {
     }
 
     /// Jobs that have not reached SUCCESS or FAIL, oldest first.
-    pub async fn job_list_unfinished(&self) -> DomainResult<Vec<Job>> {
+    async fn job_list_unfinished(&self) -> DomainResult<Vec<Job>> {
         let rows = sqlx::query(
             "SELECT * FROM jobs WHERE status IN ('INIT', 'RUNNING') ORDER BY created_at, id",
         )
@@ -114,7 +118,7 @@ impl Store {
     }
 
     /// Marks a job running (recording when it began) at `step`.
-    pub async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
+    async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
         sqlx::query("UPDATE jobs SET status = 'RUNNING', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
             .bind(step)
             .bind(now_timestamp())
@@ -126,7 +130,7 @@ impl Store {
     }
 
     /// Ends a job.
-    pub async fn job_finish(
+    async fn job_finish(
         &self,
         id: &str,
         status: JobStatus,
