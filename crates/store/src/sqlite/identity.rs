@@ -9,7 +9,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use async_trait::async_trait;
 
 use super::{db_err, SqliteStore};
-use crate::repo::{IdentityRepo, NameFilter, TokenRow};
+use crate::repo::{sortable_timestamp, IdentityRepo, NameFilter, TokenRow};
 
 fn domain_from_row(r: &SqliteRow) -> Domain {
     Domain {
@@ -372,13 +372,16 @@ impl IdentityRepo for SqliteStore {
     // ---- role assignments ----
 
     async fn assignment_add(&self, a: &RoleAssignment) -> DomainResult<()> {
-        sqlx::query("INSERT OR IGNORE INTO role_assignments (user_id, project_id, role_id) VALUES (?, ?, ?)")
-            .bind(&a.user_id)
-            .bind(&a.project_id)
-            .bind(&a.role_id)
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO role_assignments (user_id, project_id, role_id) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&a.user_id)
+        .bind(&a.project_id)
+        .bind(&a.role_id)
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
@@ -496,7 +499,7 @@ impl IdentityRepo for SqliteStore {
     /// Drops tokens that expired before `now`.
     async fn token_purge_expired(&self, now: &str) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
-            .bind(now)
+            .bind(sortable_timestamp(now)?)
             .execute(&self.write)
             .await
             .map_err(db_err)?;

@@ -46,9 +46,22 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
     .bind(&job.begin_at)
     .bind(&job.end_at)
     .bind(&job.parent_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
+    if let Some(parent) = &job.parent_id {
+        // Members list in creation order: number this one after its
+        // siblings (an explicit column, not the rows' storage order).
+        sqlx::query(
+            "UPDATE jobs SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs WHERE parent_id = ?) \
+             WHERE id = ?",
+        )
+        .bind(parent)
+        .bind(&job.id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    }
     Ok(())
 }
 
@@ -89,11 +102,12 @@ impl JobRepo for SqliteStore {
 
     /// The members of a job group, in creation order.
     async fn job_list_members(&self, group_id: &str) -> DomainResult<Vec<Job>> {
-        let rows = sqlx::query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created_at, rowid")
-            .bind(group_id)
-            .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
+        let rows =
+            sqlx::query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created_at, seq, id")
+                .bind(group_id)
+                .fetch_all(&self.read)
+                .await
+                .map_err(db_err)?;
         rows.iter().map(job_from_row).collect()
     }
 

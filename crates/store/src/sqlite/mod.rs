@@ -14,7 +14,7 @@
 //!
 //! Dialect: the statements stick to SQL that SQLite (3.24 or later) and
 //! PostgreSQL both accept (`INSERT ... ON CONFLICT ... DO NOTHING`, `LIKE
-//! ... ESCAPE`, explicit ordering columns, no `rowid`); the SQLite-only
+//! ... ESCAPE`, explicit ordering columns, no implicit row ids); the SQLite-only
 //! parts are here in this file: the connection options (WAL, foreign keys,
 //! case-sensitive `LIKE`) and the `BEGIN IMMEDIATE` of [`SqliteStore::begin`].
 //! The migrations are SQLite DDL.

@@ -6,7 +6,7 @@ use sqlx::{Row, SqliteConnection};
 use async_trait::async_trait;
 
 use super::{db_err, SqliteStore};
-use crate::repo::{IdempotencyClaim, OrderRepo};
+use crate::repo::{sortable_timestamp, IdempotencyClaim, OrderRepo};
 
 /// Inserts an order inside the caller's transaction.
 pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResult<()> {
@@ -156,7 +156,7 @@ impl OrderRepo for SqliteStore {
     /// "expired" any more).
     async fn idempotency_purge(&self, before: &str) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-            .bind(before)
+            .bind(sortable_timestamp(before)?)
             .execute(&self.write)
             .await
             .map_err(db_err)?;

@@ -109,8 +109,33 @@ pub(crate) async fn limits(
         .collect())
 }
 
+/// Takes the project's quota lock for the rest of the transaction: counting
+/// usage and then inserting is only exact if no other transaction of the
+/// project does the same in between. SQLite's single writer already
+/// guarantees that; the lock row is what guarantees it on a database with
+/// concurrent writers (there, `SELECT ... FOR UPDATE` or this same `UPDATE`
+/// blocks the project's other quota checks until commit), and it costs
+/// SQLite one small write.
+async fn lock(conn: &mut SqliteConnection, project_id: &str) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO quota_locks (project_id) VALUES (?) ON CONFLICT (project_id) DO NOTHING",
+    )
+    .bind(project_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("UPDATE quota_locks SET version = version + 1 WHERE project_id = ?")
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Checks that adding `deltas` keeps every resource within its limit, and
 /// that a single volume of `volume_size` GiB is within `per_volume_gigabytes`.
+/// Runs inside the caller's write transaction, and takes the project's
+/// quota lock before counting.
 pub(crate) async fn check(
     conn: &mut SqliteConnection,
     project_id: &str,
@@ -118,6 +143,7 @@ pub(crate) async fn check(
     deltas: &[(String, i64)],
     volume_size: Option<i64>,
 ) -> DomainResult<()> {
+    lock(conn, project_id).await?;
     let explicit = limits(conn, project_id).await?;
     let limit_of = |r: &str| explicit.get(r).copied().unwrap_or_else(|| defaults.get(r));
     if let Some(size) = volume_size {

@@ -18,6 +18,18 @@ use super::page::PageSql;
 use super::{db_err, jobs, SqliteStore};
 use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
 
+/// `text` as a `LIKE` pattern matching itself, with `\` as the escape.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Appends the `WHERE` conditions of a volume query (not the paging).
 fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
     qb.push(" WHERE 1=1");
@@ -28,9 +40,11 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
         qb.push(" AND v.name = ").push_bind(n.clone());
     }
     if let Some(n) = &q.name_contains {
-        qb.push(" AND instr(COALESCE(v.name, ''), ")
-            .push_bind(n.clone())
-            .push(") > 0");
+        // `LIKE` is case-sensitive here (see the connection options), like
+        // a plain substring test.
+        qb.push(" AND COALESCE(v.name, '') LIKE ")
+            .push_bind(format!("%{}%", escape_like(n)))
+            .push(" ESCAPE '\\'");
     }
     if let Some(s) = &q.status {
         qb.push(" AND v.status = ").push_bind(s.clone());
