@@ -6,16 +6,15 @@
 //! (`available`, `reserved`, `attaching`, `in-use`), so racing attach,
 //! detach and delete requests cannot leave the two disagreeing.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, AttachMode, Attachment, AttachmentStatus, DomainError, DomainResult, Volume,
     VolumeStatus,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::volume_rows::{attachment_from_row, require_volume, set_status, settle};
-use async_trait::async_trait;
-
 use super::page::PageSql;
+use super::volume_rows::{attachment_from_row, require_volume, set_status, settle};
 use super::{db_err, SqliteStore};
 use crate::repo::{AttachmentQuery, AttachmentRepo, NewAttachment};
 

@@ -1,10 +1,9 @@
 //! Access keys (AK/SK) of users.
 
+use async_trait::async_trait;
 use platter_model::{Credential, DomainError, DomainResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
-
-use async_trait::async_trait;
 
 use super::{db_err, parse_enum, SqliteStore};
 use crate::repo::CredentialRepo;

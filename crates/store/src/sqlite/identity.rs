@@ -1,12 +1,11 @@
 //! Domains, projects, users, roles, role assignments and tokens.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, Domain, DomainError, DomainResult, Project, Role, RoleAssignment, User,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
-
-use async_trait::async_trait;
 
 use super::{db_err, SqliteStore};
 use crate::repo::{sortable_timestamp, IdentityRepo, NameFilter, TokenRow};

@@ -1,10 +1,9 @@
 //! Durable jobs.
 
+use async_trait::async_trait;
 use platter_model::{now_timestamp, DomainError, DomainResult, Job, JobGroup, JobStatus};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
-
-use async_trait::async_trait;
 
 use super::{db_err, parse_enum, SqliteStore};
 use crate::repo::JobRepo;

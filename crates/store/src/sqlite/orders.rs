@@ -1,9 +1,8 @@
 //! Orders of yearly/monthly resources, and idempotency keys of creates.
 
+use async_trait::async_trait;
 use platter_model::{DomainError, DomainResult, Order};
 use sqlx::{Row, SqliteConnection};
-
-use async_trait::async_trait;
 
 use super::{db_err, SqliteStore};
 use crate::repo::{sortable_timestamp, IdempotencyClaim, OrderRepo};

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use platter_model::{DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 use sqlx::{Row, SqliteConnection};
-
-use async_trait::async_trait;
 
 use super::{db_err, SqliteStore};
 use crate::repo::{QuotaDefaults, QuotaRepo};

@@ -1,6 +1,7 @@
 //! Snapshots: rows, metadata, and the transactions that start and finish
 //! their jobs.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, DomainError, DomainResult, Job, Metadata, Snapshot, SnapshotStatus, VolumeStatus,
 };
@@ -8,11 +9,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::metadata::{self, MetaTable};
+use super::page::PageSql;
 use super::quotas;
 use super::volume_rows::require_volume;
-use async_trait::async_trait;
-
-use super::page::PageSql;
 use super::{db_err, jobs, parse_enum, SqliteStore};
 use crate::repo::{NewSnapshot, QuotaDefaults, SnapshotQuery, SnapshotRepo};
 

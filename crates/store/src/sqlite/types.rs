@@ -1,10 +1,9 @@
 //! Volume types.
 
+use async_trait::async_trait;
 use platter_model::{now_timestamp, DomainError, DomainResult, Metadata, VolumeType};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
-
-use async_trait::async_trait;
 
 use super::{db_err, SqliteStore};
 use crate::repo::TypeRepo;

@@ -1,6 +1,7 @@
 //! Volumes: rows, metadata, and the transactions that start and finish
 //! their jobs.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, DomainError, DomainResult, Job, JobGroup, Metadata, Order, SnapshotStatus,
     Volume, VolumeStatus,
@@ -8,13 +9,11 @@ use platter_model::{
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::metadata::{self, MetaTable};
+use super::page::PageSql;
 use super::quotas;
 use super::volume_rows::{
     get_in, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
 };
-use async_trait::async_trait;
-
-use super::page::PageSql;
 use super::{db_err, jobs, SqliteStore};
 use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
 
