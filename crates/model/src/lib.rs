@@ -9,6 +9,7 @@ mod credential;
 mod error;
 mod identity;
 mod job;
+mod page;
 mod quota;
 mod time_fmt;
 mod volume;
@@ -22,6 +23,7 @@ pub use job::{
     VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
     VolumeRetypeParams, VolumeRollbackParams,
 };
+pub use page::{Page, SortDir, SortKey};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
 pub use volume::{

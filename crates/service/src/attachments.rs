@@ -290,7 +290,7 @@ impl Platter {
         self.authorize(ctx, Action::VolumeUnreserve)?;
         let v = self.volume_get(ctx, id).await?;
         self.store()
-            .attachment_delete_where(&v.id, |a| {
+            .attachment_delete_where(&v.id, &|a| {
                 a.status == AttachmentStatus::Reserved && a.export_name.is_none()
             })
             .await?;
@@ -475,7 +475,7 @@ impl Platter {
         let host = connector.as_ref().and_then(connector_host);
         let gone = self
             .store()
-            .attachment_delete_where(&v.id, |a| match (&attachment_id, &host) {
+            .attachment_delete_where(&v.id, &|a| match (&attachment_id, &host) {
                 (Some(aid), _) => &a.id == aid,
                 (None, Some(h)) => a.host.as_ref() == Some(h),
                 (None, None) => true,

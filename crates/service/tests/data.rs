@@ -9,6 +9,7 @@ use platter_engine::{Pool, PoolOptions};
 use platter_model::{AuthContext, SnapshotStatus, VolumeStatus, GIB};
 use platter_service::{
     AuthRequest, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef, VolumeCreate,
+    VolumeListRequest,
 };
 use platter_store::Store;
 
@@ -450,4 +451,95 @@ async fn retypes_in_flight_hold_room_in_their_new_type() {
         1,
         "{a:?} {b:?}"
     );
+}
+
+/// Mixed sizes racing for a gigabytes quota: whatever order they commit in,
+/// usage is exactly what was admitted and never passes the limit (each
+/// check takes the project's quota lock before counting).
+#[tokio::test]
+async fn concurrent_creates_never_overshoot_gigabytes() {
+    let (_dir, p, ctx) = service(Kind::SparseFile).await;
+    p.quota_update(&ctx, &ctx.project_id, &[("gigabytes".into(), 10)])
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let (p, ctx) = (p.clone(), ctx.clone());
+        let size = 1 + (i % 4);
+        tasks.push(tokio::spawn(async move {
+            let ok = p
+                .volume_create(
+                    &ctx,
+                    VolumeCreate {
+                        size: Some(size),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .is_ok();
+            if ok {
+                size
+            } else {
+                0
+            }
+        }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        admitted += t.await.unwrap();
+    }
+    assert!(
+        admitted <= 10,
+        "admitted {admitted} GiB against a quota of 10"
+    );
+    let view = p.quota_show(&ctx, &ctx.project_id).await.unwrap();
+    let gb = view
+        .lines
+        .iter()
+        .find(|l| l.resource == "gigabytes")
+        .unwrap();
+    assert_eq!((gb.limit, gb.in_use), (10, admitted));
+}
+
+/// A name filter is a case-sensitive substring test, `%` and `_` included.
+#[tokio::test]
+async fn name_filter_is_a_literal_case_sensitive_substring() {
+    let (_dir, p, ctx) = service(Kind::SparseFile).await;
+    for name in ["Data_1", "dataX1", "data%2"] {
+        p.volume_create(
+            &ctx,
+            VolumeCreate {
+                name: Some(name.into()),
+                size: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let names = |needle: &str| {
+        let (p, ctx) = (p.clone(), ctx.clone());
+        let needle = needle.to_string();
+        async move {
+            let mut found: Vec<String> = p
+                .volume_list(
+                    &ctx,
+                    VolumeListRequest {
+                        name_contains: Some(needle),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|v| v.name)
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(names("data").await, ["data%2", "dataX1"]);
+    assert_eq!(names("a_1").await, ["Data_1"]);
+    assert_eq!(names("%").await, ["data%2"]);
+    assert_eq!(names("").await.len(), 3);
 }

@@ -91,7 +91,10 @@ impl Server {
             .arg("--nbd-port")
             .arg(self.nbd_port.to_string())
             .env("PLATTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("PLATTER_LOG", "info,sqlx=warn")
+            .env(
+                "PLATTER_LOG",
+                format!("info,{}", platter_store::LOG_DIRECTIVES),
+            )
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in env {

@@ -11,8 +11,8 @@ use platter_model::{
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use crate::metadata::{self, MetaTable};
-use crate::{db_err, parse_enum};
+use super::metadata::{self, MetaTable};
+use super::{db_err, parse_enum};
 
 pub(crate) const SELECT_VOLUME: &str =
     "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";

@@ -1,10 +1,12 @@
 //! Access keys (AK/SK) of users.
 
+use async_trait::async_trait;
 use platter_model::{Credential, DomainError, DomainResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::{db_err, parse_enum, Store};
+use super::{db_err, parse_enum, SqliteStore};
+use crate::repo::CredentialRepo;
 
 fn credential_from_row(r: &SqliteRow) -> DomainResult<Credential> {
     Ok(Credential {
@@ -18,10 +20,11 @@ fn credential_from_row(r: &SqliteRow) -> DomainResult<Credential> {
     })
 }
 
-impl Store {
+#[async_trait]
+impl CredentialRepo for SqliteStore {
     /// Inserts a new access key, refusing a user's `max_per_user + 1`-th key
     /// (counted in the same transaction).
-    pub async fn credential_insert(&self, c: &Credential, max_per_user: i64) -> DomainResult<()> {
+    async fn credential_insert(&self, c: &Credential, max_per_user: i64) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE user_id = ?")
             .bind(&c.user_id)
@@ -50,7 +53,7 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    pub async fn credential_get(&self, access_key: &str) -> DomainResult<Option<Credential>> {
+    async fn credential_get(&self, access_key: &str) -> DomainResult<Option<Credential>> {
         let row = sqlx::query("SELECT * FROM credentials WHERE access_key = ?")
             .bind(access_key)
             .fetch_optional(&self.read)
@@ -60,7 +63,7 @@ impl Store {
     }
 
     /// Every access key, or a user's, oldest first.
-    pub async fn credential_list(&self, user_id: Option<&str>) -> DomainResult<Vec<Credential>> {
+    async fn credential_list(&self, user_id: Option<&str>) -> DomainResult<Vec<Credential>> {
         let rows =
             match user_id {
                 Some(u) => sqlx::query(
@@ -80,7 +83,7 @@ impl Store {
     }
 
     /// Changes status and/or description; `NotFound` for an unknown key.
-    pub async fn credential_update(
+    async fn credential_update(
         &self,
         access_key: &str,
         status: Option<platter_model::CredentialStatus>,
@@ -103,7 +106,7 @@ impl Store {
     }
 
     /// Records a successful use of the key.
-    pub async fn credential_touch(&self, access_key: &str, now: &str) -> DomainResult<()> {
+    async fn credential_touch(&self, access_key: &str, now: &str) -> DomainResult<()> {
         sqlx::query("UPDATE credentials SET last_use_time = ? WHERE access_key = ?")
             .bind(now)
             .bind(access_key)
@@ -113,7 +116,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn credential_delete(&self, access_key: &str) -> DomainResult<()> {
+    async fn credential_delete(&self, access_key: &str) -> DomainResult<()> {
         let res = sqlx::query("DELETE FROM credentials WHERE access_key = ?")
             .bind(access_key)
             .execute(&self.write)

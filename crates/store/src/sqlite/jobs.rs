@@ -1,10 +1,12 @@
 //! Durable jobs.
 
+use async_trait::async_trait;
 use platter_model::{now_timestamp, DomainResult, Job, JobGroup, JobKind, JobParams, JobStatus};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use crate::{db_err, parse_enum, Store};
+use super::{db_err, parse_enum, SqliteStore};
+use crate::repo::JobRepo;
 
 fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
     let params: String = r.get("params");
@@ -44,9 +46,22 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
     .bind(&job.begin_at)
     .bind(&job.end_at)
     .bind(&job.parent_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
+    if let Some(parent) = &job.parent_id {
+        // Members list in creation order: number this one after its
+        // siblings (an explicit column, not the rows' storage order).
+        sqlx::query(
+            "UPDATE jobs SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs WHERE parent_id = ?) \
+             WHERE id = ?",
+        )
+        .bind(parent)
+        .bind(&job.id)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    }
     Ok(())
 }
 
@@ -63,8 +78,9 @@ pub(crate) async fn insert_group(conn: &mut SqliteConnection, g: &JobGroup) -> D
     Ok(())
 }
 
-impl Store {
-    pub async fn job_group_get(&self, id: &str) -> DomainResult<Option<JobGroup>> {
+#[async_trait]
+impl JobRepo for SqliteStore {
+    async fn job_group_get(&self, id: &str) -> DomainResult<Option<JobGroup>> {
         let row = sqlx::query("SELECT * FROM job_groups WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -78,23 +94,24 @@ impl Store {
         }))
     }
 
-    pub async fn job_group_insert(&self, g: &JobGroup) -> DomainResult<()> {
+    async fn job_group_insert(&self, g: &JobGroup) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         insert_group(&mut tx, g).await?;
         tx.commit().await.map_err(db_err)
     }
 
     /// The members of a job group, in creation order.
-    pub async fn job_list_members(&self, group_id: &str) -> DomainResult<Vec<Job>> {
-        let rows = sqlx::query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created_at, rowid")
-            .bind(group_id)
-            .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
+    async fn job_list_members(&self, group_id: &str) -> DomainResult<Vec<Job>> {
+        let rows =
+            sqlx::query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created_at, seq, id")
+                .bind(group_id)
+                .fetch_all(&self.read)
+                .await
+                .map_err(db_err)?;
         rows.iter().map(job_from_row).collect()
     }
 
-    pub async fn job_get(&self, id: &str) -> DomainResult<Option<Job>> {
+    async fn job_get(&self, id: &str) -> DomainResult<Option<Job>> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -104,7 +121,7 @@ impl Store {
     }
 
     /// Jobs that have not reached SUCCESS or FAIL, oldest first.
-    pub async fn job_list_unfinished(&self) -> DomainResult<Vec<Job>> {
+    async fn job_list_unfinished(&self) -> DomainResult<Vec<Job>> {
         let rows = sqlx::query(
             "SELECT * FROM jobs WHERE status IN ('INIT', 'RUNNING') ORDER BY created_at, id",
         )
@@ -115,7 +132,7 @@ impl Store {
     }
 
     /// Marks a job running (recording when it began) at `step`.
-    pub async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
+    async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
         sqlx::query("UPDATE jobs SET status = 'RUNNING', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
             .bind(step)
             .bind(now_timestamp())
@@ -127,7 +144,7 @@ impl Store {
     }
 
     /// Records that a running job's steps before `step` are done.
-    pub async fn job_set_step(&self, id: &str, step: i64) -> DomainResult<()> {
+    async fn job_set_step(&self, id: &str, step: i64) -> DomainResult<()> {
         sqlx::query("UPDATE jobs SET step = ? WHERE id = ? AND status = 'RUNNING'")
             .bind(step)
             .bind(id)
@@ -138,7 +155,7 @@ impl Store {
     }
 
     /// Ends a job.
-    pub async fn job_finish(
+    async fn job_finish(
         &self,
         id: &str,
         status: JobStatus,

@@ -1,9 +1,11 @@
 //! Orders of yearly/monthly resources, and idempotency keys of creates.
 
+use async_trait::async_trait;
 use platter_model::{DomainError, DomainResult, Order};
 use sqlx::{Row, SqliteConnection};
 
-use crate::{db_err, Store};
+use super::{db_err, SqliteStore};
+use crate::repo::{sortable_timestamp, IdempotencyClaim, OrderRepo};
 
 /// Inserts an order inside the caller's transaction.
 pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResult<()> {
@@ -26,29 +28,15 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResu
     Ok(())
 }
 
-/// What an idempotency key says about a request.
-#[derive(Debug, Clone, PartialEq)]
-pub enum IdempotencyClaim {
-    /// First use: the caller runs the request and records its response.
-    New,
-    /// A finished request with the same key and fingerprint: its response.
-    Done { status: u16, response: String },
-    /// The same request is still being processed.
-    Pending,
-    /// The key was used for a different request.
-    Mismatch,
-    /// The key is older than its validity.
-    Expired,
-}
-
-impl Store {
-    pub async fn order_insert(&self, o: &Order) -> DomainResult<()> {
+#[async_trait]
+impl OrderRepo for SqliteStore {
+    async fn order_insert(&self, o: &Order) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         insert(&mut tx, o).await?;
         tx.commit().await.map_err(db_err)
     }
 
-    pub async fn order_get(&self, id: &str) -> DomainResult<Option<Order>> {
+    async fn order_get(&self, id: &str) -> DomainResult<Option<Order>> {
         let row = sqlx::query("SELECT * FROM orders WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -75,7 +63,7 @@ impl Store {
     /// `not_before` have expired; a claim still without a response from
     /// before `stale_before` was abandoned (its request died) and is taken
     /// over.
-    pub async fn idempotency_claim(
+    async fn idempotency_claim(
         &self,
         project_id: &str,
         token: &str,
@@ -143,7 +131,7 @@ impl Store {
     }
 
     /// Records the response of a claimed request.
-    pub async fn idempotency_complete(
+    async fn idempotency_complete(
         &self,
         project_id: &str,
         token: &str,
@@ -165,9 +153,9 @@ impl Store {
 
     /// Forgets keys created before `before` (they can only answer
     /// "expired" any more).
-    pub async fn idempotency_purge(&self, before: &str) -> DomainResult<u64> {
+    async fn idempotency_purge(&self, before: &str) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-            .bind(before)
+            .bind(sortable_timestamp(before)?)
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -175,7 +163,7 @@ impl Store {
     }
 
     /// Gives a claim up (the request failed): the key may be used again.
-    pub async fn idempotency_release(&self, project_id: &str, token: &str) -> DomainResult<()> {
+    async fn idempotency_release(&self, project_id: &str, token: &str) -> DomainResult<()> {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE project_id = ? AND token = ? AND response IS NULL",
         )

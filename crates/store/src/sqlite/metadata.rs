@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use platter_model::{DomainResult, Metadata};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use crate::db_err;
+use super::db_err;
 
 /// Which metadata table.
 #[derive(Debug, Clone, Copy)]

@@ -3,40 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use platter_model::{DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 use sqlx::{Row, SqliteConnection};
 
-use crate::{db_err, Store};
-
-/// Default limits for resources a project has no explicit limit for. Per-type
-/// resources default to -1 (unlimited) unless listed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuotaDefaults(pub BTreeMap<String, i64>);
-
-impl Default for QuotaDefaults {
-    /// Cinder's stock defaults.
-    fn default() -> Self {
-        let mut m = BTreeMap::new();
-        for (k, v) in [
-            ("volumes", 10),
-            ("snapshots", 10),
-            ("gigabytes", 1000),
-            ("backups", 10),
-            ("backup_gigabytes", 1000),
-            ("per_volume_gigabytes", -1),
-            ("groups", 10),
-        ] {
-            m.insert(k.to_string(), v);
-        }
-        QuotaDefaults(m)
-    }
-}
-
-impl QuotaDefaults {
-    pub fn get(&self, resource: &str) -> i64 {
-        self.0.get(resource).copied().unwrap_or(-1)
-    }
-}
+use super::{db_err, SqliteStore};
+use crate::repo::{QuotaDefaults, QuotaRepo};
 
 /// Counts every quota resource of a project from the rows.
 pub(crate) async fn usage(
@@ -136,8 +108,33 @@ pub(crate) async fn limits(
         .collect())
 }
 
+/// Takes the project's quota lock for the rest of the transaction: counting
+/// usage and then inserting is only exact if no other transaction of the
+/// project does the same in between. SQLite's single writer already
+/// guarantees that; the lock row is what guarantees it on a database with
+/// concurrent writers (there, `SELECT ... FOR UPDATE` or this same `UPDATE`
+/// blocks the project's other quota checks until commit), and it costs
+/// SQLite one small write.
+async fn lock(conn: &mut SqliteConnection, project_id: &str) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO quota_locks (project_id) VALUES (?) ON CONFLICT (project_id) DO NOTHING",
+    )
+    .bind(project_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("UPDATE quota_locks SET version = version + 1 WHERE project_id = ?")
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Checks that adding `deltas` keeps every resource within its limit, and
 /// that a single volume of `volume_size` GiB is within `per_volume_gigabytes`.
+/// Runs inside the caller's write transaction, and takes the project's
+/// quota lock before counting.
 pub(crate) async fn check(
     conn: &mut SqliteConnection,
     project_id: &str,
@@ -145,6 +142,7 @@ pub(crate) async fn check(
     deltas: &[(String, i64)],
     volume_size: Option<i64>,
 ) -> DomainResult<()> {
+    lock(conn, project_id).await?;
     let explicit = limits(conn, project_id).await?;
     let limit_of = |r: &str| explicit.get(r).copied().unwrap_or_else(|| defaults.get(r));
     if let Some(size) = volume_size {
@@ -174,10 +172,11 @@ pub(crate) async fn check(
     Ok(())
 }
 
-impl Store {
+#[async_trait]
+impl QuotaRepo for SqliteStore {
     /// Limits and usage of every resource of a project: the global resources
     /// and the per-type resources of every volume type.
-    pub async fn quota_usage(
+    async fn quota_usage(
         &self,
         project_id: &str,
         defaults: &QuotaDefaults,
@@ -209,7 +208,7 @@ impl Store {
     }
 
     /// Sets explicit limits for a project.
-    pub async fn quota_set(&self, project_id: &str, limits: &[(String, i64)]) -> DomainResult<()> {
+    async fn quota_set(&self, project_id: &str, limits: &[(String, i64)]) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         for (resource, limit) in limits {
             sqlx::query(
@@ -227,7 +226,7 @@ impl Store {
     }
 
     /// Drops a project's explicit limits: the defaults apply again.
-    pub async fn quota_reset(&self, project_id: &str) -> DomainResult<()> {
+    async fn quota_reset(&self, project_id: &str) -> DomainResult<()> {
         sqlx::query("DELETE FROM quotas WHERE project_id = ?")
             .bind(project_id)
             .execute(&self.write)

@@ -1,17 +1,19 @@
 //! Snapshots: rows, metadata, and the transactions that start and finish
 //! their jobs.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, DomainError, DomainResult, Job, Metadata, Snapshot, SnapshotStatus, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use crate::metadata::{self, MetaTable};
-use crate::page::Page;
-use crate::quotas::{self, QuotaDefaults};
-use crate::volume_rows::require_volume;
-use crate::{db_err, jobs, parse_enum, Store};
+use super::metadata::{self, MetaTable};
+use super::page::PageSql;
+use super::quotas;
+use super::volume_rows::require_volume;
+use super::{db_err, jobs, parse_enum, SqliteStore};
+use crate::repo::{NewSnapshot, QuotaDefaults, SnapshotQuery, SnapshotRepo};
 
 fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
     Ok(Snapshot {
@@ -30,39 +32,6 @@ fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
         tags: Metadata::new(),
         instant_access: r.get::<i64, _>("instant_access") != 0,
     })
-}
-
-#[derive(Debug, Clone)]
-pub struct NewSnapshot {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
-    pub volume_id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub metadata: Metadata,
-    /// Allow a snapshot of an attached (`in-use`) volume.
-    pub force: bool,
-    /// `None`: the volume's.
-    pub enterprise_project_id: Option<String>,
-    pub tags: Metadata,
-    pub instant_access: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SnapshotQuery {
-    pub project_id: Option<String>,
-    pub name: Option<String>,
-    pub status: Option<String>,
-    pub volume_id: Option<String>,
-    pub metadata: Vec<(String, String)>,
-    pub ids: Option<Vec<String>>,
-    /// Snapshots of volumes in this availability zone.
-    pub availability_zone: Option<String>,
-    pub enterprise_project_id: Option<String>,
-    /// Tag filter: every key, with one of its values (any if empty).
-    pub tags: Vec<(String, Vec<String>)>,
-    pub page: Page,
 }
 
 fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
@@ -134,13 +103,14 @@ async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
     Ok(())
 }
 
-impl Store {
-    pub async fn snapshot_get(&self, id: &str) -> DomainResult<Option<Snapshot>> {
+#[async_trait]
+impl SnapshotRepo for SqliteStore {
+    async fn snapshot_get(&self, id: &str) -> DomainResult<Option<Snapshot>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         get_in(&mut conn, id).await
     }
 
-    pub async fn snapshot_list(&self, q: &SnapshotQuery) -> DomainResult<Vec<Snapshot>> {
+    async fn snapshot_list(&self, q: &SnapshotQuery) -> DomainResult<Vec<Snapshot>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         if let Some(marker) = &q.page.marker {
             let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM snapshots WHERE id = ");
@@ -173,7 +143,7 @@ impl Store {
     }
 
     /// How many snapshots match a query, ignoring its paging.
-    pub async fn snapshot_count(&self, q: &SnapshotQuery) -> DomainResult<i64> {
+    async fn snapshot_count(&self, q: &SnapshotQuery) -> DomainResult<i64> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM snapshots s");
         push_filters(&mut qb, q);
         qb.build_query_scalar()
@@ -183,7 +153,7 @@ impl Store {
     }
 
     /// Sets the EVS v5 `instant_access` flag.
-    pub async fn snapshot_set_instant_access(&self, id: &str, on: bool) -> DomainResult<()> {
+    async fn snapshot_set_instant_access(&self, id: &str, on: bool) -> DomainResult<()> {
         sqlx::query("UPDATE snapshots SET instant_access = ?, updated_at = ? WHERE id = ?")
             .bind(on as i64)
             .bind(now_timestamp())
@@ -194,7 +164,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn snapshot_list_transitional(&self) -> DomainResult<Vec<Snapshot>> {
+    async fn snapshot_list_transitional(&self) -> DomainResult<Vec<Snapshot>> {
         let rows = sqlx::query(
             "SELECT * FROM snapshots WHERE status IN ('creating', 'deleting', 'rollbacking')",
         )
@@ -206,7 +176,7 @@ impl Store {
 
     /// Creates the snapshot row and its job, after checking the volume's
     /// status and counting quota, in one transaction.
-    pub async fn snapshot_create(
+    async fn snapshot_create(
         &self,
         s: &NewSnapshot,
         job: &Job,
@@ -265,7 +235,7 @@ impl Store {
         Ok(created)
     }
 
-    pub async fn snapshot_finish_create(
+    async fn snapshot_finish_create(
         &self,
         id: &str,
         job_id: &str,
@@ -290,7 +260,7 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    pub async fn snapshot_update(
+    async fn snapshot_update(
         &self,
         id: &str,
         name: Option<Option<String>>,
@@ -320,7 +290,7 @@ impl Store {
         Ok(s)
     }
 
-    pub async fn snapshot_metadata_set(
+    async fn snapshot_metadata_set(
         &self,
         id: &str,
         metadata: &Metadata,
@@ -339,7 +309,7 @@ impl Store {
         Ok(s.metadata)
     }
 
-    pub async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
+    async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_in(&mut tx, id).await?;
         if !metadata::delete_key(&mut tx, MetaTable::Snapshot, id, key).await? {
@@ -349,7 +319,7 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    pub async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()> {
+    async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()> {
         let res = sqlx::query("UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(now_timestamp())
@@ -364,7 +334,7 @@ impl Store {
     }
 
     /// Moves a snapshot to `deleting` and records the job.
-    pub async fn snapshot_begin_delete(&self, id: &str, job: &Job) -> DomainResult<()> {
+    async fn snapshot_begin_delete(&self, id: &str, job: &Job) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
         if !SnapshotStatus::DELETABLE.contains(&s.status) {
@@ -395,7 +365,7 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    pub async fn snapshot_finish_delete(
+    async fn snapshot_finish_delete(
         &self,
         id: &str,
         job_id: &str,

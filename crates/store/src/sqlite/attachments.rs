@@ -6,15 +6,17 @@
 //! (`available`, `reserved`, `attaching`, `in-use`), so racing attach,
 //! detach and delete requests cannot leave the two disagreeing.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, AttachMode, Attachment, AttachmentStatus, DomainError, DomainResult, Volume,
     VolumeStatus,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::page::Page;
-use crate::volume_rows::{attachment_from_row, require_volume, set_status, settle};
-use crate::{db_err, Store};
+use super::page::PageSql;
+use super::volume_rows::{attachment_from_row, require_volume, set_status, settle};
+use super::{db_err, SqliteStore};
+use crate::repo::{AttachmentQuery, AttachmentRepo, NewAttachment};
 
 async fn require(conn: &mut SqliteConnection, id: &str) -> DomainResult<Attachment> {
     let row = sqlx::query("SELECT * FROM attachments WHERE id = ?")
@@ -58,31 +60,6 @@ fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
     Ok(())
 }
 
-/// A new attachment.
-#[derive(Debug, Clone)]
-pub struct NewAttachment {
-    pub id: String,
-    pub volume_id: String,
-    pub project_id: String,
-    pub instance_uuid: Option<String>,
-    pub connector: Option<serde_json::Value>,
-    pub host: Option<String>,
-    pub mountpoint: Option<String>,
-    pub mode: AttachMode,
-    pub status: AttachmentStatus,
-    pub export_name: Option<String>,
-}
-
-/// Filters and paging of an attachment listing.
-#[derive(Debug, Clone, Default)]
-pub struct AttachmentQuery {
-    pub project_id: Option<String>,
-    pub volume_id: Option<String>,
-    pub instance_uuid: Option<String>,
-    pub status: Option<String>,
-    pub page: Page,
-}
-
 async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<()> {
     let now = now_timestamp();
     let attached_at = (a.status == AttachmentStatus::Attached).then(|| now.clone());
@@ -109,8 +86,9 @@ async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<
     Ok(())
 }
 
-impl Store {
-    pub async fn attachment_get(&self, id: &str) -> DomainResult<Option<Attachment>> {
+#[async_trait]
+impl AttachmentRepo for SqliteStore {
+    async fn attachment_get(&self, id: &str) -> DomainResult<Option<Attachment>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         match require(&mut conn, id).await {
             Ok(a) => Ok(Some(a)),
@@ -119,7 +97,7 @@ impl Store {
         }
     }
 
-    pub async fn attachment_list(&self, q: &AttachmentQuery) -> DomainResult<Vec<Attachment>> {
+    async fn attachment_list(&self, q: &AttachmentQuery) -> DomainResult<Vec<Attachment>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT a.* FROM attachments a WHERE 1=1");
         if let Some(p) = &q.project_id {
@@ -141,7 +119,7 @@ impl Store {
     }
 
     /// Attachments that hold an export: republished at start.
-    pub async fn attachment_list_exported(&self) -> DomainResult<Vec<Attachment>> {
+    async fn attachment_list_exported(&self) -> DomainResult<Vec<Attachment>> {
         let rows = sqlx::query("SELECT * FROM attachments WHERE export_name IS NOT NULL")
             .fetch_all(&self.read)
             .await
@@ -151,7 +129,7 @@ impl Store {
 
     /// Creates an attachment (reserved, or attaching with a connector) if
     /// the volume may take one; the volume's status follows.
-    pub async fn attachment_create(&self, a: &NewAttachment) -> DomainResult<Attachment> {
+    async fn attachment_create(&self, a: &NewAttachment) -> DomainResult<Attachment> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, &a.volume_id).await?;
         check_attachable(&v, a.mode)?;
@@ -164,7 +142,7 @@ impl Store {
 
     /// Gives an attachment its connector and export (status `attaching`),
     /// keeping an export it already has.
-    pub async fn attachment_connect(
+    async fn attachment_connect(
         &self,
         id: &str,
         connector: &serde_json::Value,
@@ -203,7 +181,7 @@ impl Store {
 
     /// Marks an attachment attached (Cinder's `os-complete`, or legacy
     /// `os-attach`), filling in what the caller knows.
-    pub async fn attachment_mark_attached(
+    async fn attachment_mark_attached(
         &self,
         id: &str,
         instance_uuid: Option<&str>,
@@ -243,7 +221,7 @@ impl Store {
 
     /// Drops an attachment's export (legacy `os-terminate_connection`); an
     /// attachment that was never attached goes with it.
-    pub async fn attachment_disconnect(&self, id: &str) -> DomainResult<Attachment> {
+    async fn attachment_disconnect(&self, id: &str) -> DomainResult<Attachment> {
         let mut tx = self.begin().await?;
         let a = require(&mut tx, id).await?;
         if a.status == AttachmentStatus::Attached {
@@ -266,7 +244,7 @@ impl Store {
     }
 
     /// Deletes an attachment; the volume's status follows. Returns it.
-    pub async fn attachment_delete(&self, id: &str) -> DomainResult<Attachment> {
+    async fn attachment_delete(&self, id: &str) -> DomainResult<Attachment> {
         let mut tx = self.begin().await?;
         let a = require(&mut tx, id).await?;
         sqlx::query("DELETE FROM attachments WHERE id = ?")
@@ -280,10 +258,10 @@ impl Store {
     }
 
     /// Deletes every attachment of a volume matching `filter`; returns them.
-    pub async fn attachment_delete_where(
+    async fn attachment_delete_where(
         &self,
         volume_id: &str,
-        filter: impl Fn(&Attachment) -> bool,
+        filter: &(dyn for<'a> Fn(&'a Attachment) -> bool + Send + Sync),
     ) -> DomainResult<Vec<Attachment>> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, volume_id).await?;
@@ -302,7 +280,7 @@ impl Store {
 
     /// Compare-and-swap of an attached volume between `in-use` and
     /// `detaching` (legacy `os-begin_detaching` / `os-roll_detaching`).
-    pub async fn volume_detaching(&self, volume_id: &str, begin: bool) -> DomainResult<()> {
+    async fn volume_detaching(&self, volume_id: &str, begin: bool) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, volume_id).await?;
         let (from, to) = if begin {

@@ -1,10 +1,12 @@
 //! Volume types.
 
+use async_trait::async_trait;
 use platter_model::{now_timestamp, DomainError, DomainResult, Metadata, VolumeType};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::{db_err, Store};
+use super::{db_err, SqliteStore};
+use crate::repo::TypeRepo;
 
 fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
     let specs: String = r.get("extra_specs");
@@ -18,9 +20,10 @@ fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
     })
 }
 
-impl Store {
+#[async_trait]
+impl TypeRepo for SqliteStore {
     /// Inserts a type unless one of that name exists.
-    pub async fn volume_type_ensure(&self, t: &VolumeType) -> DomainResult<()> {
+    async fn volume_type_ensure(&self, t: &VolumeType) -> DomainResult<()> {
         let specs = serde_json::to_string(&t.extra_specs)
             .map_err(|e| DomainError::Internal(e.to_string()))?;
         sqlx::query(
@@ -39,7 +42,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn volume_type_list(&self) -> DomainResult<Vec<VolumeType>> {
+    async fn volume_type_list(&self) -> DomainResult<Vec<VolumeType>> {
         let rows = sqlx::query("SELECT * FROM volume_types ORDER BY name")
             .fetch_all(&self.read)
             .await
@@ -48,7 +51,7 @@ impl Store {
     }
 
     /// Finds a type by id, or else by name (Cinder accepts either).
-    pub async fn volume_type_find(&self, id_or_name: &str) -> DomainResult<Option<VolumeType>> {
+    async fn volume_type_find(&self, id_or_name: &str) -> DomainResult<Option<VolumeType>> {
         let row = sqlx::query("SELECT * FROM volume_types WHERE id = ? UNION ALL SELECT * FROM volume_types WHERE name = ? LIMIT 1")
             .bind(id_or_name)
             .bind(id_or_name)

@@ -1,69 +1,32 @@
 //! Volumes: rows, metadata, and the transactions that start and finish
 //! their jobs.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, DomainError, DomainResult, Job, JobGroup, Metadata, Order, SnapshotStatus,
     Volume, VolumeStatus,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::metadata::{self, MetaTable};
-use crate::page::Page;
-use crate::quotas::{self, QuotaDefaults};
-use crate::volume_rows::{
+use super::metadata::{self, MetaTable};
+use super::page::PageSql;
+use super::quotas;
+use super::volume_rows::{
     get_in, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
 };
-use crate::{db_err, jobs, Store};
+use super::{db_err, jobs, SqliteStore};
+use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
 
-/// A volume about to be created.
-#[derive(Debug, Clone)]
-pub struct NewVolume {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub size: i64,
-    pub availability_zone: String,
-    pub volume_type_id: String,
-    pub volume_type_name: String,
-    pub bootable: bool,
-    pub multiattach: bool,
-    pub snapshot_id: Option<String>,
-    pub source_volid: Option<String>,
-    pub metadata: Metadata,
-    pub iops: Option<i64>,
-    pub throughput: Option<i64>,
-    pub enterprise_project_id: String,
-    pub tags: Metadata,
-    /// The storage pool that will hold the volume.
-    pub pool: String,
-}
-
-/// Filters, sort and paging of a volume listing.
-#[derive(Debug, Clone, Default)]
-pub struct VolumeQuery {
-    /// `None` lists every project's volumes (admin `all_tenants`).
-    pub project_id: Option<String>,
-    pub name: Option<String>,
-    pub status: Option<String>,
-    pub availability_zone: Option<String>,
-    pub bootable: Option<bool>,
-    pub metadata: Vec<(String, String)>,
-    /// Only these ids (EVS `ids`, `id`).
-    pub ids: Option<Vec<String>>,
-    pub multiattach: Option<bool>,
-    pub volume_type_id: Option<String>,
-    /// `None`: every enterprise project.
-    pub enterprise_project_id: Option<String>,
-    /// Volumes attached to this server.
-    pub server_id: Option<String>,
-    /// Names containing this text.
-    pub name_contains: Option<String>,
-    /// Tag filter: a volume must have every key, with one of its values (any
-    /// value when the list is empty).
-    pub tags: Vec<(String, Vec<String>)>,
-    pub page: Page,
+/// `text` as a `LIKE` pattern matching itself, with `\` as the escape.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Appends the `WHERE` conditions of a volume query (not the paging).
@@ -76,9 +39,11 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
         qb.push(" AND v.name = ").push_bind(n.clone());
     }
     if let Some(n) = &q.name_contains {
-        qb.push(" AND instr(COALESCE(v.name, ''), ")
-            .push_bind(n.clone())
-            .push(") > 0");
+        // `LIKE` is case-sensitive here (see the connection options), like
+        // a plain substring test.
+        qb.push(" AND COALESCE(v.name, '') LIKE ")
+            .push_bind(format!("%{}%", escape_like(n)))
+            .push(" ESCAPE '\\'");
     }
     if let Some(s) = &q.status {
         qb.push(" AND v.status = ").push_bind(s.clone());
@@ -111,26 +76,6 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
     }
     metadata::push_tag_filter(qb, MetaTable::VolumeTags, "v", &q.tags);
     metadata::push_filter(qb, MetaTable::Volume, "v", &q.metadata);
-}
-
-/// One volume of an extend: its new size, the status it must be in (and
-/// returns to), and its job.
-#[derive(Debug, Clone)]
-pub struct ExtendTarget {
-    pub volume_id: String,
-    pub new_size: i64,
-    pub from: VolumeStatus,
-    pub job: Job,
-}
-
-/// Fields a volume update may change; `None` leaves a field alone.
-#[derive(Debug, Clone, Default)]
-pub struct VolumeUpdate {
-    pub name: Option<Option<String>>,
-    pub description: Option<Option<String>>,
-    pub metadata: Option<Metadata>,
-    pub bootable: Option<bool>,
-    pub readonly: Option<bool>,
 }
 
 async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
@@ -172,13 +117,14 @@ fn status_list(statuses: &[VolumeStatus]) -> String {
         .join(", ")
 }
 
-impl Store {
-    pub async fn volume_get(&self, id: &str) -> DomainResult<Option<Volume>> {
+#[async_trait]
+impl VolumeRepo for SqliteStore {
+    async fn volume_get(&self, id: &str) -> DomainResult<Option<Volume>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         get_in(&mut conn, id).await
     }
 
-    pub async fn volume_list(&self, q: &VolumeQuery) -> DomainResult<Vec<Volume>> {
+    async fn volume_list(&self, q: &VolumeQuery) -> DomainResult<Vec<Volume>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         if let Some(marker) = &q.page.marker {
             let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM volumes WHERE id = ");
@@ -211,7 +157,7 @@ impl Store {
     }
 
     /// How many volumes match a query, ignoring its paging.
-    pub async fn volume_count(&self, q: &VolumeQuery) -> DomainResult<i64> {
+    async fn volume_count(&self, q: &VolumeQuery) -> DomainResult<i64> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM volumes v");
         push_filters(&mut qb, q);
         qb.build_query_scalar()
@@ -221,7 +167,7 @@ impl Store {
     }
 
     /// Every tag key in use on a project's volumes, with its distinct values.
-    pub async fn volume_tag_summary(
+    async fn volume_tag_summary(
         &self,
         project_id: &str,
     ) -> DomainResult<std::collections::BTreeMap<String, Vec<String>>> {
@@ -241,7 +187,7 @@ impl Store {
     }
 
     /// Adds (or overwrites) tags on a volume, refusing to go over `max`.
-    pub async fn volume_tags_set(&self, id: &str, tags: &Metadata, max: usize) -> DomainResult<()> {
+    async fn volume_tags_set(&self, id: &str, tags: &Metadata, max: usize) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, id).await?;
         let mut merged = v.tags.clone();
@@ -258,7 +204,7 @@ impl Store {
     }
 
     /// Removes tags from a volume; keys it does not have are ignored.
-    pub async fn volume_tags_delete(&self, id: &str, keys: &[String]) -> DomainResult<()> {
+    async fn volume_tags_delete(&self, id: &str, keys: &[String]) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_volume(&mut tx, id).await?;
         for k in keys {
@@ -269,7 +215,7 @@ impl Store {
     }
 
     /// The pools volumes are recorded in, with how many volumes each holds.
-    pub async fn volume_pools(&self) -> DomainResult<Vec<(String, i64)>> {
+    async fn volume_pools(&self) -> DomainResult<Vec<(String, i64)>> {
         sqlx::query_as("SELECT pool, COUNT(*) FROM volumes GROUP BY pool ORDER BY pool")
             .fetch_all(&self.read)
             .await
@@ -277,7 +223,7 @@ impl Store {
     }
 
     /// Volumes in a status that only a job may hold.
-    pub async fn volume_list_transitional(&self) -> DomainResult<Vec<Volume>> {
+    async fn volume_list_transitional(&self) -> DomainResult<Vec<Volume>> {
         let rows = sqlx::query(&format!(
             "{SELECT_VOLUME} WHERE v.status IN ('creating', 'deleting', 'extending', 'rollbacking', 'retyping')"
         ))
@@ -289,7 +235,7 @@ impl Store {
 
     /// Creates the volume row, its metadata and its create job in one
     /// transaction, after checking the source and counting quota.
-    pub async fn volume_create(
+    async fn volume_create(
         &self,
         v: &NewVolume,
         job: &Job,
@@ -306,7 +252,7 @@ impl Store {
     /// Creates several volumes, each with its job, in one transaction that
     /// counts quota for all of them: all are created or none. With a group,
     /// the jobs are its members; with an order, it is recorded too.
-    pub async fn volume_create_batch(
+    async fn volume_create_batch(
         &self,
         items: &[(NewVolume, Job)],
         group: Option<&JobGroup>,
@@ -361,7 +307,7 @@ impl Store {
             jobs::insert_group(&mut tx, g).await?;
         }
         if let Some(o) = order {
-            crate::orders::insert(&mut tx, o).await?;
+            super::orders::insert(&mut tx, o).await?;
         }
         let mut created = Vec::with_capacity(items.len());
         for (v, job) in items {
@@ -402,7 +348,7 @@ impl Store {
     }
 
     /// Ends a create job: the volume becomes `available`, or `error`.
-    pub async fn volume_finish_create(
+    async fn volume_finish_create(
         &self,
         id: &str,
         job_id: &str,
@@ -419,7 +365,7 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    pub async fn volume_update(&self, id: &str, u: &VolumeUpdate) -> DomainResult<Volume> {
+    async fn volume_update(&self, id: &str, u: &VolumeUpdate) -> DomainResult<Volume> {
         let mut tx = self.begin().await?;
         require_volume(&mut tx, id).await?;
         if let Some(name) = &u.name {
@@ -464,7 +410,7 @@ impl Store {
     }
 
     /// Merges (or, with `replace`, replaces) metadata; returns the result.
-    pub async fn volume_metadata_set(
+    async fn volume_metadata_set(
         &self,
         id: &str,
         metadata: &Metadata,
@@ -483,7 +429,7 @@ impl Store {
         Ok(v.metadata)
     }
 
-    pub async fn volume_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
+    async fn volume_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_volume(&mut tx, id).await?;
         if !metadata::delete_key(&mut tx, MetaTable::Volume, id, key).await? {
@@ -494,7 +440,7 @@ impl Store {
     }
 
     /// Unconditionally sets a volume's status (admin `os-reset_status`).
-    pub async fn volume_set_status(&self, id: &str, status: VolumeStatus) -> DomainResult<()> {
+    async fn volume_set_status(&self, id: &str, status: VolumeStatus) -> DomainResult<()> {
         let res = sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(now_timestamp())
@@ -509,7 +455,7 @@ impl Store {
     }
 
     /// Compare-and-swap of a volume's status.
-    pub async fn volume_cas_status(
+    async fn volume_cas_status(
         &self,
         id: &str,
         from: &[VolumeStatus],
@@ -523,7 +469,7 @@ impl Store {
 
     /// Moves a volume (and, with `cascade`, its snapshots) to `deleting` and
     /// records the delete job, or explains why it cannot be deleted.
-    pub async fn volume_begin_delete(
+    async fn volume_begin_delete(
         &self,
         id: &str,
         cascade: bool,
@@ -596,14 +542,14 @@ impl Store {
         }
         jobs::insert(&mut tx, job).await?;
         if let Some(o) = order {
-            crate::orders::insert(&mut tx, o).await?;
+            super::orders::insert(&mut tx, o).await?;
         }
         tx.commit().await.map_err(db_err)
     }
 
     /// Ends a delete job: the volume's rows (and its snapshots') go, or the
     /// volume becomes `error_deleting`.
-    pub async fn volume_finish_delete(
+    async fn volume_finish_delete(
         &self,
         id: &str,
         job_id: &str,
@@ -642,7 +588,7 @@ impl Store {
     /// Moves a volume from `from` (`available`, or `in-use` where the API
     /// allows an online extend) to `extending` and records the job, counting
     /// the extra gigabytes against quota. The job's finish restores `from`.
-    pub async fn volume_begin_extend(
+    async fn volume_begin_extend(
         &self,
         id: &str,
         new_size: i64,
@@ -664,7 +610,7 @@ impl Store {
     /// checked and swapped, the extra gigabytes of all of them are counted
     /// against quota together, and the jobs (with their group and order, if
     /// any) are recorded; all start or none does.
-    pub async fn volume_begin_extend_batch(
+    async fn volume_begin_extend_batch(
         &self,
         targets: &[ExtendTarget],
         group: Option<&JobGroup>,
@@ -717,14 +663,14 @@ impl Store {
             jobs::insert_group(&mut tx, g).await?;
         }
         if let Some(o) = order {
-            crate::orders::insert(&mut tx, o).await?;
+            super::orders::insert(&mut tx, o).await?;
         }
         tx.commit().await.map_err(db_err)
     }
 
     /// Ends an extend job: the new size and back to `restore`, or
     /// `error_extending`.
-    pub async fn volume_finish_extend(
+    async fn volume_finish_extend(
         &self,
         id: &str,
         job_id: &str,
@@ -761,7 +707,7 @@ impl Store {
 
     /// Moves a volume (`available` or `in-use`) to `retyping` and records the
     /// job, counting the volume against the new type's quotas.
-    pub async fn volume_begin_retype(
+    async fn volume_begin_retype(
         &self,
         id: &str,
         new_type_name: &str,
@@ -789,7 +735,7 @@ impl Store {
         }
         jobs::insert(&mut tx, job).await?;
         if let Some(o) = order {
-            crate::orders::insert(&mut tx, o).await?;
+            super::orders::insert(&mut tx, o).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(from)
@@ -798,7 +744,7 @@ impl Store {
     /// Ends a retype job: on success the new type and QoS; either way the
     /// volume returns to `restore`.
     #[allow(clippy::too_many_arguments)]
-    pub async fn volume_finish_retype(
+    async fn volume_finish_retype(
         &self,
         id: &str,
         job_id: &str,
@@ -827,7 +773,7 @@ impl Store {
     }
 
     /// Records a QoS change job for an `available` or `in-use` volume.
-    pub async fn volume_begin_qos(&self, id: &str, job: &Job) -> DomainResult<()> {
+    async fn volume_begin_qos(&self, id: &str, job: &Job) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, id).await?;
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
@@ -842,7 +788,7 @@ impl Store {
 
     /// Ends a QoS job: on success the new provisioned IOPS and throughput,
     /// unless a retype changed the volume's type meanwhile (the job fails).
-    pub async fn volume_finish_qos(
+    async fn volume_finish_qos(
         &self,
         id: &str,
         job_id: &str,
@@ -878,7 +824,7 @@ impl Store {
     /// Starts rolling a volume back to one of its snapshots: the volume must
     /// be `available` or `error_rollbacking`, the snapshot `available` and
     /// taken of this volume. Both become `rollbacking`.
-    pub async fn volume_begin_rollback(
+    async fn volume_begin_rollback(
         &self,
         volume_id: &str,
         snapshot_id: &str,
@@ -929,7 +875,7 @@ impl Store {
 
     /// Ends a rollback: the volume becomes `available` (or
     /// `error_rollbacking`), the snapshot `available` again.
-    pub async fn volume_finish_rollback(
+    async fn volume_finish_rollback(
         &self,
         volume_id: &str,
         snapshot_id: &str,

@@ -1,12 +1,14 @@
 //! Domains, projects, users, roles, role assignments and tokens.
 
+use async_trait::async_trait;
 use platter_model::{
     now_timestamp, Domain, DomainError, DomainResult, Project, Role, RoleAssignment, User,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use crate::{db_err, Store};
+use super::{db_err, SqliteStore};
+use crate::repo::{sortable_timestamp, IdentityRepo, NameFilter, TokenRow};
 
 fn domain_from_row(r: &SqliteRow) -> Domain {
     Domain {
@@ -46,29 +48,11 @@ fn role_from_row(r: &SqliteRow) -> Role {
     }
 }
 
-/// Filters of a user or project listing.
-#[derive(Debug, Clone, Default)]
-pub struct NameFilter {
-    pub name: Option<String>,
-    pub domain_id: Option<String>,
-}
-
-/// A stored token, found by the hash of its value.
-#[derive(Debug, Clone)]
-pub struct TokenRow {
-    pub user_id: String,
-    pub project_id: Option<String>,
-    pub methods: Vec<String>,
-    pub audit_id: String,
-    pub issued_at: String,
-    pub expires_at: String,
-    pub revoked: bool,
-}
-
-impl Store {
+#[async_trait]
+impl IdentityRepo for SqliteStore {
     // ---- domains ----
 
-    pub async fn domain_insert(&self, d: &Domain) -> DomainResult<()> {
+    async fn domain_insert(&self, d: &Domain) -> DomainResult<()> {
         sqlx::query("INSERT INTO domains (id, name, description, enabled, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(&d.id)
             .bind(&d.name)
@@ -81,7 +65,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn domain_get(&self, id: &str) -> DomainResult<Option<Domain>> {
+    async fn domain_get(&self, id: &str) -> DomainResult<Option<Domain>> {
         let row = sqlx::query("SELECT * FROM domains WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -90,7 +74,7 @@ impl Store {
         Ok(row.as_ref().map(domain_from_row))
     }
 
-    pub async fn domain_find_by_name(&self, name: &str) -> DomainResult<Option<Domain>> {
+    async fn domain_find_by_name(&self, name: &str) -> DomainResult<Option<Domain>> {
         let row = sqlx::query("SELECT * FROM domains WHERE name = ?")
             .bind(name)
             .fetch_optional(&self.read)
@@ -99,7 +83,7 @@ impl Store {
         Ok(row.as_ref().map(domain_from_row))
     }
 
-    pub async fn domain_list(&self, name: Option<&str>) -> DomainResult<Vec<Domain>> {
+    async fn domain_list(&self, name: Option<&str>) -> DomainResult<Vec<Domain>> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM domains WHERE 1=1");
         if let Some(name) = name {
             qb.push(" AND name = ").push_bind(name.to_string());
@@ -111,7 +95,7 @@ impl Store {
 
     // ---- projects ----
 
-    pub async fn project_insert(&self, p: &Project) -> DomainResult<()> {
+    async fn project_insert(&self, p: &Project) -> DomainResult<()> {
         sqlx::query("INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(&p.id)
             .bind(&p.name)
@@ -131,7 +115,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn project_get(&self, id: &str) -> DomainResult<Option<Project>> {
+    async fn project_get(&self, id: &str) -> DomainResult<Option<Project>> {
         let row = sqlx::query("SELECT * FROM projects WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -140,7 +124,7 @@ impl Store {
         Ok(row.as_ref().map(project_from_row))
     }
 
-    pub async fn project_find_by_name(
+    async fn project_find_by_name(
         &self,
         domain_id: &str,
         name: &str,
@@ -154,7 +138,7 @@ impl Store {
         Ok(row.as_ref().map(project_from_row))
     }
 
-    pub async fn project_list(&self, filter: &NameFilter) -> DomainResult<Vec<Project>> {
+    async fn project_list(&self, filter: &NameFilter) -> DomainResult<Vec<Project>> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM projects WHERE 1=1");
         if let Some(name) = &filter.name {
             qb.push(" AND name = ").push_bind(name.clone());
@@ -168,7 +152,7 @@ impl Store {
     }
 
     /// Projects on which the user holds any role.
-    pub async fn project_list_for_user(&self, user_id: &str) -> DomainResult<Vec<Project>> {
+    async fn project_list_for_user(&self, user_id: &str) -> DomainResult<Vec<Project>> {
         let rows = sqlx::query(
             "SELECT DISTINCT p.* FROM projects p JOIN role_assignments a ON a.project_id = p.id \
              WHERE a.user_id = ? ORDER BY p.name",
@@ -180,7 +164,7 @@ impl Store {
         Ok(rows.iter().map(project_from_row).collect())
     }
 
-    pub async fn project_update(&self, p: &Project) -> DomainResult<()> {
+    async fn project_update(&self, p: &Project) -> DomainResult<()> {
         let res =
             sqlx::query("UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?")
                 .bind(&p.name)
@@ -197,7 +181,7 @@ impl Store {
     }
 
     /// Deletes a project that owns no volumes.
-    pub async fn project_delete(&self, id: &str) -> DomainResult<()> {
+    async fn project_delete(&self, id: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volumes WHERE project_id = ?")
             .bind(id)
@@ -227,7 +211,7 @@ impl Store {
 
     // ---- users ----
 
-    pub async fn user_insert(&self, u: &User, password_hash: Option<&str>) -> DomainResult<()> {
+    async fn user_insert(&self, u: &User, password_hash: Option<&str>) -> DomainResult<()> {
         sqlx::query(
             "INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -253,7 +237,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn user_get(&self, id: &str) -> DomainResult<Option<User>> {
+    async fn user_get(&self, id: &str) -> DomainResult<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -262,11 +246,7 @@ impl Store {
         Ok(row.as_ref().map(user_from_row))
     }
 
-    pub async fn user_find_by_name(
-        &self,
-        domain_id: &str,
-        name: &str,
-    ) -> DomainResult<Option<User>> {
+    async fn user_find_by_name(&self, domain_id: &str, name: &str) -> DomainResult<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE domain_id = ? AND name = ?")
             .bind(domain_id)
             .bind(name)
@@ -276,7 +256,7 @@ impl Store {
         Ok(row.as_ref().map(user_from_row))
     }
 
-    pub async fn user_password_hash(&self, id: &str) -> DomainResult<Option<String>> {
+    async fn user_password_hash(&self, id: &str) -> DomainResult<Option<String>> {
         let hash: Option<Option<String>> =
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
                 .bind(id)
@@ -286,7 +266,7 @@ impl Store {
         Ok(hash.flatten())
     }
 
-    pub async fn user_list(&self, filter: &NameFilter) -> DomainResult<Vec<User>> {
+    async fn user_list(&self, filter: &NameFilter) -> DomainResult<Vec<User>> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM users WHERE 1=1");
         if let Some(name) = &filter.name {
             qb.push(" AND name = ").push_bind(name.clone());
@@ -301,7 +281,7 @@ impl Store {
 
     /// Updates a user; `password_hash` replaces the password when given, and
     /// revokes the user's tokens.
-    pub async fn user_update(&self, u: &User, password_hash: Option<&str>) -> DomainResult<()> {
+    async fn user_update(&self, u: &User, password_hash: Option<&str>) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let res = sqlx::query(
             "UPDATE users SET name = ?, default_project_id = ?, email = ?, description = ?, enabled = ? WHERE id = ?",
@@ -336,7 +316,7 @@ impl Store {
         tx.commit().await.map_err(db_err)
     }
 
-    pub async fn user_delete(&self, id: &str) -> DomainResult<()> {
+    async fn user_delete(&self, id: &str) -> DomainResult<()> {
         let res = sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id)
             .execute(&self.write)
@@ -350,7 +330,7 @@ impl Store {
 
     // ---- roles ----
 
-    pub async fn role_insert(&self, r: &Role) -> DomainResult<()> {
+    async fn role_insert(&self, r: &Role) -> DomainResult<()> {
         sqlx::query("INSERT INTO roles (id, name) VALUES (?, ?)")
             .bind(&r.id)
             .bind(&r.name)
@@ -360,7 +340,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn role_get(&self, id: &str) -> DomainResult<Option<Role>> {
+    async fn role_get(&self, id: &str) -> DomainResult<Option<Role>> {
         let row = sqlx::query("SELECT * FROM roles WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
@@ -369,7 +349,7 @@ impl Store {
         Ok(row.as_ref().map(role_from_row))
     }
 
-    pub async fn role_find_by_name(&self, name: &str) -> DomainResult<Option<Role>> {
+    async fn role_find_by_name(&self, name: &str) -> DomainResult<Option<Role>> {
         let row = sqlx::query("SELECT * FROM roles WHERE name = ?")
             .bind(name)
             .fetch_optional(&self.read)
@@ -378,7 +358,7 @@ impl Store {
         Ok(row.as_ref().map(role_from_row))
     }
 
-    pub async fn role_list(&self, name: Option<&str>) -> DomainResult<Vec<Role>> {
+    async fn role_list(&self, name: Option<&str>) -> DomainResult<Vec<Role>> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM roles WHERE 1=1");
         if let Some(name) = name {
             qb.push(" AND name = ").push_bind(name.to_string());
@@ -390,19 +370,22 @@ impl Store {
 
     // ---- role assignments ----
 
-    pub async fn assignment_add(&self, a: &RoleAssignment) -> DomainResult<()> {
-        sqlx::query("INSERT OR IGNORE INTO role_assignments (user_id, project_id, role_id) VALUES (?, ?, ?)")
-            .bind(&a.user_id)
-            .bind(&a.project_id)
-            .bind(&a.role_id)
-            .execute(&self.write)
-            .await
-            .map_err(db_err)?;
+    async fn assignment_add(&self, a: &RoleAssignment) -> DomainResult<()> {
+        sqlx::query(
+            "INSERT INTO role_assignments (user_id, project_id, role_id) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&a.user_id)
+        .bind(&a.project_id)
+        .bind(&a.role_id)
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
     /// Removes an assignment; `false` if there was none.
-    pub async fn assignment_remove(&self, a: &RoleAssignment) -> DomainResult<bool> {
+    async fn assignment_remove(&self, a: &RoleAssignment) -> DomainResult<bool> {
         let res = sqlx::query(
             "DELETE FROM role_assignments WHERE user_id = ? AND project_id = ? AND role_id = ?",
         )
@@ -415,7 +398,7 @@ impl Store {
         Ok(res.rows_affected() > 0)
     }
 
-    pub async fn assignment_list(
+    async fn assignment_list(
         &self,
         user_id: Option<&str>,
         project_id: Option<&str>,
@@ -444,7 +427,7 @@ impl Store {
     }
 
     /// The roles a user holds on a project.
-    pub async fn roles_of(&self, user_id: &str, project_id: &str) -> DomainResult<Vec<Role>> {
+    async fn roles_of(&self, user_id: &str, project_id: &str) -> DomainResult<Vec<Role>> {
         let rows = sqlx::query(
             "SELECT r.* FROM roles r JOIN role_assignments a ON a.role_id = r.id \
              WHERE a.user_id = ? AND a.project_id = ? ORDER BY r.name",
@@ -459,7 +442,7 @@ impl Store {
 
     // ---- tokens ----
 
-    pub async fn token_insert(&self, token_hash: &str, t: &TokenRow) -> DomainResult<()> {
+    async fn token_insert(&self, token_hash: &str, t: &TokenRow) -> DomainResult<()> {
         sqlx::query(
             "INSERT INTO tokens (token_hash, user_id, project_id, methods, audit_id, issued_at, expires_at, revoked) \
              VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
@@ -477,7 +460,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn token_get(&self, token_hash: &str) -> DomainResult<Option<TokenRow>> {
+    async fn token_get(&self, token_hash: &str) -> DomainResult<Option<TokenRow>> {
         let row = sqlx::query("SELECT * FROM tokens WHERE token_hash = ?")
             .bind(token_hash)
             .fetch_optional(&self.read)
@@ -500,7 +483,7 @@ impl Store {
     }
 
     /// Revokes a token and every token issued from it (same audit chain).
-    pub async fn token_revoke(&self, token_hash: &str) -> DomainResult<bool> {
+    async fn token_revoke(&self, token_hash: &str) -> DomainResult<bool> {
         let res = sqlx::query(
             "UPDATE tokens SET revoked = 1 WHERE token_hash = ? OR audit_id = (SELECT audit_id FROM tokens WHERE token_hash = ?)",
         )
@@ -513,9 +496,9 @@ impl Store {
     }
 
     /// Drops tokens that expired before `now`.
-    pub async fn token_purge_expired(&self, now: &str) -> DomainResult<u64> {
+    async fn token_purge_expired(&self, now: &str) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
-            .bind(now)
+            .bind(sortable_timestamp(now)?)
             .execute(&self.write)
             .await
             .map_err(db_err)?;

@@ -1,0 +1,122 @@
+//! The repository traits: what the service asks of a store, one trait per
+//! aggregate, with the types their methods take.
+//!
+//! Nothing here knows SQL. A store is any type implementing every trait
+//! (together: [`Repos`]); the SQLite module (`crate::sqlite`) is the
+//! reference implementation, and [`crate::Store`] is the handle the service
+//! holds: a cheap clone of an `Arc<dyn Repos>` with one inherent method per
+//! trait method, so callers need no trait in scope.
+//!
+//! Contracts every implementation keeps (the service relies on them):
+//! - Every `*_create`, `*_begin_*` and `*_finish_*` method is one atomic
+//!   transaction: status changes are compare-and-swap, and a job row is
+//!   written with the change that starts it.
+//! - Quota is counted from the rows inside the transaction that creates or
+//!   grows the resource, after taking the project's quota lock (see
+//!   `quota_locks` in the SQLite module), so concurrent requests can never
+//!   overshoot a limit, whatever the database's concurrency model.
+//! - Timestamps are the fixed-width UTC text of `platter_model::format_timestamp`
+//!   (`2019-06-18T12:47:33.700070`); they compare correctly as strings, and
+//!   stores compare them as strings. Bounds passed in (`now`, `before`) are
+//!   normalised to that form with [`sortable_timestamp`] first.
+
+use platter_model::{format_timestamp, parse_timestamp, DomainError, DomainResult};
+
+/// Declares a repository trait (boxed-future async methods, so it stays
+/// object safe) and, for each of its methods, an inherent method of the same
+/// name and signature on [`crate::Store`] that dispatches to the store's
+/// implementation.
+macro_rules! repository {
+    (
+        $(#[$tmeta:meta])*
+        pub trait $Trait:ident {
+            $(
+                $(#[$meta:meta])*
+                async fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;
+            )*
+        }
+    ) => {
+        $(#[$tmeta])*
+        #[async_trait::async_trait]
+        pub trait $Trait: Send + Sync {
+            $(
+                $(#[$meta])*
+                async fn $name(&self $(, $arg: $ty)*) -> $ret;
+            )*
+        }
+
+        impl crate::Store {
+            $(
+                $(#[$meta])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    $Trait::$name(&*self.repos, $($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+mod attachments;
+mod credentials;
+mod identity;
+mod jobs;
+mod orders;
+mod quotas;
+mod snapshots;
+mod types;
+mod volumes;
+
+pub use attachments::*;
+pub use credentials::*;
+pub use identity::*;
+pub use jobs::*;
+pub use orders::*;
+pub use quotas::*;
+pub use snapshots::*;
+pub use types::*;
+pub use volumes::*;
+
+/// Opening and closing a store.
+#[async_trait::async_trait]
+pub trait Lifecycle: Send + Sync {
+    /// Closes the store's connections; the store is not used afterwards.
+    async fn close(&self);
+}
+
+/// Everything a store implements: the handle [`crate::Store`] wraps.
+pub trait Repos:
+    VolumeRepo
+    + SnapshotRepo
+    + AttachmentRepo
+    + JobRepo
+    + IdentityRepo
+    + CredentialRepo
+    + QuotaRepo
+    + OrderRepo
+    + TypeRepo
+    + Lifecycle
+{
+}
+
+impl<T> Repos for T where
+    T: VolumeRepo
+        + SnapshotRepo
+        + AttachmentRepo
+        + JobRepo
+        + IdentityRepo
+        + CredentialRepo
+        + QuotaRepo
+        + OrderRepo
+        + TypeRepo
+        + Lifecycle
+{
+}
+
+/// A timestamp bound in the stores' fixed-width, sortable form, or an
+/// internal error for text that is not a timestamp (comparing such text
+/// as a string would silently give wrong answers).
+pub fn sortable_timestamp(ts: &str) -> DomainResult<String> {
+    parse_timestamp(ts)
+        .map(format_timestamp)
+        .ok_or_else(|| DomainError::Internal(format!("not a timestamp: {ts:?}")))
+}

@@ -1,0 +1,87 @@
+//! Snapshots and the transactions that start and finish their jobs.
+
+use platter_model::{DomainResult, Job, Metadata, Page, Snapshot, SnapshotStatus};
+
+use super::QuotaDefaults;
+
+#[derive(Debug, Clone)]
+pub struct NewSnapshot {
+    pub id: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub volume_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    /// Allow a snapshot of an attached (`in-use`) volume.
+    pub force: bool,
+    /// `None`: the volume's.
+    pub enterprise_project_id: Option<String>,
+    pub tags: Metadata,
+    pub instant_access: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotQuery {
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub volume_id: Option<String>,
+    pub metadata: Vec<(String, String)>,
+    pub ids: Option<Vec<String>>,
+    /// Snapshots of volumes in this availability zone.
+    pub availability_zone: Option<String>,
+    pub enterprise_project_id: Option<String>,
+    /// Tag filter: every key, with one of its values (any if empty).
+    pub tags: Vec<(String, Vec<String>)>,
+    pub page: Page,
+}
+
+repository! {
+    /// Snapshots and the transactions that start and finish their jobs.
+    pub trait SnapshotRepo {
+        async fn snapshot_get(&self, id: &str) -> DomainResult<Option<Snapshot>>;
+        async fn snapshot_list(&self, q: &SnapshotQuery) -> DomainResult<Vec<Snapshot>>;
+        /// How many snapshots match a query, ignoring its paging.
+        async fn snapshot_count(&self, q: &SnapshotQuery) -> DomainResult<i64>;
+        /// Sets the EVS v5 `instant_access` flag.
+        async fn snapshot_set_instant_access(&self, id: &str, on: bool) -> DomainResult<()>;
+        async fn snapshot_list_transitional(&self) -> DomainResult<Vec<Snapshot>>;
+        /// Creates the snapshot row and its job, after checking the volume's
+        /// status and counting quota, in one transaction.
+        async fn snapshot_create(
+            &self,
+            s: &NewSnapshot,
+            job: &Job,
+            quota: &QuotaDefaults,
+        ) -> DomainResult<Snapshot>;
+        async fn snapshot_finish_create(
+            &self,
+            id: &str,
+            job_id: &str,
+            error: Option<&str>,
+        ) -> DomainResult<()>;
+        async fn snapshot_update(
+            &self,
+            id: &str,
+            name: Option<Option<String>>,
+            description: Option<Option<String>>,
+        ) -> DomainResult<Snapshot>;
+        async fn snapshot_metadata_set(
+            &self,
+            id: &str,
+            metadata: &Metadata,
+            replace: bool,
+        ) -> DomainResult<Metadata>;
+        async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()>;
+        async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()>;
+        /// Moves a snapshot to `deleting` and records the job.
+        async fn snapshot_begin_delete(&self, id: &str, job: &Job) -> DomainResult<()>;
+        async fn snapshot_finish_delete(
+            &self,
+            id: &str,
+            job_id: &str,
+            error: Option<&str>,
+        ) -> DomainResult<()>;
+    }
+}

@@ -1,0 +1,14 @@
+//! Volume types.
+
+use platter_model::{DomainResult, VolumeType};
+
+repository! {
+    /// Volume types.
+    pub trait TypeRepo {
+        /// Inserts a type unless one of that name exists.
+        async fn volume_type_ensure(&self, t: &VolumeType) -> DomainResult<()>;
+        async fn volume_type_list(&self) -> DomainResult<Vec<VolumeType>>;
+        /// Finds a type by id, or else by name (Cinder accepts either).
+        async fn volume_type_find(&self, id_or_name: &str) -> DomainResult<Option<VolumeType>>;
+    }
+}
