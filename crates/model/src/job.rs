@@ -49,23 +49,29 @@ impl JobKind {
         }
     }
 
+    /// The domain name, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
-            JobKind::VolumeCreate => "createVolume",
-            JobKind::VolumeDelete => "deleteVolume",
-            JobKind::VolumeExtend => "extendVolume",
-            JobKind::SnapshotCreate => "createSnapshot",
-            JobKind::SnapshotDelete => "deleteSnapshot",
-            JobKind::VolumeRetype => "retypeVolume",
-            JobKind::VolumeQos => "modifyVolumeQos",
-            JobKind::VolumeRollback => "rollbackVolume",
+            JobKind::VolumeCreate => "volume_create",
+            JobKind::VolumeDelete => "volume_delete",
+            JobKind::VolumeExtend => "volume_extend",
+            JobKind::SnapshotCreate => "snapshot_create",
+            JobKind::SnapshotDelete => "snapshot_delete",
+            JobKind::VolumeRetype => "volume_retype",
+            JobKind::VolumeQos => "volume_qos",
+            JobKind::VolumeRollback => "volume_rollback",
         }
     }
 }
 
 impl FromStr for JobKind {
     type Err = String;
+    /// The domain name; EVS's job types (`createVolume`, ...) are accepted
+    /// too, for the test hook that names kinds to fail.
     fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(k) = JobKind::ALL.iter().find(|k| k.as_str() == s) {
+            return Ok(*k);
+        }
         Ok(match s {
             "createVolume" => JobKind::VolumeCreate,
             "deleteVolume" => JobKind::VolumeDelete,
@@ -164,12 +170,13 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The domain name, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
-            JobStatus::Init => "INIT",
-            JobStatus::Running => "RUNNING",
-            JobStatus::Success => "SUCCESS",
-            JobStatus::Fail => "FAIL",
+            JobStatus::Init => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Success => "succeeded",
+            JobStatus::Fail => "failed",
         }
     }
     pub fn is_terminal(self) -> bool {
@@ -187,10 +194,10 @@ impl FromStr for JobStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Ok(match s {
-            "INIT" => JobStatus::Init,
-            "RUNNING" => JobStatus::Running,
-            "SUCCESS" => JobStatus::Success,
-            "FAIL" => JobStatus::Fail,
+            "queued" => JobStatus::Init,
+            "running" => JobStatus::Running,
+            "succeeded" => JobStatus::Success,
+            "failed" => JobStatus::Fail,
             other => return Err(format!("unknown job status '{other}'")),
         })
     }
@@ -408,13 +415,42 @@ pub struct Job {
     pub parent_id: Option<String>,
 }
 
+/// What a job group batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobGroupKind {
+    /// One create asking for `count` volumes.
+    VolumeCreateBatch,
+    /// One batch extend of several volumes.
+    VolumeExtendBatch,
+}
+
+impl JobGroupKind {
+    /// The domain name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobGroupKind::VolumeCreateBatch => "volume_create_batch",
+            JobGroupKind::VolumeExtendBatch => "volume_extend_batch",
+        }
+    }
+}
+
+impl FromStr for JobGroupKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "volume_create_batch" => Ok(JobGroupKind::VolumeCreateBatch),
+            "volume_extend_batch" => Ok(JobGroupKind::VolumeExtendBatch),
+            other => Err(format!("unknown job group kind '{other}'")),
+        }
+    }
+}
+
 /// A job grouping others: a batch create or a batch extend. Its status is
 /// derived from its members'.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobGroup {
     pub id: String,
-    /// The kind the group reports (`batchCreateVolume`, `extendVolume`, ...).
-    pub kind: String,
+    pub kind: JobGroupKind,
     pub project_id: String,
     pub created_at: Timestamp,
 }
@@ -457,6 +493,37 @@ pub struct Order {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn job_names_are_the_domains_and_legacy_evs_names_still_parse() {
+        for k in JobKind::ALL {
+            assert_eq!(k.as_str().parse::<JobKind>(), Ok(k));
+            assert!(k
+                .as_str()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+        assert_eq!("createVolume".parse::<JobKind>(), Ok(JobKind::VolumeCreate));
+        assert_eq!("modifyVolumeQos".parse::<JobKind>(), Ok(JobKind::VolumeQos));
+        for st in [
+            JobStatus::Init,
+            JobStatus::Running,
+            JobStatus::Success,
+            JobStatus::Fail,
+        ] {
+            assert_eq!(st.as_str().parse::<JobStatus>(), Ok(st));
+        }
+        assert!(
+            "INIT".parse::<JobStatus>().is_err(),
+            "stored statuses are the domain's"
+        );
+        for g in [
+            JobGroupKind::VolumeCreateBatch,
+            JobGroupKind::VolumeExtendBatch,
+        ] {
+            assert_eq!(g.as_str().parse::<JobGroupKind>(), Ok(g));
+        }
+    }
     use super::*;
     use serde_json::json;
 

@@ -19,7 +19,7 @@ pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LE
 pub use error::{DomainError, DomainResult, QosRule};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use job::{
-    Job, JobGroup, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
+    Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
     VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
     VolumeRetypeParams, VolumeRollbackParams,
 };

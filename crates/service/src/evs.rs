@@ -4,8 +4,8 @@
 
 use platter_model::{
     new_hex_id, now_timestamp, Action, AuthContext, DomainError, DomainResult, Job, JobGroup,
-    JobKind, JobParams, Metadata, Order, QosRule, Volume, VolumeQosParams, VolumeRetypeParams,
-    VolumeRollbackParams, VolumeStatus, ORDER_ID_KEY,
+    JobGroupKind, JobKind, JobParams, Metadata, Order, QosRule, Volume, VolumeQosParams,
+    VolumeRetypeParams, VolumeRollbackParams, VolumeStatus, ORDER_ID_KEY,
 };
 use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
@@ -126,7 +126,7 @@ impl Platter {
         }
         let group = (count > 1).then(|| JobGroup {
             id: new_hex_id(),
-            kind: "batchCreateVolume".to_string(),
+            kind: JobGroupKind::VolumeCreateBatch,
             project_id: ctx.project_id.clone(),
             created_at: now_timestamp(),
         });
@@ -212,7 +212,7 @@ impl Platter {
         self.authorize(ctx, Action::VolumeExtend)?;
         let group = batch.then(|| JobGroup {
             id: new_hex_id(),
-            kind: "extendVolume".to_string(),
+            kind: JobGroupKind::VolumeExtendBatch,
             project_id: ctx.project_id.clone(),
             created_at: now_timestamp(),
         });

@@ -370,7 +370,7 @@ async fn a_batch_create_is_all_or_nothing_under_quota() {
     }
     match p.job_view(&ctx, &out.job_id).await.unwrap() {
         platter_service::JobView::Group(g, members) => {
-            assert_eq!(g.kind, "batchCreateVolume");
+            assert_eq!(g.kind, platter_model::JobGroupKind::VolumeCreateBatch);
             assert_eq!(members.len(), 3);
             assert_eq!(
                 platter_model::JobGroup::status_of(&members),

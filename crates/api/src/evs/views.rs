@@ -1,6 +1,8 @@
 //! EVS's JSON shapes of volumes, snapshots and jobs.
 
-use platter_model::{Job, JobGroup, JobKind, JobStatus, Snapshot, Volume, ORDER_ID_KEY};
+use platter_model::{
+    Job, JobGroup, JobGroupKind, JobKind, JobStatus, Snapshot, Volume, ORDER_ID_KEY,
+};
 use serde_json::{json, Map, Value};
 
 use crate::common::volume_attachments;
@@ -252,13 +254,44 @@ fn job_error_code(kind: JobKind) -> &'static str {
     }
 }
 
+/// EVS's job types (A.2 of the API reference) for the domain's kinds.
+fn job_type(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::VolumeCreate => "createVolume",
+        JobKind::VolumeDelete => "deleteVolume",
+        JobKind::VolumeExtend => "extendVolume",
+        JobKind::SnapshotCreate => "createSnapshot",
+        JobKind::SnapshotDelete => "deleteSnapshot",
+        JobKind::VolumeRetype => "retypeVolume",
+        JobKind::VolumeQos => "modifyVolumeQos",
+        JobKind::VolumeRollback => "rollbackVolume",
+    }
+}
+
+fn group_type(kind: JobGroupKind) -> &'static str {
+    match kind {
+        JobGroupKind::VolumeCreateBatch => "batchCreateVolume",
+        JobGroupKind::VolumeExtendBatch => "extendVolume",
+    }
+}
+
+/// EVS's job statuses.
+fn job_status(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Init => "INIT",
+        JobStatus::Running => "RUNNING",
+        JobStatus::Success => "SUCCESS",
+        JobStatus::Fail => "FAIL",
+    }
+}
+
 fn job_fields(job: &Job) -> Value {
     let failed = job.status == JobStatus::Fail;
     json!({
-        "status": job.status.as_str(),
+        "status": job_status(job.status),
         "entities": job_entities(job),
         "job_id": job.id,
-        "job_type": job.kind.as_str(),
+        "job_type": job_type(job.kind),
         "begin_time": job_time(&job.begin_at.clone().or_else(|| Some(job.created_at.clone()))),
         "end_time": job_time(&job.end_at),
         "error_code": if failed { json!(job_error_code(job.kind)) } else { Value::Null },
@@ -289,10 +322,10 @@ pub fn job_group(group: &JobGroup, members: &[Job]) -> Value {
         .filter(|j| j.status == JobStatus::Fail)
         .collect();
     json!({
-        "status": status.as_str(),
+        "status": job_status(status),
         "entities": { "sub_jobs": members.iter().map(job_fields).collect::<Vec<_>>() },
         "job_id": group.id,
-        "job_type": group.kind,
+        "job_type": group_type(group.kind),
         "begin_time": job_time(&begin),
         "end_time": job_time(&end),
         "error_code": failed.first().map(|j| json!(job_error_code(j.kind))).unwrap_or(Value::Null),

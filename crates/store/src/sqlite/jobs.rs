@@ -69,7 +69,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
 pub(crate) async fn insert_group(conn: &mut SqliteConnection, g: &JobGroup) -> DomainResult<()> {
     sqlx::query("INSERT INTO job_groups (id, kind, project_id, created_at) VALUES (?, ?, ?, ?)")
         .bind(&g.id)
-        .bind(&g.kind)
+        .bind(g.kind.as_str())
         .bind(&g.project_id)
         .bind(&g.created_at)
         .execute(conn)
@@ -86,12 +86,15 @@ impl JobRepo for SqliteStore {
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
-        Ok(row.map(|r| JobGroup {
-            id: r.get("id"),
-            kind: r.get("kind"),
-            project_id: r.get("project_id"),
-            created_at: r.get("created_at"),
-        }))
+        row.map(|r| {
+            Ok(JobGroup {
+                id: r.get("id"),
+                kind: parse_enum(&r.get::<String, _>("kind"))?,
+                project_id: r.get("project_id"),
+                created_at: r.get("created_at"),
+            })
+        })
+        .transpose()
     }
 
     async fn job_group_insert(&self, g: &JobGroup) -> DomainResult<()> {
@@ -123,7 +126,7 @@ impl JobRepo for SqliteStore {
     /// Jobs that have not reached SUCCESS or FAIL, oldest first.
     async fn job_list_unfinished(&self) -> DomainResult<Vec<Job>> {
         let rows = sqlx::query(
-            "SELECT * FROM jobs WHERE status IN ('INIT', 'RUNNING') ORDER BY created_at, id",
+            "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at, id",
         )
         .fetch_all(&self.read)
         .await
@@ -133,7 +136,7 @@ impl JobRepo for SqliteStore {
 
     /// Marks a job running (recording when it began) at `step`.
     async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
-        sqlx::query("UPDATE jobs SET status = 'RUNNING', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE jobs SET status = 'running', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
             .bind(step)
             .bind(now_timestamp())
             .bind(id)
@@ -145,7 +148,7 @@ impl JobRepo for SqliteStore {
 
     /// Records that a running job's steps before `step` are done.
     async fn job_set_step(&self, id: &str, step: i64) -> DomainResult<()> {
-        sqlx::query("UPDATE jobs SET step = ? WHERE id = ? AND status = 'RUNNING'")
+        sqlx::query("UPDATE jobs SET step = ? WHERE id = ? AND status = 'running'")
             .bind(step)
             .bind(id)
             .execute(&self.write)

@@ -40,7 +40,7 @@ pub(crate) async fn usage(
         "SELECT t.name AS type_name, \
          COALESCE(SUM(MAX(0, CAST(json_extract(j.params, '$.new_size_gib') AS INTEGER) - v.size)), 0) AS gb \
          FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id \
-         JOIN jobs j ON j.resource_id = v.id AND j.kind = 'extendVolume' AND j.status IN ('INIT', 'RUNNING') \
+         JOIN jobs j ON j.resource_id = v.id AND j.kind = 'volume_extend' AND j.status IN ('queued', 'running') \
          WHERE v.project_id = ? AND v.status = 'extending' GROUP BY t.name",
     )
     .bind(project_id)
@@ -58,7 +58,7 @@ pub(crate) async fn usage(
         "SELECT json_extract(j.params, '$.type_name') AS type_name, COUNT(*) AS n, \
          COALESCE(SUM(v.size), 0) AS gb \
          FROM volumes v JOIN jobs j ON j.resource_id = v.id AND j.kind = 'retypeVolume' \
-         AND j.status IN ('INIT', 'RUNNING') \
+         AND j.status IN ('queued', 'running') \
          WHERE v.project_id = ? AND v.status = 'retyping' GROUP BY 1",
     )
     .bind(project_id)
