@@ -548,9 +548,10 @@ impl Platter {
         }
         let from = match v.status {
             VolumeStatus::InUse if online && v.multiattach => {
-                return Err(DomainError::state(
-                    "multiattach volume status must be available when extending!",
-                ))
+                return Err(DomainError::volume_state(format!(
+                    "Volume {} is multiattach and in use; it must be available to extend.",
+                    v.id
+                )))
             }
             VolumeStatus::InUse if online => VolumeStatus::InUse,
             _ => VolumeStatus::Available,
