@@ -37,6 +37,9 @@ pub enum DomainError {
     /// iops/throughput that the volume type's QoS rules refuse.
     #[error("{0}")]
     InvalidQos(QosRule),
+    /// A new volume's size, zone or source breaks a create rule.
+    #[error("{0}")]
+    InvalidCreate(CreateRule),
     /// The authorizer refused the caller this action.
     #[error("action {action} is not allowed")]
     NotAllowed { action: Action },
@@ -49,6 +52,34 @@ pub enum DomainError {
     /// Anything else: a bug or an unavailable dependency. Never caused by input.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Which create rule a new volume broke. The limits are the family's
+/// (`CreateRules` in the service); the facts are here, the words in each
+/// family's errors.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum CreateRule {
+    #[error("only one source may be given")]
+    TwoSources,
+    #[error("a blank volume needs a size")]
+    SizeRequired,
+    #[error("size {size} GiB is outside {min}..={max} GiB")]
+    SizeOutOfRange { size: i64, min: i64, max: i64 },
+    #[error("size {size} GiB is smaller than the source's {source_size} GiB")]
+    SmallerThanSource { size: i64, source_size: i64 },
+    #[error("availability zone {zone} does not exist")]
+    UnknownZone { zone: String },
+    #[error("volume type {volume_type} is not offered in availability zone {zone}")]
+    TypeNotInZone { volume_type: String, zone: String },
+    #[error("snapshot {id} is {status}")]
+    SnapshotNotUsable { id: String, status: String },
+    #[error("the source is in availability zone {source_zone}, not {zone}")]
+    ZoneMismatch { zone: String, source_zone: String },
+    #[error("the source is of volume type {source_type}, not {volume_type}")]
+    TypeMismatch {
+        volume_type: String,
+        source_type: String,
+    },
 }
 
 /// Which QoS rule iops/throughput broke (the provisioned-IOPS types: ESSD2

@@ -16,7 +16,7 @@ mod volume;
 
 pub use action::{Access, Action};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
-pub use error::{DomainError, DomainResult, QosRule};
+pub use error::{CreateRule, DomainError, DomainResult, QosRule};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use job::{
     Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,

@@ -10,7 +10,7 @@ use platter_model::{
 use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
 
-use crate::volumes::{check_qos_fields, new_job, VolumeCreate};
+use crate::volumes::{check_qos_fields, new_job, CreateRules, VolumeCreate};
 use crate::Platter;
 
 /// At most this many volumes in one create.
@@ -98,6 +98,7 @@ impl Platter {
         req: VolumeCreate,
         count: i64,
         prepaid: Option<Prepaid>,
+        rules: CreateRules,
     ) -> DomainResult<CreateOutcome> {
         self.authorize(ctx, Action::VolumeCreate)?;
         if req.metadata.contains_key(ORDER_ID_KEY) {
@@ -111,18 +112,19 @@ impl Platter {
             )));
         }
         let order_id = prepaid.as_ref().map(|_| new_order_id());
+        let mut req = req;
+        if let Some(order) = &order_id {
+            req.metadata.insert(ORDER_ID_KEY.to_string(), order.clone());
+        }
+        // One plan (one read of the sources), however many volumes.
+        let plan = self.plan_volume_create(ctx, req, rules).await?;
         let mut items = Vec::with_capacity(count as usize);
         for i in 0..count {
-            let mut one = req.clone();
-            if count > 1 {
-                if let Some(name) = &req.name {
-                    one.name = Some(format!("{name}-{:04}", i + 1));
-                }
-            }
-            if let Some(order) = &order_id {
-                one.metadata.insert(ORDER_ID_KEY.to_string(), order.clone());
-            }
-            items.push(self.plan_volume_create(ctx, one).await?);
+            let name = match &plan.req.name {
+                Some(name) if count > 1 => Some(format!("{name}-{:04}", i + 1)),
+                other => other.clone(),
+            };
+            items.push(plan.stamp(ctx, name));
         }
         let group = (count > 1).then(|| JobGroup {
             id: new_hex_id(),

@@ -1,9 +1,10 @@
 //! Volume operations.
 
 use platter_model::{
-    new_uuid, Action, AuthContext, DomainError, DomainResult, Job, JobKind, JobParams, JobStatus,
-    Metadata, QosRule, Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams,
-    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
+    new_uuid, Action, AuthContext, CreateRule, DomainError, DomainResult, Job, JobKind, JobParams,
+    JobStatus, Metadata, QosRule, SnapshotStatus, Volume, VolumeCreateParams, VolumeDeleteParams,
+    VolumeExtendParams, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT,
+    ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 
@@ -47,6 +48,88 @@ pub const IOPS_RANGE_GPSSD2: (i64, i64) = (3000, 128_000);
 pub const IOPS_RANGE_ESSD2: (i64, i64) = (100, 256_000);
 /// Throughput range (MiB/s) of GPSSD2.
 pub const THROUGHPUT_RANGE_GPSSD2: (i64, i64) = (125, 1000);
+
+/// Where the families' create rules differ; the service checks them, once.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateRules {
+    /// Smallest blank volume, GiB.
+    pub min_blank_gib: i64,
+    /// Largest volume from a bootable source (a system disk), if that differs.
+    pub max_bootable_gib: Option<i64>,
+    /// A volume from a snapshot must be in its source's zone and of its type.
+    pub source_must_match: bool,
+}
+
+impl CreateRules {
+    /// Cinder: 1 GiB and up, any type or zone for a source's copy.
+    pub const CINDER: CreateRules = CreateRules {
+        min_blank_gib: 1,
+        max_bootable_gib: None,
+        source_must_match: false,
+    };
+    /// EVS: data disks of 10 GiB and up, system disks up to 1024 GiB, a
+    /// copy in its source's zone and type.
+    pub const EVS: CreateRules = CreateRules {
+        min_blank_gib: 10,
+        max_bootable_gib: Some(1024),
+        source_must_match: true,
+    };
+}
+
+/// A checked create request, ready to stamp volumes from.
+pub(crate) struct CreatePlan {
+    pub(crate) req: VolumeCreate,
+    size: i64,
+    source: VolumeSource,
+    vtype: VolumeType,
+    az: String,
+    bootable: bool,
+    pool: String,
+}
+
+impl CreatePlan {
+    /// One new volume of the plan, named `name`, and its job.
+    pub(crate) fn stamp(&self, ctx: &AuthContext, name: Option<String>) -> (NewVolume, Job) {
+        let req = &self.req;
+        let id = new_uuid();
+        let job = new_job(
+            JobKind::VolumeCreate,
+            &ctx.project_id,
+            &id,
+            JobParams::VolumeCreate(VolumeCreateParams {
+                size_gib: self.size,
+                source: self.source.clone(),
+                name: name.clone(),
+                volume_type: Some(self.vtype.name.clone()),
+            }),
+        );
+        let new = NewVolume {
+            id,
+            project_id: ctx.project_id.clone(),
+            user_id: ctx.user_id.clone(),
+            name,
+            description: req.description.clone(),
+            size: self.size,
+            availability_zone: self.az.clone(),
+            volume_type_id: self.vtype.id.clone(),
+            volume_type_name: self.vtype.name.clone(),
+            bootable: self.bootable,
+            multiattach: req.multiattach,
+            snapshot_id: req.snapshot_id.clone(),
+            source_volid: req.source_volid.clone(),
+            metadata: req.metadata.clone(),
+            iops: req.iops,
+            throughput: req.throughput,
+            enterprise_project_id: req
+                .enterprise_project_id
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ENTERPRISE_PROJECT.to_string()),
+            tags: req.tags.clone(),
+            pool: self.pool.clone(),
+        };
+        (new, job)
+    }
+}
 
 /// Checks `iops`/`throughput` against the volume type (EVS rules: GPSSD2
 /// needs both, ESSD2 needs iops and refuses throughput, the others refuse
@@ -290,7 +373,10 @@ impl Platter {
         req: VolumeCreate,
     ) -> DomainResult<Volume> {
         refuse_order_id(&req.metadata)?;
-        let (new, job) = self.plan_volume_create(ctx, req).await?;
+        let plan = self
+            .plan_volume_create(ctx, req, CreateRules::CINDER)
+            .await?;
+        let (new, job) = plan.stamp(ctx, plan.req.name.clone());
         let volume = self
             .store()
             .volume_create(&new, &job, &self.config().quota_defaults)
@@ -299,64 +385,102 @@ impl Platter {
         Ok(volume)
     }
 
-    /// Validates a create request and builds the volume row and its job.
+    /// Checks a create request once, against the family's `rules`: reads
+    /// its source and type, and decides size, zone and pool. The plan then
+    /// stamps as many volumes as the request asks for.
     pub(crate) async fn plan_volume_create(
         &self,
         ctx: &AuthContext,
         req: VolumeCreate,
-    ) -> DomainResult<(NewVolume, Job)> {
+        rules: CreateRules,
+    ) -> DomainResult<CreatePlan> {
         self.authorize(ctx, Action::VolumeCreate)?;
         if req.snapshot_id.is_some() && req.source_volid.is_some() {
-            return Err(DomainError::invalid(
-                "only one of snapshot_id and source_volid may be given.",
-            ));
+            return Err(DomainError::InvalidCreate(CreateRule::TwoSources));
         }
+        let zones = &self.config().availability_zones;
+        let az = match &req.availability_zone {
+            Some(az) if zones.contains(az) => az.clone(),
+            Some(az) => {
+                return Err(DomainError::InvalidCreate(CreateRule::UnknownZone {
+                    zone: az.clone(),
+                }))
+            }
+            None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
+        };
         let mut source = VolumeSource::Blank;
-        let mut min_size = 1;
-        let mut inherited_type = None;
-        let mut bootable = false;
-        // A snapshot lives in its volume's pool; a clone stays in its source's.
-        let mut source_pool = None;
+        let mut source_size = None;
+        let mut source_volume: Option<Volume> = None;
         if let Some(snap_id) = &req.snapshot_id {
             let snap = self.snapshot_get(ctx, snap_id).await?;
-            min_size = snap.size;
-            let src = self.store().volume_get(&snap.volume_id).await?;
-            inherited_type = src.as_ref().map(|v| v.volume_type_id.clone());
-            source_pool = src.as_ref().map(|v| v.pool.clone());
-            bootable = src.is_some_and(|v| v.bootable);
+            if !matches!(
+                snap.status,
+                SnapshotStatus::Available | SnapshotStatus::BackingUp
+            ) {
+                return Err(DomainError::InvalidCreate(CreateRule::SnapshotNotUsable {
+                    id: snap.id,
+                    status: snap.status.as_str().to_string(),
+                }));
+            }
+            source_size = Some(snap.size);
+            source_volume = self.store().volume_get(&snap.volume_id).await?;
             source = VolumeSource::Snapshot(snap.id);
         } else if let Some(src_id) = &req.source_volid {
             let src = self.volume_get(ctx, src_id).await?;
-            min_size = src.size;
-            inherited_type = Some(src.volume_type_id.clone());
-            source_pool = Some(src.pool.clone());
-            bootable = src.bootable;
-            source = VolumeSource::Volume(src.id);
+            source_size = Some(src.size);
+            source = VolumeSource::Volume(src.id.clone());
+            source_volume = Some(src);
         }
-        let size = match (req.size, &source) {
-            (Some(s), _) => s,
-            (None, VolumeSource::Blank) => {
-                return Err(DomainError::invalid("size is required for a blank volume."))
-            }
-            (None, _) => min_size,
-        };
-        if size < 1 || size > self.config().max_volume_size_gib {
-            return Err(DomainError::invalid(format!(
-                "volume size must be an integer between 1 and {} GiB, not {size}.",
-                self.config().max_volume_size_gib
-            )));
-        }
-        if size < min_size {
-            return Err(DomainError::invalid(format!(
-                "volume size {size} GiB is smaller than its source ({min_size} GiB)."
-            )));
-        }
-        let vtype = match (&req.volume_type, inherited_type) {
+        let vtype = match (&req.volume_type, &source_volume) {
             (Some(t), _) => self.volume_type_get(t).await?,
-            (None, Some(t)) => self.volume_type_get(&t).await?,
+            (None, Some(src)) => self.volume_type_get(&src.volume_type_id).await?,
             (None, None) => self.volume_type_default().await?,
         };
+        if let (true, Some(src)) = (rules.source_must_match, &source_volume) {
+            if src.availability_zone != az {
+                return Err(DomainError::InvalidCreate(CreateRule::ZoneMismatch {
+                    zone: az,
+                    source_zone: src.availability_zone.clone(),
+                }));
+            }
+            if src.volume_type_id != vtype.id {
+                return Err(DomainError::InvalidCreate(CreateRule::TypeMismatch {
+                    volume_type: vtype.name.clone(),
+                    source_type: src.volume_type_name.clone(),
+                }));
+            }
+        }
+        let bootable = source_volume.as_ref().is_some_and(|v| v.bootable);
+        let max = match rules.max_bootable_gib {
+            Some(m) if bootable => m,
+            _ => self.config().max_volume_size_gib,
+        };
+        let size = match (req.size, source_size) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s,
+            (None, None) => return Err(DomainError::InvalidCreate(CreateRule::SizeRequired)),
+        };
+        let min = if source_size.is_some() {
+            1
+        } else {
+            rules.min_blank_gib
+        };
+        if size < min || size > max {
+            return Err(DomainError::InvalidCreate(CreateRule::SizeOutOfRange {
+                size,
+                min,
+                max,
+            }));
+        }
+        if let Some(source_size) = source_size.filter(|s| size < *s) {
+            return Err(DomainError::InvalidCreate(CreateRule::SmallerThanSource {
+                size,
+                source_size,
+            }));
+        }
         check_qos_fields(&vtype.name, req.iops, req.throughput)?;
+        // A snapshot lives in its volume's pool; a clone stays in its source's.
+        let source_pool = source_volume.as_ref().map(|v| v.pool.clone());
         let pool = match (source_pool, self.pool_of_type(&vtype)) {
             (Some(src), Some(named)) if src != named => {
                 return Err(DomainError::invalid(format!(
@@ -368,60 +492,23 @@ impl Platter {
             (None, Some(named)) => named,
             (None, None) => self.pools().default_pool().name.clone(),
         };
-        let zones = &self.config().availability_zones;
-        let az = match &req.availability_zone {
-            Some(az) if zones.contains(az) => az.clone(),
-            Some(az) => {
-                return Err(DomainError::invalid(format!(
-                    "Availability zone '{az}' is invalid."
-                )))
-            }
-            None => zones.first().cloned().unwrap_or_else(|| "nova".into()),
-        };
         if let Some(allowed) = vtype.extra_specs.get("RESKEY:availability_zones") {
             if !allowed.split(',').any(|z| z.trim() == az) {
-                return Err(DomainError::invalid(format!(
-                    "volume type {} is not available in availability zone {az}.",
-                    vtype.name
-                )));
+                return Err(DomainError::InvalidCreate(CreateRule::TypeNotInZone {
+                    volume_type: vtype.name.clone(),
+                    zone: az,
+                }));
             }
         }
-        let id = new_uuid();
-        let job = new_job(
-            JobKind::VolumeCreate,
-            &ctx.project_id,
-            &id,
-            JobParams::VolumeCreate(VolumeCreateParams {
-                size_gib: size,
-                source,
-                name: req.name.clone(),
-                volume_type: Some(vtype.name.clone()),
-            }),
-        );
-        let new = NewVolume {
-            id,
-            project_id: ctx.project_id.clone(),
-            user_id: ctx.user_id.clone(),
-            name: req.name,
-            description: req.description,
+        Ok(CreatePlan {
+            req,
             size,
-            availability_zone: az,
-            volume_type_id: vtype.id.clone(),
-            volume_type_name: vtype.name.clone(),
+            source,
+            vtype,
+            az,
             bootable,
-            multiattach: req.multiattach,
-            snapshot_id: req.snapshot_id,
-            source_volid: req.source_volid,
-            metadata: req.metadata,
-            iops: req.iops,
-            throughput: req.throughput,
-            enterprise_project_id: req
-                .enterprise_project_id
-                .unwrap_or_else(|| DEFAULT_ENTERPRISE_PROJECT.to_string()),
-            tags: req.tags,
             pool,
-        };
-        Ok((new, job))
+        })
     }
 
     pub async fn volume_update(

@@ -8,8 +8,8 @@ use platter_backend::{SparseFileBackend, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{AuthContext, SnapshotStatus, VolumeStatus, GIB};
 use platter_service::{
-    AuthRequest, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef, VolumeCreate,
-    VolumeListRequest,
+    AuthRequest, CreateRules, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef,
+    VolumeCreate, VolumeListRequest,
 };
 use platter_store::Store;
 
@@ -350,7 +350,7 @@ async fn a_batch_create_is_all_or_nothing_under_quota() {
     };
     // Five do not fit: none is created.
     assert!(p
-        .volume_create_many(&ctx, req.clone(), 5, None)
+        .volume_create_many(&ctx, req.clone(), 5, None, CreateRules::EVS)
         .await
         .is_err());
     assert!(p
@@ -358,7 +358,10 @@ async fn a_batch_create_is_all_or_nothing_under_quota() {
         .await
         .unwrap()
         .is_empty());
-    let out = p.volume_create_many(&ctx, req, 3, None).await.unwrap();
+    let out = p
+        .volume_create_many(&ctx, req, 3, None, CreateRules::EVS)
+        .await
+        .unwrap();
     let names: Vec<_> = out
         .volumes
         .iter()

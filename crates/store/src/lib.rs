@@ -13,6 +13,7 @@ pub mod repo;
 mod sqlite;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use platter_model::DomainResult;
@@ -34,12 +35,38 @@ pub mod identity_types {
 #[derive(Clone)]
 pub struct Store {
     repos: Arc<dyn Repos>,
+    /// Repository calls made through this handle (and its clones).
+    calls: Arc<AtomicU64>,
+}
+
+/// How much a store has been asked so far: what the budget tests count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Repository calls: each is one read or one transaction.
+    pub calls: u64,
+    /// Write transactions begun.
+    pub write_transactions: u64,
 }
 
 impl Store {
     /// A handle on any implementation of the repository traits.
     pub fn new(repos: Arc<dyn Repos>) -> Store {
-        Store { repos }
+        Store {
+            repos,
+            calls: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Counts so far.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            calls: self.calls.load(Ordering::Relaxed),
+            write_transactions: self.repos.write_transactions(),
+        }
+    }
+
+    fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Opens (creating if needed) the SQLite database file and applies

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::DomainError;
+use platter_model::{CreateRule, DomainError};
 use serde_json::json;
 
 use crate::common::qos_rule_text;
@@ -65,6 +65,34 @@ fn cinder_quota_message(resource: &str, requested: i64, in_use: i64, limit: i64)
     }
 }
 
+/// Cinder's words for the create rules (upstream's `InvalidInput` and
+/// `InvalidSnapshot` texts).
+fn cinder_create_message(rule: &CreateRule) -> String {
+    let input = |m: String| format!("Invalid input received: {m}");
+    match rule {
+        CreateRule::TwoSources => {
+            input("only one of snapshot_id and source_volid may be given.".into())
+        }
+        CreateRule::SizeRequired => input("size is required for a blank volume.".into()),
+        CreateRule::SizeOutOfRange { size, min, max } => input(format!(
+            "volume size must be an integer between {min} and {max} GiB, not {size}."
+        )),
+        CreateRule::SmallerThanSource { size, source_size } => input(format!(
+            "volume size {size} GiB is smaller than its source ({source_size} GiB)."
+        )),
+        CreateRule::UnknownZone { zone } => {
+            input(format!("Availability zone '{zone}' is invalid."))
+        }
+        CreateRule::TypeNotInZone { volume_type, zone } => input(format!(
+            "volume type {volume_type} is not available in availability zone {zone}."
+        )),
+        CreateRule::SnapshotNotUsable { status, .. } => format!(
+            "Invalid snapshot: Originating snapshot status must be one of 'available', 'backing-up' values, not '{status}'."
+        ),
+        other => input(format!("{other}.")),
+    }
+}
+
 impl From<DomainError> for CinderError {
     fn from(e: DomainError) -> Self {
         let status = status_of(&e);
@@ -80,6 +108,7 @@ impl From<DomainError> for CinderError {
             }
             // Cinder's InvalidInput and Invalid<Resource> exceptions.
             DomainError::InvalidInput(m) => format!("Invalid input received: {m}"),
+            DomainError::InvalidCreate(rule) => cinder_create_message(rule),
             DomainError::InvalidQos(rule) => {
                 format!("Invalid input received: {}", qos_rule_text(rule))
             }

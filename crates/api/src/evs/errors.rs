@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::{DomainError, QosRule};
+use platter_model::{CreateRule, DomainError, QosRule};
 use serde_json::json;
 
 use crate::common::qos_rule_text;
@@ -116,6 +116,7 @@ impl From<DomainError> for EvsError {
                 format!("Policy check failed. {m}"),
             ),
             DomainError::InvalidQos(rule) => qos_error(&rule),
+            DomainError::InvalidCreate(rule) => create_error(&rule),
             DomainError::NotAllowed { action } => EvsError::new(
                 StatusCode::FORBIDDEN,
                 "EVS.5403",
@@ -151,6 +152,49 @@ pub fn with_code(code: &'static str) -> impl Fn(DomainError) -> EvsError {
             EvsError::bad(code, m)
         }
         other => other.into(),
+    }
+}
+
+/// EVS's codes and words for the create rules.
+fn create_error(rule: &CreateRule) -> EvsError {
+    match rule {
+        CreateRule::TwoSources => EvsError::bad(
+            "EVS.1016",
+            "Invalid input received: May specify only one of imageRef, snapshot_id, backup_id!",
+        ),
+        CreateRule::SizeRequired => {
+            EvsError::bad("EVS.1010", "invalid volume size! size is required.")
+        }
+        CreateRule::SizeOutOfRange { size, min, max } => EvsError::bad(
+            "EVS.1010",
+            format!("invalid volume size! {size} GiB is outside {min}..={max} GiB."),
+        ),
+        CreateRule::SmallerThanSource { size, source_size } => EvsError::bad(
+            "EVS.1010",
+            format!("invalid volume size! {size} GiB is smaller than the snapshot's {source_size} GiB."),
+        ),
+        CreateRule::UnknownZone { zone } => {
+            EvsError::bad("EVS.1036", format!("invalid availability zone! '{zone}'"))
+        }
+        CreateRule::TypeNotInZone { volume_type, zone } => EvsError::bad(
+            "EVS.1036",
+            format!("invalid availability zone! Volume type {volume_type} is not offered in {zone}."),
+        ),
+        CreateRule::SnapshotNotUsable { status, .. } => EvsError::bad(
+            "EVS.2043",
+            format!("The status of snapshot is not available or backing-up. It is {status}."),
+        ),
+        CreateRule::ZoneMismatch { source_zone, .. } => EvsError::bad(
+            "EVS.2054",
+            format!("Cannot create volume from snapshot as the az is invalid! The snapshot is in {source_zone}."),
+        ),
+        CreateRule::TypeMismatch {
+            volume_type,
+            source_type,
+        } => EvsError::bad(
+            "EVS.2096",
+            format!("Target volumeType[{volume_type}] is not matched with snapshot[{source_type}] !"),
+        ),
     }
 }
 

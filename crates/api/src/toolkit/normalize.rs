@@ -16,7 +16,8 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
         DomainError::InvalidInput(_)
         | DomainError::InvalidState { .. }
-        | DomainError::InvalidQos(_) => StatusCode::BAD_REQUEST,
+        | DomainError::InvalidQos(_)
+        | DomainError::InvalidCreate(_) => StatusCode::BAD_REQUEST,
         DomainError::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         DomainError::Forbidden(_) | DomainError::NotAllowed { .. } => StatusCode::FORBIDDEN,

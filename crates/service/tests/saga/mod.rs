@@ -16,8 +16,8 @@ use platter_model::{
     GIB,
 };
 use platter_service::{
-    AuthRequest, FaultInjection, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef,
-    VolumeCreate,
+    AuthRequest, CreateRules, FaultInjection, Platter, ProjectScope, ServiceConfig, SnapshotCreate,
+    UserRef, VolumeCreate,
 };
 use platter_store::Store;
 
@@ -179,7 +179,7 @@ impl World {
     async fn new_volume(&self, req: VolumeCreate) -> (String, String) {
         let out = self
             .p()
-            .volume_create_many(&self.ctx, req, 1, None)
+            .volume_create_many(&self.ctx, req, 1, None, CreateRules::CINDER)
             .await
             .unwrap();
         (out.volumes[0].id.clone(), out.job_id)

@@ -49,6 +49,7 @@ macro_rules! repository {
             $(
                 $(#[$meta])*
                 pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    self.count_call();
                     $Trait::$name(&*self.repos, $($arg),*).await
                 }
             )*
@@ -81,6 +82,10 @@ pub use volumes::*;
 pub trait Lifecycle: Send + Sync {
     /// Closes the store's connections; the store is not used afterwards.
     async fn close(&self);
+    /// Write transactions begun so far (0 if the store does not count).
+    fn write_transactions(&self) -> u64 {
+        0
+    }
 }
 
 /// Everything a store implements: the handle [`crate::Store`] wraps.

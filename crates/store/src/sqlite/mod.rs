@@ -34,6 +34,7 @@ mod volumes;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,8 @@ pub(crate) async fn open(path: &Path) -> DomainResult<Arc<dyn Repos>> {
 pub(crate) struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Write transactions begun (for the budget tests).
+    write_transactions: Arc<AtomicU64>,
 }
 
 pub(crate) type Tx = Transaction<'static, Sqlite>;
@@ -107,13 +110,18 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore {
+            read,
+            write,
+            write_transactions: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// A serialised write transaction. `BEGIN IMMEDIATE` takes SQLite's
     /// write lock up front, so a transaction never has to upgrade a read
     /// lock (and fail with `SQLITE_BUSY`) halfway through.
     pub(crate) async fn begin(&self) -> DomainResult<Tx> {
+        self.write_transactions.fetch_add(1, Ordering::Relaxed);
         self.write
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -126,5 +134,9 @@ impl Lifecycle for SqliteStore {
     async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+
+    fn write_transactions(&self) -> u64 {
+        self.write_transactions.load(Ordering::Relaxed)
     }
 }

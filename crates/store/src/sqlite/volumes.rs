@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, DomainError, DomainResult, Job, JobGroup, Metadata, Order, SnapshotStatus,
-    Volume, VolumeStatus,
+    now_timestamp, CreateRule, DomainError, DomainResult, Job, JobGroup, Metadata, Order,
+    SnapshotStatus, Volume, VolumeStatus,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -276,9 +276,10 @@ impl VolumeRepo for SqliteStore {
                     if s != SnapshotStatus::Available.as_str()
                         && s != SnapshotStatus::BackingUp.as_str() =>
                 {
-                    return Err(DomainError::snapshot_state(format!(
-                        "Originating snapshot status must be one of 'available', 'backing-up' values, not '{s}'."
-                    )))
+                    return Err(DomainError::InvalidCreate(CreateRule::SnapshotNotUsable {
+                        id: snap_id.clone(),
+                        status: s,
+                    }))
                 }
                 Some(_) => {}
             }

@@ -7,8 +7,8 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AuthContext, Metadata};
-use platter_service::{IdempotencyClaim, Prepaid, VolumeCreate};
+use platter_model::{AuthContext, DomainError, Metadata};
+use platter_service::{CreateRules, IdempotencyClaim, Prepaid, VolumeCreate};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -20,6 +20,25 @@ use crate::ApiState;
 
 use super::parse::*;
 
+/// A create's refusals: a snapshot or type that does not exist is EVS's
+/// bad request, not a 404.
+fn create_refusal(e: DomainError) -> EvsError {
+    match e {
+        DomainError::NotFound {
+            kind: "Snapshot",
+            id,
+        } => EvsError::bad(
+            "EVS.2045",
+            format!("invalid snapshot_id! Snapshot {id} could not be found."),
+        ),
+        DomainError::NotFound {
+            kind: "Volume type",
+            id,
+        } => EvsError::bad("EVS.1020", format!("invalid volume type! '{id}'")),
+        other => other.into(),
+    }
+}
+
 /// A parsed create request.
 pub(super) struct CreateRequest {
     create: VolumeCreate,
@@ -27,9 +46,7 @@ pub(super) struct CreateRequest {
     prepaid: Option<Prepaid>,
 }
 
-pub(super) async fn parse_create(
-    state: &ApiState,
-    ctx: &AuthContext,
+pub(super) fn parse_create(
     body: &Map<String, Value>,
     flavor: Flavor,
 ) -> Result<CreateRequest, EvsError> {
@@ -84,17 +101,6 @@ pub(super) async fn parse_create(
             "AZ and volume type must not be empty or null!",
         ));
     };
-    if !state.platter.config().availability_zones.contains(&az) {
-        return Err(EvsError::bad(
-            "EVS.1036",
-            format!("invalid availability zone! '{az}'"),
-        ));
-    }
-    let vt = state
-        .platter
-        .volume_type_get(&vtype)
-        .await
-        .map_err(|_| EvsError::bad("EVS.1020", format!("invalid volume type! '{vtype}'")))?;
     let name = opt_text(
         v,
         "name",
@@ -171,9 +177,6 @@ pub(super) async fn parse_create(
         Some(t) => parse_tag_map(t)?,
     };
     let (iops, throughput) = qos_values(v)?;
-    platter_service::check_qos_fields(&vt.name, iops, throughput).map_err(EvsError::from)?;
-    let mut bootable_source = false;
-    let mut min_size = MIN_DATA_DISK_GIB;
     if let Some(sid) = &snapshot_id {
         if !is_uuid(sid) {
             return Err(EvsError::bad(
@@ -181,65 +184,13 @@ pub(super) async fn parse_create(
                 format!("invalid snapshot_id! '{sid}'"),
             ));
         }
-        let snap = state.platter.snapshot_get(ctx, sid).await.map_err(|_| {
-            EvsError::bad(
-                "EVS.2045",
-                format!("invalid snapshot_id! Snapshot {sid} could not be found."),
-            )
-        })?;
-        if !matches!(snap.status.as_str(), "available" | "backing-up") {
-            return Err(EvsError::bad(
-                "EVS.2043",
-                format!(
-                    "The status of snapshot is not available or backing-up. It is {}.",
-                    snap.status
-                ),
-            ));
-        }
-        if let Ok(src) = state.platter.volume_get(ctx, &snap.volume_id).await {
-            if src.availability_zone != az {
-                return Err(EvsError::bad("EVS.2054", format!("Cannot create volume from snapshot as the az is invalid! The snapshot is in {}.", src.availability_zone)));
-            }
-            if src.volume_type_id != vt.id {
-                return Err(EvsError::bad(
-                    "EVS.2096",
-                    format!(
-                        "Target volumeType[{}] is not matched with snapshot[{}] !",
-                        vt.name, src.volume_type_name
-                    ),
-                ));
-            }
-            bootable_source = src.bootable;
-        }
-        min_size = snap.size;
-    }
-    let max = if bootable_source {
-        MAX_SYSTEM_DISK_GIB
-    } else {
-        MAX_DATA_DISK_GIB
-    };
-    let size = match size {
-        Some(s) => s,
-        None if snapshot_id.is_some() => min_size,
-        None => {
-            return Err(EvsError::bad(
-                "EVS.1010",
-                "invalid volume size! size is required.",
-            ))
-        }
-    };
-    if size < min_size || size > max {
-        return Err(EvsError::bad(
-            "EVS.1010",
-            format!("invalid volume size! {size} GiB is outside {min_size}..={max} GiB."),
-        ));
     }
     Ok(CreateRequest {
         create: VolumeCreate {
             name,
             description,
-            size: Some(size),
-            volume_type: Some(vt.id),
+            size,
+            volume_type: Some(vtype),
             availability_zone: Some(az),
             snapshot_id,
             source_volid: None,
@@ -365,13 +316,14 @@ pub(super) async fn create(
 ) -> EvsResult {
     let obj = json_object(&body)
         .map_err(|e| EvsError::bad("EVS.1008", format!("null createVolume Req! {}", e.0)))?;
-    let req = parse_create(&state, &c.ctx, &obj, flavor).await?;
+    let req = parse_create(&obj, flavor)?;
     let (st, ctx) = (state.clone(), c.ctx.clone());
     let run = move || async move {
         let out = st
             .platter
-            .volume_create_many(&ctx, req.create, req.count, req.prepaid)
-            .await?;
+            .volume_create_many(&ctx, req.create, req.count, req.prepaid, CreateRules::EVS)
+            .await
+            .map_err(create_refusal)?;
         let ids: Vec<&str> = out.volumes.iter().map(|v| v.id.as_str()).collect();
         Ok(match (flavor, &out.order_id) {
             (Flavor::V3, _) => (StatusCode::OK, json!({ "job_id": out.job_id })),

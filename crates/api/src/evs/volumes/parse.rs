@@ -12,8 +12,6 @@ use super::super::EvsError;
 pub(super) const MAX_DATA_DISK_GIB: i64 = 32768;
 /// Largest system (boot) disk, GiB.
 pub(super) const MAX_SYSTEM_DISK_GIB: i64 = 1024;
-/// Smallest blank data disk, GiB.
-pub(super) const MIN_DATA_DISK_GIB: i64 = 10;
 /// At most this many volumes in one batch extend.
 pub(super) const MAX_BATCH_EXTEND: usize = 50;
 
