@@ -2,7 +2,7 @@
 //! in Cinder's shape (EVS volumes show the same), and EVS's v1 version entry
 //! (Cinder's version document at `/` lists it too).
 
-use platter_model::{AttachmentStatus, QosRule, Volume};
+use platter_model::{AttachmentStatus, Metadata, QosRule, Volume, ORDER_ID_KEY};
 use serde_json::{json, Value};
 
 use crate::ApiState;
@@ -62,4 +62,19 @@ pub fn qos_rule_text(rule: &QosRule) -> String {
         QosRule::NotSettable { .. } => "only ESSD2 and GPSSD2 can set iops or throughput".into(),
         QosRule::NotModifiable { .. } => "only ESSD2 and GPSSD2 can modify qos.".into(),
     }
+}
+
+/// A volume's metadata as the APIs show it: with the order of a
+/// yearly/monthly volume under `orderID`, as EVS shows it (Cinder paths
+/// show the same volume).
+pub fn volume_metadata(v: &Volume) -> Metadata {
+    with_order(v.metadata.clone(), v.order_id())
+}
+
+/// `metadata` with `orderID` set to `order`, if any.
+pub fn with_order(mut metadata: Metadata, order: Option<&str>) -> Metadata {
+    if let Some(order) = order {
+        metadata.insert(ORDER_ID_KEY.to_string(), order.to_string());
+    }
+    metadata
 }

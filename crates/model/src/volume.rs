@@ -177,6 +177,8 @@ pub struct Volume {
     pub tags: Metadata,
     /// The storage pool holding the volume's data and its snapshots'.
     pub pool: String,
+    /// The order of a yearly/monthly (prePaid) volume; `None` on demand.
+    pub order: Option<String>,
 }
 
 impl Volume {
@@ -234,14 +236,15 @@ pub struct Snapshot {
 }
 
 impl Volume {
-    /// The order of a yearly/monthly (prePaid) volume: its `orderID`
-    /// metadata key. Absent for on-demand volumes.
+    /// The order of a yearly/monthly (prePaid) volume. Absent for
+    /// on-demand volumes.
     pub fn order_id(&self) -> Option<&str> {
-        self.metadata.get(ORDER_ID_KEY).map(String::as_str)
+        self.order.as_deref()
     }
 }
 
-/// The metadata key that marks a yearly/monthly (prePaid) volume (EVS).
+/// The metadata key under which the APIs show a yearly/monthly volume's
+/// order (as EVS does); reserved, so no caller can set it.
 pub const ORDER_ID_KEY: &str = "orderID";
 
 /// The default enterprise project.

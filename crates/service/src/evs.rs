@@ -112,10 +112,6 @@ impl Platter {
             )));
         }
         let order_id = prepaid.as_ref().map(|_| new_order_id());
-        let mut req = req;
-        if let Some(order) = &order_id {
-            req.metadata.insert(ORDER_ID_KEY.to_string(), order.clone());
-        }
         // One plan (one read of the sources), however many volumes.
         let plan = self.plan_volume_create(ctx, req, rules).await?;
         let mut items = Vec::with_capacity(count as usize);
@@ -124,7 +120,7 @@ impl Platter {
                 Some(name) if count > 1 => Some(format!("{name}-{:04}", i + 1)),
                 other => other.clone(),
             };
-            items.push(plan.stamp(ctx, name));
+            items.push(plan.stamp(ctx, name, order_id.clone()));
         }
         let group = (count > 1).then(|| JobGroup {
             id: new_hex_id(),

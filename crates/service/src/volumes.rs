@@ -88,8 +88,14 @@ pub(crate) struct CreatePlan {
 }
 
 impl CreatePlan {
-    /// One new volume of the plan, named `name`, and its job.
-    pub(crate) fn stamp(&self, ctx: &AuthContext, name: Option<String>) -> (NewVolume, Job) {
+    /// One new volume of the plan, named `name`, of `order` (yearly/monthly)
+    /// if any, and its job.
+    pub(crate) fn stamp(
+        &self,
+        ctx: &AuthContext,
+        name: Option<String>,
+        order: Option<String>,
+    ) -> (NewVolume, Job) {
         let req = &self.req;
         let id = new_uuid();
         let job = new_job(
@@ -126,6 +132,7 @@ impl CreatePlan {
                 .unwrap_or_else(|| DEFAULT_ENTERPRISE_PROJECT.to_string()),
             tags: req.tags.clone(),
             pool: self.pool.clone(),
+            order,
         };
         (new, job)
     }
@@ -205,16 +212,6 @@ fn refuse_order_id(m: &Metadata) -> DomainResult<()> {
     } else {
         Ok(())
     }
-}
-
-/// A replacement of a volume's metadata: it may not set the billing
-/// marker, and keeps the one the volume has.
-fn keep_order_id(v: &Volume, mut m: Metadata) -> DomainResult<Metadata> {
-    refuse_order_id(&m)?;
-    if let Some(order) = v.order_id() {
-        m.insert(ORDER_ID_KEY.to_string(), order.to_string());
-    }
-    Ok(m)
 }
 
 /// The store query of a list request: the caller's project, or with
@@ -376,7 +373,7 @@ impl Platter {
         let plan = self
             .plan_volume_create(ctx, req, CreateRules::CINDER)
             .await?;
-        let (new, job) = plan.stamp(ctx, plan.req.name.clone());
+        let (new, job) = plan.stamp(ctx, plan.req.name.clone(), None);
         let volume = self
             .store()
             .volume_create(&new, &job, &self.config().quota_defaults)
@@ -518,10 +515,9 @@ impl Platter {
         update: VolumeUpdate,
     ) -> DomainResult<Volume> {
         self.authorize(ctx, Action::VolumeUpdate)?;
-        let v = self.volume_get(ctx, id).await?;
-        let mut update = update;
-        if let Some(m) = update.metadata.take() {
-            update.metadata = Some(keep_order_id(&v, m)?);
+        self.volume_get(ctx, id).await?;
+        if let Some(m) = &update.metadata {
+            refuse_order_id(m)?;
         }
         self.store().volume_update(id, &update).await
     }
@@ -534,15 +530,10 @@ impl Platter {
         replace: bool,
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::VolumeMetadataUpdate)?;
-        let v = self.volume_get(ctx, id).await?;
-        let metadata = if replace {
-            keep_order_id(&v, metadata.clone())?
-        } else {
-            refuse_order_id(metadata)?;
-            metadata.clone()
-        };
+        self.volume_get(ctx, id).await?;
+        refuse_order_id(metadata)?;
         self.store()
-            .volume_metadata_set(id, &metadata, replace)
+            .volume_metadata_set(id, metadata, replace)
             .await
     }
 
@@ -571,8 +562,8 @@ impl Platter {
         self.authorize(ctx, Action::VolumeDelete)?;
         let v = self.volume_get(ctx, id).await?;
         if let Some(order) = v.order_id() {
-            return Err(DomainError::state(format!(
-                "periodic volume can not be deleted! Volume {id} is yearly/monthly (order {order}); unsubscribe it instead."
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} is yearly/monthly (order {order}); unsubscribe it instead of deleting it."
             )));
         }
         self.volume_delete_unchecked(&v, cascade, None).await

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{Caller, CinderResult};
 use crate::cinder::CinderError;
+use crate::common::{volume_metadata, with_order};
 use crate::toolkit::body::{json_object, Obj};
 use crate::toolkit::normalize::empty;
 use crate::ApiState;
@@ -25,7 +26,7 @@ pub enum Owner {
 impl Owner {
     async fn get(self, s: &ApiState, ctx: &AuthContext, id: &str) -> DomainResult<Metadata> {
         match self {
-            Owner::Volume => Ok(s.platter.volume_get(ctx, id).await?.metadata),
+            Owner::Volume => Ok(volume_metadata(&s.platter.volume_get(ctx, id).await?)),
             Owner::Snapshot => Ok(s.platter.snapshot_get(ctx, id).await?.metadata),
         }
     }
@@ -39,7 +40,11 @@ impl Owner {
         replace: bool,
     ) -> DomainResult<Metadata> {
         match self {
-            Owner::Volume => s.platter.volume_metadata_set(ctx, id, m, replace).await,
+            Owner::Volume => {
+                let all = s.platter.volume_metadata_set(ctx, id, m, replace).await?;
+                let v = s.platter.volume_get(ctx, id).await?;
+                Ok(with_order(all, v.order_id()))
+            }
             Owner::Snapshot => s.platter.snapshot_metadata_set(ctx, id, m, replace).await,
         }
     }

@@ -5,7 +5,7 @@ use platter_service::{Connection, ConnectionInfo};
 use serde_json::{json, Value};
 
 use super::ApiVersion;
-use crate::common::volume_attachments;
+use crate::common::{volume_attachments, volume_metadata};
 use crate::ApiState;
 
 fn links(state: &ApiState, api: ApiVersion, project_id: &str, collection: &str, id: &str) -> Value {
@@ -54,7 +54,7 @@ pub fn volume_detail(
         "volume_type": v.volume_type_name,
         "snapshot_id": v.snapshot_id,
         "source_volid": v.source_volid,
-        "metadata": v.metadata,
+        "metadata": volume_metadata(v),
         "bootable": if v.bootable { "true" } else { "false" },
         "encrypted": false,
         "multiattach": v.multiattach,

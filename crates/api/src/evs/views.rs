@@ -5,7 +5,7 @@ use platter_model::{
 };
 use serde_json::{json, Map, Value};
 
-use crate::common::volume_attachments;
+use crate::common::{volume_attachments, volume_metadata};
 use crate::ApiState;
 
 fn volume_links(state: &ApiState, prefix: &str, v: &Volume) -> Value {
@@ -48,7 +48,7 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
         "size": v.size,
         "consistencygroup_id": null,
         "bootable": if v.bootable { "true" } else { "false" },
-        "metadata": v.metadata,
+        "metadata": volume_metadata(v),
         "encrypted": false,
         "replication_status": "disabled",
         "os-volume-replication:extended_status": null,

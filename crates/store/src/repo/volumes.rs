@@ -27,6 +27,8 @@ pub struct NewVolume {
     pub tags: Metadata,
     /// The storage pool that will hold the volume.
     pub pool: String,
+    /// The order of a yearly/monthly volume; `None` on demand.
+    pub order: Option<String>,
 }
 
 /// Filters, sort and paging of a volume listing.

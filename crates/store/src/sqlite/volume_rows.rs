@@ -43,6 +43,7 @@ pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
         enterprise_project_id: r.get("enterprise_project_id"),
         tags: Metadata::new(),
         pool: r.get("pool"),
+        order: r.get("order_id"),
     })
 }
 

@@ -316,8 +316,8 @@ impl VolumeRepo for SqliteStore {
             sqlx::query(
                 "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
                  volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
-                 iops, throughput, enterprise_project_id, pool) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                 iops, throughput, enterprise_project_id, pool, order_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
             )
             .bind(&v.id)
             .bind(&v.project_id)
@@ -336,6 +336,7 @@ impl VolumeRepo for SqliteStore {
             .bind(v.throughput)
             .bind(&v.enterprise_project_id)
             .bind(&v.pool)
+            .bind(&v.order)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
