@@ -313,3 +313,40 @@ async fn version_documents_are_open() {
     assert_eq!(r.body["version"]["status"], "stable");
     assert!(r.headers.contains_key("x-openstack-request-id"));
 }
+
+/// Keystone never refuses a project delete for what other services hold
+/// (Tempest's credential cleanup relies on it): the project's volumes stay,
+/// visible to and deletable by admins.
+#[tokio::test]
+async fn deleting_a_project_that_owns_volumes_keeps_the_volumes() {
+    let server = Server::start();
+    let a = admin(&server).await;
+    let u = a.new_project_user(&server, "doomed", "ud", "member").await;
+    let v = u.volume(json!({"size": 1, "name": "orphan"})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+
+    let r = a
+        .identity(
+            Method::DELETE,
+            &format!("/v3/projects/{}", u.project_id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = a
+        .identity(Method::GET, &format!("/v3/projects/{}", u.project_id), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The project's token no longer works; the volume is still there.
+    assert_eq!(u.get("/volumes").await.status, StatusCode::UNAUTHORIZED);
+    let r = a.get(&format!("/volumes/{vid}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["volume"]["os-vol-tenant-attr:tenant_id"],
+        u.project_id.as_str()
+    );
+    assert_eq!(r.body["volume"]["status"], "available");
+    // And an admin can delete it.
+    let r = a.delete(&format!("/volumes/{vid}")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+}

@@ -39,7 +39,7 @@ repository! {
         /// Projects on which the user holds any role.
         async fn project_list_for_user(&self, user_id: &str) -> DomainResult<Vec<Project>>;
         async fn project_update(&self, p: &Project) -> DomainResult<()>;
-        /// Deletes a project that owns no volumes.
+        /// Deletes a project; its volumes and snapshots stay.
         async fn project_delete(&self, id: &str) -> DomainResult<()>;
         async fn user_insert(&self, u: &User, password_hash: Option<&str>) -> DomainResult<()>;
         async fn user_get(&self, id: &str) -> DomainResult<Option<User>>;

@@ -180,19 +180,11 @@ impl IdentityRepo for SqliteStore {
         Ok(())
     }
 
-    /// Deletes a project that owns no volumes.
+    /// Deletes a project, its role assignments and quota overrides. Its
+    /// volumes and snapshots stay (as in OpenStack: identity does not know
+    /// about them); admins still see and can delete them.
     async fn project_delete(&self, id: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volumes WHERE project_id = ?")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if owned > 0 {
-            return Err(DomainError::Conflict(format!(
-                "Project {id} still owns {owned} volumes; delete them first."
-            )));
-        }
         sqlx::query("DELETE FROM quotas WHERE project_id = ?")
             .bind(id)
             .execute(&mut *tx)
