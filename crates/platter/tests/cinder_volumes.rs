@@ -348,17 +348,36 @@ async fn paging_sorting_and_next_links() {
     let r = c.get("/volumes?status=creating").await;
     assert_eq!(r.body["volumes"], json!([]));
 
-    for bad in [
-        "limit=-1",
-        "limit=x",
-        "sort_key=bogus",
-        "sort_dir=up",
-        "marker=00000000-0000-0000-0000-000000000000",
-    ] {
+    for bad in ["limit=-1", "limit=x", "sort_key=bogus", "sort_dir=up"] {
         let r = c.get(&format!("/volumes?{bad}")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
         assert_eq!(r.fault().0, "badRequest");
     }
+    // An unknown marker is upstream's MarkerNotFound: 404.
+    for list in ["/volumes", "/snapshots"] {
+        let r = c
+            .get(&format!(
+                "{list}?marker=00000000-0000-0000-0000-000000000000"
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{list}: {}", r.body);
+        assert_eq!(
+            r.fault(),
+            (
+                "itemNotFound".to_string(),
+                "Marker 00000000-0000-0000-0000-000000000000 could not be found.".to_string()
+            )
+        );
+    }
+    // A snapshot of a null volume id: upstream finds no volume "None".
+    let r = c
+        .post(
+            "/snapshots",
+            json!({"snapshot": {"volume_id": null, "display_name": "s"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(r.fault().0, "itemNotFound");
 }
 
 #[tokio::test]

@@ -37,6 +37,14 @@ pub async fn create(
         "force",
         "metadata",
     ])?;
+    if map
+        .get("snapshot")
+        .and_then(|v| v.get("volume_id"))
+        .is_some_and(Value::is_null)
+    {
+        // Upstream looks the volume up by the null id and finds none.
+        return Err(CinderError::not_found("Volume None could not be found."));
+    }
     let volume_id = s.req_str("volume_id", 36)?;
     check_uuid("volume_id", &volume_id)?;
     let (name, description) = name_and_description(&s)?;

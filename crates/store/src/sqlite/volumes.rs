@@ -138,9 +138,7 @@ impl VolumeRepo for SqliteStore {
                 .await
                 .map_err(db_err)?;
             if found == 0 {
-                return Err(DomainError::invalid(format!(
-                    "Marker {marker} could not be found."
-                )));
+                return Err(DomainError::not_found("Marker", marker.clone()));
             }
         }
         let mut qb = QueryBuilder::<Sqlite>::new(SELECT_VOLUME);
