@@ -63,6 +63,7 @@ actions! {
     VolumeCreate => "volume:create", Write, Some("evs:volumes:create");
     VolumeList => "volume:get_all", Read, Some("evs:volumes:list");
     VolumeGet => "volume:get", Read, Some("evs:volumes:get");
+    VolumeSummary => "volume:get_volume_summary", Read, Some("evs:volumes:list");
     VolumeUpdate => "volume:update", Write, Some("evs:volumes:update");
     VolumeDelete => "volume:delete", Write, Some("evs:volumes:delete");
     VolumeExtend => "volume:extend", Write, Some("evs:volumes:extend");

@@ -575,3 +575,33 @@ async fn the_pool_reports_thin_capacity_to_admins_only() {
     let r = member.get("/scheduler-stats/get_pools").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_volume_summary_counts_sizes_and_metadata_from_3_12() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    c.volume(json!({"size": 1, "metadata": {"tier": "gold"}}))
+        .await;
+    c.volume(json!({"size": 2, "metadata": {"tier": "silver", "app": "db"}}))
+        .await;
+    let r = c
+        .call_mv("3.12", Method::GET, "/volumes/summary", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"volume-summary": {"total_size": 3, "total_count": 2}})
+    );
+    let r = c
+        .call_mv("3.36", Method::GET, "/volumes/summary", None)
+        .await;
+    assert_eq!(
+        r.body["volume-summary"]["metadata"]["tier"],
+        json!(["gold", "silver"])
+    );
+    assert_eq!(r.body["volume-summary"]["metadata"]["app"], json!(["db"]));
+    let r = c
+        .call_mv("3.11", Method::GET, "/volumes/summary", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}

@@ -49,6 +49,14 @@ pub const IOPS_RANGE_ESSD2: (i64, i64) = (100, 256_000);
 /// Throughput range (MiB/s) of GPSSD2.
 pub const THROUGHPUT_RANGE_GPSSD2: (i64, i64) = (125, 1000);
 
+/// What [`Platter::volume_summary`] reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeSummary {
+    pub count: i64,
+    pub total_size: i64,
+    pub metadata: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 /// Where the families' create rules differ; the service checks them, once.
 #[derive(Debug, Clone, Copy)]
 pub struct CreateRules {
@@ -342,6 +350,37 @@ impl Platter {
     ) -> DomainResult<Vec<Volume>> {
         self.authorize(ctx, Action::VolumeList)?;
         self.store().volume_list(&volume_query(ctx, req)).await
+    }
+
+    /// Cinder's volume summary (3.12): how many volumes the caller sees
+    /// (every project's for an admin asking `all_tenants`), their total
+    /// size, and every metadata key with its distinct values.
+    pub async fn volume_summary(
+        &self,
+        ctx: &AuthContext,
+        all_tenants: bool,
+    ) -> DomainResult<VolumeSummary> {
+        self.authorize(ctx, Action::VolumeSummary)?;
+        let req = VolumeListRequest {
+            all_tenants,
+            ..Default::default()
+        };
+        let volumes = self.store().volume_list(&volume_query(ctx, req)).await?;
+        let mut summary = VolumeSummary::default();
+        for v in &volumes {
+            summary.count += 1;
+            summary.total_size += v.size;
+            for (k, val) in &v.metadata {
+                let values = summary.metadata.entry(k.clone()).or_default();
+                if !values.contains(val) {
+                    values.push(val.clone());
+                }
+            }
+        }
+        for values in summary.metadata.values_mut() {
+            values.sort();
+        }
+        Ok(summary)
     }
 
     /// A page of volumes and how many match in all (EVS `count`).

@@ -78,6 +78,12 @@ fn project_routes(state: &ApiState) -> Routes {
         )
         .add(
             M::GET,
+            "/volumes/summary",
+            Gate::All(&[VolumeSummary]),
+            get(volumes::summary),
+        )
+        .add(
+            M::GET,
             "/volumes/{volume_id}",
             Gate::All(&[VolumeGet]),
             get(volumes::show),

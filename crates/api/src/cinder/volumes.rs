@@ -185,6 +185,25 @@ pub async fn list_detail(
     list_common(state, c, ListQuery { pairs }, true).await
 }
 
+/// `GET /volumes/summary` (3.12; `metadata` from 3.36).
+pub async fn summary(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> CinderResult {
+    if !c.api.at_least(12) {
+        return Err(CinderError::not_found("The resource could not be found."));
+    }
+    let q = ListQuery { pairs };
+    let all_tenants = q.flag("all_tenants")? && c.ctx.is_admin();
+    let s = state.platter.volume_summary(&c.ctx, all_tenants).await?;
+    let mut body = json!({ "total_size": s.total_size, "total_count": s.count });
+    if c.api.at_least(36) {
+        body["metadata"] = json!(s.metadata);
+    }
+    Ok(Json(json!({ "volume-summary": body })).into_response())
+}
+
 pub async fn show(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
