@@ -103,6 +103,8 @@ actions! {
     SnapshotMetadataDelete => "volume:delete_snapshot_metadata", Write, Some("evs:snapshots:delete");
     SnapshotRollback => "volume:rollback", Write, Some("evs:snapshots:rollback");
     SnapshotResetStatus => "volume_extension:snapshot_admin_actions:reset_status", Admin, None;
+    SnapshotForceDelete => "volume_extension:snapshot_admin_actions:force_delete", Admin, Some("evs:snapshots:delete");
+    SnapshotUpdateStatus => "snapshot_extension:snapshot_actions:update_snapshot_status", Write, Some("evs:snapshots:update");
 
     // ---- attachments (Cinder 3.27+)
     AttachmentCreate => "volume:attachment_create", Write, Some("evs:volumes:attach");

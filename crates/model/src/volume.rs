@@ -233,6 +233,9 @@ pub struct Snapshot {
     pub tags: Metadata,
     /// EVS v5 "instant access" flag; recorded, no effect on the data path.
     pub instant_access: bool,
+    /// The progress a client reported with Cinder's
+    /// `os-update_snapshot_status`, if any.
+    pub reported_progress: Option<String>,
 }
 
 impl Volume {
@@ -251,10 +254,12 @@ pub const ORDER_ID_KEY: &str = "orderID";
 pub const DEFAULT_ENTERPRISE_PROJECT: &str = "0";
 
 impl Snapshot {
-    pub fn progress(&self) -> &'static str {
-        match self.status {
-            SnapshotStatus::Creating => "0%",
-            _ => "100%",
+    /// What was reported, else 0% while creating and 100% after.
+    pub fn progress(&self) -> String {
+        match (&self.reported_progress, self.status) {
+            (Some(p), _) => p.clone(),
+            (None, SnapshotStatus::Creating) => "0%".into(),
+            (None, _) => "100%".into(),
         }
     }
 }

@@ -449,10 +449,35 @@ fn ok_reply(request: &Request) -> Vec<u8> {
     simple_reply(0, request.cookie)
 }
 
+/// Largest read or write run on the connection's own task: an I/O served
+/// from the page cache takes microseconds, less than handing it to the
+/// blocking pool and back. Everything else (flushes, FUA, large I/O,
+/// zeroing) runs on the blocking pool. The connection's task runs on the
+/// NBD runtime, never on the API's, so a small I/O that waits behind a
+/// checkpoint holds up only NBD work (decision 51).
+const INLINE_MAX: u32 = 1024 * 1024;
+
+fn inline(req: &Request) -> bool {
+    matches!(req.kind, CMD_READ | CMD_WRITE)
+        && req.length <= INLINE_MAX
+        && req.flags & CMD_FLAG_FUA == 0
+}
+
+/// Runs `f` inline for small reads and writes, else on the blocking pool.
+async fn run_io<T: Send + 'static>(
+    req: &Request,
+    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    if inline(req) {
+        f()
+    } else {
+        blocking(f).await
+    }
+}
+
 /// Runs one backend call on the blocking pool of the runtime serving the
-/// connection. Backend I/O may wait on the engine's locks (a commit or
-/// checkpoint holds them across fdatasyncs): it must never hold up the
-/// async workers that read requests and write replies.
+/// connection: what may wait long (flushes, FUA, large I/O) must not hold
+/// up the async workers that read requests and write replies.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, BackendError> {
@@ -490,7 +515,7 @@ async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
         CMD_WRITE => {
             s.export.limiter.acquire(req.length as u64).await;
             let offset = req.offset;
-            let r = blocking(move || {
+            let r = run_io(&req, move || {
                 io.write_at(&payload, offset)?;
                 if fua {
                     io.flush()?;
@@ -542,7 +567,7 @@ async fn read(s: &Session, req: Request) -> Vec<u8> {
     let io = s.io.clone();
     let (offset, len) = (req.offset, req.length as u64);
     if !s.structured {
-        let r = blocking(move || {
+        let r = run_io(&req, move || {
             let mut out = simple_reply(0, req.cookie);
             let start = out.len();
             out.resize(start + len as usize, 0);
@@ -556,7 +581,7 @@ async fn read(s: &Session, req: Request) -> Vec<u8> {
         };
     }
     let whole = req.flags & CMD_FLAG_DF != 0;
-    let r = blocking(move || {
+    let r = run_io(&req, move || {
         let runs = if whole {
             vec![(len, true)]
         } else {

@@ -605,3 +605,58 @@ async fn the_volume_summary_counts_sizes_and_metadata_from_3_12() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 }
+
+#[tokio::test]
+async fn snapshot_status_updates_and_force_delete_as_upstream() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap();
+    let r = c
+        .post("/snapshots", json!({"snapshot": {"volume_id": vid}}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let sid = r.body["snapshot"]["id"].as_str().unwrap().to_string();
+    c.wait_snapshot(&sid, "available").await;
+    let action = |body: serde_json::Value| {
+        let c = c.clone();
+        let sid = sid.clone();
+        async move { c.post(&format!("/snapshots/{sid}/action"), body).await }
+    };
+
+    // A status report is refused unless the snapshot is being made.
+    let r = action(json!({"os-update_snapshot_status": {"status": "error"}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = action(json!({"os-reset_status": {"status": "creating"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let r =
+        action(json!({"os-update_snapshot_status": {"status": "error", "progress": "80%"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let s = c.get(&format!("/snapshots/{sid}")).await.body["snapshot"].clone();
+    assert_eq!(s["status"], "error");
+    assert_eq!(s["os-extended-snapshot-attributes:progress"], "80%");
+
+    // Force delete from a status a plain delete refuses; members may not.
+    let r = action(json!({"os-reset_status": {"status": "error_deleting"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let r = c.delete(&format!("/snapshots/{sid}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let member = c.new_project_user(&server, "pm", "um", "member").await;
+    let r = member
+        .post(
+            &format!("/snapshots/{sid}/action"),
+            json!({"os-force_delete": {}}),
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let r = action(json!({"os-force_delete": {}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while c.get(&format!("/snapshots/{sid}")).await.status != StatusCode::NOT_FOUND {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "snapshot never went away"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

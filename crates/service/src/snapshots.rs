@@ -196,6 +196,38 @@ impl Platter {
     /// Starts deleting a snapshot; returns the job's id.
     pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<String> {
         self.authorize(ctx, Action::SnapshotDelete)?;
+        self.snapshot_delete_with(ctx, id, false).await
+    }
+
+    /// Admin: deletes a snapshot whatever its status (Cinder's
+    /// `os-force_delete`), unless a job is still at work on it.
+    pub async fn snapshot_force_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<String> {
+        self.authorize(ctx, Action::SnapshotForceDelete)?;
+        self.snapshot_delete_with(ctx, id, true).await
+    }
+
+    /// Records the status and progress a client reports for a snapshot it
+    /// is creating or deleting (Cinder's `os-update_snapshot_status`).
+    pub async fn snapshot_update_status(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        status: SnapshotStatus,
+        progress: Option<&str>,
+    ) -> DomainResult<()> {
+        self.authorize(ctx, Action::SnapshotUpdateStatus)?;
+        self.snapshot_get(ctx, id).await?;
+        self.store()
+            .snapshot_report_status(id, status, progress)
+            .await
+    }
+
+    async fn snapshot_delete_with(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        force: bool,
+    ) -> DomainResult<String> {
         let s = self.snapshot_get(ctx, id).await?;
         let job = new_job(
             JobKind::SnapshotDelete,
@@ -205,7 +237,7 @@ impl Platter {
                 volume_id: Some(s.volume_id.clone()),
             }),
         );
-        self.store().snapshot_begin_delete(id, &job).await?;
+        self.store().snapshot_begin_delete(id, &job, force).await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
         Ok(job_id)

@@ -196,7 +196,11 @@ fn project_routes(state: &ApiState) -> Routes {
         .add(
             M::POST,
             "/snapshots/{snapshot_id}/action",
-            Gate::OneOf(&[SnapshotResetStatus]),
+            Gate::OneOf(&[
+                SnapshotResetStatus,
+                SnapshotForceDelete,
+                SnapshotUpdateStatus,
+            ]),
             post(snapshots::action),
         )
         .add(

@@ -187,6 +187,27 @@ pub async fn action(
                 .await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "os-force_delete" => {
+            action_object(name, value)?.deny_unknown(&[])?;
+            state.platter.snapshot_force_delete(&c.ctx, &id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-update_snapshot_status" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["status", "progress"])?;
+            let raw = o.req_str("status", 255)?;
+            let status = raw.parse::<SnapshotStatus>().map_err(|_| {
+                CinderError::bad_request(format!(
+                    "Invalid input received: '{raw}' is not a valid snapshot status."
+                ))
+            })?;
+            let progress = o.opt_str("progress", 255)?;
+            state
+                .platter
+                .snapshot_update_status(&c.ctx, &id, status, progress.as_deref())
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
         other => {
             state.platter.snapshot_get(&c.ctx, &id).await?;
             Err(CinderError::bad_request(format!(

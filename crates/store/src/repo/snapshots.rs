@@ -76,7 +76,17 @@ repository! {
         async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()>;
         async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()>;
         /// Moves a snapshot to `deleting` and records the job.
-        async fn snapshot_begin_delete(&self, id: &str, job: &Job) -> DomainResult<()>;
+        /// With `force` (an admin's), from any status, unless a job is at
+        /// work on the snapshot.
+        async fn snapshot_begin_delete(&self, id: &str, job: &Job, force: bool) -> DomainResult<()>;
+        /// A status (and progress) a client reports for a snapshot being
+        /// created or deleted (Cinder's `os-update_snapshot_status`).
+        async fn snapshot_report_status(
+            &self,
+            id: &str,
+            status: SnapshotStatus,
+            progress: Option<&str>,
+        ) -> DomainResult<()>;
         async fn snapshot_finish_delete(
             &self,
             id: &str,

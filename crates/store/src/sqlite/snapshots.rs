@@ -31,6 +31,7 @@ fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
         enterprise_project_id: r.get("enterprise_project_id"),
         tags: Metadata::new(),
         instant_access: r.get::<i64, _>("instant_access") != 0,
+        reported_progress: r.get("progress"),
     })
 }
 
@@ -317,6 +318,44 @@ impl SnapshotRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
+    async fn snapshot_report_status(
+        &self,
+        id: &str,
+        status: SnapshotStatus,
+        progress: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let s = require_in(&mut tx, id).await?;
+        let allowed = match s.status {
+            SnapshotStatus::Creating => matches!(
+                status,
+                SnapshotStatus::Creating | SnapshotStatus::Available | SnapshotStatus::Error
+            ),
+            SnapshotStatus::Deleting => {
+                matches!(
+                    status,
+                    SnapshotStatus::Deleting | SnapshotStatus::ErrorDeleting
+                )
+            }
+            _ => false,
+        };
+        if !allowed {
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot {id} is {}; it cannot be reported {status}.",
+                s.status
+            )));
+        }
+        sqlx::query("UPDATE snapshots SET status = ?, progress = COALESCE(?, progress), updated_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(progress)
+            .bind(now_timestamp())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
     async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()> {
         let res = sqlx::query("UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
@@ -332,10 +371,24 @@ impl SnapshotRepo for SqliteStore {
     }
 
     /// Moves a snapshot to `deleting` and records the job.
-    async fn snapshot_begin_delete(&self, id: &str, job: &Job) -> DomainResult<()> {
+    async fn snapshot_begin_delete(&self, id: &str, job: &Job, force: bool) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
-        if !SnapshotStatus::DELETABLE.contains(&s.status) {
+        if force {
+            // Whatever the status, but never under a job still at work on it.
+            let running: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE resource_id = ? AND status IN ('queued', 'running')",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if running > 0 {
+                return Err(DomainError::snapshot_state(format!(
+                    "Snapshot {id} has an operation in progress; force delete it once that ends."
+                )));
+            }
+        } else if !SnapshotStatus::DELETABLE.contains(&s.status) {
             return Err(DomainError::snapshot_state(format!(
                 "Snapshot status must be available or error, but current status is: {}.",
                 s.status
