@@ -117,6 +117,12 @@ actions! {
     // ---- types, quotas, pools, jobs
     TypeList => "volume_extension:types_manage", Read, Some("evs:types:get");
     TypeGet => "volume_extension:type_get", Read, Some("evs:types:get");
+    TypeCreate => "volume_extension:type_create", Admin, None;
+    TypeUpdate => "volume_extension:type_update", Admin, None;
+    TypeDelete => "volume_extension:type_delete", Admin, None;
+    TypeExtraSpecsGet => "volume_extension:types_extra_specs:index", Read, Some("evs:types:get");
+    TypeExtraSpecsUpdate => "volume_extension:types_extra_specs:update", Admin, None;
+    TypeExtraSpecsDelete => "volume_extension:types_extra_specs:delete", Admin, None;
     QuotaGet => "volume_extension:quotas:show", Read, Some("evs:quotas:get");
     QuotaDefaultsGet => "volume_extension:quotas:show", Read, Some("evs:quotas:get");
     QuotaUpdate => "volume_extension:quotas:update", Admin, None;

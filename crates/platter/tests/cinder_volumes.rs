@@ -660,3 +660,86 @@ async fn snapshot_status_updates_and_force_delete_as_upstream() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn admins_create_update_and_delete_types_and_their_extra_specs() {
+    let server = Server::start();
+    let a = admin(&server).await;
+    let body =
+        json!({"volume_type": {"name": "fast", "description": "d", "extra_specs": {"k1": "v1"}}});
+    let r = a.post("/types", body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let t = r.body["volume_type"].clone();
+    assert_eq!(t["name"], "fast");
+    assert_eq!(t["os-volume-type-access:is_public"], true);
+    assert_eq!(t["extra_specs"], json!({"k1": "v1"}));
+    assert!(
+        t.get("qos_specs_id").is_none(),
+        "not in upstream's create answer"
+    );
+    let id = t["id"].as_str().unwrap().to_string();
+    // A taken name is 409; an empty one 400; members may not create.
+    assert_eq!(a.post("/types", body).await.status, StatusCode::CONFLICT);
+    let r = a.post("/types", json!({"volume_type": {"name": ""}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let m = a.new_project_user(&server, "pt", "ut", "member").await;
+    let r = m
+        .post("/types", json!({"volume_type": {"name": "x"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // Update and extra specs.
+    let r = a
+        .put(
+            &format!("/types/{id}"),
+            json!({"volume_type": {"name": "faster", "description": null}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["volume_type"]["name"], "faster");
+    assert_eq!(r.body["volume_type"]["description"], serde_json::Value::Null);
+    let r = a
+        .post(
+            &format!("/types/{id}/extra_specs"),
+            json!({"extra_specs": {"k2": "v2"}}),
+        )
+        .await;
+    assert_eq!(r.body, json!({"extra_specs": {"k2": "v2"}}));
+    let r = a
+        .put(&format!("/types/{id}/extra_specs/k1"), json!({"k1": "v9"}))
+        .await;
+    assert_eq!(r.body, json!({"k1": "v9"}));
+    let r = a.get(&format!("/types/{id}/extra_specs")).await;
+    assert_eq!(r.body, json!({"extra_specs": {"k1": "v9", "k2": "v2"}}));
+    let r = a.delete(&format!("/types/{id}/extra_specs/k2")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = a.get(&format!("/types/{id}/extra_specs/k2")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A type in use is not deleted; an unused one is; an unknown one is 404.
+    let v = a.volume(json!({"size": 1, "volume_type": "faster"})).await;
+    assert_eq!(v["volume_type"], "faster");
+    let r = a.delete(&format!("/types/{id}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = a
+        .delete(&format!("/volumes/{}", v["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = a.delete(&format!("/types/{id}")).await;
+        if r.status == StatusCode::ACCEPTED {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", r.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        a.get(&format!("/types/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = a
+        .delete("/types/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

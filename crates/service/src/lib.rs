@@ -44,7 +44,9 @@ pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats}
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use quotas::{Limits, QuotaSetView};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
-pub use volumes::{check_qos_fields, CreateRules, VolumeCreate, VolumeListRequest, VolumeSummary};
+pub use volumes::{
+    check_qos_fields, CreateRules, TypeFields, VolumeCreate, VolumeListRequest, VolumeSummary,
+};
 
 /// The service. Cheap to clone: all state is shared.
 #[derive(Clone)]

@@ -49,6 +49,35 @@ pub const IOPS_RANGE_ESSD2: (i64, i64) = (100, 256_000);
 /// Throughput range (MiB/s) of GPSSD2.
 pub const THROUGHPUT_RANGE_GPSSD2: (i64, i64) = (125, 1000);
 
+/// Fields of a type create or update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TypeFields {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub is_public: Option<bool>,
+    pub extra_specs: Option<Metadata>,
+}
+
+fn check_type_name(name: Option<&str>) -> DomainResult<String> {
+    match name.map(str::trim) {
+        Some(n) if !n.is_empty() && n.len() <= 255 => Ok(n.to_string()),
+        _ => Err(DomainError::invalid(
+            "a volume type name must be 1 to 255 characters.",
+        )),
+    }
+}
+
+fn check_extra_specs(specs: &Metadata) -> DomainResult<()> {
+    for (k, v) in specs {
+        if k.is_empty() || k.len() > 255 || v.len() > 255 {
+            return Err(DomainError::invalid(format!(
+                "extra spec keys must be 1 to 255 characters and values at most 255: '{k}'."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What [`Platter::volume_summary`] reports.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VolumeSummary {
@@ -332,6 +361,106 @@ impl Platter {
     pub async fn volume_type_default(&self) -> DomainResult<VolumeType> {
         self.volume_type_get(&self.config().default_volume_type)
             .await
+    }
+
+    /// Admin: a new volume type (a `volume_backend_name` extra spec places
+    /// its volumes in that pool).
+    pub async fn volume_type_create(
+        &self,
+        ctx: &AuthContext,
+        f: TypeFields,
+    ) -> DomainResult<VolumeType> {
+        self.authorize(ctx, Action::TypeCreate)?;
+        let name = check_type_name(f.name.as_deref())?;
+        let extra_specs = f.extra_specs.unwrap_or_default();
+        check_extra_specs(&extra_specs)?;
+        let t = VolumeType {
+            id: new_uuid(),
+            name,
+            description: f.description.flatten(),
+            is_public: f.is_public.unwrap_or(true),
+            extra_specs,
+        };
+        self.store().volume_type_create(&t).await?;
+        Ok(t)
+    }
+
+    /// Admin: renames, describes or changes the visibility of a type.
+    pub async fn volume_type_update(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        f: TypeFields,
+    ) -> DomainResult<VolumeType> {
+        self.authorize(ctx, Action::TypeUpdate)?;
+        let mut t = self.volume_type_by_id(id).await?;
+        if let Some(name) = f.name.as_deref() {
+            t.name = check_type_name(Some(name))?;
+        }
+        if let Some(d) = f.description {
+            t.description = d;
+        }
+        if let Some(p) = f.is_public {
+            t.is_public = p;
+        }
+        self.store().volume_type_update(&t).await?;
+        Ok(t)
+    }
+
+    /// Admin: deletes a type no volume uses.
+    pub async fn volume_type_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+        self.authorize(ctx, Action::TypeDelete)?;
+        self.volume_type_by_id(id).await?;
+        self.store().volume_type_delete(id).await
+    }
+
+    /// A type's extra specs.
+    pub async fn volume_type_extra_specs(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+    ) -> DomainResult<Metadata> {
+        self.authorize(ctx, Action::TypeExtraSpecsGet)?;
+        Ok(self.volume_type_by_id(id).await?.extra_specs)
+    }
+
+    /// Admin: sets extra specs (merged into the type's); returns them all.
+    pub async fn volume_type_extra_specs_set(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        specs: &Metadata,
+    ) -> DomainResult<Metadata> {
+        self.authorize(ctx, Action::TypeExtraSpecsUpdate)?;
+        check_extra_specs(specs)?;
+        let mut t = self.volume_type_by_id(id).await?;
+        t.extra_specs
+            .extend(specs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.store().volume_type_update(&t).await?;
+        Ok(t.extra_specs)
+    }
+
+    /// Admin: removes one extra spec.
+    pub async fn volume_type_extra_spec_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        key: &str,
+    ) -> DomainResult<()> {
+        self.authorize(ctx, Action::TypeExtraSpecsDelete)?;
+        let mut t = self.volume_type_by_id(id).await?;
+        if t.extra_specs.remove(key).is_none() {
+            return Err(DomainError::not_found("Volume type extra spec", key));
+        }
+        self.store().volume_type_update(&t).await
+    }
+
+    /// A type by its id (administration names types by id only).
+    async fn volume_type_by_id(&self, id: &str) -> DomainResult<VolumeType> {
+        match self.store().volume_type_find(id).await? {
+            Some(t) if t.id == id => Ok(t),
+            _ => Err(DomainError::not_found("Volume type", id)),
+        }
     }
 
     /// A volume the caller may see, or not found.

@@ -8,6 +8,7 @@ mod params;
 mod quotas;
 mod resources;
 mod snapshots;
+mod types;
 mod versions;
 pub(crate) mod views;
 mod volumes;
@@ -282,6 +283,54 @@ fn project_routes(state: &ApiState) -> Routes {
             post(attachments::action),
         )
         .add(M::GET, "/types", Gate::All(&[TypeList]), get(type_list))
+        .add(
+            M::POST,
+            "/types",
+            Gate::All(&[TypeCreate]),
+            post(types::create),
+        )
+        .add(
+            M::PUT,
+            "/types/{type_id}",
+            Gate::All(&[TypeUpdate]),
+            put(types::update),
+        )
+        .add(
+            M::DELETE,
+            "/types/{type_id}",
+            Gate::All(&[TypeDelete]),
+            delete(types::delete),
+        )
+        .add(
+            M::GET,
+            "/types/{type_id}/extra_specs",
+            Gate::All(&[TypeExtraSpecsGet]),
+            get(types::specs_show),
+        )
+        .add(
+            M::POST,
+            "/types/{type_id}/extra_specs",
+            Gate::All(&[TypeExtraSpecsUpdate]),
+            post(types::specs_set),
+        )
+        .add(
+            M::GET,
+            "/types/{type_id}/extra_specs/{key}",
+            Gate::All(&[TypeExtraSpecsGet]),
+            get(types::spec_show),
+        )
+        .add(
+            M::PUT,
+            "/types/{type_id}/extra_specs/{key}",
+            Gate::All(&[TypeExtraSpecsUpdate]),
+            put(types::spec_set),
+        )
+        .add(
+            M::DELETE,
+            "/types/{type_id}/extra_specs/{key}",
+            Gate::All(&[TypeExtraSpecsDelete]),
+            delete(types::spec_delete),
+        )
         .add(
             M::GET,
             "/types/default",

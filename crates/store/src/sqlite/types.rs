@@ -8,6 +8,16 @@ use sqlx::Row;
 use super::{db_err, SqliteStore};
 use crate::repo::TypeRepo;
 
+/// A uniqueness violation on a type's name.
+fn taken(e: DomainError, name: &str) -> DomainError {
+    match e {
+        DomainError::Conflict(_) => {
+            DomainError::Conflict(format!("Volume Type {name} already exists."))
+        }
+        other => other,
+    }
+}
+
 fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
     let specs: String = r.get("extra_specs");
     Ok(VolumeType {
@@ -48,6 +58,68 @@ impl TypeRepo for SqliteStore {
             .await
             .map_err(db_err)?;
         rows.iter().map(type_from_row).collect()
+    }
+
+    async fn volume_type_create(&self, t: &VolumeType) -> DomainResult<()> {
+        let specs = serde_json::to_string(&t.extra_specs)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO volume_types (id, name, description, is_public, extra_specs, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(&t.description)
+        .bind(t.is_public as i64)
+        .bind(specs)
+        .bind(now_timestamp())
+        .execute(&self.write)
+        .await
+        .map_err(|e| taken(db_err(e), &t.name))?;
+        Ok(())
+    }
+
+    async fn volume_type_update(&self, t: &VolumeType) -> DomainResult<()> {
+        let specs = serde_json::to_string(&t.extra_specs)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        let res = sqlx::query(
+            "UPDATE volume_types SET name = ?, description = ?, is_public = ?, extra_specs = ? WHERE id = ?",
+        )
+        .bind(&t.name)
+        .bind(&t.description)
+        .bind(t.is_public as i64)
+        .bind(specs)
+        .bind(&t.id)
+        .execute(&self.write)
+        .await
+        .map_err(|e| taken(db_err(e), &t.name))?;
+        if res.rows_affected() == 0 {
+            return Err(DomainError::not_found("Volume type", t.id.clone()));
+        }
+        Ok(())
+    }
+
+    async fn volume_type_delete(&self, id: &str) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volumes WHERE volume_type_id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if used > 0 {
+            return Err(DomainError::state(format!(
+                "Volume type {id} is in use by {used} volumes."
+            )));
+        }
+        let res = sqlx::query("DELETE FROM volume_types WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(DomainError::not_found("Volume type", id));
+        }
+        tx.commit().await.map_err(db_err)
     }
 
     /// Finds a type by id, or else by name (Cinder accepts either).

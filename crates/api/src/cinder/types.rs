@@ -1,0 +1,174 @@
+//! Volume type administration: create, update, delete and extra specs
+//! (admin), with upstream's view per operation.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use platter_model::{Metadata, VolumeType};
+use platter_service::TypeFields;
+use serde_json::{json, Value};
+
+use super::{Caller, CinderError, CinderResult};
+use crate::toolkit::body::{json_object, metadata, Obj};
+use crate::toolkit::normalize::empty;
+use crate::ApiState;
+
+type TypePath = Path<(String, String)>;
+type SpecPath = Path<(String, String, String)>;
+
+/// The fields of a create or update's `volume_type` object.
+fn type_fields(body: &Bytes, creating: bool) -> Result<TypeFields, CinderError> {
+    let map = json_object(body)?;
+    Obj::new(&map, "body").deny_unknown(&["volume_type"])?;
+    let t = Obj::child(&map, "volume_type")?;
+    let public_key = if creating {
+        "os-volume-type-access:is_public"
+    } else {
+        "is_public"
+    };
+    let mut allowed = vec!["name", "description", public_key];
+    if creating {
+        allowed.push("extra_specs");
+    }
+    t.deny_unknown(&allowed)?;
+    if creating {
+        t.require("name")?;
+    }
+    Ok(TypeFields {
+        name: t.opt_str("name", 255)?,
+        description: t.opt_nullable_str("description", 255)?,
+        is_public: t.opt_bool(public_key)?,
+        extra_specs: t.opt_metadata("extra_specs")?,
+    })
+}
+
+/// Upstream's create answer.
+fn created(t: &VolumeType) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "is_public": t.is_public,
+        "os-volume-type-access:is_public": t.is_public,
+        "extra_specs": t.extra_specs,
+    })
+}
+
+/// `POST /types` (admin).
+pub(super) async fn create(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> CinderResult {
+    let f = type_fields(&body, true)?;
+    let t = state.platter.volume_type_create(&c.ctx, f).await?;
+    Ok(Json(json!({ "volume_type": created(&t) })).into_response())
+}
+
+/// `PUT /types/{id}` (admin).
+pub(super) async fn update(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+    body: Bytes,
+) -> CinderResult {
+    let f = type_fields(&body, false)?;
+    let t = state.platter.volume_type_update(&c.ctx, &id, f).await?;
+    let body = json!({ "volume_type": {
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "is_public": t.is_public,
+        "extra_specs": t.extra_specs,
+    }});
+    Ok(Json(body).into_response())
+}
+
+/// `DELETE /types/{id}` (admin).
+pub(super) async fn delete(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+) -> CinderResult {
+    state.platter.volume_type_delete(&c.ctx, &id).await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+/// `GET /types/{id}/extra_specs`.
+pub(super) async fn specs_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+) -> CinderResult {
+    let specs = state.platter.volume_type_extra_specs(&c.ctx, &id).await?;
+    Ok(Json(json!({ "extra_specs": specs })).into_response())
+}
+
+/// `POST /types/{id}/extra_specs` (admin): answers what it set.
+pub(super) async fn specs_set(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    let o = Obj::new(&map, "body");
+    o.deny_unknown(&["extra_specs"])?;
+    let specs = metadata("extra_specs", o.require("extra_specs")?)?;
+    state
+        .platter
+        .volume_type_extra_specs_set(&c.ctx, &id, &specs)
+        .await?;
+    Ok(Json(json!({ "extra_specs": specs })).into_response())
+}
+
+/// `GET /types/{id}/extra_specs/{key}`: `{key: value}`.
+pub(super) async fn spec_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, key)): SpecPath,
+) -> CinderResult {
+    let specs = state.platter.volume_type_extra_specs(&c.ctx, &id).await?;
+    let value = specs.get(&key).ok_or_else(|| {
+        CinderError::not_found(format!(
+            "Volume Type {id} has no extra specs with key {key}."
+        ))
+    })?;
+    Ok(Json(json!({ key: value })).into_response())
+}
+
+/// `PUT /types/{id}/extra_specs/{key}` (admin), body `{key: value}`.
+pub(super) async fn spec_set(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, key)): SpecPath,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    let spec: Metadata = metadata("body", &Value::Object(map))?;
+    if spec.len() != 1 || !spec.contains_key(&key) {
+        return Err(CinderError::bad_request(
+            "Invalid input received: the body must hold exactly the URL's key.",
+        ));
+    }
+    state
+        .platter
+        .volume_type_extra_specs_set(&c.ctx, &id, &spec)
+        .await?;
+    Ok(Json(json!(spec)).into_response())
+}
+
+/// `DELETE /types/{id}/extra_specs/{key}` (admin).
+pub(super) async fn spec_delete(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, key)): SpecPath,
+) -> CinderResult {
+    state
+        .platter
+        .volume_type_extra_spec_delete(&c.ctx, &id, &key)
+        .await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
