@@ -128,6 +128,8 @@ actions! {
     QuotaUpdate => "volume_extension:quotas:update", Admin, None;
     QuotaDelete => "volume_extension:quotas:delete", Admin, None;
     PoolsGet => "scheduler_extension:scheduler_stats:get_pools", Admin, None;
+    HostList => "volume_extension:hosts", Admin, None;
+    HostGet => "volume_extension:hosts", Admin, None;
     JobGet => "evs:jobs:get", Read, None;
 
     // ---- identity

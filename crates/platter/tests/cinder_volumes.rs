@@ -697,7 +697,10 @@ async fn admins_create_update_and_delete_types_and_their_extra_specs() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["volume_type"]["name"], "faster");
-    assert_eq!(r.body["volume_type"]["description"], serde_json::Value::Null);
+    assert_eq!(
+        r.body["volume_type"]["description"],
+        serde_json::Value::Null
+    );
     let r = a
         .post(
             &format!("/types/{id}/extra_specs"),
@@ -742,4 +745,56 @@ async fn admins_create_update_and_delete_types_and_their_extra_specs() {
         .delete("/types/00000000-0000-0000-0000-000000000000")
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn os_hosts_lists_services_and_what_the_volume_host_holds() {
+    let server = Server::start();
+    let a = admin(&server).await;
+    let v = a.volume(json!({"size": 2})).await;
+    let vid = v["id"].as_str().unwrap();
+    let r = a
+        .post("/snapshots", json!({"snapshot": {"volume_id": vid}}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let sid = r.body["snapshot"]["id"].as_str().unwrap().to_string();
+    a.wait_snapshot(&sid, "available").await;
+
+    let r = a.get("/os-hosts").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let hosts = r.body["hosts"].as_array().unwrap().clone();
+    let services: Vec<(&str, &str)> = hosts
+        .iter()
+        .map(|h| {
+            (
+                h["host_name"].as_str().unwrap(),
+                h["service"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        services,
+        vec![
+            ("platter", "cinder-scheduler"),
+            ("platter@engine", "cinder-volume")
+        ]
+    );
+    let r = a.get("/os-hosts/platter@engine").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let total = &r.body["host"][0]["resource"];
+    assert_eq!(total["project"], "(total)");
+    assert_eq!(total["volume_count"], "1");
+    assert_eq!(total["total_volume_gb"], "2");
+    assert_eq!(total["snapshot_count"], "1");
+    assert_eq!(total["total_snapshot_gb"], "2");
+    assert_eq!(
+        r.body["host"][1]["resource"]["project"],
+        a.project_id.as_str()
+    );
+    assert_eq!(
+        a.get("/os-hosts/nowhere").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let m = a.new_project_user(&server, "ph", "uh", "member").await;
+    assert_eq!(m.get("/os-hosts").await.status, StatusCode::FORBIDDEN);
 }

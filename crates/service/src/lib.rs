@@ -10,6 +10,7 @@ mod authz;
 mod config;
 mod credentials;
 mod evs;
+mod hosts;
 mod identity;
 mod jobs;
 mod quotas;
@@ -30,6 +31,7 @@ pub use evs::{
     retype_allowed, CreateOutcome, JobView, Prepaid, UnsubscribeResult, IDEMPOTENCY_TTL_SECS,
     MAX_CREATE_COUNT, MAX_TAGS,
 };
+pub use hosts::{HostService, HostUsage};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;
 /// Field sets of identity administration requests.

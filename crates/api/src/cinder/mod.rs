@@ -391,6 +391,13 @@ fn project_routes(state: &ApiState) -> Routes {
             Gate::All(&[PoolsGet]),
             get(get_pools),
         )
+        .add(M::GET, "/os-hosts", Gate::All(&[HostList]), get(host_list))
+        .add(
+            M::GET,
+            "/os-hosts/{host}",
+            Gate::All(&[HostGet]),
+            get(host_show),
+        )
 }
 
 /// The Cinder router and its action table.

@@ -275,3 +275,51 @@ pub(super) async fn extensions(Extension(caller): Extension<Caller>) -> Json<Val
         .collect();
     Json(json!({ "extensions": items }))
 }
+
+/// `GET /os-hosts` (admin): the scheduler and a volume service per backend.
+pub(super) async fn host_list(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+) -> CinderResult {
+    let now = platter_model::now_timestamp();
+    let hosts: Vec<Value> = state
+        .platter
+        .host_list(&c.ctx)?
+        .into_iter()
+        .map(|h| {
+            json!({
+                "host_name": h.host_name,
+                "service": h.service,
+                "zone": h.zone,
+                "service-status": "available",
+                "service-state": "enabled",
+                "last-update": now,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "hosts": hosts })).into_response())
+}
+
+/// `GET /os-hosts/{host}` (admin): what the host holds, in total and per
+/// project (counts as strings, as upstream).
+pub(super) async fn host_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, host)): Path<(String, String)>,
+) -> CinderResult {
+    let usage = state.platter.host_show(&c.ctx, &host).await?;
+    let items: Vec<Value> = usage
+        .into_iter()
+        .map(|u| {
+            json!({ "resource": {
+                "host": host,
+                "project": u.project,
+                "volume_count": u.volume_count.to_string(),
+                "total_volume_gb": u.total_volume_gb.to_string(),
+                "snapshot_count": u.snapshot_count.to_string(),
+                "total_snapshot_gb": u.total_snapshot_gb.to_string(),
+            }})
+        })
+        .collect();
+    Ok(Json(json!({ "host": items })).into_response())
+}
