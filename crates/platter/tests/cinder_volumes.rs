@@ -798,3 +798,38 @@ async fn os_hosts_lists_services_and_what_the_volume_host_holds() {
     let m = a.new_project_user(&server, "ph", "uh", "member").await;
     assert_eq!(m.get("/os-hosts").await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn cinder_retype_changes_the_type_within_the_pool() {
+    let server = Server::start();
+    let a = admin(&server).await;
+    let r = a
+        .post("/types", json!({"volume_type": {"name": "gold"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = a.volume(json!({"size": 1, "volume_type": "SATA"})).await;
+    let vid = v["id"].as_str().unwrap();
+    let retype = |t: &str| json!({"os-retype": {"new_type": t, "migration_policy": "never"}});
+    // SATA -> gold is outside EVS's upgrade matrix, and fine for Cinder.
+    let r = a
+        .post(&format!("/volumes/{vid}/action"), retype("gold"))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = a.get(&format!("/volumes/{vid}")).await.body["volume"].clone();
+        if v["volume_type"] == "gold" && v["status"] == "available" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{v}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let r = a
+        .post(&format!("/volumes/{vid}/action"), retype("gold"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "same type: {}", r.body);
+    let r = a
+        .post(&format!("/volumes/{vid}/action"), retype("nope"))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}

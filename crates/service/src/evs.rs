@@ -314,10 +314,42 @@ impl Platter {
         throughput: Option<i64>,
         auto_pay: bool,
     ) -> DomainResult<(String, Option<String>)> {
+        self.retype_with(ctx, id, new_type, (iops, throughput), auto_pay, true)
+            .await
+    }
+
+    /// Cinder's `os-retype`: to any other type of the volume's pool (no
+    /// migration yet), whatever EVS's upgrade matrix says.
+    pub async fn volume_retype_any(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        new_type: &str,
+    ) -> DomainResult<String> {
+        self.retype_with(ctx, id, new_type, (None, None), false, false)
+            .await
+            .map(|(job, _)| job)
+    }
+
+    async fn retype_with(
+        &self,
+        ctx: &AuthContext,
+        id: &str,
+        new_type: &str,
+        (iops, throughput): (Option<i64>, Option<i64>),
+        auto_pay: bool,
+        evs_matrix: bool,
+    ) -> DomainResult<(String, Option<String>)> {
         self.authorize(ctx, Action::VolumeRetype)?;
         let v = self.volume_get(ctx, id).await?;
         let t = self.volume_type_get(new_type).await?;
-        if !retype_allowed(&v.volume_type_name, &t.name) {
+        if !evs_matrix && t.id == v.volume_type_id {
+            return Err(DomainError::invalid(format!(
+                "the new volume type must differ from the volume's ({}).",
+                t.name
+            )));
+        }
+        if evs_matrix && !retype_allowed(&v.volume_type_name, &t.name) {
             return Err(DomainError::invalid(format!(
                 "retype failed. please make sure that type is supported and the new one is higher than origin: {} to {} is not allowed.",
                 v.volume_type_name, t.name

@@ -106,6 +106,7 @@ fn project_routes(state: &ApiState) -> Routes {
             "/volumes/{volume_id}/action",
             Gate::OneOf(&[
                 VolumeExtend,
+                VolumeRetype,
                 VolumeResetStatus,
                 VolumeSetBootable,
                 VolumeSetReadonly,

@@ -323,6 +323,24 @@ pub async fn action(
             state.platter.volume_extend(&c.ctx, &id, new_size).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "os-retype" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["new_type", "migration_policy"])?;
+            let new_type = o.req_str("new_type", 255)?;
+            match o.opt_str("migration_policy", 16)?.as_deref() {
+                None | Some("never") | Some("on-demand") => {}
+                Some(other) => {
+                    return Err(CinderError::bad_request(format!(
+                        "Invalid input received: migration_policy must be 'never' or 'on-demand', not '{other}'."
+                    )))
+                }
+            }
+            state
+                .platter
+                .volume_retype_any(&c.ctx, &id, &new_type)
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
         "os-reset_status" => {
             let o = action_object(name, value)?;
             o.deny_unknown(&["status", "attach_status", "migration_status"])?;
