@@ -127,6 +127,8 @@ actions! {
     QuotaDefaultsGet => "volume_extension:quotas:show", Read, Some("evs:quotas:get");
     QuotaUpdate => "volume_extension:quotas:update", Admin, None;
     QuotaDelete => "volume_extension:quotas:delete", Admin, None;
+    QuotaClassGet => "volume_extension:quota_classes", Admin, None;
+    QuotaClassUpdate => "volume_extension:quota_classes:update", Admin, None;
     PoolsGet => "scheduler_extension:scheduler_stats:get_pools", Admin, None;
     HostList => "volume_extension:hosts", Admin, None;
     HostGet => "volume_extension:hosts", Admin, None;

@@ -224,6 +224,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     }
     let exports = Exports::with_pools(platter.pools().clone());
     platter.set_datapath(exports.clone());
+    platter.load_quota_class().await?;
     let redriven = platter.recover().await?;
     if redriven > 0 {
         tracing::info!(jobs = redriven, "re-driving unfinished jobs");

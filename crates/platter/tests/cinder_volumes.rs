@@ -833,3 +833,50 @@ async fn cinder_retype_changes_the_type_within_the_pool() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_default_quota_class_sets_every_projects_defaults_and_persists() {
+    let mut server = Server::start();
+    let a = admin(&server).await;
+    let r = a.get("/os-quota-class-sets/default").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["quota_class_set"]["id"], "default");
+    assert_eq!(r.body["quota_class_set"]["volumes"], 10);
+    let r = a
+        .put(
+            "/os-quota-class-sets/default",
+            json!({"quota_class_set": {"volumes": 15, "gigabytes_SSD": 7}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["quota_class_set"]["volumes"], 15);
+    assert!(r.body["quota_class_set"].get("id").is_none());
+    let r = a
+        .put(
+            "/os-quota-class-sets/default",
+            json!({"quota_class_set": {"bogus": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+    server.restart_with(&[]);
+    let a = admin(&server).await;
+    let m = a.new_project_user(&server, "pq", "uq", "member").await;
+    let r = a
+        .get(&format!("/os-quota-sets/{}/defaults", m.project_id))
+        .await;
+    assert_eq!(r.body["quota_set"]["volumes"], 15, "{}", r.body);
+    assert_eq!(r.body["quota_set"]["gigabytes_SSD"], 7, "{}", r.body);
+    let r = m.get(&format!("/os-quota-sets/{}", m.project_id)).await;
+    assert_eq!(r.body["quota_set"]["volumes"], 15, "{}", r.body);
+    // The class's per-type limit is enforced.
+    let r = m
+        .post(
+            "/volumes",
+            json!({"volume": {"size": 8, "volume_type": "SSD"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let r = m.get("/os-quota-class-sets/default").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

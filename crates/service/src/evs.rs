@@ -161,7 +161,7 @@ impl Platter {
                 &items,
                 group.as_ref(),
                 order.as_ref(),
-                &self.config().quota_defaults,
+                &self.quota_defaults_now(),
             )
             .await?;
         for (_, job) in items {
@@ -248,7 +248,7 @@ impl Platter {
                 &planned,
                 group.as_ref(),
                 order.as_ref(),
-                &self.config().quota_defaults,
+                &self.quota_defaults_now(),
             )
             .await?;
         for t in planned {
@@ -380,7 +380,7 @@ impl Platter {
                 &t.name,
                 &job,
                 order.as_ref(),
-                &self.config().quota_defaults,
+                &self.quota_defaults_now(),
             )
             .await?;
         let job_id = job.id.clone();

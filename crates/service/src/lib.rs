@@ -78,6 +78,9 @@ struct Inner {
     jobs: jobs::JobQueue,
     datapath: std::sync::OnceLock<Arc<dyn DataPath>>,
     authorizer: Arc<dyn Authorizer>,
+    /// The default quota class: the configured defaults, overridden by
+    /// what admins set with `os-quota-class-sets/default`.
+    quota_defaults: std::sync::RwLock<QuotaDefaults>,
 }
 
 impl Platter {
@@ -91,6 +94,7 @@ impl Platter {
     /// Builds the service over several pools, the first the default.
     pub fn with_pools(store: Store, pools: Arc<BackendRegistry>, config: ServiceConfig) -> Platter {
         let (queue, receiver) = jobs::JobQueue::new();
+        let quota_defaults = std::sync::RwLock::new(config.quota_defaults.clone());
         let roles: Arc<dyn Authorizer> = Arc::new(RoleAuthorizer);
         let authorizer: Arc<dyn Authorizer> = if config.faults.deny_actions.is_empty() {
             roles
@@ -108,6 +112,7 @@ impl Platter {
                 jobs: queue,
                 datapath: std::sync::OnceLock::new(),
                 authorizer,
+                quota_defaults,
             }),
         };
         jobs::spawn_runner(platter.clone(), receiver);

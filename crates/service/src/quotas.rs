@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use platter_model::{
     Action, AuthContext, DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES,
 };
+use platter_store::QuotaDefaults;
 
 use crate::Platter;
 
@@ -30,6 +31,77 @@ impl Platter {
             .into_iter()
             .map(|t| t.name)
             .collect())
+    }
+
+    /// The defaults every project's limits fall back to now.
+    pub(crate) fn quota_defaults_now(&self) -> QuotaDefaults {
+        match self.inner.quota_defaults.read() {
+            Ok(d) => d.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Loads what admins set on the default quota class (at start).
+    pub async fn load_quota_class(&self) -> DomainResult<()> {
+        let config = self.config().quota_defaults.clone();
+        let lines = self
+            .store()
+            .quota_usage(DEFAULT_CLASS_ROW, &config, &self.type_names().await?)
+            .await?;
+        let mut defaults = config;
+        for line in lines {
+            defaults.0.insert(line.resource, line.limit);
+        }
+        self.set_quota_defaults(defaults);
+        Ok(())
+    }
+
+    fn set_quota_defaults(&self, d: QuotaDefaults) {
+        match self.inner.quota_defaults.write() {
+            Ok(mut w) => *w = d,
+            Err(poisoned) => *poisoned.into_inner() = d,
+        }
+    }
+
+    /// Admin: a quota class's limits. Only `default` is kept; any other
+    /// class shows the defaults, as upstream does for a class without rows.
+    pub async fn quota_class_show(&self, ctx: &AuthContext) -> DomainResult<Vec<QuotaUsage>> {
+        self.authorize(ctx, Action::QuotaClassGet)?;
+        let defaults = self.quota_defaults_now();
+        Ok(self
+            .quota_resources()
+            .await?
+            .into_iter()
+            .map(|r| QuotaUsage {
+                limit: defaults.get(&r),
+                in_use: 0,
+                resource: r,
+            })
+            .collect())
+    }
+
+    /// Admin: sets limits of the default quota class, which every project
+    /// without its own limit for a resource then gets.
+    pub async fn quota_class_update(
+        &self,
+        ctx: &AuthContext,
+        class: &str,
+        limits: &[(String, i64)],
+    ) -> DomainResult<Vec<QuotaUsage>> {
+        self.authorize(ctx, Action::QuotaClassUpdate)?;
+        if class != "default" {
+            return Err(DomainError::invalid(format!(
+                "only the quota class 'default' can be set, not '{class}'."
+            )));
+        }
+        self.check_quota_limits(limits).await?;
+        self.store().quota_set(DEFAULT_CLASS_ROW, limits).await?;
+        let mut d = self.quota_defaults_now();
+        for (r, l) in limits {
+            d.0.insert(r.clone(), *l);
+        }
+        self.set_quota_defaults(d);
+        self.quota_class_show(ctx).await
     }
 
     /// Every quota resource a project has: the global ones and the per-type
@@ -62,7 +134,7 @@ impl Platter {
         let types = self.type_names().await?;
         let lines = self
             .store()
-            .quota_usage(project_id, &self.config().quota_defaults, &types)
+            .quota_usage(project_id, &self.quota_defaults_now(), &types)
             .await?;
         Ok(QuotaSetView {
             project_id: project_id.to_string(),
@@ -72,7 +144,7 @@ impl Platter {
 
     /// The configured defaults.
     pub async fn quota_defaults(&self, project_id: &str) -> DomainResult<QuotaSetView> {
-        let defaults = &self.config().quota_defaults;
+        let defaults = &self.quota_defaults_now();
         let lines = self
             .quota_resources()
             .await?
@@ -99,6 +171,13 @@ impl Platter {
     ) -> DomainResult<QuotaSetView> {
         self.authorize(ctx, Action::QuotaUpdate)?;
         self.project_get(project_id).await?;
+        self.check_quota_limits(limits).await?;
+        self.store().quota_set(project_id, limits).await?;
+        self.quota_show(ctx, project_id).await
+    }
+
+    /// Known resources, limits of -1 (unlimited) or more.
+    async fn check_quota_limits(&self, limits: &[(String, i64)]) -> DomainResult<()> {
         let known = self.quota_resources().await?;
         for (resource, limit) in limits {
             if !known.contains(resource) {
@@ -112,8 +191,7 @@ impl Platter {
                 )));
             }
         }
-        self.store().quota_set(project_id, limits).await?;
-        self.quota_show(ctx, project_id).await
+        Ok(())
     }
 
     /// Admin: drops a project's explicit limits.
@@ -134,3 +212,7 @@ impl Platter {
         })
     }
 }
+
+/// The quotas row holding the default class's limits (no project has this
+/// id: project ids are 32 hex digits).
+const DEFAULT_CLASS_ROW: &str = "__default_class__";

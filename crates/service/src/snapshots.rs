@@ -137,7 +137,7 @@ impl Platter {
         };
         let snap = self
             .store()
-            .snapshot_create(&new, &job, &self.config().quota_defaults)
+            .snapshot_create(&new, &job, &self.quota_defaults_now())
             .await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);

@@ -544,7 +544,7 @@ impl Platter {
         let (new, job) = plan.stamp(ctx, plan.req.name.clone(), None);
         let volume = self
             .store()
-            .volume_create(&new, &job, &self.config().quota_defaults)
+            .volume_create(&new, &job, &self.quota_defaults_now())
             .await?;
         self.inner.jobs.submit(job);
         Ok(volume)
@@ -773,7 +773,7 @@ impl Platter {
         let v = self.volume_get(ctx, id).await?;
         let (job, from) = self.plan_extend(&v, new_size, false)?;
         self.store()
-            .volume_begin_extend(id, new_size, from, &job, &self.config().quota_defaults)
+            .volume_begin_extend(id, new_size, from, &job, &self.quota_defaults_now())
             .await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);

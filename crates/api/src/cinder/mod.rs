@@ -382,6 +382,18 @@ fn project_routes(state: &ApiState) -> Routes {
         )
         .add(
             M::GET,
+            "/os-quota-class-sets/{target}",
+            Gate::All(&[QuotaClassGet]),
+            get(quotas::class_show),
+        )
+        .add(
+            M::PUT,
+            "/os-quota-class-sets/{target}",
+            Gate::All(&[QuotaClassUpdate]),
+            put(quotas::class_update),
+        )
+        .add(
+            M::GET,
             "/extensions",
             Gate::All(&[ExtensionsList]),
             get(extensions),

@@ -120,3 +120,52 @@ pub async fn limits(
     });
     Ok(Json(json!({ "limits": { "rate": [], "absolute": absolute } })).into_response())
 }
+
+/// `{class limits}`, with `id` on a show (upstream's update answer has none).
+fn quota_class_body(class: Option<&str>, lines: &[platter_model::QuotaUsage]) -> Value {
+    let mut m = Map::new();
+    if let Some(c) = class {
+        m.insert("id".into(), json!(c));
+    }
+    for l in lines {
+        m.insert(l.resource.clone(), json!(l.limit));
+    }
+    json!({ "quota_class_set": m })
+}
+
+/// `GET /os-quota-class-sets/{class}` (admin).
+pub async fn class_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, class)): TargetPath,
+) -> CinderResult {
+    let lines = state.platter.quota_class_show(&c.ctx).await?;
+    Ok(Json(quota_class_body(Some(&class), &lines)).into_response())
+}
+
+/// `PUT /os-quota-class-sets/{class}` (admin): `{"quota_class_set": {...}}`.
+pub async fn class_update(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, class)): TargetPath,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    Obj::new(&map, "body").deny_unknown(&["quota_class_set"])?;
+    let set = Obj::child(&map, "quota_class_set")?;
+    let mut limits = Vec::new();
+    for key in set.keys() {
+        if key == "id" || key == "class_name" {
+            continue;
+        }
+        let limit = set.opt_int(key)?.ok_or_else(|| {
+            CinderError::bad_request(format!("Invalid input for field/attribute {key}. Value: None. None is not of type 'integer'"))
+        })?;
+        limits.push((key.clone(), limit));
+    }
+    let lines = state
+        .platter
+        .quota_class_update(&c.ctx, &class, &limits)
+        .await?;
+    Ok(Json(quota_class_body(None, &lines)).into_response())
+}
