@@ -65,6 +65,12 @@ heat = False
 [compute-feature-enabled]
 volume_multiattach = False
 
+[enforce_scope]
+# Reads go through the project-reader credentials. (Without it, Tempest's
+# volume tests reach for a Glance client that a cloud without Glance
+# lacks, and whole classes fail to set up.)
+cinder = True
+
 [volume]
 catalog_type = volumev3
 region = RegionOne
@@ -102,8 +108,10 @@ def main():
         os.makedirs(os.path.join(ws, "logs"), exist_ok=True)
         with open(os.path.join(ws, "etc", "tempest.conf"), "w") as f:
             f.write(CONF.format(ws=ws, password=ADMIN_PASSWORD, identity=server.identity_url))
+        exclude = REPO / "tests" / "tempest" / "exclude.txt"
         proc = subprocess.run(
-            ["tempest", "run", "--regex", regex, "--concurrency", concurrency],
+            ["tempest", "run", "--regex", regex, "--concurrency", concurrency,
+             "--exclude-list", str(exclude)],
             cwd=ws, capture_output=True, text=True)
         out = proc.stdout + proc.stderr
         failed = sorted(set(re.findall(r"^\{\d+\} (\S+) \[[^\]]*\] \.\.\. FAILED", out, re.M)))
