@@ -2,15 +2,14 @@
 //! transaction, however many volumes `count` asks for (the plan is made once
 //! and stamped `count` times). The counts are the store handle's own.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{AuthContext, SnapshotStatus, VolumeStatus};
-use platter_service::{
-    AuthRequest, CreateRules, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef,
-    VolumeCreate,
-};
+use platter_service::{CreateRules, Platter, ServiceConfig, SnapshotCreate, VolumeCreate};
 use platter_store::Store;
 
 async fn service() -> (tempfile::TempDir, Platter, AuthContext) {
@@ -22,26 +21,7 @@ async fn service() -> (tempfile::TempDir, Platter, AuthContext) {
     }
     let pool = Pool::open(dir.path().join("pool"), PoolOptions::default()).unwrap();
     let platter = Platter::new(store, Arc::new(pool), config);
-    platter.bootstrap(Some("pw")).await.unwrap();
-    let token = platter
-        .authenticate(&AuthRequest {
-            methods: vec!["password".into()],
-            password: Some((
-                UserRef {
-                    name: Some("admin".into()),
-                    ..Default::default()
-                },
-                "pw".into(),
-            )),
-            project: Some(ProjectScope {
-                name: Some("admin".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let ctx = token.info.auth_context().unwrap();
+    let ctx = common::bootstrap_admin(&platter).await;
     (dir, platter, ctx)
 }
 

@@ -1,6 +1,8 @@
 //! Real bytes through the service: what a clone or an extend holds is
 //! exactly what its source held, and delete gives the space back.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,8 +10,7 @@ use platter_backend::{SparseFileBackend, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{AuthContext, SnapshotStatus, VolumeStatus, GIB};
 use platter_service::{
-    AuthRequest, CreateRules, Platter, ProjectScope, ServiceConfig, SnapshotCreate, UserRef,
-    VolumeCreate, VolumeListRequest,
+    CreateRules, Platter, ServiceConfig, SnapshotCreate, VolumeCreate, VolumeListRequest,
 };
 use platter_store::Store;
 
@@ -31,26 +32,7 @@ async fn service(kind: Kind) -> (tempfile::TempDir, Platter, AuthContext) {
         Kind::SparseFile => Arc::new(SparseFileBackend::open(dir.path().join("sparse")).unwrap()),
     };
     let platter = Platter::new(store, backend, ServiceConfig::default());
-    platter.bootstrap(Some("pw")).await.unwrap();
-    let token = platter
-        .authenticate(&AuthRequest {
-            methods: vec!["password".into()],
-            password: Some((
-                UserRef {
-                    name: Some("admin".into()),
-                    ..Default::default()
-                },
-                "pw".into(),
-            )),
-            project: Some(ProjectScope {
-                name: Some("admin".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let ctx = token.info.auth_context().unwrap();
+    let ctx = common::bootstrap_admin(&platter).await;
     (dir, platter, ctx)
 }
 

@@ -6,6 +6,7 @@
 //! resource in the documented error status and, after the API's clean-up,
 //! nothing behind.
 
+mod common;
 mod saga;
 
 use platter_model::{JobKind, JobStatus};

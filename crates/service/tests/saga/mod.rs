@@ -16,8 +16,7 @@ use platter_model::{
     GIB,
 };
 use platter_service::{
-    AuthRequest, CreateRules, FaultInjection, Platter, ProjectScope, ServiceConfig, SnapshotCreate,
-    UserRef, VolumeCreate,
+    CreateRules, FaultInjection, Platter, ServiceConfig, SnapshotCreate, VolumeCreate,
 };
 use platter_store::Store;
 
@@ -80,26 +79,7 @@ impl World {
         let store = Store::open(&dir.path().join("db")).await.unwrap();
         let (pool, config) = open(dir.path(), FaultInjection::default());
         let platter = Platter::new(store, pool.clone(), config);
-        platter.bootstrap(Some("pw")).await.unwrap();
-        let token = platter
-            .authenticate(&AuthRequest {
-                methods: vec!["password".into()],
-                password: Some((
-                    UserRef {
-                        name: Some("admin".into()),
-                        ..Default::default()
-                    },
-                    "pw".into(),
-                )),
-                project: Some(ProjectScope {
-                    name: Some("admin".into()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let ctx = token.info.auth_context().unwrap();
+        let ctx = crate::common::bootstrap_admin(&platter).await;
         World {
             dir,
             ctx,
