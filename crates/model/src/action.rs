@@ -114,6 +114,13 @@ actions! {
     AttachmentComplete => "volume:attachment_complete", Write, Some("evs:volumes:attach");
     AttachmentDelete => "volume:attachment_delete", Write, Some("evs:volumes:detach");
 
+    // ---- transfers (a project gives a volume to another)
+    TransferCreate => "volume:create_transfer", Write, Some("evs:transfers:create");
+    TransferList => "volume:get_all_transfers", Read, Some("evs:transfers:list");
+    TransferGet => "volume:get_transfer", Read, Some("evs:transfers:get");
+    TransferDelete => "volume:delete_transfer", Write, Some("evs:transfers:delete");
+    TransferAccept => "volume:accept_transfer", Write, Some("evs:transfers:accept");
+
     // ---- types, quotas, pools, jobs
     TypeList => "volume_extension:types_manage", Read, Some("evs:types:get");
     TypeGet => "volume_extension:type_get", Read, Some("evs:types:get");

@@ -39,7 +39,7 @@ impl CredentialCaller<'_> {
     }
 }
 
-fn random_chars(len: usize, alphabet: &[u8]) -> String {
+pub(crate) fn random_chars(len: usize, alphabet: &[u8]) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))

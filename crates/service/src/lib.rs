@@ -15,6 +15,7 @@ mod identity;
 mod jobs;
 mod quotas;
 mod snapshots;
+mod transfers;
 mod volumes;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats}
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use quotas::{Limits, QuotaSetView};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
+pub use transfers::{CreatedTransfer, TransferCreate, TRANSFER_KEY_LEN};
 pub use volumes::{
     check_qos_fields, CreateRules, TypeFields, VolumeCreate, VolumeListRequest, VolumeSummary,
 };

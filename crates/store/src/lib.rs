@@ -22,7 +22,8 @@ pub use platter_model::{Page, SortDir, SortKey};
 pub use repo::{
     AttachmentQuery, AttachmentRepo, CredentialRepo, ExtendTarget, IdempotencyClaim, IdentityRepo,
     JobRepo, Lifecycle, NewAttachment, NewSnapshot, NewVolume, OrderRepo, QuotaDefaults, QuotaRepo,
-    Repos, SnapshotQuery, SnapshotRepo, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
+    Repos, SnapshotQuery, SnapshotRepo, StoredTransfer, TransferRepo, TransferTaker, TypeRepo,
+    VolumeQuery, VolumeRepo, VolumeUpdate,
 };
 pub use sqlite::LOG_DIRECTIVES;
 

@@ -8,6 +8,7 @@ mod params;
 mod quotas;
 mod resources;
 mod snapshots;
+mod transfers;
 mod types;
 mod versions;
 pub(crate) mod views;
@@ -404,6 +405,8 @@ fn project_routes(state: &ApiState) -> Routes {
             Gate::All(&[PoolsGet]),
             get(get_pools),
         )
+        .with(|r| transfers::routes::<{ transfers::OLD }>(r, "/os-volume-transfer"))
+        .with(|r| transfers::routes::<{ transfers::NEW }>(r, "/volume-transfers"))
         .add(M::GET, "/os-hosts", Gate::All(&[HostList]), get(host_list))
         .add(
             M::GET,

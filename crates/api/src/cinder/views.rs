@@ -8,7 +8,13 @@ use super::ApiVersion;
 use crate::common::{volume_attachments, volume_metadata};
 use crate::ApiState;
 
-fn links(state: &ApiState, api: ApiVersion, project_id: &str, collection: &str, id: &str) -> Value {
+pub(crate) fn links(
+    state: &ApiState,
+    api: ApiVersion,
+    project_id: &str,
+    collection: &str,
+    id: &str,
+) -> Value {
     let base = &state.urls.block_storage;
     json!([
         { "href": format!("{base}/{}/{project_id}/{collection}/{id}", api.prefix()), "rel": "self" },

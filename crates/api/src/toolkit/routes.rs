@@ -120,6 +120,11 @@ impl Routes {
         self
     }
 
+    /// Adds a group of routes built elsewhere (a family's sub-resource).
+    pub fn with(self, add: impl FnOnce(Routes) -> Routes) -> Routes {
+        add(self)
+    }
+
     /// The router and its action table.
     pub fn finish(self) -> (Router<ApiState>, Vec<RouteEntry>) {
         (self.router, self.entries)

@@ -64,6 +64,7 @@ mod jobs;
 mod orders;
 mod quotas;
 mod snapshots;
+mod transfers;
 mod types;
 mod volumes;
 
@@ -74,6 +75,7 @@ pub use jobs::*;
 pub use orders::*;
 pub use quotas::*;
 pub use snapshots::*;
+pub use transfers::*;
 pub use types::*;
 pub use volumes::*;
 
@@ -99,6 +101,7 @@ pub trait Repos:
     + QuotaRepo
     + OrderRepo
     + TypeRepo
+    + TransferRepo
     + Lifecycle
 {
 }
@@ -113,6 +116,7 @@ impl<T> Repos for T where
         + QuotaRepo
         + OrderRepo
         + TypeRepo
+        + TransferRepo
         + Lifecycle
 {
 }

@@ -28,6 +28,7 @@ mod orders;
 mod page;
 mod quotas;
 mod snapshots;
+mod transfers;
 mod types;
 mod volume_rows;
 mod volumes;
