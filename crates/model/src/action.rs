@@ -137,6 +137,12 @@ actions! {
     QuotaClassGet => "volume_extension:quota_classes", Admin, None;
     QuotaClassUpdate => "volume_extension:quota_classes:update", Admin, None;
     PoolsGet => "scheduler_extension:scheduler_stats:get_pools", Admin, None;
+    MessageList => "message:get_all", Read, None;
+    MessageGet => "message:get", Read, None;
+    MessageDelete => "message:delete", Write, None;
+    VolumeServiceList => "volume_extension:services:index", Admin, None;
+    VolumeServiceUpdate => "volume_extension:services:update", Admin, None;
+    CapabilitiesGet => "volume_extension:capabilities", Admin, None;
     HostList => "volume_extension:hosts", Admin, None;
     HostGet => "volume_extension:hosts", Admin, None;
     JobGet => "evs:jobs:get", Read, None;

@@ -218,6 +218,10 @@ pub struct VolumeCreateParams {
     /// For the job view only.
     #[serde(default)]
     pub volume_type: Option<String>,
+    /// Why no pool could take the volume, when none could: the job then
+    /// fails (and the volume is `error`) instead of allocating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unschedulable: Option<String>,
 }
 
 /// Input of a volume delete.
@@ -563,6 +567,7 @@ mod tests {
                 source: VolumeSource::Blank,
                 name: None,
                 volume_type: None,
+                unschedulable: None,
             })
         );
         let p = JobParams::from_json(JobKind::VolumeExtend, json!({"new_size_gib": 5}));

@@ -9,8 +9,10 @@ mod credential;
 mod error;
 mod identity;
 mod job;
+mod message;
 mod page;
 mod quota;
+mod service_state;
 mod time_fmt;
 mod transfer;
 mod volume;
@@ -24,8 +26,10 @@ pub use job::{
     VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
     VolumeRetypeParams, VolumeRollbackParams,
 };
+pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
+pub use service_state::ServiceState;
 pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
 pub use transfer::Transfer;
 pub use volume::{

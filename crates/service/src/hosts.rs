@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use platter_model::{Action, AuthContext, DomainError, DomainResult};
+use platter_model::{now_timestamp, Action, AuthContext, DomainError, DomainResult, ServiceState};
 
+use crate::scheduler::volume_host_of;
 use crate::{Platter, SnapshotListRequest, VolumeListRequest};
 
 /// One service on one host, as `os-hosts` lists it.
@@ -14,6 +15,29 @@ pub struct HostService {
     /// `cinder-scheduler` or `cinder-volume`.
     pub service: &'static str,
     pub zone: String,
+}
+
+/// A service with its state and zone, as `os-services` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceEntry {
+    pub state: ServiceState,
+    pub zone: String,
+}
+
+/// What an operator changes on a service.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceChange {
+    Enable,
+    Disable { reason: Option<String> },
+}
+
+/// Whether `host` names `service_host` at Cinder's host level: `platter`
+/// names `platter` and `platter@engine`; `platter@engine` names itself.
+fn host_matches(service_host: &str, host: &str) -> bool {
+    service_host == host
+        || service_host
+            .strip_prefix(host)
+            .is_some_and(|rest| rest.starts_with('@') || rest.starts_with('#'))
 }
 
 /// What a volume host holds for one project (or, first, in total).
@@ -31,6 +55,10 @@ impl Platter {
     /// Admin: the scheduler on `platter` and a volume service per backend.
     pub fn host_list(&self, ctx: &AuthContext) -> DomainResult<Vec<HostService>> {
         self.authorize(ctx, Action::HostList)?;
+        Ok(self.host_list_unchecked())
+    }
+
+    fn host_list_unchecked(&self) -> Vec<HostService> {
         let zone = self
             .config()
             .availability_zones
@@ -52,7 +80,110 @@ impl Platter {
                 });
             }
         }
-        Ok(out)
+        out
+    }
+
+    /// Admin: the services (`os-services`), filtered by host (at Cinder's
+    /// host level) and binary.
+    pub async fn service_list(
+        &self,
+        ctx: &AuthContext,
+        host: Option<&str>,
+        binary: Option<&str>,
+    ) -> DomainResult<Vec<ServiceEntry>> {
+        self.authorize(ctx, Action::VolumeServiceList)?;
+        let states = self.store().service_states().await?;
+        let started = self.started_at().to_string();
+        Ok(self
+            .host_list_unchecked()
+            .into_iter()
+            .filter(|h| host.is_none_or(|want| host_matches(&h.host_name, want)))
+            .filter(|h| binary.is_none_or(|want| want == h.service))
+            .map(|h| {
+                let state = states
+                    .iter()
+                    .find(|s| s.host == h.host_name && s.binary == h.service)
+                    .cloned()
+                    .unwrap_or_else(|| ServiceState {
+                        host: h.host_name.clone(),
+                        binary: h.service.to_string(),
+                        disabled: false,
+                        disabled_reason: None,
+                        frozen: false,
+                        updated_at: started.clone(),
+                    });
+                ServiceEntry {
+                    state,
+                    zone: h.zone,
+                }
+            })
+            .collect())
+    }
+
+    /// Admin: enables or disables one service; an unknown host or binary is
+    /// not found.
+    pub async fn service_update(
+        &self,
+        ctx: &AuthContext,
+        host: &str,
+        binary: &str,
+        change: ServiceChange,
+    ) -> DomainResult<ServiceState> {
+        self.authorize(ctx, Action::VolumeServiceUpdate)?;
+        let current = self
+            .service_list(ctx, None, None)
+            .await?
+            .into_iter()
+            .find(|e| e.state.host == host && e.state.binary == binary)
+            .ok_or_else(|| DomainError::not_found("Service", format!("{host}/{binary}")))?;
+        let mut state = current.state;
+        (state.disabled, state.disabled_reason) = match change {
+            ServiceChange::Enable => (false, None),
+            ServiceChange::Disable { reason } => (true, reason),
+        };
+        state.updated_at = now_timestamp();
+        self.store().service_state_put(&state).await?;
+        Ok(state)
+    }
+
+    /// Admin: freezes or thaws the volume services of a host. A host with
+    /// no volume service is the caller's error, as upstream.
+    pub async fn service_freeze(
+        &self,
+        ctx: &AuthContext,
+        host: &str,
+        frozen: bool,
+    ) -> DomainResult<()> {
+        self.authorize(ctx, Action::VolumeServiceUpdate)?;
+        let volume_services: Vec<ServiceEntry> = self
+            .service_list(ctx, Some(host), Some("cinder-volume"))
+            .await?;
+        if volume_services.is_empty() {
+            return Err(DomainError::invalid(format!(
+                "Host {host} has no volume service."
+            )));
+        }
+        for e in volume_services {
+            let state = ServiceState {
+                frozen,
+                updated_at: now_timestamp(),
+                ..e.state
+            };
+            self.store().service_state_put(&state).await?;
+        }
+        Ok(())
+    }
+
+    /// The volume hosts (`platter@<backend>`) an operator disabled.
+    pub(crate) async fn disabled_volume_hosts(&self) -> DomainResult<Vec<String>> {
+        Ok(self
+            .store()
+            .service_states()
+            .await?
+            .into_iter()
+            .filter(|s| s.disabled && s.binary == "cinder-volume")
+            .map(|s| s.host)
+            .collect())
     }
 
     /// Admin: the volumes and snapshots a volume host holds, in total and
@@ -113,9 +244,4 @@ impl Platter {
         );
         Ok(out)
     }
-}
-
-/// `platter@engine#pool` → `platter@engine`.
-fn volume_host_of(pool_host: &str) -> String {
-    pool_host.split('#').next().unwrap_or(pool_host).to_string()
 }

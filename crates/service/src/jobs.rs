@@ -160,8 +160,11 @@ impl Platter {
                 }
             }
         }
-        if let Err(e) = self.finish_job(job, Some(error)).await {
-            tracing::error!(error = %e, "could not record the end of the job; left for recovery");
+        match self.finish_job(job, Some(error)).await {
+            Ok(()) => self.record_failure(job).await,
+            Err(e) => {
+                tracing::error!(error = %e, "could not record the end of the job; left for recovery")
+            }
         }
     }
 
@@ -223,6 +226,9 @@ impl Platter {
         let b = &self.job_backend(job).await?;
         match (step, &job.params) {
             (JobStep::AllocateVolume, JobParams::VolumeCreate(p)) => {
+                if let Some(why) = &p.unschedulable {
+                    return Err(format!("no valid backend: {why}"));
+                }
                 let size = bytes(p.size_gib);
                 match p.source.clone() {
                     VolumeSource::Blank => {

@@ -13,7 +13,9 @@ mod evs;
 mod hosts;
 mod identity;
 mod jobs;
+mod messages;
 mod quotas;
+mod scheduler;
 mod snapshots;
 mod transfers;
 mod volumes;
@@ -32,7 +34,7 @@ pub use evs::{
     retype_allowed, CreateOutcome, JobView, Prepaid, UnsubscribeResult, IDEMPOTENCY_TTL_SECS,
     MAX_CREATE_COUNT, MAX_TAGS,
 };
-pub use hosts::{HostService, HostUsage};
+pub use hosts::{HostService, HostUsage, ServiceChange, ServiceEntry};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;
 /// Field sets of identity administration requests.
@@ -43,9 +45,11 @@ pub use identity::{
     AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
     READER_ROLE,
 };
+pub use messages::MESSAGE_TTL_SECS;
 pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use quotas::{Limits, QuotaSetView};
+pub use scheduler::{STORAGE_PROTOCOL, VENDOR_NAME};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
 pub use transfers::{CreatedTransfer, TransferCreate, TRANSFER_KEY_LEN};
 pub use volumes::{
@@ -83,6 +87,9 @@ struct Inner {
     /// The default quota class: the configured defaults, overridden by
     /// what admins set with `os-quota-class-sets/default`.
     quota_defaults: std::sync::RwLock<QuotaDefaults>,
+    /// When this process started (the services' `updated_at` until an
+    /// operator changes them).
+    started_at: platter_model::Timestamp,
 }
 
 impl Platter {
@@ -115,6 +122,7 @@ impl Platter {
                 datapath: std::sync::OnceLock::new(),
                 authorizer,
                 quota_defaults,
+                started_at: platter_model::now_timestamp(),
             }),
         };
         jobs::spawn_runner(platter.clone(), receiver);
@@ -164,6 +172,11 @@ impl Platter {
             }
         }
         Ok(())
+    }
+
+    /// When this process started.
+    pub fn started_at(&self) -> &str {
+        &self.inner.started_at
     }
 
     pub fn config(&self) -> &ServiceConfig {

@@ -122,6 +122,7 @@ pub(crate) struct CreatePlan {
     az: String,
     bootable: bool,
     pool: String,
+    unschedulable: Option<String>,
 }
 
 impl CreatePlan {
@@ -144,6 +145,7 @@ impl CreatePlan {
                 source: self.source.clone(),
                 name: name.clone(),
                 volume_type: Some(self.vtype.name.clone()),
+                unschedulable: self.unschedulable.clone(),
             }),
         );
         let new = NewVolume {
@@ -646,17 +648,7 @@ impl Platter {
         check_qos_fields(&vtype.name, req.iops, req.throughput)?;
         // A snapshot lives in its volume's pool; a clone stays in its source's.
         let source_pool = source_volume.as_ref().map(|v| v.pool.clone());
-        let pool = match (source_pool, self.pool_of_type(&vtype)) {
-            (Some(src), Some(named)) if src != named => {
-                return Err(DomainError::invalid(format!(
-                    "volume type {} places volumes in pool {named}, but the source is in pool {src}; a volume cannot be created from a source in another pool.",
-                    vtype.name
-                )))
-            }
-            (Some(src), _) => src,
-            (None, Some(named)) => named,
-            (None, None) => self.pools().default_pool().name.clone(),
-        };
+        let placement = self.place(&vtype, source_pool).await?;
         if let Some(allowed) = vtype.extra_specs.get("RESKEY:availability_zones") {
             if !allowed.split(',').any(|z| z.trim() == az) {
                 return Err(DomainError::InvalidCreate(CreateRule::TypeNotInZone {
@@ -672,7 +664,8 @@ impl Platter {
             vtype,
             az,
             bootable,
-            pool,
+            pool: placement.pool,
+            unschedulable: placement.unschedulable,
         })
     }
 

@@ -111,9 +111,10 @@ async fn an_evs_create_reads_its_sources_once_and_writes_once_for_any_count() {
             .await;
         }
     }
-    // Reads: the type (and the snapshot and its volume), then the create.
+    // Reads: the type (and the snapshot and its volume), the service
+    // states placement filters on, then the create.
     for (count, from_snapshot, calls) in &costs {
-        let expected = if *from_snapshot { 4 } else { 2 };
+        let expected = if *from_snapshot { 5 } else { 3 };
         assert_eq!(
             *calls, expected,
             "count {count}, from snapshot {from_snapshot}: {costs:?}"

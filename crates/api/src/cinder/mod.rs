@@ -3,10 +3,12 @@
 
 mod attachments;
 mod errors;
+mod messages;
 mod metadata;
 mod params;
 mod quotas;
 mod resources;
+mod services;
 mod snapshots;
 mod transfers;
 mod types;
@@ -407,6 +409,42 @@ fn project_routes(state: &ApiState) -> Routes {
         )
         .with(|r| transfers::routes::<{ transfers::OLD }>(r, "/os-volume-transfer"))
         .with(|r| transfers::routes::<{ transfers::NEW }>(r, "/volume-transfers"))
+        .add(
+            M::GET,
+            "/messages",
+            Gate::All(&[MessageList]),
+            get(messages::list),
+        )
+        .add(
+            M::GET,
+            "/messages/{message_id}",
+            Gate::All(&[MessageGet]),
+            get(messages::show),
+        )
+        .add(
+            M::DELETE,
+            "/messages/{message_id}",
+            Gate::All(&[MessageDelete]),
+            delete(messages::delete),
+        )
+        .add(
+            M::GET,
+            "/os-services",
+            Gate::All(&[VolumeServiceList]),
+            get(services::list),
+        )
+        .add(
+            M::PUT,
+            "/os-services/{action}",
+            Gate::All(&[VolumeServiceUpdate]),
+            put(services::update),
+        )
+        .add(
+            M::GET,
+            "/capabilities/{host}",
+            Gate::All(&[CapabilitiesGet]),
+            get(capabilities),
+        )
         .add(M::GET, "/os-hosts", Gate::All(&[HostList]), get(host_list))
         .add(
             M::GET,

@@ -6,8 +6,9 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use super::{params, views, Caller, CinderResult};
+use super::{params, views, Caller, CinderError, CinderResult};
 use crate::ApiState;
+use platter_service::{STORAGE_PROTOCOL, VENDOR_NAME};
 
 /// `GET /scheduler-stats/get_pools[?detail=true]` (admin): every storage
 /// pool, named `platter@<backend>#<pool>`, with its capacity and
@@ -32,9 +33,9 @@ pub(super) async fn get_pools(
                     "volume_backend_name": p.volume_backend_names.first().unwrap_or(&p.name),
                     "platter:volume_backend_names": p.volume_backend_names,
                     "platter:backend": p.backend,
-                    "vendor_name": "Platter",
+                    "vendor_name": VENDOR_NAME,
                     "driver_version": env!("CARGO_PKG_VERSION"),
-                    "storage_protocol": "nbd",
+                    "storage_protocol": STORAGE_PROTOCOL,
                     "total_capacity_gb": gib(stats.total_bytes),
                     "free_capacity_gb": gib(stats.free_bytes),
                     "allocated_capacity_gb": gib(stats.provisioned_bytes),
@@ -56,6 +57,44 @@ pub(super) async fn get_pools(
         })
         .collect();
     Ok(Json(json!({ "pools": pools })).into_response())
+}
+
+/// `GET /capabilities/{host}` (admin): a backend's capabilities, for
+/// `host@backend` or one of its pools `host@backend#pool`.
+pub(super) async fn capabilities(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, host)): Path<(String, String)>,
+) -> CinderResult {
+    let reports = state.platter.pool_stats(&c.ctx).await?;
+    let Some(p) = reports.iter().find(|p| {
+        p.host == host || p.host.split_once('#').map(|(backend, _)| backend) == Some(host.as_str())
+    }) else {
+        return Err(CinderError::not_found(format!(
+            "Capabilities of host {host} could not be found."
+        )));
+    };
+    let property = |title: &str, description: &str| json!({ "title": title, "description": description, "type": "boolean" });
+    let backend = p.host.split_once('#').map_or(p.host.as_str(), |(b, _)| b);
+    Ok(Json(json!({
+        "namespace": format!("OS::Storage::Capabilities::{backend}"),
+        "vendor_name": VENDOR_NAME,
+        "volume_backend_name": p.volume_backend_names.first().unwrap_or(&p.name),
+        "pool_name": p.name,
+        "driver_version": env!("CARGO_PKG_VERSION"),
+        "storage_protocol": STORAGE_PROTOCOL,
+        "display_name": null,
+        "description": null,
+        "visibility": null,
+        "replication_targets": [],
+        "properties": {
+            "thin_provisioning": property("Thin Provisioning", "Sets thin provisioning."),
+            "qos": property("QoS", "Enables QoS."),
+            "compression": property("Compression", "Enables compression."),
+            "replication": property("Replication", "Enables replication."),
+        },
+    }))
+    .into_response())
 }
 
 // ---- types, zones, extensions ----

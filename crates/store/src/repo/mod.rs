@@ -61,8 +61,10 @@ mod attachments;
 mod credentials;
 mod identity;
 mod jobs;
+mod messages;
 mod orders;
 mod quotas;
+mod services;
 mod snapshots;
 mod transfers;
 mod types;
@@ -72,8 +74,10 @@ pub use attachments::*;
 pub use credentials::*;
 pub use identity::*;
 pub use jobs::*;
+pub use messages::*;
 pub use orders::*;
 pub use quotas::*;
+pub use services::*;
 pub use snapshots::*;
 pub use transfers::*;
 pub use types::*;
@@ -102,6 +106,8 @@ pub trait Repos:
     + OrderRepo
     + TypeRepo
     + TransferRepo
+    + ServiceRepo
+    + MessageRepo
     + Lifecycle
 {
 }
@@ -117,6 +123,8 @@ impl<T> Repos for T where
         + OrderRepo
         + TypeRepo
         + TransferRepo
+        + ServiceRepo
+        + MessageRepo
         + Lifecycle
 {
 }

@@ -1,0 +1,89 @@
+//! User messages: what an asynchronous operation that failed tells the
+//! project that asked for it (Cinder's `messages`, 3.3).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+macro_rules! named {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| format!("unknown {} '{}'", stringify!($name), s))
+            }
+        }
+    };
+}
+
+named! {
+    /// The operation that failed.
+    MessageAction {
+        ScheduleAllocateVolume => "schedule_allocate_volume",
+        CreateVolume => "create_volume",
+        DeleteVolume => "delete_volume",
+        ExtendVolume => "extend_volume",
+        RetypeVolume => "retype_volume",
+        UpdateVolumeQos => "update_volume_qos",
+        RevertVolume => "revert_volume",
+        CreateSnapshot => "create_snapshot",
+        DeleteSnapshot => "delete_snapshot",
+    }
+}
+
+named! {
+    /// Why it failed.
+    MessageDetail {
+        UnknownError => "unknown_error",
+        NoBackendAvailable => "no_backend_available",
+        BackendFailed => "backend_failed",
+    }
+}
+
+named! {
+    /// The kind of resource a message is about.
+    MessageResource {
+        Volume => "volume",
+        Snapshot => "snapshot",
+    }
+}
+
+/// One message to a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserMessage {
+    pub id: String,
+    pub project_id: String,
+    /// The request that started the operation.
+    pub request_id: String,
+    pub resource_type: MessageResource,
+    pub resource_id: String,
+    pub action: MessageAction,
+    pub detail: MessageDetail,
+    pub created_at: Timestamp,
+    /// Kept at least until then.
+    pub expires_at: Timestamp,
+}

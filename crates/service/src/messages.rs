@@ -1,0 +1,91 @@
+//! User messages: a failed asynchronous operation leaves its project a
+//! message saying what failed and why (Cinder's `messages`, 3.3).
+
+use platter_model::{
+    format_timestamp, new_uuid, parse_timestamp, Action, AuthContext, DomainError, DomainResult,
+    Job, JobKind, JobParams, MessageAction, MessageDetail, MessageResource, UserMessage,
+};
+
+use crate::{visible, Platter};
+
+/// How long a message is kept: Cinder's `message_ttl` (30 days).
+pub const MESSAGE_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// What failed and why, for a failed job.
+fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
+    use MessageAction as A;
+    let detail = match &job.params {
+        JobParams::Unreadable { .. } => MessageDetail::UnknownError,
+        _ => MessageDetail::BackendFailed,
+    };
+    match (&job.kind, &job.params) {
+        (JobKind::VolumeCreate, JobParams::VolumeCreate(p)) if p.unschedulable.is_some() => (
+            MessageResource::Volume,
+            A::ScheduleAllocateVolume,
+            MessageDetail::NoBackendAvailable,
+        ),
+        (JobKind::VolumeCreate, _) => (MessageResource::Volume, A::CreateVolume, detail),
+        (JobKind::VolumeDelete, _) => (MessageResource::Volume, A::DeleteVolume, detail),
+        (JobKind::VolumeExtend, _) => (MessageResource::Volume, A::ExtendVolume, detail),
+        (JobKind::VolumeRetype, _) => (MessageResource::Volume, A::RetypeVolume, detail),
+        (JobKind::VolumeQos, _) => (MessageResource::Volume, A::UpdateVolumeQos, detail),
+        (JobKind::VolumeRollback, _) => (MessageResource::Volume, A::RevertVolume, detail),
+        (JobKind::SnapshotCreate, _) => (MessageResource::Snapshot, A::CreateSnapshot, detail),
+        (JobKind::SnapshotDelete, _) => (MessageResource::Snapshot, A::DeleteSnapshot, detail),
+    }
+}
+
+impl Platter {
+    /// Leaves the project of a failed job a message. Best effort: a
+    /// message that cannot be written is logged, the job's end stands.
+    pub(crate) async fn record_failure(&self, job: &Job) {
+        let (resource_type, action, detail) = event_of(job);
+        let now = time::OffsetDateTime::now_utc();
+        let m = UserMessage {
+            id: new_uuid(),
+            project_id: job.project_id.clone(),
+            request_id: format!("req-{}", job.id),
+            resource_type,
+            resource_id: job.resource_id.clone(),
+            action,
+            detail,
+            created_at: format_timestamp(now),
+            expires_at: format_timestamp(now + time::Duration::seconds(MESSAGE_TTL_SECS)),
+        };
+        if let Err(e) = self.store().message_insert(&m).await {
+            tracing::error!(error = %e, "could not record the user message of a failed job");
+        }
+    }
+
+    /// The caller's project's messages (every project's for an admin).
+    pub async fn message_list(&self, ctx: &AuthContext) -> DomainResult<Vec<UserMessage>> {
+        self.authorize(ctx, Action::MessageList)?;
+        let project = (!ctx.is_admin()).then_some(ctx.project_id.as_str());
+        let now = platter_model::now_timestamp();
+        self.store().message_list(project, &now).await
+    }
+
+    pub async fn message_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<UserMessage> {
+        self.authorize(ctx, Action::MessageGet)?;
+        let now = platter_model::now_timestamp();
+        match self.store().message_get(id).await? {
+            Some(m)
+                if visible(ctx, &m.project_id)
+                    && parse_timestamp(&m.expires_at) >= parse_timestamp(&now) =>
+            {
+                Ok(m)
+            }
+            _ => Err(DomainError::not_found("Message", id)),
+        }
+    }
+
+    pub async fn message_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+        self.authorize(ctx, Action::MessageDelete)?;
+        self.message_get(ctx, id).await?;
+        if self.store().message_delete(id).await? {
+            Ok(())
+        } else {
+            Err(DomainError::not_found("Message", id))
+        }
+    }
+}
