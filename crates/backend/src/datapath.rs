@@ -1,11 +1,24 @@
 //! The seam between the control plane and the data path: the service tells
 //! the data path (the NBD server) which exports exist and what QoS they get.
 
-/// Limits applied to a volume's exports; `None` is unlimited.
+/// Limits applied to a volume's exports; `None` is unlimited. The totals
+/// count every request; the read and write limits count only requests of
+/// their direction (trims and zeroing count as writes of no bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Qos {
     pub iops: Option<u64>,
     pub bytes_per_sec: Option<u64>,
+    pub read_iops: Option<u64>,
+    pub write_iops: Option<u64>,
+    pub read_bytes_per_sec: Option<u64>,
+    pub write_bytes_per_sec: Option<u64>,
+}
+
+/// Which way a request moves data, for [`Qos`]'s per-direction limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoDirection {
+    Read,
+    Write,
 }
 
 /// One export: an attachment's connection to a volume.

@@ -17,7 +17,7 @@ mod unavailable;
 
 use std::sync::Arc;
 
-pub use datapath::{DataPath, DataPathEndpoint, ExportSpec, Qos};
+pub use datapath::{DataPath, DataPathEndpoint, ExportSpec, IoDirection, Qos};
 pub use memory::MemoryBackend;
 pub use registry::{BackendPool, BackendRegistry, DEFAULT_POOL, HOST};
 pub use sparse_file::SparseFileBackend;

@@ -130,6 +130,11 @@ actions! {
     TypeExtraSpecsGet => "volume_extension:types_extra_specs:index", Read, Some("evs:types:get");
     TypeExtraSpecsUpdate => "volume_extension:types_extra_specs:update", Admin, None;
     TypeExtraSpecsDelete => "volume_extension:types_extra_specs:delete", Admin, None;
+    QosSpecsCreate => "volume_extension:qos_specs_manage:create", Admin, None;
+    QosSpecsList => "volume_extension:qos_specs_manage:get_all", Admin, None;
+    QosSpecsGet => "volume_extension:qos_specs_manage:get", Admin, None;
+    QosSpecsUpdate => "volume_extension:qos_specs_manage:update", Admin, None;
+    QosSpecsDelete => "volume_extension:qos_specs_manage:delete", Admin, None;
     QuotaGet => "volume_extension:quotas:show", Read, Some("evs:quotas:get");
     QuotaDefaultsGet => "volume_extension:quotas:show", Read, Some("evs:quotas:get");
     QuotaUpdate => "volume_extension:quotas:update", Admin, None;

@@ -11,6 +11,7 @@ mod identity;
 mod job;
 mod message;
 mod page;
+mod qos_specs;
 mod quota;
 mod service_state;
 mod time_fmt;
@@ -28,6 +29,7 @@ pub use job::{
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};
+pub use qos_specs::{QosConsumer, QosSpecs};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use service_state::ServiceState;
 pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};

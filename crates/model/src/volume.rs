@@ -271,6 +271,9 @@ pub struct VolumeType {
     pub description: Option<String>,
     pub is_public: bool,
     pub extra_specs: Metadata,
+    /// The QoS specs associated with the type, if any.
+    #[serde(default)]
+    pub qos_specs_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use platter_backend::Qos;
+use platter_backend::{IoDirection, Qos};
 
 /// Burst allowance: a tenth of a second's worth.
 const BURST_SECONDS: f64 = 0.1;
@@ -39,11 +39,35 @@ impl Bucket {
     }
 }
 
+/// The buckets of one [`Qos`]: totals, then reads, then writes.
+#[derive(Debug, Default)]
+struct Buckets {
+    iops: Option<Bucket>,
+    bytes: Option<Bucket>,
+    read_iops: Option<Bucket>,
+    read_bytes: Option<Bucket>,
+    write_iops: Option<Bucket>,
+    write_bytes: Option<Bucket>,
+}
+
+impl Buckets {
+    fn of(qos: Qos) -> Buckets {
+        let bucket = |r: Option<u64>| r.filter(|&r| r > 0).map(Bucket::new);
+        Buckets {
+            iops: bucket(qos.iops),
+            bytes: bucket(qos.bytes_per_sec),
+            read_iops: bucket(qos.read_iops),
+            read_bytes: bucket(qos.read_bytes_per_sec),
+            write_iops: bucket(qos.write_iops),
+            write_bytes: bucket(qos.write_bytes_per_sec),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct State {
     last: Instant,
-    iops: Option<Bucket>,
-    bytes: Option<Bucket>,
+    buckets: Buckets,
 }
 
 #[derive(Debug)]
@@ -56,40 +80,47 @@ impl Limiter {
         Limiter {
             state: Mutex::new(State {
                 last: Instant::now(),
-                iops: qos.iops.filter(|&r| r > 0).map(Bucket::new),
-                bytes: qos.bytes_per_sec.filter(|&r| r > 0).map(Bucket::new),
+                buckets: Buckets::of(qos),
             }),
         }
     }
 
     pub fn set(&self, qos: Qos) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.iops = qos.iops.filter(|&r| r > 0).map(Bucket::new);
-        s.bytes = qos.bytes_per_sec.filter(|&r| r > 0).map(Bucket::new);
+        s.buckets = Buckets::of(qos);
         s.last = Instant::now();
     }
 
-    /// How long a request of `bytes` must wait before it may run.
-    pub fn charge(&self, bytes: u64) -> Duration {
+    /// How long a request of `bytes` in direction `dir` must wait before it
+    /// may run.
+    pub fn charge(&self, dir: IoDirection, bytes: u64) -> Duration {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let elapsed = now.duration_since(s.last).as_secs_f64();
         s.last = now;
+        let b = &mut s.buckets;
+        let (dir_iops, dir_bytes) = match dir {
+            IoDirection::Read => (&mut b.read_iops, &mut b.read_bytes),
+            IoDirection::Write => (&mut b.write_iops, &mut b.write_bytes),
+        };
         let mut wait: f64 = 0.0;
-        if let Some(b) = s.iops.as_mut() {
-            b.refill(elapsed);
-            wait = wait.max(b.take(1.0));
-        }
-        if let Some(b) = s.bytes.as_mut() {
-            b.refill(elapsed);
-            wait = wait.max(b.take(bytes as f64));
+        for (bucket, cost) in [
+            (b.iops.as_mut(), 1.0),
+            (b.bytes.as_mut(), bytes as f64),
+            (dir_iops.as_mut(), 1.0),
+            (dir_bytes.as_mut(), bytes as f64),
+        ] {
+            if let Some(bucket) = bucket {
+                bucket.refill(elapsed);
+                wait = wait.max(bucket.take(cost));
+            }
         }
         Duration::from_secs_f64(wait)
     }
 
-    /// Waits until a request of `bytes` may run.
-    pub async fn acquire(&self, bytes: u64) {
-        let wait = self.charge(bytes);
+    /// Waits until a request of `bytes` in direction `dir` may run.
+    pub async fn acquire(&self, dir: IoDirection, bytes: u64) {
+        let wait = self.charge(dir, bytes);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
@@ -104,15 +135,17 @@ mod tests {
     fn debt_makes_requests_wait_in_proportion() {
         let l = Limiter::new(Qos {
             iops: Some(100),
-            bytes_per_sec: None,
+            ..Qos::default()
         });
         // The burst (10 requests) goes through, then each waits 10 ms more.
-        let waits: Vec<f64> = (0..30).map(|_| l.charge(0).as_secs_f64()).collect();
+        let waits: Vec<f64> = (0..30)
+            .map(|_| l.charge(IoDirection::Read, 0).as_secs_f64())
+            .collect();
         assert!(waits[..10].iter().all(|w| *w < 0.001), "{waits:?}");
         assert!((waits[29] - 0.2).abs() < 0.01, "{waits:?}");
         l.set(Qos::default());
         assert_eq!(
-            l.charge(1 << 30),
+            l.charge(IoDirection::Write, 1 << 30),
             Duration::ZERO,
             "unlimited after a change"
         );
@@ -121,10 +154,24 @@ mod tests {
     #[test]
     fn bandwidth_counts_bytes() {
         let l = Limiter::new(Qos {
-            iops: None,
             bytes_per_sec: Some(1 << 20),
+            ..Qos::default()
         });
-        let w = l.charge(2 << 20);
+        let w = l.charge(IoDirection::Read, 2 << 20);
         assert!((w.as_secs_f64() - 1.9).abs() < 0.05, "{w:?}");
+    }
+
+    #[test]
+    fn direction_limits_leave_the_other_direction_alone() {
+        let l = Limiter::new(Qos {
+            write_iops: Some(10),
+            ..Qos::default()
+        });
+        // One write is the whole burst; the next waits a tenth of a second.
+        assert_eq!(l.charge(IoDirection::Write, 0), Duration::ZERO);
+        assert!(l.charge(IoDirection::Write, 0) > Duration::from_millis(50));
+        for _ in 0..100 {
+            assert_eq!(l.charge(IoDirection::Read, 4096), Duration::ZERO);
+        }
     }
 }

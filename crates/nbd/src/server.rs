@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use platter_backend::{BackendError, VolumeIo};
+use platter_backend::{BackendError, IoDirection, VolumeIo};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -509,11 +509,17 @@ async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
             if req.length == 0 || req.length > MAX_PAYLOAD {
                 return error_reply(s, &req, EINVAL, "bad read length");
             }
-            s.export.limiter.acquire(req.length as u64).await;
+            s.export
+                .limiter
+                .acquire(IoDirection::Read, req.length as u64)
+                .await;
             read(s, req).await
         }
         CMD_WRITE => {
-            s.export.limiter.acquire(req.length as u64).await;
+            s.export
+                .limiter
+                .acquire(IoDirection::Write, req.length as u64)
+                .await;
             let offset = req.offset;
             let r = run_io(&req, move || {
                 io.write_at(&payload, offset)?;
@@ -538,7 +544,7 @@ async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
                 // Allocated zeros mean writing them: not fast.
                 return error_reply(s, &req, ENOTSUP, "allocated zeros cannot be written fast");
             }
-            s.export.limiter.acquire(0).await;
+            s.export.limiter.acquire(IoDirection::Write, 0).await;
             let (offset, len) = (req.offset, req.length as u64);
             let r = blocking(move || {
                 if no_hole {

@@ -733,3 +733,128 @@ async fn evs_rollback_brings_back_the_bytes_written_over_nbd() {
         ],
     );
 }
+
+/// Random 4 KiB reads (or writes) per second fio measures on `uri`.
+fn fio_iops(uri: &str, rw: &str) -> f64 {
+    let fio = ok(
+        "fio",
+        &[
+            "--name=qos",
+            "--ioengine=nbd",
+            &format!("--uri={uri}"),
+            &format!("--rw={rw}"),
+            "--bs=4k",
+            "--size=64M",
+            "--iodepth=16",
+            "--time_based",
+            "--runtime=3",
+            "--ramp_time=1",
+            "--output-format=json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&fio[fio.find('{').unwrap()..]).unwrap();
+    let dir = if rw.contains("read") { "read" } else { "write" };
+    report["jobs"][0][dir]["iops"].as_f64().unwrap()
+}
+
+#[tokio::test]
+async fn cinder_qos_specs_hold_a_volume_to_their_limits_and_change_live() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let r = c
+        .post(
+            "/qos-specs",
+            json!({"qos_specs": {"name": "gold", "consumer": "front-end", "total_iops_sec": "500"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["qos_specs"]["specs"],
+        json!({"total_iops_sec": "500"})
+    );
+    let qid = r.body["qos_specs"]["id"].as_str().unwrap().to_string();
+    let r = c
+        .post("/types", json!({"volume_type": {"name": "gold"}}))
+        .await;
+    let tid = r.body["volume_type"]["id"].as_str().unwrap().to_string();
+    let r = c
+        .get(&format!("/qos-specs/{qid}/associate?vol_type_id={tid}"))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(
+        c.get(&format!("/types/{tid}")).await.body["volume_type"]["qos_specs_id"],
+        qid.as_str()
+    );
+    // In use, the specs are not deleted without force.
+    let r = c.delete(&format!("/qos-specs/{qid}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+    let v = c.volume(json!({"size": 1, "volume_type": "gold"})).await;
+    let (_att, uri) = c.attach(v["id"].as_str().unwrap(), "rw").await;
+    let iops = fio_iops(&uri, "randread");
+    assert!(
+        (450.0..=550.0).contains(&iops),
+        "500 IOPS ± 10%, measured {iops}"
+    );
+
+    // A new value reaches the live export, without reattaching; a write
+    // limit holds writes and leaves reads to the total.
+    let r = c
+        .put(
+            &format!("/qos-specs/{qid}"),
+            json!({"qos_specs": {"total_iops_sec": "1000", "write_iops_sec": "300"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"qos_specs": {"total_iops_sec": "1000", "write_iops_sec": "300"}})
+    );
+    let iops = fio_iops(&uri, "randread");
+    assert!(
+        (900.0..=1100.0).contains(&iops),
+        "1000 IOPS ± 10%, measured {iops}"
+    );
+    let iops = fio_iops(&uri, "randwrite");
+    assert!(
+        (270.0..=330.0).contains(&iops),
+        "300 write IOPS ± 10%, measured {iops}"
+    );
+
+    // Disassociated, the volume is unlimited again.
+    let r = c.get(&format!("/qos-specs/{qid}/disassociate_all")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = c.get(&format!("/qos-specs/{qid}/associations")).await;
+    assert_eq!(r.body, json!({"qos_associations": []}));
+    let iops = fio_iops(&uri, "randread");
+    assert!(iops > 1500.0, "unlimited, measured {iops}");
+
+    // Bad input is the caller's error.
+    let r = c
+        .post(
+            "/qos-specs",
+            json!({"qos_specs": {"name": "x", "consumer": "sideways"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c
+        .post(
+            "/qos-specs",
+            json!({"qos_specs": {"name": "y", "total_iops_sec": "many"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c
+        .put(
+            &format!("/qos-specs/{qid}/delete_keys"),
+            json!({"keys": ["nope"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c.delete(&format!("/qos-specs/{qid}")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        c.get(&format!("/qos-specs/{qid}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -10,7 +10,7 @@ use platter_store::{AttachmentQuery, NewAttachment};
 use serde_json::Value;
 
 use crate::{visible, Platter};
-use platter_backend::{ExportSpec, Qos};
+use platter_backend::ExportSpec;
 
 /// How a client reaches a volume's data: one variant per transport (NBD
 /// today; RBD and others later).
@@ -67,35 +67,6 @@ fn connector_host(connector: &Value) -> Option<String> {
 }
 
 impl Platter {
-    /// The QoS a volume's exports get: its own provisioned IOPS and
-    /// throughput (GPSSD2, ESSD2), else its type's `total_iops_sec` /
-    /// `total_bytes_sec` extra specs, else none.
-    pub async fn qos_of(&self, v: &Volume) -> Qos {
-        let specs = self
-            .store()
-            .volume_type_find(&v.volume_type_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|t| t.extra_specs);
-        let spec = |k: &str| {
-            specs
-                .as_ref()
-                .and_then(|s| s.get(k))
-                .and_then(|x| x.parse::<u64>().ok())
-        };
-        Qos {
-            iops: v
-                .iops
-                .map(|i| i.max(1) as u64)
-                .or_else(|| spec("total_iops_sec")),
-            bytes_per_sec: v
-                .throughput
-                .map(|t| t.max(1) as u64 * (1 << 20))
-                .or_else(|| spec("total_bytes_sec")),
-        }
-    }
-
     pub fn connection_info(&self, a: &Attachment, v: &Volume) -> Option<ConnectionInfo> {
         let ep = &self.config().data_path;
         a.export_name.as_ref().map(|name| ConnectionInfo {

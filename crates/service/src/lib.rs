@@ -14,6 +14,7 @@ mod hosts;
 mod identity;
 mod jobs;
 mod messages;
+mod qos_specs;
 mod quotas;
 mod scheduler;
 mod snapshots;
@@ -48,6 +49,7 @@ pub use identity::{
 pub use messages::MESSAGE_TTL_SECS;
 pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
+pub use qos_specs::QosSpecsChange;
 pub use quotas::{Limits, QuotaSetView};
 pub use scheduler::{STORAGE_PROTOCOL, VENDOR_NAME};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};

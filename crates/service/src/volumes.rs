@@ -314,6 +314,7 @@ impl Platter {
                     description: Some((*description).into()),
                     is_public: true,
                     extra_specs,
+                    qos_specs_id: None,
                 })
                 .await?;
         }
@@ -382,6 +383,7 @@ impl Platter {
             description: f.description.flatten(),
             is_public: f.is_public.unwrap_or(true),
             extra_specs,
+            qos_specs_id: None,
         };
         self.store().volume_type_create(&t).await?;
         Ok(t)

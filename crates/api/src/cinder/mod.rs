@@ -6,6 +6,7 @@ mod errors;
 mod messages;
 mod metadata;
 mod params;
+mod qos;
 mod quotas;
 mod resources;
 mod services;
@@ -409,6 +410,66 @@ fn project_routes(state: &ApiState) -> Routes {
         )
         .with(|r| transfers::routes::<{ transfers::OLD }>(r, "/os-volume-transfer"))
         .with(|r| transfers::routes::<{ transfers::NEW }>(r, "/volume-transfers"))
+        .add(
+            M::POST,
+            "/qos-specs",
+            Gate::All(&[QosSpecsCreate]),
+            post(qos::create),
+        )
+        .add(
+            M::GET,
+            "/qos-specs",
+            Gate::All(&[QosSpecsList]),
+            get(qos::list),
+        )
+        .add(
+            M::GET,
+            "/qos-specs/{qos_id}",
+            Gate::All(&[QosSpecsGet]),
+            get(qos::show),
+        )
+        .add(
+            M::PUT,
+            "/qos-specs/{qos_id}",
+            Gate::All(&[QosSpecsUpdate]),
+            put(qos::set_keys),
+        )
+        .add(
+            M::DELETE,
+            "/qos-specs/{qos_id}",
+            Gate::All(&[QosSpecsDelete]),
+            delete(qos::delete),
+        )
+        .add(
+            M::PUT,
+            "/qos-specs/{qos_id}/delete_keys",
+            Gate::All(&[QosSpecsUpdate]),
+            put(qos::unset_keys),
+        )
+        .add(
+            M::GET,
+            "/qos-specs/{qos_id}/associations",
+            Gate::All(&[QosSpecsGet]),
+            get(qos::associations),
+        )
+        .add(
+            M::GET,
+            "/qos-specs/{qos_id}/associate",
+            Gate::All(&[QosSpecsUpdate]),
+            get(qos::associate),
+        )
+        .add(
+            M::GET,
+            "/qos-specs/{qos_id}/disassociate",
+            Gate::All(&[QosSpecsUpdate]),
+            get(qos::disassociate),
+        )
+        .add(
+            M::GET,
+            "/qos-specs/{qos_id}/disassociate_all",
+            Gate::All(&[QosSpecsUpdate]),
+            get(qos::disassociate_all),
+        )
         .add(
             M::GET,
             "/messages",

@@ -63,6 +63,7 @@ mod identity;
 mod jobs;
 mod messages;
 mod orders;
+mod qos_specs;
 mod quotas;
 mod services;
 mod snapshots;
@@ -76,6 +77,7 @@ pub use identity::*;
 pub use jobs::*;
 pub use messages::*;
 pub use orders::*;
+pub use qos_specs::*;
 pub use quotas::*;
 pub use services::*;
 pub use snapshots::*;
@@ -108,6 +110,7 @@ pub trait Repos:
     + TransferRepo
     + ServiceRepo
     + MessageRepo
+    + QosSpecsRepo
     + Lifecycle
 {
 }
@@ -125,6 +128,7 @@ impl<T> Repos for T where
         + TransferRepo
         + ServiceRepo
         + MessageRepo
+        + QosSpecsRepo
         + Lifecycle
 {
 }

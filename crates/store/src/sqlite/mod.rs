@@ -27,6 +27,7 @@ mod messages;
 mod metadata;
 mod orders;
 mod page;
+mod qos_specs;
 mod quotas;
 mod services;
 mod snapshots;

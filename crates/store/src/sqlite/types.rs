@@ -18,7 +18,7 @@ fn taken(e: DomainError, name: &str) -> DomainError {
     }
 }
 
-fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
+pub(crate) fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
     let specs: String = r.get("extra_specs");
     Ok(VolumeType {
         id: r.get("id"),
@@ -27,6 +27,7 @@ fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
         is_public: r.get::<i64, _>("is_public") != 0,
         extra_specs: serde_json::from_str::<Metadata>(&specs)
             .map_err(|e| DomainError::Internal(format!("bad extra_specs: {e}")))?,
+        qos_specs_id: r.get("qos_specs_id"),
     })
 }
 
