@@ -90,7 +90,7 @@ mod tests {
             user_id: "u".into(),
             description: String::new(),
             status: CredentialStatus::Active,
-            created_at: "2024-01-01T00:00:00.000000".into(),
+            created_at: Timestamp::parse("2024-01-01T00:00:00.000000").unwrap(),
             last_use_time: None,
         };
         assert!(!format!("{c:?}").contains("s3cr3t"));

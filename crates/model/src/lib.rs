@@ -30,7 +30,7 @@ pub use job::{
 };
 pub use page::{Page, SortDir, SortKey};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
-pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
+pub use time_fmt::Timestamp;
 pub use volume::{
     AttachMode, Attachment, AttachmentStatus, Metadata, Snapshot, SnapshotStatus, Volume,
     VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,

@@ -6,11 +6,10 @@
 //! [`AuthContext`].
 
 use platter_model::{
-    now_timestamp, parse_timestamp, AuthContext, Credential, CredentialStatus, DomainError,
-    DomainResult, ACCESS_KEY_LEN, SECRET_KEY_LEN,
+    AuthContext, Credential, CredentialStatus, DomainError, DomainResult, Timestamp,
+    ACCESS_KEY_LEN, SECRET_KEY_LEN,
 };
 use rand::Rng;
-use time::OffsetDateTime;
 
 use crate::Platter;
 
@@ -95,7 +94,7 @@ impl Platter {
             user_id: user_id.to_string(),
             description: description.to_string(),
             status: CredentialStatus::Active,
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
             last_use_time: None,
         };
         self.store()
@@ -233,18 +232,16 @@ impl Platter {
     /// Records the use, at most once a minute; a failure is only logged (it
     /// must not refuse a valid request).
     async fn touch_credential(&self, credential: &Credential) {
-        let now = OffsetDateTime::now_utc();
+        let now = Timestamp::now();
         let fresh = credential
             .last_use_time
-            .as_deref()
-            .and_then(parse_timestamp)
             .is_some_and(|t| (now - t).whole_seconds() < LAST_USE_RESOLUTION_SECS);
         if fresh {
             return;
         }
         if let Err(e) = self
             .store()
-            .credential_touch(&credential.access_key, &now_timestamp())
+            .credential_touch(&credential.access_key, now)
             .await
         {
             tracing::warn!(error = %e, access_key = %credential.access_key, "recording the key's last use failed");

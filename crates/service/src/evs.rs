@@ -3,8 +3,8 @@
 //! job views and idempotency keys.
 
 use platter_model::{
-    new_hex_id, now_timestamp, Action, AuthContext, DomainError, DomainResult, Job, JobGroup,
-    JobGroupKind, JobKind, JobParams, Metadata, Order, QosRule, Volume, VolumeQosParams,
+    new_hex_id, Action, AuthContext, DomainError, DomainResult, Job, JobGroup, JobGroupKind,
+    JobKind, JobParams, Metadata, Order, QosRule, Timestamp, Volume, VolumeQosParams,
     VolumeRetypeParams, VolumeRollbackParams, VolumeStatus, ORDER_ID_KEY,
 };
 use platter_store::{ExtendTarget, IdempotencyClaim};
@@ -59,8 +59,8 @@ pub struct UnsubscribeResult {
 
 /// A new order id, shaped like EVS's (`CS` + date and time + 5 letters).
 fn new_order_id() -> String {
-    let now = now_timestamp();
-    let digits: String = now
+    let digits: String = Timestamp::now()
+        .to_string()
         .chars()
         .filter(char::is_ascii_digit)
         .skip(2)
@@ -126,7 +126,7 @@ impl Platter {
             id: new_hex_id(),
             kind: JobGroupKind::VolumeCreateBatch,
             project_id: ctx.project_id.clone(),
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
         });
         if let Some(g) = &group {
             for (_, job) in items.iter_mut() {
@@ -151,7 +151,7 @@ impl Platter {
                     "auto_pay": p.auto_pay,
                 }),
                 job_id: Some(job_id.clone()),
-                created_at: now_timestamp(),
+                created_at: Timestamp::now(),
             }),
             _ => None,
         };
@@ -192,7 +192,7 @@ impl Platter {
             resource_ids,
             params: json!({ "auto_pay": auto_pay }),
             job_id: Some(job_id.into()),
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
         }
     }
 
@@ -212,7 +212,7 @@ impl Platter {
             id: new_hex_id(),
             kind: JobGroupKind::VolumeExtendBatch,
             project_id: ctx.project_id.clone(),
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
         });
         let mut planned = Vec::with_capacity(targets.len());
         let mut prepaid = false;
@@ -522,19 +522,16 @@ impl Platter {
         token: &str,
         fingerprint: &str,
     ) -> DomainResult<IdempotencyClaim> {
-        let now = now_timestamp();
-        let clock = platter_model::parse_timestamp(&now)
-            .ok_or_else(|| DomainError::Internal("bad clock".into()))?;
-        let ago =
-            |secs: i64| platter_model::format_timestamp(clock - time::Duration::seconds(secs));
+        let now = Timestamp::now();
+        let ago = |secs: i64| now - time::Duration::seconds(secs);
         self.store()
             .idempotency_claim(
                 &ctx.project_id,
                 token,
                 fingerprint,
-                &now,
-                &ago(IDEMPOTENCY_TTL_SECS),
-                &ago(IDEMPOTENCY_STALE_SECS),
+                now,
+                ago(IDEMPOTENCY_TTL_SECS),
+                ago(IDEMPOTENCY_STALE_SECS),
             )
             .await
     }

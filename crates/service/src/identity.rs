@@ -6,13 +6,12 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use platter_model::{
-    format_timestamp, new_hex_id, now_timestamp, parse_timestamp, AuthContext, Domain, DomainError,
-    DomainResult, Project, Role, RoleAssignment, TokenInfo, User,
+    new_hex_id, AuthContext, Domain, DomainError, DomainResult, Project, Role, RoleAssignment,
+    Timestamp, TokenInfo, User,
 };
 use platter_store::identity_types::{NameFilter, TokenRow};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use crate::Platter;
 
@@ -250,7 +249,7 @@ impl Platter {
 
     /// Authenticates and issues a token.
     pub async fn authenticate(&self, req: &AuthRequest) -> DomainResult<IssuedToken> {
-        let now = OffsetDateTime::now_utc();
+        let now = Timestamp::now();
         let (user, methods, audit_parent, expires_at) =
             if req.methods.iter().any(|m| m == "password") {
                 let (user_ref, password) = req.password.as_ref().ok_or_else(|| {
@@ -274,12 +273,11 @@ impl Platter {
                     .as_deref()
                     .ok_or_else(|| DomainError::invalid("Expecting to find id in token."))?;
                 let info = self.validate_token(token).await?;
-                let expires = parse_timestamp(&info.expires_at).ok_or_else(unauthorized)?;
                 let mut methods = info.methods.clone();
                 if !methods.iter().any(|m| m == "token") {
                     methods.push("token".into());
                 }
-                (info.user, methods, Some(info.audit_id), expires)
+                (info.user, methods, Some(info.audit_id), info.expires_at)
             } else {
                 return Err(DomainError::Unauthorized(
                     "Attempted to authenticate with an unsupported method.".into(),
@@ -311,8 +309,8 @@ impl Platter {
             project_id: project.as_ref().map(|p| p.id.clone()),
             methods,
             audit_id: audit_parent.unwrap_or_else(new_hex_id),
-            issued_at: format_timestamp(now),
-            expires_at: format_timestamp(expires_at),
+            issued_at: now,
+            expires_at,
             revoked: false,
         };
         self.store().token_insert(&token_hash(&token), &row).await?;
@@ -374,7 +372,7 @@ impl Platter {
             .token_get(&token_hash(token))
             .await?
             .ok_or_else(unauthorized)?;
-        if row.revoked || row.expires_at <= now_timestamp() {
+        if row.revoked || row.expires_at <= Timestamp::now() {
             return Err(unauthorized());
         }
         self.token_info(row).await

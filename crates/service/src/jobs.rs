@@ -15,7 +15,8 @@ use std::sync::{Arc, Weak};
 
 use platter_backend::StorageBackend;
 use platter_model::{
-    DomainResult, Job, JobKind, JobParams, JobStep, SnapshotStatus, VolumeSource, VolumeStatus, GIB,
+    DomainResult, Job, JobKind, JobParams, JobStep, SnapshotStatus, Timestamp, VolumeSource,
+    VolumeStatus, GIB,
 };
 use platter_store::SnapshotQuery;
 use tokio::sync::{mpsc, Semaphore};
@@ -463,16 +464,11 @@ impl Platter {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
             self.inner.jobs.submit(job);
         }
-        self.store()
-            .token_purge_expired(&platter_model::now_timestamp())
-            .await?;
+        let now = Timestamp::now();
+        self.store().token_purge_expired(now).await?;
         // Keys past twice their validity: old enough that no client retries.
-        if let Some(now) = platter_model::parse_timestamp(&platter_model::now_timestamp()) {
-            let before = platter_model::format_timestamp(
-                now - time::Duration::seconds(2 * crate::IDEMPOTENCY_TTL_SECS),
-            );
-            self.store().idempotency_purge(&before).await?;
-        }
+        let before = now - time::Duration::seconds(2 * crate::IDEMPOTENCY_TTL_SECS);
+        self.store().idempotency_purge(before).await?;
         Ok(count)
     }
 }

@@ -292,7 +292,7 @@ pub(crate) fn new_job(
         status: JobStatus::Init,
         step: 0,
         error: None,
-        created_at: platter_model::now_timestamp(),
+        created_at: platter_model::Timestamp::now(),
         begin_at: None,
         end_at: None,
         parent_id: None,

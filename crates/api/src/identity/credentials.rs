@@ -48,7 +48,7 @@ fn summary(c: &Credential) -> Value {
 
 fn detail(c: &Credential) -> Value {
     let mut v = summary(c);
-    v["last_use_time"] = json!(c.last_use_time.as_deref().map(keystone_time));
+    v["last_use_time"] = json!(c.last_use_time.as_ref().map(keystone_time));
     v
 }
 

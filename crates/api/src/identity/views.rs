@@ -1,12 +1,12 @@
 //! Keystone's JSON shapes.
 
-use platter_model::{Domain, Project, Role, TokenInfo, User};
+use platter_model::{Domain, Project, Role, Timestamp, TokenInfo, User};
 use serde_json::{json, Value};
 
 use crate::{ApiState, Listener, FAMILIES};
 
 /// Keystone prints token times with a `Z`.
-pub fn keystone_time(ts: &str) -> String {
+pub fn keystone_time(ts: &Timestamp) -> String {
     format!("{ts}Z")
 }
 

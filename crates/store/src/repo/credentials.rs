@@ -1,6 +1,6 @@
 //! Access keys (AK/SK).
 
-use platter_model::{Credential, DomainResult};
+use platter_model::{Credential, DomainResult, Timestamp};
 
 repository! {
     /// Access keys (AK/SK).
@@ -19,7 +19,7 @@ repository! {
             description: Option<&str>,
         ) -> DomainResult<()>;
         /// Records a successful use of the key.
-        async fn credential_touch(&self, access_key: &str, now: &str) -> DomainResult<()>;
+        async fn credential_touch(&self, access_key: &str, now: Timestamp) -> DomainResult<()>;
         async fn credential_delete(&self, access_key: &str) -> DomainResult<()>;
     }
 }

@@ -1,6 +1,6 @@
 //! Domains, projects, users, roles, assignments and tokens.
 
-use platter_model::{Domain, DomainResult, Project, Role, RoleAssignment, User};
+use platter_model::{Domain, DomainResult, Project, Role, RoleAssignment, Timestamp, User};
 
 /// Filters of a user or project listing.
 #[derive(Debug, Clone, Default)]
@@ -16,8 +16,8 @@ pub struct TokenRow {
     pub project_id: Option<String>,
     pub methods: Vec<String>,
     pub audit_id: String,
-    pub issued_at: String,
-    pub expires_at: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
     pub revoked: bool,
 }
 
@@ -74,6 +74,6 @@ repository! {
         /// Revokes a token and every token issued from it (same audit chain).
         async fn token_revoke(&self, token_hash: &str) -> DomainResult<bool>;
         /// Drops tokens that expired before `now`.
-        async fn token_purge_expired(&self, now: &str) -> DomainResult<u64>;
+        async fn token_purge_expired(&self, now: Timestamp) -> DomainResult<u64>;
     }
 }

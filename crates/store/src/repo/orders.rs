@@ -1,6 +1,6 @@
 //! Orders and idempotency keys.
 
-use platter_model::{DomainResult, Order};
+use platter_model::{DomainResult, Order, Timestamp};
 
 /// What an idempotency key says about a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,9 +32,9 @@ repository! {
             project_id: &str,
             token: &str,
             fingerprint: &str,
-            now: &str,
-            not_before: &str,
-            stale_before: &str,
+            now: Timestamp,
+            not_before: Timestamp,
+            stale_before: Timestamp,
         ) -> DomainResult<IdempotencyClaim>;
         /// Records the response of a claimed request.
         async fn idempotency_complete(
@@ -46,7 +46,7 @@ repository! {
         ) -> DomainResult<()>;
         /// Forgets keys created before `before` (they can only answer
         /// "expired" any more).
-        async fn idempotency_purge(&self, before: &str) -> DomainResult<u64>;
+        async fn idempotency_purge(&self, before: Timestamp) -> DomainResult<u64>;
         /// Gives a claim up (the request failed): the key may be used again.
         async fn idempotency_release(&self, project_id: &str, token: &str) -> DomainResult<()>;
     }

@@ -8,14 +8,13 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, AttachMode, Attachment, AttachmentStatus, DomainError, DomainResult, Volume,
-    VolumeStatus,
+    AttachMode, Attachment, AttachmentStatus, DomainError, DomainResult, Volume, VolumeStatus,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::page::PageSql;
 use super::volume_rows::{attachment_from_row, require_volume, set_status, settle};
-use super::{db_err, SqliteStore};
+use super::{db_err, now_text, SqliteStore};
 use crate::repo::{AttachmentQuery, AttachmentRepo, NewAttachment};
 
 async fn require(conn: &mut SqliteConnection, id: &str) -> DomainResult<Attachment> {
@@ -61,7 +60,7 @@ fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
 }
 
 async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<()> {
-    let now = now_timestamp();
+    let now = now_text();
     let attached_at = (a.status == AttachmentStatus::Attached).then(|| now.clone());
     sqlx::query(
         "INSERT INTO attachments (id, volume_id, project_id, instance_uuid, connector, host, mountpoint, \
@@ -168,7 +167,7 @@ impl AttachmentRepo for SqliteStore {
         .bind(host)
         .bind(status.as_str())
         .bind(export_name)
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -207,8 +206,8 @@ impl AttachmentRepo for SqliteStore {
         .bind(instance_uuid)
         .bind(mountpoint)
         .bind(host)
-        .bind(now_timestamp())
-        .bind(now_timestamp())
+        .bind(now_text())
+        .bind(now_text())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -226,7 +225,7 @@ impl AttachmentRepo for SqliteStore {
         let a = require(&mut tx, id).await?;
         if a.status == AttachmentStatus::Attached {
             sqlx::query("UPDATE attachments SET export_name = NULL, connector = NULL, updated_at = ? WHERE id = ?")
-                .bind(now_timestamp())
+                .bind(now_text())
                 .bind(id)
                 .execute(&mut *tx)
                 .await

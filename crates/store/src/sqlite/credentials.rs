@@ -1,11 +1,11 @@
 //! Access keys (AK/SK) of users.
 
 use async_trait::async_trait;
-use platter_model::{Credential, DomainError, DomainResult};
+use platter_model::{Credential, DomainError, DomainResult, Timestamp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{db_err, parse_enum, SqliteStore};
+use super::{db_err, parse_enum, ts_text, RowExt, SqliteStore};
 use crate::repo::CredentialRepo;
 
 fn credential_from_row(r: &SqliteRow) -> DomainResult<Credential> {
@@ -15,8 +15,8 @@ fn credential_from_row(r: &SqliteRow) -> DomainResult<Credential> {
         user_id: r.get("user_id"),
         description: r.get("description"),
         status: parse_enum(&r.get::<String, _>("status"))?,
-        created_at: r.get("created_at"),
-        last_use_time: r.get("last_use_time"),
+        created_at: r.ts("created_at")?,
+        last_use_time: r.ts_opt("last_use_time")?,
     })
 }
 
@@ -45,8 +45,8 @@ impl CredentialRepo for SqliteStore {
         .bind(&c.user_id)
         .bind(&c.description)
         .bind(c.status.as_str())
-        .bind(&c.created_at)
-        .bind(&c.last_use_time)
+        .bind(c.created_at.to_string())
+        .bind(ts_text(c.last_use_time))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -106,9 +106,9 @@ impl CredentialRepo for SqliteStore {
     }
 
     /// Records a successful use of the key.
-    async fn credential_touch(&self, access_key: &str, now: &str) -> DomainResult<()> {
+    async fn credential_touch(&self, access_key: &str, now: Timestamp) -> DomainResult<()> {
         sqlx::query("UPDATE credentials SET last_use_time = ? WHERE access_key = ?")
-            .bind(now)
+            .bind(now.to_string())
             .bind(access_key)
             .execute(&self.write)
             .await
@@ -143,7 +143,7 @@ mod tests {
             user_id: user_id.into(),
             description: "ci".into(),
             status: CredentialStatus::Active,
-            created_at: format!("2024-01-01T00:00:0{n}.000000"),
+            created_at: Timestamp::parse(&format!("2024-01-01T00:00:0{n}.000000")).unwrap(),
             last_use_time: None,
         }
     }
@@ -193,16 +193,12 @@ mod tests {
         s.credential_update(&ak, Some(CredentialStatus::Inactive), None)
             .await
             .unwrap();
-        s.credential_touch(&ak, "2024-02-01T00:00:00.000000")
-            .await
-            .unwrap();
+        let touched = Timestamp::parse("2024-02-01T00:00:00.000000").unwrap();
+        s.credential_touch(&ak, touched).await.unwrap();
         let got = s.credential_get(&ak).await.unwrap().unwrap();
         assert_eq!(got.status, CredentialStatus::Inactive);
         assert_eq!(got.description, "ci");
-        assert_eq!(
-            got.last_use_time.as_deref(),
-            Some("2024-02-01T00:00:00.000000")
-        );
+        assert_eq!(got.last_use_time, Some(touched));
 
         s.credential_delete(&ak).await.unwrap();
         assert!(matches!(

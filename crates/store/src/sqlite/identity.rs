@@ -2,13 +2,13 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, Domain, DomainError, DomainResult, Project, Role, RoleAssignment, User,
+    Domain, DomainError, DomainResult, Project, Role, RoleAssignment, Timestamp, User,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{db_err, SqliteStore};
-use crate::repo::{sortable_timestamp, IdentityRepo, NameFilter, TokenRow};
+use super::{db_err, now_text, RowExt, SqliteStore};
+use crate::repo::{IdentityRepo, NameFilter, TokenRow};
 
 fn domain_from_row(r: &SqliteRow) -> Domain {
     Domain {
@@ -58,7 +58,7 @@ impl IdentityRepo for SqliteStore {
             .bind(&d.name)
             .bind(&d.description)
             .bind(d.enabled as i64)
-            .bind(now_timestamp())
+            .bind(now_text())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -102,7 +102,7 @@ impl IdentityRepo for SqliteStore {
             .bind(&p.domain_id)
             .bind(&p.description)
             .bind(p.enabled as i64)
-            .bind(now_timestamp())
+            .bind(now_text())
             .execute(&self.write)
             .await
             .map_err(|e| match db_err(e) {
@@ -216,7 +216,7 @@ impl IdentityRepo for SqliteStore {
         .bind(&u.email)
         .bind(&u.description)
         .bind(u.enabled as i64)
-        .bind(now_timestamp())
+        .bind(now_text())
         .execute(&self.write)
         .await
         .map_err(|e| match db_err(e) {
@@ -444,8 +444,8 @@ impl IdentityRepo for SqliteStore {
         .bind(&t.project_id)
         .bind(t.methods.join(","))
         .bind(&t.audit_id)
-        .bind(&t.issued_at)
-        .bind(&t.expires_at)
+        .bind(t.issued_at.to_string())
+        .bind(t.expires_at.to_string())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -458,20 +458,23 @@ impl IdentityRepo for SqliteStore {
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
-        Ok(row.map(|r| TokenRow {
-            user_id: r.get("user_id"),
-            project_id: r.get("project_id"),
-            methods: r
-                .get::<String, _>("methods")
-                .split(',')
-                .filter(|m| !m.is_empty())
-                .map(str::to_string)
-                .collect(),
-            audit_id: r.get("audit_id"),
-            issued_at: r.get("issued_at"),
-            expires_at: r.get("expires_at"),
-            revoked: r.get::<i64, _>("revoked") != 0,
-        }))
+        row.map(|r| -> DomainResult<TokenRow> {
+            Ok(TokenRow {
+                user_id: r.get("user_id"),
+                project_id: r.get("project_id"),
+                methods: r
+                    .get::<String, _>("methods")
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                audit_id: r.get("audit_id"),
+                issued_at: r.ts("issued_at")?,
+                expires_at: r.ts("expires_at")?,
+                revoked: r.get::<i64, _>("revoked") != 0,
+            })
+        })
+        .transpose()
     }
 
     /// Revokes a token and every token issued from it (same audit chain).
@@ -488,9 +491,9 @@ impl IdentityRepo for SqliteStore {
     }
 
     /// Drops tokens that expired before `now`.
-    async fn token_purge_expired(&self, now: &str) -> DomainResult<u64> {
+    async fn token_purge_expired(&self, now: Timestamp) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
-            .bind(sortable_timestamp(now)?)
+            .bind(now.to_string())
             .execute(&self.write)
             .await
             .map_err(db_err)?;

@@ -1,11 +1,11 @@
 //! Durable jobs.
 
 use async_trait::async_trait;
-use platter_model::{now_timestamp, DomainResult, Job, JobGroup, JobKind, JobParams, JobStatus};
+use platter_model::{DomainResult, Job, JobGroup, JobKind, JobParams, JobStatus};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use super::{db_err, parse_enum, SqliteStore};
+use super::{db_err, now_text, parse_enum, ts_text, RowExt, SqliteStore};
 use crate::repo::JobRepo;
 
 fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
@@ -21,9 +21,9 @@ fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
         status: parse_enum(&r.get::<String, _>("status"))?,
         step: r.get("step"),
         error: r.get("error"),
-        created_at: r.get("created_at"),
-        begin_at: r.get("begin_at"),
-        end_at: r.get("end_at"),
+        created_at: r.ts("created_at")?,
+        begin_at: r.ts_opt("begin_at")?,
+        end_at: r.ts_opt("end_at")?,
         parent_id: r.get("parent_id"),
     })
 }
@@ -42,9 +42,9 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
     .bind(job.status.as_str())
     .bind(job.step)
     .bind(&job.error)
-    .bind(&job.created_at)
-    .bind(&job.begin_at)
-    .bind(&job.end_at)
+    .bind(job.created_at.to_string())
+    .bind(ts_text(job.begin_at))
+    .bind(ts_text(job.end_at))
     .bind(&job.parent_id)
     .execute(&mut *conn)
     .await
@@ -71,7 +71,7 @@ pub(crate) async fn insert_group(conn: &mut SqliteConnection, g: &JobGroup) -> D
         .bind(&g.id)
         .bind(g.kind.as_str())
         .bind(&g.project_id)
-        .bind(&g.created_at)
+        .bind(g.created_at.to_string())
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -91,7 +91,7 @@ impl JobRepo for SqliteStore {
                 id: r.get("id"),
                 kind: parse_enum(&r.get::<String, _>("kind"))?,
                 project_id: r.get("project_id"),
-                created_at: r.get("created_at"),
+                created_at: r.ts("created_at")?,
             })
         })
         .transpose()
@@ -138,7 +138,7 @@ impl JobRepo for SqliteStore {
     async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
         sqlx::query("UPDATE jobs SET status = 'running', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
             .bind(step)
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&self.write)
             .await
@@ -167,7 +167,7 @@ impl JobRepo for SqliteStore {
         sqlx::query("UPDATE jobs SET status = ?, error = ?, end_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(error)
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&self.write)
             .await
@@ -190,7 +190,7 @@ pub(crate) async fn finish_in(
     sqlx::query("UPDATE jobs SET status = ?, error = ?, end_at = ? WHERE id = ?")
         .bind(status.as_str())
         .bind(error)
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(job_id)
         .execute(conn)
         .await

@@ -39,9 +39,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use platter_model::{DomainError, DomainResult};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use platter_model::{DomainError, DomainResult, Timestamp};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use crate::repo::{Lifecycle, Repos};
 
@@ -79,6 +81,41 @@ pub(crate) fn db_err(e: sqlx::Error) -> DomainError {
 
 pub(crate) fn parse_enum<T: FromStr<Err = String>>(s: &str) -> DomainResult<T> {
     s.parse().map_err(DomainError::Internal)
+}
+
+/// The current time as stored: the fixed-width text of [`Timestamp`].
+pub(crate) fn now_text() -> String {
+    Timestamp::now().to_string()
+}
+
+/// An optional timestamp as stored.
+pub(crate) fn ts_text(t: Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_string())
+}
+
+/// Typed reads of a row's columns: timestamps are stored as their text
+/// (parsed back, a malformed one is an internal error rather than a wrong
+/// answer); typed ids (`platter_model::VolumeId`, ...) as theirs.
+pub(crate) trait RowExt {
+    fn ts(&self, col: &str) -> DomainResult<Timestamp>;
+    fn ts_opt(&self, col: &str) -> DomainResult<Option<Timestamp>>;
+}
+
+impl RowExt for SqliteRow {
+    fn ts(&self, col: &str) -> DomainResult<Timestamp> {
+        parse_ts(col, &self.get::<String, _>(col))
+    }
+
+    fn ts_opt(&self, col: &str) -> DomainResult<Option<Timestamp>> {
+        self.get::<Option<String>, _>(col)
+            .map(|s| parse_ts(col, &s))
+            .transpose()
+    }
+}
+
+fn parse_ts(col: &str, s: &str) -> DomainResult<Timestamp> {
+    Timestamp::parse(s)
+        .ok_or_else(|| DomainError::Internal(format!("{col} is not a timestamp: {s:?}")))
 }
 
 impl SqliteStore {

@@ -1,11 +1,11 @@
 //! Orders of yearly/monthly resources, and idempotency keys of creates.
 
 use async_trait::async_trait;
-use platter_model::{DomainError, DomainResult, Order};
+use platter_model::{DomainError, DomainResult, Order, Timestamp};
 use sqlx::{Row, SqliteConnection};
 
-use super::{db_err, SqliteStore};
-use crate::repo::{sortable_timestamp, IdempotencyClaim, OrderRepo};
+use super::{db_err, RowExt, SqliteStore};
+use crate::repo::{IdempotencyClaim, OrderRepo};
 
 /// Inserts an order inside the caller's transaction.
 pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResult<()> {
@@ -21,7 +21,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResu
     .bind(ids)
     .bind(o.params.to_string())
     .bind(&o.job_id)
-    .bind(&o.created_at)
+    .bind(o.created_at.to_string())
     .execute(conn)
     .await
     .map_err(db_err)?;
@@ -54,7 +54,7 @@ impl OrderRepo for SqliteStore {
             params: serde_json::from_str(&params)
                 .map_err(|e| DomainError::Internal(format!("bad order: {e}")))?,
             job_id: r.get("job_id"),
-            created_at: r.get("created_at"),
+            created_at: r.ts("created_at")?,
         }))
     }
 
@@ -68,9 +68,9 @@ impl OrderRepo for SqliteStore {
         project_id: &str,
         token: &str,
         fingerprint: &str,
-        now: &str,
-        not_before: &str,
-        stale_before: &str,
+        now: Timestamp,
+        not_before: Timestamp,
+        stale_before: Timestamp,
     ) -> DomainResult<IdempotencyClaim> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
@@ -88,19 +88,19 @@ impl OrderRepo for SqliteStore {
                 .bind(token)
                 .bind(project_id)
                 .bind(fingerprint)
-                .bind(now)
+                .bind(now.to_string())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
                 IdempotencyClaim::New
             }
             Some(r) => {
-                let created: String = r.get("created_at");
+                let created = r.ts("created_at")?;
                 let owner: String = r.get("project_id");
                 let fp: String = r.get("fingerprint");
                 let status: Option<i64> = r.get("status");
                 let response: Option<String> = r.get("response");
-                if created.as_str() < not_before {
+                if created < not_before {
                     IdempotencyClaim::Expired
                 } else if fp != fingerprint || owner != project_id {
                     IdempotencyClaim::Mismatch
@@ -110,11 +110,11 @@ impl OrderRepo for SqliteStore {
                             status: u16::try_from(s).unwrap_or(200),
                             response: resp,
                         },
-                        _ if created.as_str() < stale_before => {
+                        _ if created < stale_before => {
                             sqlx::query(
                                 "UPDATE idempotency_keys SET created_at = ? WHERE token = ?",
                             )
-                            .bind(now)
+                            .bind(now.to_string())
                             .bind(token)
                             .execute(&mut *tx)
                             .await
@@ -153,9 +153,9 @@ impl OrderRepo for SqliteStore {
 
     /// Forgets keys created before `before` (they can only answer
     /// "expired" any more).
-    async fn idempotency_purge(&self, before: &str) -> DomainResult<u64> {
+    async fn idempotency_purge(&self, before: Timestamp) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-            .bind(sortable_timestamp(before)?)
+            .bind(before.to_string())
             .execute(&self.write)
             .await
             .map_err(db_err)?;

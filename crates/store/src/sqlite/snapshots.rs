@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, DomainError, DomainResult, Job, Metadata, Snapshot, SnapshotStatus, VolumeStatus,
+    DomainError, DomainResult, Job, Metadata, Snapshot, SnapshotStatus, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -12,7 +12,7 @@ use super::metadata::{self, MetaTable};
 use super::page::PageSql;
 use super::quotas;
 use super::volume_rows::require_volume;
-use super::{db_err, jobs, parse_enum, SqliteStore};
+use super::{db_err, jobs, now_text, parse_enum, RowExt, SqliteStore};
 use crate::repo::{NewSnapshot, QuotaDefaults, SnapshotQuery, SnapshotRepo};
 
 fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
@@ -26,8 +26,8 @@ fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
         size: r.get("size"),
         status: parse_enum(&r.get::<String, _>("status"))?,
         metadata: Metadata::new(),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts_opt("updated_at")?,
         enterprise_project_id: r.get("enterprise_project_id"),
         tags: Metadata::new(),
         instant_access: r.get::<i64, _>("instant_access") != 0,
@@ -96,7 +96,7 @@ async fn require_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Snaps
 
 async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
     sqlx::query("UPDATE snapshots SET updated_at = ? WHERE id = ?")
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(id)
         .execute(conn)
         .await
@@ -155,7 +155,7 @@ impl SnapshotRepo for SqliteStore {
     async fn snapshot_set_instant_access(&self, id: &str, on: bool) -> DomainResult<()> {
         sqlx::query("UPDATE snapshots SET instant_access = ?, updated_at = ? WHERE id = ?")
             .bind(on as i64)
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&self.write)
             .await
@@ -216,7 +216,7 @@ impl SnapshotRepo for SqliteStore {
         .bind(&s.name)
         .bind(&s.description)
         .bind(v.size)
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(
             s.enterprise_project_id
                 .clone()
@@ -250,7 +250,7 @@ impl SnapshotRepo for SqliteStore {
             "UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ? AND status = 'creating'",
         )
         .bind(to.as_str())
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -348,7 +348,7 @@ impl SnapshotRepo for SqliteStore {
         sqlx::query("UPDATE snapshots SET status = ?, progress = COALESCE(?, progress), updated_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(progress)
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -359,7 +359,7 @@ impl SnapshotRepo for SqliteStore {
     async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()> {
         let res = sqlx::query("UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&self.write)
             .await
@@ -407,7 +407,7 @@ impl SnapshotRepo for SqliteStore {
             )));
         }
         sqlx::query("UPDATE snapshots SET status = 'deleting', updated_at = ? WHERE id = ?")
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -425,7 +425,7 @@ impl SnapshotRepo for SqliteStore {
         let mut tx = self.begin().await?;
         if error.is_some() {
             sqlx::query("UPDATE snapshots SET status = 'error_deleting', updated_at = ? WHERE id = ? AND status = 'deleting'")
-                .bind(now_timestamp())
+                .bind(now_text())
                 .bind(id)
                 .execute(&mut *tx)
                 .await

@@ -1,11 +1,11 @@
 //! Volume types.
 
 use async_trait::async_trait;
-use platter_model::{now_timestamp, DomainError, DomainResult, Metadata, VolumeType};
+use platter_model::{DomainError, DomainResult, Metadata, VolumeType};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{db_err, SqliteStore};
+use super::{db_err, now_text, SqliteStore};
 use crate::repo::TypeRepo;
 
 /// A uniqueness violation on a type's name.
@@ -45,7 +45,7 @@ impl TypeRepo for SqliteStore {
         .bind(&t.description)
         .bind(t.is_public as i64)
         .bind(specs)
-        .bind(now_timestamp())
+        .bind(now_text())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -72,7 +72,7 @@ impl TypeRepo for SqliteStore {
         .bind(&t.description)
         .bind(t.is_public as i64)
         .bind(specs)
-        .bind(now_timestamp())
+        .bind(now_text())
         .execute(&self.write)
         .await
         .map_err(|e| taken(db_err(e), &t.name))?;

@@ -5,14 +5,13 @@
 use std::collections::HashMap;
 
 use platter_model::{
-    now_timestamp, Attachment, AttachmentStatus, DomainError, DomainResult, Metadata, Volume,
-    VolumeStatus,
+    Attachment, AttachmentStatus, DomainError, DomainResult, Metadata, Volume, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::metadata::{self, MetaTable};
-use super::{db_err, parse_enum};
+use super::{db_err, now_text, parse_enum, RowExt};
 
 pub(crate) const SELECT_VOLUME: &str =
     "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";
@@ -35,8 +34,8 @@ pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
         snapshot_id: r.get("snapshot_id"),
         source_volid: r.get("source_volid"),
         metadata: Metadata::new(),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts_opt("updated_at")?,
         iops: r.get("iops"),
         throughput: r.get("throughput"),
         attachments: Vec::new(),
@@ -60,9 +59,9 @@ pub(crate) fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {
         attach_mode: parse_enum(&r.get::<String, _>("attach_mode"))?,
         status: parse_enum(&r.get::<String, _>("status"))?,
         export_name: r.get("export_name"),
-        created_at: r.get("created_at"),
-        attached_at: r.get("attached_at"),
-        detached_at: r.get("detached_at"),
+        created_at: r.ts("created_at")?,
+        attached_at: r.ts_opt("attached_at")?,
+        detached_at: r.ts_opt("detached_at")?,
     })
 }
 
@@ -130,7 +129,7 @@ pub(crate) async fn set_status(
 ) -> DomainResult<()> {
     sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
         .bind(status.as_str())
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(id)
         .execute(conn)
         .await

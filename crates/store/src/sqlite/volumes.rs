@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, CreateRule, DomainError, DomainResult, Job, JobGroup, Metadata, Order,
-    SnapshotStatus, Volume, VolumeStatus,
+    CreateRule, DomainError, DomainResult, Job, JobGroup, Metadata, Order, SnapshotStatus, Volume,
+    VolumeStatus,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -14,7 +14,7 @@ use super::quotas;
 use super::volume_rows::{
     get_in, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
 };
-use super::{db_err, jobs, SqliteStore};
+use super::{db_err, jobs, now_text, SqliteStore};
 use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
 
 /// `text` as a `LIKE` pattern matching itself, with `\` as the escape.
@@ -80,7 +80,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
 
 async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
     sqlx::query("UPDATE volumes SET updated_at = ? WHERE id = ?")
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(id)
         .execute(conn)
         .await
@@ -97,7 +97,7 @@ async fn cas(
 ) -> DomainResult<bool> {
     let mut qb = QueryBuilder::<Sqlite>::new("UPDATE volumes SET status = ");
     qb.push_bind(to.as_str());
-    qb.push(", updated_at = ").push_bind(now_timestamp());
+    qb.push(", updated_at = ").push_bind(now_text());
     qb.push(" WHERE id = ").push_bind(id.to_string());
     qb.push(" AND status IN (");
     let mut sep = qb.separated(", ");
@@ -310,7 +310,7 @@ impl VolumeRepo for SqliteStore {
         }
         let mut created = Vec::with_capacity(items.len());
         for (v, job) in items {
-            let now = now_timestamp();
+            let now = now_text();
             sqlx::query(
                 "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
                  volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
@@ -443,7 +443,7 @@ impl VolumeRepo for SqliteStore {
     async fn volume_set_status(&self, id: &str, status: VolumeStatus) -> DomainResult<()> {
         let res = sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&self.write)
             .await
@@ -534,7 +534,7 @@ impl VolumeRepo for SqliteStore {
             sqlx::query(
                 "UPDATE snapshots SET status = 'deleting', updated_at = ? WHERE volume_id = ?",
             )
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -691,7 +691,7 @@ impl VolumeRepo for SqliteStore {
             let res = sqlx::query("UPDATE volumes SET size = ?, status = ?, updated_at = ? WHERE id = ? AND status = 'extending'")
                 .bind(new_size)
                 .bind(restore.as_str())
-                .bind(now_timestamp())
+                .bind(now_text())
                 .bind(id)
                 .execute(&mut *tx)
                 .await
@@ -806,7 +806,7 @@ impl VolumeRepo for SqliteStore {
             )
             .bind(iops)
             .bind(throughput)
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(id)
             .bind(type_id)
             .bind(type_id)
@@ -864,7 +864,7 @@ impl VolumeRepo for SqliteStore {
             )));
         }
         sqlx::query("UPDATE snapshots SET status = 'rollbacking', updated_at = ? WHERE id = ?")
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(snapshot_id)
             .execute(&mut *tx)
             .await
@@ -890,7 +890,7 @@ impl VolumeRepo for SqliteStore {
         };
         cas(&mut tx, volume_id, &[VolumeStatus::Rollbacking], to).await?;
         sqlx::query("UPDATE snapshots SET status = 'available', updated_at = ? WHERE id = ? AND status = 'rollbacking'")
-            .bind(now_timestamp())
+            .bind(now_text())
             .bind(snapshot_id)
             .execute(&mut *tx)
             .await
