@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{AccessKeyId, Timestamp, UserId};
 
 /// Length of an access key id: 20 uppercase letters and digits, as Huawei's.
 pub const ACCESS_KEY_LEN: usize = 20;
@@ -50,9 +50,9 @@ impl FromStr for CredentialStatus {
 /// HMAC signature needs it (see docs/DECISIONS.md).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
-    pub access_key: String,
+    pub access_key: AccessKeyId,
     pub secret_key: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub description: String,
     pub status: CredentialStatus,
     pub created_at: Timestamp,
@@ -85,7 +85,7 @@ mod tests {
         }
         assert!("enabled".parse::<CredentialStatus>().is_err());
         let c = Credential {
-            access_key: "A".repeat(ACCESS_KEY_LEN),
+            access_key: "A".repeat(ACCESS_KEY_LEN).into(),
             secret_key: "s3cr3t".into(),
             user_id: "u".into(),
             description: String::new(),

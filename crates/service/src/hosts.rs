@@ -95,13 +95,13 @@ impl Platter {
             .filter(|v| volume_host_of(&self.volume_host(v)) == host)
         {
             here.insert(v.id.clone());
-            for u in [&mut total, per.entry(v.project_id.clone()).or_default()] {
+            for u in [&mut total, per.entry(v.project_id.to_string()).or_default()] {
                 u.volume_count += 1;
                 u.total_volume_gb += v.size;
             }
         }
         for s in snapshots.iter().filter(|s| here.contains(&s.volume_id)) {
-            for u in [&mut total, per.entry(s.project_id.clone()).or_default()] {
+            for u in [&mut total, per.entry(s.project_id.to_string()).or_default()] {
                 u.snapshot_count += 1;
                 u.total_snapshot_gb += s.size;
             }

@@ -20,7 +20,7 @@ mod volumes;
 use std::sync::Arc;
 
 use platter_backend::StorageBackend;
-use platter_model::{Action, AuthContext, DomainError, DomainResult, Volume};
+use platter_model::{Action, AuthContext, DomainError, DomainResult, ProjectId, Volume};
 use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, Connection, ConnectionInfo};
@@ -199,6 +199,6 @@ impl Platter {
 /// Whether the caller may see a resource of `project_id`: its own project's,
 /// or any if admin. Others' resources are reported as not found, never as
 /// forbidden, so ids do not leak.
-fn visible(ctx: &AuthContext, project_id: &str) -> bool {
-    ctx.project_id == project_id || ctx.is_admin()
+fn visible(ctx: &AuthContext, project_id: &ProjectId) -> bool {
+    ctx.project_id == *project_id || ctx.is_admin()
 }

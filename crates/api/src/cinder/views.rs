@@ -1,6 +1,6 @@
 //! Cinder's JSON shapes of volumes, snapshots, types and connection info.
 
-use platter_model::{Snapshot, Volume, VolumeType};
+use platter_model::{ProjectId, Snapshot, Volume, VolumeType};
 use platter_service::{Connection, ConnectionInfo};
 use serde_json::{json, Value};
 
@@ -8,7 +8,13 @@ use super::ApiVersion;
 use crate::common::{volume_attachments, volume_metadata};
 use crate::ApiState;
 
-fn links(state: &ApiState, api: ApiVersion, project_id: &str, collection: &str, id: &str) -> Value {
+fn links(
+    state: &ApiState,
+    api: ApiVersion,
+    project_id: &ProjectId,
+    collection: &str,
+    id: &str,
+) -> Value {
     let base = &state.urls.block_storage;
     json!([
         { "href": format!("{base}/{}/{project_id}/{collection}/{id}", api.prefix()), "rel": "self" },
@@ -18,7 +24,7 @@ fn links(state: &ApiState, api: ApiVersion, project_id: &str, collection: &str, 
 
 /// `{id, links, name}`: the summary list entry.
 pub fn volume_summary(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
-    json!({ "id": v.id, "links": links(state, api, &v.project_id, "volumes", &v.id), "name": v.name })
+    json!({ "id": v.id, "links": links(state, api, &v.project_id, "volumes", v.id.as_str()), "name": v.name })
 }
 
 /// Which answer a volume view is: upstream Cinder's create and update
@@ -43,7 +49,7 @@ pub fn volume_detail(
 ) -> Value {
     let mut out = json!({
         "id": v.id,
-        "links": links(state, api, &v.project_id, "volumes", &v.id),
+        "links": links(state, api, &v.project_id, "volumes", v.id.as_str()),
         "name": v.name,
         "description": v.description,
         "status": v.status.as_str(),

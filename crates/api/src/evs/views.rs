@@ -19,7 +19,12 @@ fn volume_links(state: &ApiState, prefix: &str, v: &Volume) -> Value {
 
 /// A stable world-wide name for a volume (NAA-6 style, 32 hex digits).
 fn wwn(v: &Volume) -> String {
-    let hex: String = v.id.chars().filter(|c| *c != '-').take(22).collect();
+    let hex: String =
+        v.id.as_str()
+            .chars()
+            .filter(|c| *c != '-')
+            .take(22)
+            .collect();
     format!("6888603000{hex}")
 }
 
@@ -68,7 +73,13 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
         .get("hw:passthrough")
         .is_some_and(|p| p == "true")
     {
-        out["serial_number"] = json!(v.id.replace('-', "").chars().take(20).collect::<String>());
+        out["serial_number"] = json!(v
+            .id
+            .as_str()
+            .replace('-', "")
+            .chars()
+            .take(20)
+            .collect::<String>());
     }
     if let Some(iops) = v.iops {
         out["iops"] =

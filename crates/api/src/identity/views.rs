@@ -168,7 +168,7 @@ pub fn token(state: &ApiState, t: &TokenInfo, with_catalog: bool) -> Value {
             .map(|r| json!({ "id": r.id, "name": r.name }))
             .collect::<Vec<_>>());
         if with_catalog {
-            body["catalog"] = catalog(state, Some(&p.id));
+            body["catalog"] = catalog(state, Some(p.id.as_str()));
         }
     } else if with_catalog {
         body["catalog"] = json!([]);

@@ -1,7 +1,7 @@
 //! Access keys (AK/SK) of users.
 
 use async_trait::async_trait;
-use platter_model::{Credential, DomainError, DomainResult, Timestamp};
+use platter_model::{AccessKeyId, Credential, DomainError, DomainResult, Timestamp, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -10,9 +10,9 @@ use crate::repo::CredentialRepo;
 
 fn credential_from_row(r: &SqliteRow) -> DomainResult<Credential> {
     Ok(Credential {
-        access_key: r.get("access_key"),
+        access_key: r.id("access_key"),
         secret_key: r.get("secret_key"),
-        user_id: r.get("user_id"),
+        user_id: r.id("user_id"),
         description: r.get("description"),
         status: parse_enum(&r.get::<String, _>("status"))?,
         created_at: r.ts("created_at")?,
@@ -27,7 +27,7 @@ impl CredentialRepo for SqliteStore {
     async fn credential_insert(&self, c: &Credential, max_per_user: i64) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE user_id = ?")
-            .bind(&c.user_id)
+            .bind(c.user_id.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -40,9 +40,9 @@ impl CredentialRepo for SqliteStore {
             "INSERT INTO credentials (access_key, secret_key, user_id, description, status, created_at, last_use_time) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&c.access_key)
+        .bind(c.access_key.as_str())
         .bind(&c.secret_key)
-        .bind(&c.user_id)
+        .bind(c.user_id.as_str())
         .bind(&c.description)
         .bind(c.status.as_str())
         .bind(c.created_at.to_string())
@@ -53,9 +53,9 @@ impl CredentialRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn credential_get(&self, access_key: &str) -> DomainResult<Option<Credential>> {
+    async fn credential_get(&self, access_key: &AccessKeyId) -> DomainResult<Option<Credential>> {
         let row = sqlx::query("SELECT * FROM credentials WHERE access_key = ?")
-            .bind(access_key)
+            .bind(access_key.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
@@ -63,13 +63,13 @@ impl CredentialRepo for SqliteStore {
     }
 
     /// Every access key, or a user's, oldest first.
-    async fn credential_list(&self, user_id: Option<&str>) -> DomainResult<Vec<Credential>> {
+    async fn credential_list(&self, user_id: Option<&UserId>) -> DomainResult<Vec<Credential>> {
         let rows =
             match user_id {
                 Some(u) => sqlx::query(
                     "SELECT * FROM credentials WHERE user_id = ? ORDER BY created_at, access_key",
                 )
-                .bind(u)
+                .bind(u.as_str())
                 .fetch_all(&self.read)
                 .await,
                 None => {
@@ -85,7 +85,7 @@ impl CredentialRepo for SqliteStore {
     /// Changes status and/or description; `NotFound` for an unknown key.
     async fn credential_update(
         &self,
-        access_key: &str,
+        access_key: &AccessKeyId,
         status: Option<platter_model::CredentialStatus>,
         description: Option<&str>,
     ) -> DomainResult<()> {
@@ -95,7 +95,7 @@ impl CredentialRepo for SqliteStore {
         )
         .bind(status.map(|s| s.as_str()))
         .bind(description)
-        .bind(access_key)
+        .bind(access_key.as_str())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -106,19 +106,19 @@ impl CredentialRepo for SqliteStore {
     }
 
     /// Records a successful use of the key.
-    async fn credential_touch(&self, access_key: &str, now: Timestamp) -> DomainResult<()> {
+    async fn credential_touch(&self, access_key: &AccessKeyId, now: Timestamp) -> DomainResult<()> {
         sqlx::query("UPDATE credentials SET last_use_time = ? WHERE access_key = ?")
             .bind(now.to_string())
-            .bind(access_key)
+            .bind(access_key.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
         Ok(())
     }
 
-    async fn credential_delete(&self, access_key: &str) -> DomainResult<()> {
+    async fn credential_delete(&self, access_key: &AccessKeyId) -> DomainResult<()> {
         let res = sqlx::query("DELETE FROM credentials WHERE access_key = ?")
-            .bind(access_key)
+            .bind(access_key.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -138,7 +138,7 @@ mod tests {
 
     fn key(user_id: &str, n: char) -> Credential {
         Credential {
-            access_key: n.to_string().repeat(20),
+            access_key: n.to_string().repeat(20).into(),
             secret_key: "s".repeat(40),
             user_id: user_id.into(),
             description: "ci".into(),
@@ -185,7 +185,7 @@ mod tests {
         short.access_key = "SHORT".into();
         assert!(s.credential_insert(&short, 9).await.is_err());
 
-        let list = s.credential_list(Some("u1")).await.unwrap();
+        let list = s.credential_list(Some(&"u1".into())).await.unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0], key("u1", '1'));
 
@@ -205,7 +205,7 @@ mod tests {
             s.credential_delete(&ak).await,
             Err(DomainError::NotFound { .. })
         ));
-        s.user_delete("u1").await.unwrap();
+        s.user_delete(&"u1".into()).await.unwrap();
         assert!(s.credential_list(None).await.unwrap().is_empty());
     }
 }

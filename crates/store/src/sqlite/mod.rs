@@ -93,12 +93,19 @@ pub(crate) fn ts_text(t: Option<Timestamp>) -> Option<String> {
     t.map(|t| t.to_string())
 }
 
+/// An optional typed id (or other text) as bound.
+pub(crate) fn opt_str<T: AsRef<str>>(x: &Option<T>) -> Option<&str> {
+    x.as_ref().map(AsRef::as_ref)
+}
+
 /// Typed reads of a row's columns: timestamps are stored as their text
 /// (parsed back, a malformed one is an internal error rather than a wrong
 /// answer); typed ids (`platter_model::VolumeId`, ...) as theirs.
 pub(crate) trait RowExt {
     fn ts(&self, col: &str) -> DomainResult<Timestamp>;
     fn ts_opt(&self, col: &str) -> DomainResult<Option<Timestamp>>;
+    fn id<T: From<String>>(&self, col: &str) -> T;
+    fn id_opt<T: From<String>>(&self, col: &str) -> Option<T>;
 }
 
 impl RowExt for SqliteRow {
@@ -110,6 +117,14 @@ impl RowExt for SqliteRow {
         self.get::<Option<String>, _>(col)
             .map(|s| parse_ts(col, &s))
             .transpose()
+    }
+
+    fn id<T: From<String>>(&self, col: &str) -> T {
+        T::from(self.get::<String, _>(col))
+    }
+
+    fn id_opt<T: From<String>>(&self, col: &str) -> Option<T> {
+        self.get::<Option<String>, _>(col).map(T::from)
     }
 }
 
