@@ -2,7 +2,7 @@
 //! in Cinder's shape (EVS volumes show the same), and EVS's v1 version entry
 //! (Cinder's version document at `/` lists it too).
 
-use platter_model::{AttachmentStatus, Metadata, QosRule, Volume, ORDER_ID_KEY};
+use platter_model::{AttachmentStatus, Metadata, OrderId, QosRule, Volume, ORDER_ID_KEY};
 use serde_json::{json, Value};
 
 use crate::ApiState;
@@ -72,7 +72,7 @@ pub fn volume_metadata(v: &Volume) -> Metadata {
 }
 
 /// `metadata` with `orderID` set to `order`, if any.
-pub fn with_order(mut metadata: Metadata, order: Option<&str>) -> Metadata {
+pub fn with_order(mut metadata: Metadata, order: Option<&OrderId>) -> Metadata {
     if let Some(order) = order {
         metadata.insert(ORDER_ID_KEY.to_string(), order.to_string());
     }

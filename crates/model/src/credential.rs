@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{AccessKeyId, Timestamp, UserId};
 
 /// Length of an access key id: 20 uppercase letters and digits, as Huawei's.
 pub const ACCESS_KEY_LEN: usize = 20;
@@ -50,9 +50,9 @@ impl FromStr for CredentialStatus {
 /// HMAC signature needs it (see docs/DECISIONS.md).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
-    pub access_key: String,
+    pub access_key: AccessKeyId,
     pub secret_key: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub description: String,
     pub status: CredentialStatus,
     pub created_at: Timestamp,
@@ -85,12 +85,12 @@ mod tests {
         }
         assert!("enabled".parse::<CredentialStatus>().is_err());
         let c = Credential {
-            access_key: "A".repeat(ACCESS_KEY_LEN),
+            access_key: "A".repeat(ACCESS_KEY_LEN).into(),
             secret_key: "s3cr3t".into(),
             user_id: "u".into(),
             description: String::new(),
             status: CredentialStatus::Active,
-            created_at: "2024-01-01T00:00:00.000000".into(),
+            created_at: Timestamp::parse("2024-01-01T00:00:00.000000").unwrap(),
             last_use_time: None,
         };
         assert!(!format!("{c:?}").contains("s3cr3t"));

@@ -1,10 +1,10 @@
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{DomainId, ProjectId, RoleId, Timestamp, UserId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Domain {
-    pub id: String,
+    pub id: DomainId,
     pub name: String,
     pub description: String,
     pub enabled: bool,
@@ -12,19 +12,19 @@ pub struct Domain {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
-    pub id: String,
+    pub id: ProjectId,
     pub name: String,
-    pub domain_id: String,
+    pub domain_id: DomainId,
     pub description: String,
     pub enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub name: String,
-    pub domain_id: String,
-    pub default_project_id: Option<String>,
+    pub domain_id: DomainId,
+    pub default_project_id: Option<ProjectId>,
     pub email: Option<String>,
     pub description: Option<String>,
     pub enabled: bool,
@@ -32,15 +32,15 @@ pub struct User {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
-    pub id: String,
+    pub id: RoleId,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleAssignment {
-    pub user_id: String,
-    pub project_id: String,
-    pub role_id: String,
+    pub user_id: UserId,
+    pub project_id: ProjectId,
+    pub role_id: RoleId,
 }
 
 /// A validated token: who is calling, in which project, with which roles.
@@ -72,8 +72,8 @@ impl TokenInfo {
 /// The caller of a project-scoped operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthContext {
-    pub user_id: String,
-    pub project_id: String,
+    pub user_id: UserId,
+    pub project_id: ProjectId,
     pub roles: Vec<String>,
 }
 

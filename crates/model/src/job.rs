@@ -3,7 +3,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Timestamp, VolumeSource, VolumeStatus};
+use crate::{
+    JobId, OrderId, ProjectId, SnapshotId, Timestamp, VolumeId, VolumeSource, VolumeStatus,
+    VolumeTypeId,
+};
 
 /// What a durable job does. Each kind is a short list of idempotent steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +50,11 @@ impl JobKind {
             JobKind::VolumeQos => &[RecordVolumeQos],
             JobKind::VolumeRollback => &[RollbackVolumeDevice, MarkVolumeRolledBack],
         }
+    }
+
+    /// Whether the job's resource is a snapshot (else a volume).
+    pub fn on_snapshot(self) -> bool {
+        matches!(self, JobKind::SnapshotCreate | JobKind::SnapshotDelete)
     }
 
     /// The domain name, as stored.
@@ -231,7 +239,7 @@ pub struct VolumeDeleteParams {
     pub cascade: bool,
     /// The unsubscribe order the delete carries out, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
 }
 
 /// Input of a volume extend.
@@ -251,7 +259,7 @@ pub struct VolumeExtendParams {
 /// Input of a retype.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumeRetypeParams {
-    pub type_id: String,
+    pub type_id: VolumeTypeId,
     /// Also read by the store's quota usage (`$.type_name`).
     #[serde(default)]
     pub type_name: Option<String>,
@@ -271,7 +279,7 @@ pub struct VolumeRetypeParams {
 pub struct VolumeQosParams {
     /// The volume's type when the change was asked for (older jobs: none).
     #[serde(default)]
-    pub type_id: Option<String>,
+    pub type_id: Option<VolumeTypeId>,
     #[serde(default)]
     pub iops: Option<i64>,
     #[serde(default)]
@@ -285,7 +293,7 @@ pub struct VolumeQosParams {
 /// Input of a rollback to a snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumeRollbackParams {
-    pub snapshot_id: String,
+    pub snapshot_id: SnapshotId,
 }
 
 /// Input of a snapshot create or delete.
@@ -293,7 +301,7 @@ pub struct VolumeRollbackParams {
 pub struct SnapshotParams {
     /// The snapshot's volume (older jobs may lack it: read from the row).
     #[serde(default)]
-    pub volume_id: Option<String>,
+    pub volume_id: Option<VolumeId>,
 }
 
 /// A job's typed input: one variant per [`JobKind`]. Stored as the flat JSON
@@ -386,7 +394,7 @@ impl JobParams {
     }
 
     /// The snapshot a rollback names.
-    pub fn rollback_snapshot(&self) -> Option<&str> {
+    pub fn rollback_snapshot(&self) -> Option<&SnapshotId> {
         match self {
             JobParams::VolumeRollback(p) => Some(&p.snapshot_id),
             _ => None,
@@ -404,9 +412,13 @@ impl Serialize for JobParams {
 /// [`JobKind::steps`]) of the next step to run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Job {
-    pub id: String,
+    pub id: JobId,
     pub kind: JobKind,
-    pub project_id: String,
+    pub project_id: ProjectId,
+    /// The id of the volume the job works on or, for the snapshot kinds
+    /// (see [`JobKind::on_snapshot`]), of the snapshot: which type it has
+    /// depends on the kind, so it is kept as text; [`Job::volume_id`] and
+    /// [`Job::snapshot_id`] read it as one or the other.
     pub resource_id: String,
     pub params: JobParams,
     pub status: JobStatus,
@@ -416,7 +428,21 @@ pub struct Job {
     pub begin_at: Option<Timestamp>,
     pub end_at: Option<Timestamp>,
     /// The group (batch) this job belongs to, if any.
-    pub parent_id: Option<String>,
+    pub parent_id: Option<JobId>,
+}
+
+impl Job {
+    /// The job's resource read as a volume's id: what it is for every kind
+    /// but the snapshot ones. The caller, which knows the kind, chooses.
+    pub fn volume_id(&self) -> VolumeId {
+        VolumeId::from(self.resource_id.as_str())
+    }
+
+    /// The job's resource read as a snapshot's id: what it is for the
+    /// snapshot kinds ([`JobKind::on_snapshot`]).
+    pub fn snapshot_id(&self) -> SnapshotId {
+        SnapshotId::from(self.resource_id.as_str())
+    }
 }
 
 /// What a job group batches.
@@ -453,9 +479,9 @@ impl FromStr for JobGroupKind {
 /// derived from its members'.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobGroup {
-    pub id: String,
+    pub id: JobId,
     pub kind: JobGroupKind,
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub created_at: Timestamp,
 }
 
@@ -484,14 +510,15 @@ impl JobGroup {
 /// when placed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
-    pub id: String,
-    pub project_id: String,
+    pub id: OrderId,
+    pub project_id: ProjectId,
     /// `create`, `extend`, `retype`, `unsubscribe`.
     pub action: String,
-    pub resource_ids: Vec<String>,
+    /// The volumes ordered.
+    pub resource_ids: Vec<VolumeId>,
     pub params: serde_json::Value,
     /// The job (or job group) that carries the order out, if any.
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     pub created_at: Timestamp,
 }
 

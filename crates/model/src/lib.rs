@@ -8,6 +8,7 @@ mod action;
 mod credential;
 mod error;
 mod identity;
+mod ids;
 mod job;
 mod message;
 mod page;
@@ -22,6 +23,10 @@ pub use action::{Access, Action};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{CreateRule, DomainError, DomainResult, QosRule};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
+pub use ids::{
+    new_hex_id, new_uuid, AccessKeyId, AttachmentId, DomainId, JobId, MessageId, OrderId,
+    ProjectId, QosSpecsId, RoleId, SnapshotId, TransferId, UserId, VolumeId, VolumeTypeId,
+};
 pub use job::{
     Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
     VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
@@ -32,19 +37,9 @@ pub use page::{Page, SortDir, SortKey};
 pub use qos_specs::{QosConsumer, QosSpecs};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use service_state::ServiceState;
-pub use time_fmt::{format_timestamp, now_timestamp, parse_timestamp, Timestamp};
+pub use time_fmt::Timestamp;
 pub use transfer::Transfer;
 pub use volume::{
     AttachMode, Attachment, AttachmentStatus, Metadata, Snapshot, SnapshotStatus, Volume,
     VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,
 };
-
-/// A new random UUID in its canonical hyphenated form (volumes, snapshots, jobs).
-pub fn new_uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// A new random id in Keystone's form: 32 lowercase hex digits, no hyphens.
-pub fn new_hex_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{MessageId, ProjectId, Timestamp};
 
 macro_rules! named {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -75,11 +75,12 @@ named! {
 /// One message to a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserMessage {
-    pub id: String,
-    pub project_id: String,
+    pub id: MessageId,
+    pub project_id: ProjectId,
     /// The request that started the operation.
     pub request_id: String,
     pub resource_type: MessageResource,
+    /// The volume's or snapshot's id, by `resource_type`.
     pub resource_id: String,
     pub action: MessageAction,
     pub detail: MessageDetail,

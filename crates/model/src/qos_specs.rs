@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Metadata, Timestamp};
+use crate::{Metadata, QosSpecsId, Timestamp};
 
 /// Who enforces a QoS spec: the host side (the data path), the backend, or
 /// both.
@@ -55,7 +55,7 @@ impl FromStr for QosConsumer {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QosSpecs {
-    pub id: String,
+    pub id: QosSpecsId,
     pub name: String,
     pub consumer: QosConsumer,
     pub specs: Metadata,

@@ -4,7 +4,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{
+    AttachmentId, OrderId, ProjectId, QosSpecsId, SnapshotId, Timestamp, UserId, VolumeId,
+    VolumeTypeId,
+};
 
 /// One gibibyte: volume sizes are whole GiB in every API.
 pub const GIB: u64 = 1 << 30;
@@ -139,29 +142,29 @@ impl SnapshotStatus {
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum VolumeSource {
     Blank,
-    Snapshot(String),
-    Volume(String),
+    Snapshot(SnapshotId),
+    Volume(VolumeId),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Volume {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
+    pub id: VolumeId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
     pub name: Option<String>,
     pub description: Option<String>,
     /// GiB.
     pub size: i64,
     pub status: VolumeStatus,
     pub availability_zone: String,
-    pub volume_type_id: String,
+    pub volume_type_id: VolumeTypeId,
     /// The type's name, joined in by the store for views.
     pub volume_type_name: String,
     pub bootable: bool,
     pub multiattach: bool,
     pub readonly: bool,
-    pub snapshot_id: Option<String>,
-    pub source_volid: Option<String>,
+    pub snapshot_id: Option<SnapshotId>,
+    pub source_volid: Option<VolumeId>,
     pub metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Option<Timestamp>,
@@ -178,7 +181,7 @@ pub struct Volume {
     /// The storage pool holding the volume's data and its snapshots'.
     pub pool: String,
     /// The order of a yearly/monthly (prePaid) volume; `None` on demand.
-    pub order: Option<String>,
+    pub order: Option<OrderId>,
 }
 
 impl Volume {
@@ -200,9 +203,9 @@ impl Volume {
 /// A volume's attachment to a host or server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
-    pub id: String,
-    pub volume_id: String,
-    pub project_id: String,
+    pub id: AttachmentId,
+    pub volume_id: VolumeId,
+    pub project_id: ProjectId,
     pub instance_uuid: Option<String>,
     pub connector: Option<serde_json::Value>,
     pub host: Option<String>,
@@ -217,10 +220,10 @@ pub struct Attachment {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
-    pub volume_id: String,
+    pub id: SnapshotId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
+    pub volume_id: VolumeId,
     pub name: Option<String>,
     pub description: Option<String>,
     /// GiB: the source volume's size when the snapshot was taken.
@@ -241,8 +244,8 @@ pub struct Snapshot {
 impl Volume {
     /// The order of a yearly/monthly (prePaid) volume. Absent for
     /// on-demand volumes.
-    pub fn order_id(&self) -> Option<&str> {
-        self.order.as_deref()
+    pub fn order_id(&self) -> Option<&OrderId> {
+        self.order.as_ref()
     }
 }
 
@@ -266,14 +269,14 @@ impl Snapshot {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumeType {
-    pub id: String,
+    pub id: VolumeTypeId,
     pub name: String,
     pub description: Option<String>,
     pub is_public: bool,
     pub extra_specs: Metadata,
     /// The QoS specs associated with the type, if any.
     #[serde(default)]
-    pub qos_specs_id: Option<String>,
+    pub qos_specs_id: Option<QosSpecsId>,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use platter_model::{AccessKeyId, DomainId, ProjectId, UserId};
 use platter_service::identity_fields::{ProjectFields, UserFields};
 use platter_service::{CredentialCaller, Platter};
 
@@ -116,8 +117,8 @@ enum CredentialCommand {
     Delete { access_key: String },
 }
 
-async fn project_id(platter: &Platter, name_or_id: &str) -> Result<String> {
-    if let Ok(p) = platter.project_get(name_or_id).await {
+async fn project_id(platter: &Platter, name_or_id: &str) -> Result<ProjectId> {
+    if let Ok(p) = platter.project_get(&ProjectId::from(name_or_id)).await {
         return Ok(p.id);
     }
     let found = platter
@@ -130,8 +131,8 @@ async fn project_id(platter: &Platter, name_or_id: &str) -> Result<String> {
         .with_context(|| format!("no project named or with id {name_or_id}"))
 }
 
-async fn user_id(platter: &Platter, name_or_id: &str) -> Result<String> {
-    if let Ok(u) = platter.user_get(name_or_id).await {
+async fn user_id(platter: &Platter, name_or_id: &str) -> Result<UserId> {
+    if let Ok(u) = platter.user_get(&UserId::from(name_or_id)).await {
         return Ok(u.id);
     }
     let found = platter
@@ -145,11 +146,11 @@ async fn user_id(platter: &Platter, name_or_id: &str) -> Result<String> {
 }
 
 /// A user by id, or by name within a domain given by name or id.
-async fn user_id_in_domain(platter: &Platter, name_or_id: &str, domain: &str) -> Result<String> {
-    if let Ok(u) = platter.user_get(name_or_id).await {
+async fn user_id_in_domain(platter: &Platter, name_or_id: &str, domain: &str) -> Result<UserId> {
+    if let Ok(u) = platter.user_get(&UserId::from(name_or_id)).await {
         return Ok(u.id);
     }
-    let domain_id = match platter.domain_get(domain).await {
+    let domain_id = match platter.domain_get(&DomainId::from(domain)).await {
         Ok(d) => d.id,
         Err(_) => platter
             .domain_list(Some(domain))
@@ -318,7 +319,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 None => None,
             };
             for c in platter
-                .credential_list(CredentialCaller::Admin, u.as_deref())
+                .credential_list(CredentialCaller::Admin, u.as_ref())
                 .await?
             {
                 println!(
@@ -329,7 +330,7 @@ pub async fn run(args: AdminArgs) -> Result<()> {
         }
         AdminCommand::Credential(CredentialCommand::Delete { access_key }) => {
             platter
-                .credential_delete(CredentialCaller::Admin, &access_key)
+                .credential_delete(CredentialCaller::Admin, &AccessKeyId::from(access_key))
                 .await?;
         }
     }

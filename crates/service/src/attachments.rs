@@ -3,8 +3,8 @@
 //! export under an unguessable name, published to the data path.
 
 use platter_model::{
-    new_hex_id, new_uuid, Action, AttachMode, Attachment, AttachmentStatus, AuthContext,
-    DomainError, DomainResult, Volume,
+    new_hex_id, Action, AttachMode, Attachment, AttachmentId, AttachmentStatus, AuthContext,
+    DomainError, DomainResult, Volume, VolumeId,
 };
 use platter_store::{AttachmentQuery, NewAttachment};
 use serde_json::Value;
@@ -38,7 +38,7 @@ impl Connection {
 pub struct ConnectionInfo {
     pub connection: Connection,
     pub access_mode: AttachMode,
-    pub volume_id: String,
+    pub volume_id: VolumeId,
 }
 
 impl ConnectionInfo {
@@ -53,7 +53,7 @@ impl ConnectionInfo {
 #[derive(Debug, Clone, Default)]
 pub struct AttachmentListRequest {
     pub all_tenants: bool,
-    pub volume_id: Option<String>,
+    pub volume_id: Option<VolumeId>,
     pub instance_uuid: Option<String>,
     pub status: Option<String>,
     pub page: platter_store::Page,
@@ -95,7 +95,7 @@ impl Platter {
         dp.publish(
             ExportSpec {
                 name: name.clone(),
-                volume_id: v.id.clone(),
+                volume_id: v.id.to_string(),
                 pool: v.pool.clone(),
                 read_only: a.attach_mode == AttachMode::ReadOnly || v.readonly,
             },
@@ -121,7 +121,7 @@ impl Platter {
     pub async fn attachment_get(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &AttachmentId,
     ) -> DomainResult<(Attachment, Volume)> {
         self.authorize(ctx, Action::AttachmentGet)?;
         let a = match self.store().attachment_get(id).await? {
@@ -157,7 +157,7 @@ impl Platter {
     pub async fn attachment_create(
         &self,
         ctx: &AuthContext,
-        volume_id: &str,
+        volume_id: &VolumeId,
         instance_uuid: Option<String>,
         connector: Option<Value>,
         mode: AttachMode,
@@ -174,7 +174,7 @@ impl Platter {
         let a = self
             .store()
             .attachment_create(&NewAttachment {
-                id: new_uuid(),
+                id: AttachmentId::new(),
                 volume_id: v.id.clone(),
                 project_id: v.project_id.clone(),
                 instance_uuid,
@@ -195,7 +195,7 @@ impl Platter {
     pub async fn attachment_update(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &AttachmentId,
         connector: Value,
     ) -> DomainResult<Attachment> {
         self.authorize(ctx, Action::AttachmentUpdate)?;
@@ -218,7 +218,7 @@ impl Platter {
     pub async fn attachment_complete(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &AttachmentId,
     ) -> DomainResult<Attachment> {
         self.authorize(ctx, Action::AttachmentComplete)?;
         let (a, _) = self.attachment_get(ctx, id).await?;
@@ -232,7 +232,7 @@ impl Platter {
     pub async fn attachment_delete(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &AttachmentId,
     ) -> DomainResult<Vec<Attachment>> {
         self.authorize(ctx, Action::AttachmentDelete)?;
         let (a, _) = self.attachment_get(ctx, id).await?;
@@ -249,7 +249,7 @@ impl Platter {
     // ---- legacy actions ----
 
     /// `os-reserve`: a reservation (an attachment without a connector).
-    pub async fn volume_reserve(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+    pub async fn volume_reserve(&self, ctx: &AuthContext, id: &VolumeId) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeReserve)?;
         self.attachment_create(ctx, id, None, None, AttachMode::ReadWrite)
             .await
@@ -257,7 +257,7 @@ impl Platter {
     }
 
     /// `os-unreserve`: drops reservations that never connected.
-    pub async fn volume_unreserve(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+    pub async fn volume_unreserve(&self, ctx: &AuthContext, id: &VolumeId) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeUnreserve)?;
         let v = self.volume_get(ctx, id).await?;
         self.store()
@@ -273,7 +273,7 @@ impl Platter {
     pub async fn volume_initialize_connection(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         connector: Value,
     ) -> DomainResult<ConnectionInfo> {
         self.authorize(ctx, Action::VolumeInitializeConnection)?;
@@ -322,7 +322,7 @@ impl Platter {
     pub async fn volume_terminate_connection(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         connector: &Value,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeTerminateConnection)?;
@@ -346,7 +346,7 @@ impl Platter {
     pub async fn volume_attach(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         instance_uuid: String,
         mountpoint: String,
         host_name: Option<String>,
@@ -390,8 +390,8 @@ impl Platter {
     pub async fn volume_detach(
         &self,
         ctx: &AuthContext,
-        id: &str,
-        attachment_id: Option<&str>,
+        id: &VolumeId,
+        attachment_id: Option<&AttachmentId>,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeDetach)?;
         let v = self.volume_get(ctx, id).await?;
@@ -399,7 +399,7 @@ impl Platter {
             Some(aid) => v
                 .attachments
                 .iter()
-                .find(|a| a.id == aid)
+                .find(|a| a.id == *aid)
                 .cloned()
                 .ok_or_else(|| DomainError::not_found("Attachment", aid))?,
             None => match v.attachments.as_slice() {
@@ -424,7 +424,7 @@ impl Platter {
     pub async fn volume_begin_detaching(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         begin: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeBeginDetaching)?;
@@ -437,8 +437,8 @@ impl Platter {
     pub async fn volume_force_detach(
         &self,
         ctx: &AuthContext,
-        id: &str,
-        attachment_id: Option<String>,
+        id: &VolumeId,
+        attachment_id: Option<AttachmentId>,
         connector: Option<Value>,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeForceDetach)?;
@@ -447,14 +447,14 @@ impl Platter {
         let gone = self
             .store()
             .attachment_delete_where(&v.id, &|a| match (&attachment_id, &host) {
-                (Some(aid), _) => &a.id == aid,
+                (Some(aid), _) => a.id == *aid,
                 (None, Some(h)) => a.host.as_ref() == Some(h),
                 (None, None) => true,
             })
             .await?;
         if let Some(aid) = &attachment_id {
             if gone.is_empty() {
-                return Err(DomainError::not_found("Attachment", aid.clone()));
+                return Err(DomainError::not_found("Attachment", aid));
             }
         }
         for a in &gone {
@@ -465,12 +465,12 @@ impl Platter {
 
     /// Applies a volume's current QoS to its live exports (after a retype
     /// or a QoS change, both jobs).
-    pub(crate) async fn refresh_qos(&self, volume_id: &str) {
+    pub(crate) async fn refresh_qos(&self, volume_id: &VolumeId) {
         if let (Some(dp), Ok(Some(v))) = (
             self.inner.datapath.get(),
             self.store().volume_get(volume_id).await,
         ) {
-            dp.set_qos(&v.id, self.qos_of(&v).await);
+            dp.set_qos(v.id.as_str(), self.qos_of(&v).await);
         }
     }
 }

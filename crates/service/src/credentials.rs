@@ -6,11 +6,10 @@
 //! [`AuthContext`].
 
 use platter_model::{
-    now_timestamp, parse_timestamp, AuthContext, Credential, CredentialStatus, DomainError,
-    DomainResult, ACCESS_KEY_LEN, SECRET_KEY_LEN,
+    AccessKeyId, AuthContext, Credential, CredentialStatus, DomainError, DomainResult, ProjectId,
+    Timestamp, UserId, ACCESS_KEY_LEN, SECRET_KEY_LEN,
 };
 use rand::Rng;
-use time::OffsetDateTime;
 
 use crate::Platter;
 
@@ -27,11 +26,11 @@ const LAST_USE_RESOLUTION_SECS: i64 = 60;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialCaller<'a> {
     Admin,
-    User(&'a str),
+    User(&'a UserId),
 }
 
 impl CredentialCaller<'_> {
-    fn may_manage(self, user_id: &str) -> bool {
+    fn may_manage(self, user_id: &UserId) -> bool {
         match self {
             CredentialCaller::Admin => true,
             CredentialCaller::User(me) => me == user_id,
@@ -76,7 +75,7 @@ impl Platter {
     pub async fn credential_create(
         &self,
         caller: CredentialCaller<'_>,
-        user_id: &str,
+        user_id: &UserId,
         description: &str,
     ) -> DomainResult<Credential> {
         if !caller.may_manage(user_id) {
@@ -90,12 +89,12 @@ impl Platter {
             .await?
             .ok_or_else(|| DomainError::not_found("User", user_id))?;
         let credential = Credential {
-            access_key: new_access_key(),
+            access_key: AccessKeyId::from(new_access_key()),
             secret_key: new_secret_key(),
-            user_id: user_id.to_string(),
+            user_id: user_id.clone(),
             description: description.to_string(),
             status: CredentialStatus::Active,
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
             last_use_time: None,
         };
         self.store()
@@ -110,7 +109,7 @@ impl Platter {
     pub async fn credential_list(
         &self,
         caller: CredentialCaller<'_>,
-        user_id: Option<&str>,
+        user_id: Option<&UserId>,
     ) -> DomainResult<Vec<Credential>> {
         let user_id = match (caller, user_id) {
             (_, Some(u)) if !caller.may_manage(u) => {
@@ -129,7 +128,7 @@ impl Platter {
     pub async fn credential_get(
         &self,
         caller: CredentialCaller<'_>,
-        access_key: &str,
+        access_key: &AccessKeyId,
     ) -> DomainResult<Credential> {
         self.store()
             .credential_get(access_key)
@@ -141,7 +140,7 @@ impl Platter {
     pub async fn credential_update(
         &self,
         caller: CredentialCaller<'_>,
-        access_key: &str,
+        access_key: &AccessKeyId,
         status: Option<CredentialStatus>,
         description: Option<&str>,
     ) -> DomainResult<Credential> {
@@ -158,7 +157,7 @@ impl Platter {
     pub async fn credential_delete(
         &self,
         caller: CredentialCaller<'_>,
-        access_key: &str,
+        access_key: &AccessKeyId,
     ) -> DomainResult<()> {
         self.credential_get(caller, access_key).await?;
         self.store().credential_delete(access_key).await?;
@@ -168,12 +167,12 @@ impl Platter {
 
     /// The secret of an active key whose user is enabled: what a signature
     /// is checked with. `Unauthorized` otherwise.
-    pub async fn credential_secret(&self, access_key: &str) -> DomainResult<String> {
+    pub async fn credential_secret(&self, access_key: &AccessKeyId) -> DomainResult<String> {
         Ok(self.active_credential(access_key).await?.secret_key)
     }
 
-    async fn active_credential(&self, access_key: &str) -> DomainResult<Credential> {
-        if access_key.len() != ACCESS_KEY_LEN {
+    async fn active_credential(&self, access_key: &AccessKeyId) -> DomainResult<Credential> {
+        if access_key.as_str().len() != ACCESS_KEY_LEN {
             return Err(bad_key());
         }
         let credential = self
@@ -200,8 +199,8 @@ impl Platter {
     /// so that who may use which project does not leak to unsigned callers.
     pub async fn aksk_context(
         &self,
-        access_key: &str,
-        project_id: &str,
+        access_key: &AccessKeyId,
+        project_id: &ProjectId,
     ) -> DomainResult<(String, AuthContext)> {
         let credential = self.active_credential(access_key).await?;
         let no_access = || {
@@ -224,7 +223,7 @@ impl Platter {
         self.touch_credential(&credential).await;
         let ctx = AuthContext {
             user_id: credential.user_id.clone(),
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             roles: roles.into_iter().map(|r| r.name).collect(),
         };
         Ok((credential.secret_key, ctx))
@@ -233,18 +232,16 @@ impl Platter {
     /// Records the use, at most once a minute; a failure is only logged (it
     /// must not refuse a valid request).
     async fn touch_credential(&self, credential: &Credential) {
-        let now = OffsetDateTime::now_utc();
+        let now = Timestamp::now();
         let fresh = credential
             .last_use_time
-            .as_deref()
-            .and_then(parse_timestamp)
             .is_some_and(|t| (now - t).whole_seconds() < LAST_USE_RESOLUTION_SECS);
         if fresh {
             return;
         }
         if let Err(e) = self
             .store()
-            .credential_touch(&credential.access_key, &now_timestamp())
+            .credential_touch(&credential.access_key, now)
             .await
         {
             tracing::warn!(error = %e, access_key = %credential.access_key, "recording the key's last use failed");
@@ -271,8 +268,9 @@ mod tests {
 
     #[test]
     fn a_user_manages_only_their_own_keys() {
-        assert!(CredentialCaller::Admin.may_manage("u2"));
-        assert!(CredentialCaller::User("u1").may_manage("u1"));
-        assert!(!CredentialCaller::User("u1").may_manage("u2"));
+        let (u1, u2) = (UserId::from("u1"), UserId::from("u2"));
+        assert!(CredentialCaller::Admin.may_manage(&u2));
+        assert!(CredentialCaller::User(&u1).may_manage(&u1));
+        assert!(!CredentialCaller::User(&u1).may_manage(&u2));
     }
 }

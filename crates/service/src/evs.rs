@@ -3,9 +3,9 @@
 //! job views and idempotency keys.
 
 use platter_model::{
-    new_hex_id, now_timestamp, Action, AuthContext, DomainError, DomainResult, Job, JobGroup,
-    JobGroupKind, JobKind, JobParams, Metadata, Order, QosRule, Volume, VolumeQosParams,
-    VolumeRetypeParams, VolumeRollbackParams, VolumeStatus, ORDER_ID_KEY,
+    new_hex_id, Action, AuthContext, DomainError, DomainResult, Job, JobGroup, JobGroupKind, JobId,
+    JobKind, JobParams, Metadata, Order, OrderId, QosRule, SnapshotId, Timestamp, Volume, VolumeId,
+    VolumeQosParams, VolumeRetypeParams, VolumeRollbackParams, VolumeStatus, ORDER_ID_KEY,
 };
 use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
@@ -36,9 +36,9 @@ pub struct Prepaid {
 #[derive(Debug, Clone)]
 pub struct CreateOutcome {
     /// The job, or for several volumes the job group.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The order, for yearly/monthly volumes.
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub volumes: Vec<Volume>,
 }
 
@@ -52,15 +52,15 @@ pub enum JobView {
 /// The outcome of unsubscribing one volume.
 #[derive(Debug, Clone)]
 pub struct UnsubscribeResult {
-    pub volume_id: String,
-    pub order_id: Option<String>,
+    pub volume_id: VolumeId,
+    pub order_id: Option<OrderId>,
     pub error: Option<String>,
 }
 
 /// A new order id, shaped like EVS's (`CS` + date and time + 5 letters).
-fn new_order_id() -> String {
-    let now = now_timestamp();
-    let digits: String = now
+fn new_order_id() -> OrderId {
+    let digits: String = Timestamp::now()
+        .to_string()
         .chars()
         .filter(char::is_ascii_digit)
         .skip(2)
@@ -71,7 +71,7 @@ fn new_order_id() -> String {
         .take(5)
         .map(|b| char::from(b'A' + (b % 26)))
         .collect();
-    format!("CS{digits}{letters}")
+    OrderId::from(format!("CS{digits}{letters}"))
 }
 
 /// The retype rule of EVS: from SAS to any listed type; from a type whose
@@ -123,10 +123,10 @@ impl Platter {
             items.push(plan.stamp(ctx, name, order_id.clone()));
         }
         let group = (count > 1).then(|| JobGroup {
-            id: new_hex_id(),
+            id: JobId::new_group(),
             kind: JobGroupKind::VolumeCreateBatch,
             project_id: ctx.project_id.clone(),
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
         });
         if let Some(g) = &group {
             for (_, job) in items.iter_mut() {
@@ -151,7 +151,7 @@ impl Platter {
                     "auto_pay": p.auto_pay,
                 }),
                 job_id: Some(job_id.clone()),
-                created_at: now_timestamp(),
+                created_at: Timestamp::now(),
             }),
             _ => None,
         };
@@ -175,14 +175,15 @@ impl Platter {
     }
 
     /// An order for a change of yearly/monthly volumes (extend, retype,
-    /// unsubscribe) carried out by `job_id`; recorded by the operation's
-    /// own transaction.
+    /// unsubscribe) carried out by `job_id` (an unsubscribe's delete job is
+    /// not recorded in its order); recorded by the operation's own
+    /// transaction.
     fn change_order(
         &self,
         ctx: &AuthContext,
         action: &str,
-        resource_ids: Vec<String>,
-        job_id: &str,
+        resource_ids: Vec<VolumeId>,
+        job_id: Option<&JobId>,
         auto_pay: bool,
     ) -> Order {
         Order {
@@ -191,8 +192,8 @@ impl Platter {
             action: action.into(),
             resource_ids,
             params: json!({ "auto_pay": auto_pay }),
-            job_id: Some(job_id.into()),
-            created_at: now_timestamp(),
+            job_id: job_id.cloned(),
+            created_at: Timestamp::now(),
         }
     }
 
@@ -203,16 +204,16 @@ impl Platter {
     pub async fn volume_extend_many(
         &self,
         ctx: &AuthContext,
-        targets: &[(String, i64)],
+        targets: &[(VolumeId, i64)],
         batch: bool,
         auto_pay: bool,
-    ) -> DomainResult<(String, Option<String>)> {
+    ) -> DomainResult<(JobId, Option<OrderId>)> {
         self.authorize(ctx, Action::VolumeExtend)?;
         let group = batch.then(|| JobGroup {
-            id: new_hex_id(),
+            id: JobId::new_group(),
             kind: JobGroupKind::VolumeExtendBatch,
             project_id: ctx.project_id.clone(),
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
         });
         let mut planned = Vec::with_capacity(targets.len());
         let mut prepaid = false;
@@ -241,7 +242,7 @@ impl Platter {
         };
         let order = prepaid.then(|| {
             let ids = planned.iter().map(|t| t.volume_id.clone()).collect();
-            self.change_order(ctx, "extend", ids, &job_id, auto_pay)
+            self.change_order(ctx, "extend", ids, Some(&job_id), auto_pay)
         });
         self.store()
             .volume_begin_extend_batch(
@@ -258,7 +259,7 @@ impl Platter {
     }
 
     /// A job or job group of the caller's project.
-    pub async fn job_view(&self, ctx: &AuthContext, id: &str) -> DomainResult<JobView> {
+    pub async fn job_view(&self, ctx: &AuthContext, id: &JobId) -> DomainResult<JobView> {
         self.authorize(ctx, Action::JobGet)?;
         if let Some(job) = self.store().job_get(id).await? {
             if job.project_id == ctx.project_id || ctx.is_admin() {
@@ -276,7 +277,7 @@ impl Platter {
     pub async fn volume_tags_add(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         tags: &Metadata,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeTagsCreate)?;
@@ -287,7 +288,7 @@ impl Platter {
     pub async fn volume_tags_remove(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         keys: &[String],
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeTagsDelete)?;
@@ -308,12 +309,12 @@ impl Platter {
     pub async fn volume_retype(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         new_type: &str,
         iops: Option<i64>,
         throughput: Option<i64>,
         auto_pay: bool,
-    ) -> DomainResult<(String, Option<String>)> {
+    ) -> DomainResult<(JobId, Option<OrderId>)> {
         self.retype_with(ctx, id, new_type, (iops, throughput), auto_pay, true)
             .await
     }
@@ -323,9 +324,9 @@ impl Platter {
     pub async fn volume_retype_any(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         new_type: &str,
-    ) -> DomainResult<String> {
+    ) -> DomainResult<JobId> {
         self.retype_with(ctx, id, new_type, (None, None), false, false)
             .await
             .map(|(job, _)| job)
@@ -334,12 +335,12 @@ impl Platter {
     async fn retype_with(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         new_type: &str,
         (iops, throughput): (Option<i64>, Option<i64>),
         auto_pay: bool,
         evs_matrix: bool,
-    ) -> DomainResult<(String, Option<String>)> {
+    ) -> DomainResult<(JobId, Option<OrderId>)> {
         self.authorize(ctx, Action::VolumeRetype)?;
         let v = self.volume_get(ctx, id).await?;
         let t = self.volume_type_get(new_type).await?;
@@ -360,7 +361,7 @@ impl Platter {
         let job = new_job(
             JobKind::VolumeRetype,
             &v.project_id,
-            id,
+            id.as_str(),
             JobParams::VolumeRetype(VolumeRetypeParams {
                 type_id: t.id.clone(),
                 type_name: Some(t.name.clone()),
@@ -373,7 +374,7 @@ impl Platter {
         );
         let order = v
             .order_id()
-            .map(|_| self.change_order(ctx, "retype", vec![v.id.clone()], &job.id, auto_pay));
+            .map(|_| self.change_order(ctx, "retype", vec![v.id.clone()], Some(&job.id), auto_pay));
         self.store()
             .volume_begin_retype(
                 id,
@@ -393,10 +394,10 @@ impl Platter {
     pub async fn volume_modify_qos(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         iops: Option<i64>,
         throughput: Option<i64>,
-    ) -> DomainResult<String> {
+    ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeModifyQos)?;
         let v = self.volume_get(ctx, id).await?;
         if !matches!(v.volume_type_name.as_str(), "GPSSD2" | "ESSD2") {
@@ -408,7 +409,7 @@ impl Platter {
         let job = new_job(
             JobKind::VolumeQos,
             &v.project_id,
-            id,
+            id.as_str(),
             JobParams::VolumeQos(VolumeQosParams {
                 type_id: Some(v.volume_type_id.clone()),
                 iops,
@@ -427,16 +428,16 @@ impl Platter {
     pub async fn snapshot_rollback(
         &self,
         ctx: &AuthContext,
-        snapshot_id: &str,
-        volume_id: &str,
-    ) -> DomainResult<String> {
+        snapshot_id: &SnapshotId,
+        volume_id: &VolumeId,
+    ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::SnapshotRollback)?;
         let s = self.snapshot_get(ctx, snapshot_id).await?;
         self.volume_get(ctx, volume_id).await?;
         let job = new_job(
             JobKind::VolumeRollback,
             &s.project_id,
-            volume_id,
+            volume_id.as_str(),
             JobParams::VolumeRollback(VolumeRollbackParams {
                 snapshot_id: s.id.clone(),
             }),
@@ -454,7 +455,7 @@ impl Platter {
     pub async fn volume_unsubscribe(
         &self,
         ctx: &AuthContext,
-        ids: &[String],
+        ids: &[VolumeId],
     ) -> DomainResult<Vec<UnsubscribeResult>> {
         self.authorize(ctx, Action::VolumeUnsubscribe)?;
         let mut volumes: Vec<Volume> = Vec::with_capacity(ids.len());
@@ -500,8 +501,7 @@ impl Platter {
                 continue;
             }
             // The order is written with the delete, by its transaction.
-            let mut order = self.change_order(ctx, "unsubscribe", vec![v.id.clone()], "", false);
-            order.job_id = None;
+            let order = self.change_order(ctx, "unsubscribe", vec![v.id.clone()], None, false);
             match self.volume_delete_unchecked(&v, true, Some(&order)).await {
                 Ok(_) => out.push(UnsubscribeResult {
                     volume_id: v.id.clone(),
@@ -522,19 +522,16 @@ impl Platter {
         token: &str,
         fingerprint: &str,
     ) -> DomainResult<IdempotencyClaim> {
-        let now = now_timestamp();
-        let clock = platter_model::parse_timestamp(&now)
-            .ok_or_else(|| DomainError::Internal("bad clock".into()))?;
-        let ago =
-            |secs: i64| platter_model::format_timestamp(clock - time::Duration::seconds(secs));
+        let now = Timestamp::now();
+        let ago = |secs: i64| now - time::Duration::seconds(secs);
         self.store()
             .idempotency_claim(
                 &ctx.project_id,
                 token,
                 fingerprint,
-                &now,
-                &ago(IDEMPOTENCY_TTL_SECS),
-                &ago(IDEMPOTENCY_STALE_SECS),
+                now,
+                ago(IDEMPOTENCY_TTL_SECS),
+                ago(IDEMPOTENCY_STALE_SECS),
             )
             .await
     }
@@ -574,7 +571,7 @@ mod tests {
 
     #[test]
     fn order_ids_look_like_evs_ones() {
-        let id = new_order_id();
+        let id = new_order_id().into_string();
         assert!(id.starts_with("CS"));
         assert_eq!(id.len(), 2 + 12 + 5, "{id}");
         assert!(id[14..].chars().all(|c| c.is_ascii_uppercase()));

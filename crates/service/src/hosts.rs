@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use platter_model::{now_timestamp, Action, AuthContext, DomainError, DomainResult, ServiceState};
+use platter_model::{Action, AuthContext, DomainError, DomainResult, ServiceState, Timestamp};
 
 use crate::scheduler::volume_host_of;
 use crate::{Platter, SnapshotListRequest, VolumeListRequest};
@@ -93,7 +93,7 @@ impl Platter {
     ) -> DomainResult<Vec<ServiceEntry>> {
         self.authorize(ctx, Action::VolumeServiceList)?;
         let states = self.store().service_states().await?;
-        let started = self.started_at().to_string();
+        let started = self.started_at();
         Ok(self
             .host_list_unchecked()
             .into_iter()
@@ -110,7 +110,7 @@ impl Platter {
                         disabled: false,
                         disabled_reason: None,
                         frozen: false,
-                        updated_at: started.clone(),
+                        updated_at: started,
                     });
                 ServiceEntry {
                     state,
@@ -141,7 +141,7 @@ impl Platter {
             ServiceChange::Enable => (false, None),
             ServiceChange::Disable { reason } => (true, reason),
         };
-        state.updated_at = now_timestamp();
+        state.updated_at = Timestamp::now();
         self.store().service_state_put(&state).await?;
         Ok(state)
     }
@@ -166,7 +166,7 @@ impl Platter {
         for e in volume_services {
             let state = ServiceState {
                 frozen,
-                updated_at: now_timestamp(),
+                updated_at: Timestamp::now(),
                 ..e.state
             };
             self.store().service_state_put(&state).await?;
@@ -226,13 +226,13 @@ impl Platter {
             .filter(|v| volume_host_of(&self.volume_host(v)) == host)
         {
             here.insert(v.id.clone());
-            for u in [&mut total, per.entry(v.project_id.clone()).or_default()] {
+            for u in [&mut total, per.entry(v.project_id.to_string()).or_default()] {
                 u.volume_count += 1;
                 u.total_volume_gb += v.size;
             }
         }
         for s in snapshots.iter().filter(|s| here.contains(&s.volume_id)) {
-            for u in [&mut total, per.entry(s.project_id.clone()).or_default()] {
+            for u in [&mut total, per.entry(s.project_id.to_string()).or_default()] {
                 u.snapshot_count += 1;
                 u.total_snapshot_gb += s.size;
             }

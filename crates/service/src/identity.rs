@@ -6,13 +6,12 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use platter_model::{
-    format_timestamp, new_hex_id, now_timestamp, parse_timestamp, AuthContext, Domain, DomainError,
-    DomainResult, Project, Role, RoleAssignment, TokenInfo, User,
+    new_hex_id, AuthContext, Domain, DomainError, DomainId, DomainResult, Project, ProjectId, Role,
+    RoleAssignment, RoleId, Timestamp, TokenInfo, User, UserId,
 };
 use platter_store::identity_types::{NameFilter, TokenRow};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use crate::Platter;
 
@@ -21,17 +20,22 @@ pub const MEMBER_ROLE: &str = "member";
 pub const READER_ROLE: &str = "reader";
 pub const DEFAULT_DOMAIN_ID: &str = "default";
 
+/// The id of the `Default` domain.
+fn default_domain() -> DomainId {
+    DomainId::from(DEFAULT_DOMAIN_ID)
+}
+
 /// A domain named by id or by name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DomainRef {
-    pub id: Option<String>,
+    pub id: Option<DomainId>,
     pub name: Option<String>,
 }
 
 /// A user named by id, or by name within a domain.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserRef {
-    pub id: Option<String>,
+    pub id: Option<UserId>,
     pub name: Option<String>,
     pub domain: Option<DomainRef>,
 }
@@ -39,7 +43,7 @@ pub struct UserRef {
 /// A project named by id, or by name within a domain.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectScope {
-    pub id: Option<String>,
+    pub id: Option<ProjectId>,
     pub name: Option<String>,
     pub domain: Option<DomainRef>,
 }
@@ -112,9 +116,9 @@ async fn verify_password(password: &str, hash: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct UserFields {
     pub name: Option<String>,
-    pub domain_id: Option<String>,
+    pub domain_id: Option<DomainId>,
     pub password: Option<String>,
-    pub default_project_id: Option<Option<String>>,
+    pub default_project_id: Option<Option<ProjectId>>,
     pub email: Option<Option<String>>,
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
@@ -124,7 +128,7 @@ pub struct UserFields {
 #[derive(Debug, Clone, Default)]
 pub struct ProjectFields {
     pub name: Option<String>,
-    pub domain_id: Option<String>,
+    pub domain_id: Option<DomainId>,
     pub description: Option<String>,
     pub enabled: Option<bool>,
 }
@@ -144,10 +148,10 @@ impl Platter {
     /// Returns the admin password when this call created the admin user.
     pub async fn bootstrap(&self, admin_password: Option<&str>) -> DomainResult<Option<String>> {
         let store = self.store();
-        if store.domain_get(DEFAULT_DOMAIN_ID).await?.is_none() {
+        if store.domain_get(&default_domain()).await?.is_none() {
             store
                 .domain_insert(&Domain {
-                    id: DEFAULT_DOMAIN_ID.into(),
+                    id: default_domain(),
                     name: "Default".into(),
                     description: "The default domain".into(),
                     enabled: true,
@@ -158,7 +162,7 @@ impl Platter {
             if store.role_find_by_name(role).await?.is_none() {
                 store
                     .role_insert(&Role {
-                        id: new_hex_id(),
+                        id: RoleId::new(),
                         name: role.into(),
                     })
                     .await?;
@@ -166,14 +170,14 @@ impl Platter {
         }
         self.ensure_volume_types().await?;
         if store
-            .user_find_by_name(DEFAULT_DOMAIN_ID, "admin")
+            .user_find_by_name(&default_domain(), "admin")
             .await?
             .is_some()
         {
             return Ok(None);
         }
         let project = match store
-            .project_find_by_name(DEFAULT_DOMAIN_ID, "admin")
+            .project_find_by_name(&default_domain(), "admin")
             .await?
         {
             Some(p) => p,
@@ -204,7 +208,7 @@ impl Platter {
     async fn resolve_domain(&self, d: Option<&DomainRef>) -> DomainResult<Domain> {
         let store = self.store();
         let found = match d {
-            None => store.domain_get(DEFAULT_DOMAIN_ID).await?,
+            None => store.domain_get(&default_domain()).await?,
             Some(DomainRef { id: Some(id), .. }) => store.domain_get(id).await?,
             Some(DomainRef {
                 name: Some(name), ..
@@ -250,7 +254,7 @@ impl Platter {
 
     /// Authenticates and issues a token.
     pub async fn authenticate(&self, req: &AuthRequest) -> DomainResult<IssuedToken> {
-        let now = OffsetDateTime::now_utc();
+        let now = Timestamp::now();
         let (user, methods, audit_parent, expires_at) =
             if req.methods.iter().any(|m| m == "password") {
                 let (user_ref, password) = req.password.as_ref().ok_or_else(|| {
@@ -274,12 +278,11 @@ impl Platter {
                     .as_deref()
                     .ok_or_else(|| DomainError::invalid("Expecting to find id in token."))?;
                 let info = self.validate_token(token).await?;
-                let expires = parse_timestamp(&info.expires_at).ok_or_else(unauthorized)?;
                 let mut methods = info.methods.clone();
                 if !methods.iter().any(|m| m == "token") {
                     methods.push("token".into());
                 }
-                (info.user, methods, Some(info.audit_id), expires)
+                (info.user, methods, Some(info.audit_id), info.expires_at)
             } else {
                 return Err(DomainError::Unauthorized(
                     "Attempted to authenticate with an unsupported method.".into(),
@@ -311,8 +314,8 @@ impl Platter {
             project_id: project.as_ref().map(|p| p.id.clone()),
             methods,
             audit_id: audit_parent.unwrap_or_else(new_hex_id),
-            issued_at: format_timestamp(now),
-            expires_at: format_timestamp(expires_at),
+            issued_at: now,
+            expires_at,
             revoked: false,
         };
         self.store().token_insert(&token_hash(&token), &row).await?;
@@ -374,7 +377,7 @@ impl Platter {
             .token_get(&token_hash(token))
             .await?
             .ok_or_else(unauthorized)?;
-        if row.revoked || row.expires_at <= now_timestamp() {
+        if row.revoked || row.expires_at <= Timestamp::now() {
             return Err(unauthorized());
         }
         self.token_info(row).await
@@ -405,12 +408,12 @@ impl Platter {
             .name
             .ok_or_else(|| DomainError::invalid("'name' is a required property"))?;
         check_name("name", &name)?;
-        let domain_id = f.domain_id.unwrap_or_else(|| DEFAULT_DOMAIN_ID.into());
+        let domain_id = f.domain_id.unwrap_or_else(default_domain);
         if self.store().domain_get(&domain_id).await?.is_none() {
             return Err(DomainError::not_found("Domain", domain_id));
         }
         let p = Project {
-            id: new_hex_id(),
+            id: ProjectId::new(),
             name,
             domain_id,
             description: f.description.unwrap_or_default(),
@@ -420,7 +423,7 @@ impl Platter {
         Ok(p)
     }
 
-    pub async fn project_get(&self, id: &str) -> DomainResult<Project> {
+    pub async fn project_get(&self, id: &ProjectId) -> DomainResult<Project> {
         self.store()
             .project_get(id)
             .await?
@@ -430,18 +433,18 @@ impl Platter {
     pub async fn project_list(
         &self,
         name: Option<String>,
-        domain_id: Option<String>,
+        domain_id: Option<DomainId>,
     ) -> DomainResult<Vec<Project>> {
         self.store()
             .project_list(&NameFilter { name, domain_id })
             .await
     }
 
-    pub async fn project_list_for_user(&self, user_id: &str) -> DomainResult<Vec<Project>> {
+    pub async fn project_list_for_user(&self, user_id: &UserId) -> DomainResult<Vec<Project>> {
         self.store().project_list_for_user(user_id).await
     }
 
-    pub async fn project_update(&self, id: &str, f: ProjectFields) -> DomainResult<Project> {
+    pub async fn project_update(&self, id: &ProjectId, f: ProjectFields) -> DomainResult<Project> {
         let mut p = self.project_get(id).await?;
         if let Some(name) = f.name {
             check_name("name", &name)?;
@@ -457,7 +460,7 @@ impl Platter {
         Ok(p)
     }
 
-    pub async fn project_delete(&self, id: &str) -> DomainResult<()> {
+    pub async fn project_delete(&self, id: &ProjectId) -> DomainResult<()> {
         self.store().project_delete(id).await
     }
 
@@ -468,7 +471,7 @@ impl Platter {
             .name
             .ok_or_else(|| DomainError::invalid("'name' is a required property"))?;
         check_name("name", &name)?;
-        let domain_id = f.domain_id.unwrap_or_else(|| DEFAULT_DOMAIN_ID.into());
+        let domain_id = f.domain_id.unwrap_or_else(default_domain);
         if self.store().domain_get(&domain_id).await?.is_none() {
             return Err(DomainError::not_found("Domain", domain_id));
         }
@@ -481,7 +484,7 @@ impl Platter {
             None => None,
         };
         let u = User {
-            id: new_hex_id(),
+            id: UserId::new(),
             name,
             domain_id,
             default_project_id,
@@ -493,7 +496,7 @@ impl Platter {
         Ok(u)
     }
 
-    pub async fn user_get(&self, id: &str) -> DomainResult<User> {
+    pub async fn user_get(&self, id: &UserId) -> DomainResult<User> {
         self.store()
             .user_get(id)
             .await?
@@ -503,14 +506,14 @@ impl Platter {
     pub async fn user_list(
         &self,
         name: Option<String>,
-        domain_id: Option<String>,
+        domain_id: Option<DomainId>,
     ) -> DomainResult<Vec<User>> {
         self.store()
             .user_list(&NameFilter { name, domain_id })
             .await
     }
 
-    pub async fn user_update(&self, id: &str, f: UserFields) -> DomainResult<User> {
+    pub async fn user_update(&self, id: &UserId, f: UserFields) -> DomainResult<User> {
         let mut u = self.user_get(id).await?;
         if let Some(name) = f.name {
             check_name("name", &name)?;
@@ -539,7 +542,7 @@ impl Platter {
         Ok(u)
     }
 
-    pub async fn user_delete(&self, id: &str) -> DomainResult<()> {
+    pub async fn user_delete(&self, id: &UserId) -> DomainResult<()> {
         self.store().user_delete(id).await
     }
 
@@ -549,7 +552,7 @@ impl Platter {
         self.store().role_list(name).await
     }
 
-    pub async fn role_get(&self, id: &str) -> DomainResult<Role> {
+    pub async fn role_get(&self, id: &RoleId) -> DomainResult<Role> {
         self.store()
             .role_get(id)
             .await?
@@ -559,8 +562,8 @@ impl Platter {
     /// Gives a user a role (by id or name) on a project.
     pub async fn role_assign(
         &self,
-        user_id: &str,
-        project_id: &str,
+        user_id: &UserId,
+        project_id: &ProjectId,
         role: &str,
     ) -> DomainResult<()> {
         let a = self.assignment(user_id, project_id, role).await?;
@@ -569,8 +572,8 @@ impl Platter {
 
     pub async fn role_unassign(
         &self,
-        user_id: &str,
-        project_id: &str,
+        user_id: &UserId,
+        project_id: &ProjectId,
         role: &str,
     ) -> DomainResult<()> {
         let a = self.assignment(user_id, project_id, role).await?;
@@ -585,8 +588,8 @@ impl Platter {
 
     pub async fn role_assignment_exists(
         &self,
-        user_id: &str,
-        project_id: &str,
+        user_id: &UserId,
+        project_id: &ProjectId,
         role: &str,
     ) -> DomainResult<bool> {
         let a = self.assignment(user_id, project_id, role).await?;
@@ -599,28 +602,32 @@ impl Platter {
 
     pub async fn role_assignment_list(
         &self,
-        user_id: Option<&str>,
-        project_id: Option<&str>,
-        role_id: Option<&str>,
+        user_id: Option<&UserId>,
+        project_id: Option<&ProjectId>,
+        role_id: Option<&RoleId>,
     ) -> DomainResult<Vec<RoleAssignment>> {
         self.store()
             .assignment_list(user_id, project_id, role_id)
             .await
     }
 
-    pub async fn roles_of(&self, user_id: &str, project_id: &str) -> DomainResult<Vec<Role>> {
+    pub async fn roles_of(
+        &self,
+        user_id: &UserId,
+        project_id: &ProjectId,
+    ) -> DomainResult<Vec<Role>> {
         self.store().roles_of(user_id, project_id).await
     }
 
     async fn assignment(
         &self,
-        user_id: &str,
-        project_id: &str,
+        user_id: &UserId,
+        project_id: &ProjectId,
         role: &str,
     ) -> DomainResult<RoleAssignment> {
         self.user_get(user_id).await?;
         self.project_get(project_id).await?;
-        let role = match self.store().role_get(role).await? {
+        let role = match self.store().role_get(&RoleId::from(role)).await? {
             Some(r) => r,
             None => self
                 .store()
@@ -629,13 +636,13 @@ impl Platter {
                 .ok_or_else(|| DomainError::not_found("Role", role))?,
         };
         Ok(RoleAssignment {
-            user_id: user_id.into(),
-            project_id: project_id.into(),
+            user_id: user_id.clone(),
+            project_id: project_id.clone(),
             role_id: role.id,
         })
     }
 
-    pub async fn domain_get(&self, id: &str) -> DomainResult<Domain> {
+    pub async fn domain_get(&self, id: &DomainId) -> DomainResult<Domain> {
         self.store()
             .domain_get(id)
             .await?

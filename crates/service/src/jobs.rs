@@ -15,7 +15,8 @@ use std::sync::{Arc, Weak};
 
 use platter_backend::StorageBackend;
 use platter_model::{
-    DomainResult, Job, JobKind, JobParams, JobStep, SnapshotStatus, VolumeSource, VolumeStatus, GIB,
+    DomainResult, Job, JobKind, JobParams, JobStep, SnapshotId, SnapshotStatus, Timestamp,
+    VolumeId, VolumeSource, VolumeStatus, VolumeTypeId, GIB,
 };
 use platter_store::SnapshotQuery;
 use tokio::sync::{mpsc, Semaphore};
@@ -168,8 +169,9 @@ impl Platter {
         }
     }
 
-    /// The volume of a snapshot job: from its parameters, else its row.
-    async fn snapshot_volume(&self, job: &Job) -> Result<String, String> {
+    /// The volume of a snapshot job: from its parameters, else its row
+    /// (an empty id if the snapshot is gone: no volume has it).
+    async fn snapshot_volume(&self, job: &Job) -> Result<VolumeId, String> {
         if let JobParams::SnapshotCreate(p) | JobParams::SnapshotDelete(p) = &job.params {
             if let Some(v) = &p.volume_id {
                 return Ok(v.clone());
@@ -177,11 +179,10 @@ impl Platter {
         }
         Ok(self
             .store()
-            .snapshot_get(&job.resource_id)
+            .snapshot_get(&job.snapshot_id())
             .await
             .map_err(|e| e.to_string())?
-            .map(|s| s.volume_id)
-            .unwrap_or_default())
+            .map_or_else(|| VolumeId::from(String::new()), |s| s.volume_id))
     }
 
     /// The backend of the pool a job's volume (or its snapshot's volume)
@@ -189,7 +190,7 @@ impl Platter {
     async fn job_backend(&self, job: &Job) -> Result<Arc<dyn StorageBackend>, String> {
         let volume_id = match job.kind {
             JobKind::SnapshotCreate | JobKind::SnapshotDelete => self.snapshot_volume(job).await?,
-            _ => job.resource_id.clone(),
+            _ => job.volume_id(),
         };
         let pool = match self
             .store()
@@ -235,10 +236,12 @@ impl Platter {
                         Self::blocking(b, move |b| b.create_volume(&id, size)).await
                     }
                     VolumeSource::Snapshot(snap) => {
-                        Self::blocking(b, move |b| b.clone_from_snapshot(&snap, &id, size)).await
+                        Self::blocking(b, move |b| b.clone_from_snapshot(snap.as_str(), &id, size))
+                            .await
                     }
                     VolumeSource::Volume(src) => {
-                        Self::blocking(b, move |b| b.clone_from_volume(&src, &id, size)).await
+                        Self::blocking(b, move |b| b.clone_from_volume(src.as_str(), &id, size))
+                            .await
                     }
                 }
             }
@@ -246,13 +249,13 @@ impl Platter {
                 let snaps = self
                     .store()
                     .snapshot_list(&SnapshotQuery {
-                        volume_id: Some(id.clone()),
+                        volume_id: Some(job.volume_id()),
                         ..Default::default()
                     })
                     .await
                     .map_err(|e| e.to_string())?;
                 for s in snaps {
-                    Self::blocking(b, move |b| b.delete_snapshot(&s.id)).await?;
+                    Self::blocking(b, move |b| b.delete_snapshot(s.id.as_str())).await?;
                 }
                 Ok(())
             }
@@ -265,14 +268,14 @@ impl Platter {
             }
             (JobStep::CreateSnapshotDevice, _) => {
                 let volume = self.snapshot_volume(job).await?;
-                Self::blocking(b, move |b| b.create_snapshot(&volume, &id)).await
+                Self::blocking(b, move |b| b.create_snapshot(volume.as_str(), &id)).await
             }
             (JobStep::DeleteSnapshotDevice, _) => {
                 Self::blocking(b, move |b| b.delete_snapshot(&id)).await
             }
             (JobStep::RollbackVolumeDevice, JobParams::VolumeRollback(p)) => {
                 let snap = p.snapshot_id.clone();
-                Self::blocking(b, move |b| b.rollback_volume(&id, &snap)).await
+                Self::blocking(b, move |b| b.rollback_volume(&id, snap.as_str())).await
             }
             (step, _) => Err(format!(
                 "step {step} is not a middle step of a {} job",
@@ -317,7 +320,7 @@ impl Platter {
     /// transaction, as succeeded (`error` none) or failed. Idempotent: the
     /// status changes only from the job's transitional status.
     async fn finish_job(&self, job: &Job, error: Option<&str>) -> Result<(), String> {
-        let id = &job.resource_id;
+        let (id, snapshot) = (&job.volume_id(), &job.snapshot_id());
         let store = self.store();
         let r = match &job.params {
             JobParams::VolumeCreate(_) => store.volume_finish_create(id, &job.id, error).await,
@@ -327,8 +330,12 @@ impl Platter {
                     .volume_finish_extend(id, &job.id, p.new_size_gib, p.restore, error)
                     .await
             }
-            JobParams::SnapshotCreate(_) => store.snapshot_finish_create(id, &job.id, error).await,
-            JobParams::SnapshotDelete(_) => store.snapshot_finish_delete(id, &job.id, error).await,
+            JobParams::SnapshotCreate(_) => {
+                store.snapshot_finish_create(snapshot, &job.id, error).await
+            }
+            JobParams::SnapshotDelete(_) => {
+                store.snapshot_finish_delete(snapshot, &job.id, error).await
+            }
             JobParams::VolumeRetype(p) => {
                 let r = store
                     .volume_finish_retype(
@@ -346,14 +353,7 @@ impl Platter {
             }
             JobParams::VolumeQos(p) => {
                 let r = store
-                    .volume_finish_qos(
-                        id,
-                        &job.id,
-                        p.type_id.as_deref(),
-                        p.iops,
-                        p.throughput,
-                        error,
-                    )
+                    .volume_finish_qos(id, &job.id, p.type_id.as_ref(), p.iops, p.throughput, error)
                     .await;
                 self.refresh_qos(id).await;
                 r
@@ -374,7 +374,7 @@ impl Platter {
     /// Fails a job whose parameters could not be read, leaving its
     /// resource in the error status its kind documents.
     async fn finish_unreadable(&self, job: &Job, error: &str) -> DomainResult<()> {
-        let id = &job.resource_id;
+        let (id, snapshot) = (&job.volume_id(), &job.snapshot_id());
         let store = self.store();
         let e = Some(error);
         match job.kind {
@@ -385,12 +385,20 @@ impl Platter {
                     .volume_finish_extend(id, &job.id, 0, VolumeStatus::Available, e)
                     .await
             }
-            JobKind::SnapshotCreate => store.snapshot_finish_create(id, &job.id, e).await,
-            JobKind::SnapshotDelete => store.snapshot_finish_delete(id, &job.id, e).await,
+            JobKind::SnapshotCreate => store.snapshot_finish_create(snapshot, &job.id, e).await,
+            JobKind::SnapshotDelete => store.snapshot_finish_delete(snapshot, &job.id, e).await,
             // The type stays; the status returns to what the attachments say.
             JobKind::VolumeRetype => {
                 store
-                    .volume_finish_retype(id, &job.id, "", None, None, VolumeStatus::Available, e)
+                    .volume_finish_retype(
+                        id,
+                        &job.id,
+                        &VolumeTypeId::from(String::new()),
+                        None,
+                        None,
+                        VolumeStatus::Available,
+                        e,
+                    )
                     .await
             }
             JobKind::VolumeQos => {
@@ -409,8 +417,7 @@ impl Platter {
                 let snap = snaps
                     .into_iter()
                     .find(|s| s.status == SnapshotStatus::Rollbacking)
-                    .map(|s| s.id)
-                    .unwrap_or_default();
+                    .map_or_else(|| SnapshotId::from(String::new()), |s| s.id);
                 store.volume_finish_rollback(id, &snap, &job.id, e).await
             }
         }
@@ -427,7 +434,7 @@ impl Platter {
         let busy: HashSet<String> = jobs
             .iter()
             .flat_map(|j| {
-                let snap = j.params.rollback_snapshot().map(str::to_string);
+                let snap = j.params.rollback_snapshot().map(SnapshotId::to_string);
                 std::iter::once(j.resource_id.clone()).chain(snap)
             })
             .collect();
@@ -439,7 +446,7 @@ impl Platter {
         // Stragglers are failed before any job is re-driven, so a re-driven
         // job never races the sweep over its rows.
         for v in self.store().volume_list_transitional().await? {
-            if busy.contains(&v.id) {
+            if busy.contains(v.id.as_str()) {
                 continue;
             }
             let to = match v.status {
@@ -454,7 +461,7 @@ impl Platter {
                 .await?;
         }
         for s in self.store().snapshot_list_transitional().await? {
-            if busy.contains(&s.id) || deleting.contains(s.volume_id.as_str()) {
+            if busy.contains(s.id.as_str()) || deleting.contains(s.volume_id.as_str()) {
                 continue;
             }
             let to = match s.status {
@@ -469,16 +476,11 @@ impl Platter {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
             self.inner.jobs.submit(job);
         }
-        self.store()
-            .token_purge_expired(&platter_model::now_timestamp())
-            .await?;
+        let now = Timestamp::now();
+        self.store().token_purge_expired(now).await?;
         // Keys past twice their validity: old enough that no client retries.
-        if let Some(now) = platter_model::parse_timestamp(&platter_model::now_timestamp()) {
-            let before = platter_model::format_timestamp(
-                now - time::Duration::seconds(2 * crate::IDEMPOTENCY_TTL_SECS),
-            );
-            self.store().idempotency_purge(&before).await?;
-        }
+        let before = now - time::Duration::seconds(2 * crate::IDEMPOTENCY_TTL_SECS);
+        self.store().idempotency_purge(before).await?;
         Ok(count)
     }
 }

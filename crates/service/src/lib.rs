@@ -24,7 +24,7 @@ mod volumes;
 use std::sync::Arc;
 
 use platter_backend::StorageBackend;
-use platter_model::{Action, AuthContext, DomainError, DomainResult, Volume};
+use platter_model::{Action, AuthContext, DomainError, DomainResult, ProjectId, Volume};
 use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, Connection, ConnectionInfo};
@@ -124,7 +124,7 @@ impl Platter {
                 datapath: std::sync::OnceLock::new(),
                 authorizer,
                 quota_defaults,
-                started_at: platter_model::now_timestamp(),
+                started_at: platter_model::Timestamp::now(),
             }),
         };
         jobs::spawn_runner(platter.clone(), receiver);
@@ -177,8 +177,8 @@ impl Platter {
     }
 
     /// When this process started.
-    pub fn started_at(&self) -> &str {
-        &self.inner.started_at
+    pub fn started_at(&self) -> platter_model::Timestamp {
+        self.inner.started_at
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -216,6 +216,6 @@ impl Platter {
 /// Whether the caller may see a resource of `project_id`: its own project's,
 /// or any if admin. Others' resources are reported as not found, never as
 /// forbidden, so ids do not leak.
-fn visible(ctx: &AuthContext, project_id: &str) -> bool {
-    ctx.project_id == project_id || ctx.is_admin()
+fn visible(ctx: &AuthContext, project_id: &ProjectId) -> bool {
+    ctx.project_id == *project_id || ctx.is_admin()
 }

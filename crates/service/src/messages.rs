@@ -2,8 +2,8 @@
 //! message saying what failed and why (Cinder's `messages`, 3.3).
 
 use platter_model::{
-    format_timestamp, new_uuid, parse_timestamp, Action, AuthContext, DomainError, DomainResult,
-    Job, JobKind, JobParams, MessageAction, MessageDetail, MessageResource, UserMessage,
+    Action, AuthContext, DomainError, DomainResult, Job, JobKind, JobParams, MessageAction,
+    MessageDetail, MessageId, MessageResource, Timestamp, UserMessage,
 };
 
 use crate::{visible, Platter};
@@ -40,17 +40,17 @@ impl Platter {
     /// message that cannot be written is logged, the job's end stands.
     pub(crate) async fn record_failure(&self, job: &Job) {
         let (resource_type, action, detail) = event_of(job);
-        let now = time::OffsetDateTime::now_utc();
+        let now = Timestamp::now();
         let m = UserMessage {
-            id: new_uuid(),
+            id: MessageId::new(),
             project_id: job.project_id.clone(),
             request_id: format!("req-{}", job.id),
             resource_type,
             resource_id: job.resource_id.clone(),
             action,
             detail,
-            created_at: format_timestamp(now),
-            expires_at: format_timestamp(now + time::Duration::seconds(MESSAGE_TTL_SECS)),
+            created_at: now,
+            expires_at: now + time::Duration::seconds(MESSAGE_TTL_SECS),
         };
         if let Err(e) = self.store().message_insert(&m).await {
             tracing::error!(error = %e, "could not record the user message of a failed job");
@@ -60,32 +60,29 @@ impl Platter {
     /// The caller's project's messages (every project's for an admin).
     pub async fn message_list(&self, ctx: &AuthContext) -> DomainResult<Vec<UserMessage>> {
         self.authorize(ctx, Action::MessageList)?;
-        let project = (!ctx.is_admin()).then_some(ctx.project_id.as_str());
-        let now = platter_model::now_timestamp();
-        self.store().message_list(project, &now).await
+        let project = (!ctx.is_admin()).then_some(&ctx.project_id);
+        self.store().message_list(project, Timestamp::now()).await
     }
 
-    pub async fn message_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<UserMessage> {
+    pub async fn message_get(
+        &self,
+        ctx: &AuthContext,
+        id: &MessageId,
+    ) -> DomainResult<UserMessage> {
         self.authorize(ctx, Action::MessageGet)?;
-        let now = platter_model::now_timestamp();
         match self.store().message_get(id).await? {
-            Some(m)
-                if visible(ctx, &m.project_id)
-                    && parse_timestamp(&m.expires_at) >= parse_timestamp(&now) =>
-            {
-                Ok(m)
-            }
-            _ => Err(DomainError::not_found("Message", id)),
+            Some(m) if visible(ctx, &m.project_id) && m.expires_at >= Timestamp::now() => Ok(m),
+            _ => Err(DomainError::not_found("Message", id.as_str())),
         }
     }
 
-    pub async fn message_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+    pub async fn message_delete(&self, ctx: &AuthContext, id: &MessageId) -> DomainResult<()> {
         self.authorize(ctx, Action::MessageDelete)?;
         self.message_get(ctx, id).await?;
         if self.store().message_delete(id).await? {
             Ok(())
         } else {
-            Err(DomainError::not_found("Message", id))
+            Err(DomainError::not_found("Message", id.as_str()))
         }
     }
 }

@@ -5,8 +5,8 @@
 
 use platter_backend::Qos;
 use platter_model::{
-    new_uuid, now_timestamp, Action, AuthContext, DomainError, DomainResult, Metadata, QosConsumer,
-    QosSpecs, Volume, VolumeType,
+    Action, AuthContext, DomainError, DomainResult, Metadata, QosConsumer, QosSpecs, QosSpecsId,
+    Timestamp, Volume, VolumeType,
 };
 use platter_store::VolumeQuery;
 
@@ -90,7 +90,7 @@ impl Platter {
     pub async fn qos_of(&self, v: &Volume) -> Qos {
         let vtype = self
             .store()
-            .volume_type_find(&v.volume_type_id)
+            .volume_type_find(v.volume_type_id.as_str())
             .await
             .ok()
             .flatten();
@@ -146,11 +146,11 @@ impl Platter {
         }
         check_specs(&specs)?;
         let q = QosSpecs {
-            id: new_uuid(),
+            id: QosSpecsId::new(),
             name: name.to_string(),
             consumer: consumer.unwrap_or(QosConsumer::BackEnd),
             specs,
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
         };
         self.store().qos_specs_create(&q).await?;
         Ok(q)
@@ -161,19 +161,23 @@ impl Platter {
         self.store().qos_specs_list().await
     }
 
-    pub async fn qos_specs_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<QosSpecs> {
+    pub async fn qos_specs_get(
+        &self,
+        ctx: &AuthContext,
+        id: &QosSpecsId,
+    ) -> DomainResult<QosSpecs> {
         self.authorize(ctx, Action::QosSpecsGet)?;
         self.store()
             .qos_specs_get(id)
             .await?
-            .ok_or_else(|| DomainError::not_found("QoS specs", id))
+            .ok_or_else(|| DomainError::not_found("QoS specs", id.as_str()))
     }
 
     /// Sets or unsets keys; the new limits reach attached volumes at once.
     pub async fn qos_specs_update(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &QosSpecsId,
         change: QosSpecsChange,
     ) -> DomainResult<QosSpecs> {
         self.authorize(ctx, Action::QosSpecsUpdate)?;
@@ -201,7 +205,7 @@ impl Platter {
     pub async fn qos_specs_delete(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &QosSpecsId,
         force: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::QosSpecsDelete)?;
@@ -214,7 +218,7 @@ impl Platter {
     pub async fn qos_specs_associations(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &QosSpecsId,
     ) -> DomainResult<Vec<VolumeType>> {
         self.qos_specs_get(ctx, id).await?;
         self.store().qos_specs_types(id).await
@@ -225,7 +229,7 @@ impl Platter {
     pub async fn qos_specs_associate(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &QosSpecsId,
         type_id: &str,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::QosSpecsUpdate)?;
@@ -238,7 +242,7 @@ impl Platter {
     pub async fn qos_specs_disassociate(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &QosSpecsId,
         type_id: Option<&str>,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::QosSpecsUpdate)?;
@@ -251,7 +255,7 @@ impl Platter {
             .filter(|_| type_id.is_some())
             .map(|t| t.id.clone());
         self.store()
-            .qos_specs_disassociate(id, type_id.as_deref())
+            .qos_specs_disassociate(id, type_id.as_ref())
             .await?;
         self.refresh_qos_of_types(&types).await
     }

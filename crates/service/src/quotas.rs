@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use platter_model::{
-    Action, AuthContext, DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES,
+    Action, AuthContext, DomainError, DomainResult, ProjectId, QuotaUsage, QUOTA_GLOBAL_RESOURCES,
 };
 use platter_store::QuotaDefaults;
 
@@ -12,7 +12,7 @@ use crate::Platter;
 /// A project's quota lines, in a stable order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuotaSetView {
-    pub project_id: String,
+    pub project_id: ProjectId,
     pub lines: Vec<QuotaUsage>,
 }
 
@@ -46,7 +46,7 @@ impl Platter {
         let config = self.config().quota_defaults.clone();
         let lines = self
             .store()
-            .quota_usage(DEFAULT_CLASS_ROW, &config, &self.type_names().await?)
+            .quota_usage(&default_class_row(), &config, &self.type_names().await?)
             .await?;
         let mut defaults = config;
         for line in lines {
@@ -95,7 +95,7 @@ impl Platter {
             )));
         }
         self.check_quota_limits(limits).await?;
-        self.store().quota_set(DEFAULT_CLASS_ROW, limits).await?;
+        self.store().quota_set(&default_class_row(), limits).await?;
         let mut d = self.quota_defaults_now();
         for (r, l) in limits {
             d.0.insert(r.clone(), *l);
@@ -123,10 +123,10 @@ impl Platter {
     pub async fn quota_show(
         &self,
         ctx: &AuthContext,
-        project_id: &str,
+        project_id: &ProjectId,
     ) -> DomainResult<QuotaSetView> {
         self.authorize(ctx, Action::QuotaGet)?;
-        if ctx.project_id != project_id && !ctx.is_admin() {
+        if ctx.project_id != *project_id && !ctx.is_admin() {
             return Err(DomainError::NotAllowed {
                 action: Action::QuotaGet,
             });
@@ -137,13 +137,13 @@ impl Platter {
             .quota_usage(project_id, &self.quota_defaults_now(), &types)
             .await?;
         Ok(QuotaSetView {
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             lines,
         })
     }
 
     /// The configured defaults.
-    pub async fn quota_defaults(&self, project_id: &str) -> DomainResult<QuotaSetView> {
+    pub async fn quota_defaults(&self, project_id: &ProjectId) -> DomainResult<QuotaSetView> {
         let defaults = &self.quota_defaults_now();
         let lines = self
             .quota_resources()
@@ -156,7 +156,7 @@ impl Platter {
             })
             .collect();
         Ok(QuotaSetView {
-            project_id: project_id.to_string(),
+            project_id: project_id.clone(),
             lines,
         })
     }
@@ -166,7 +166,7 @@ impl Platter {
     pub async fn quota_update(
         &self,
         ctx: &AuthContext,
-        project_id: &str,
+        project_id: &ProjectId,
         limits: &[(String, i64)],
     ) -> DomainResult<QuotaSetView> {
         self.authorize(ctx, Action::QuotaUpdate)?;
@@ -195,7 +195,7 @@ impl Platter {
     }
 
     /// Admin: drops a project's explicit limits.
-    pub async fn quota_reset(&self, ctx: &AuthContext, project_id: &str) -> DomainResult<()> {
+    pub async fn quota_reset(&self, ctx: &AuthContext, project_id: &ProjectId) -> DomainResult<()> {
         self.authorize(ctx, Action::QuotaDelete)?;
         self.store().quota_reset(project_id).await
     }
@@ -216,3 +216,8 @@ impl Platter {
 /// The quotas row holding the default class's limits (no project has this
 /// id: project ids are 32 hex digits).
 const DEFAULT_CLASS_ROW: &str = "__default_class__";
+
+/// The quotas rows of the default class are keyed by this pseudo project.
+fn default_class_row() -> ProjectId {
+    ProjectId::from(DEFAULT_CLASS_ROW)
+}

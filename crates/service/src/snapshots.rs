@@ -1,17 +1,17 @@
 //! Snapshot operations.
 
 use platter_model::{
-    new_uuid, Action, AuthContext, DomainError, DomainResult, JobKind, JobParams, Metadata,
-    Snapshot, SnapshotParams, SnapshotStatus,
+    Action, AuthContext, DomainError, DomainResult, JobId, JobKind, JobParams, Metadata, ProjectId,
+    Snapshot, SnapshotId, SnapshotParams, SnapshotStatus, VolumeId,
 };
 use platter_store::{NewSnapshot, Page, SnapshotQuery};
 
 use crate::volumes::new_job;
 use crate::{visible, Platter};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SnapshotCreate {
-    pub volume_id: String,
+    pub volume_id: VolumeId,
     pub name: Option<String>,
     pub description: Option<String>,
     pub force: bool,
@@ -22,15 +22,31 @@ pub struct SnapshotCreate {
     pub instant_access: bool,
 }
 
+impl SnapshotCreate {
+    /// A snapshot of `volume_id`, with nothing else set.
+    pub fn new(volume_id: VolumeId) -> SnapshotCreate {
+        SnapshotCreate {
+            volume_id,
+            name: None,
+            description: None,
+            force: false,
+            metadata: Metadata::new(),
+            enterprise_project_id: None,
+            tags: Metadata::new(),
+            instant_access: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotListRequest {
     pub all_tenants: bool,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub name: Option<String>,
     pub status: Option<String>,
-    pub volume_id: Option<String>,
+    pub volume_id: Option<VolumeId>,
     pub metadata: Vec<(String, String)>,
-    pub ids: Option<Vec<String>>,
+    pub ids: Option<Vec<SnapshotId>>,
     pub availability_zone: Option<String>,
     pub enterprise_project_id: Option<String>,
     pub tags: Vec<(String, Vec<String>)>,
@@ -60,7 +76,7 @@ fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery 
 }
 
 impl Platter {
-    pub async fn snapshot_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Snapshot> {
+    pub async fn snapshot_get(&self, ctx: &AuthContext, id: &SnapshotId) -> DomainResult<Snapshot> {
         self.authorize(ctx, Action::SnapshotGet)?;
         match self.store().snapshot_get(id).await? {
             Some(s) if visible(ctx, &s.project_id) => Ok(s),
@@ -110,14 +126,14 @@ impl Platter {
         &self,
         ctx: &AuthContext,
         req: SnapshotCreate,
-    ) -> DomainResult<(Snapshot, String)> {
+    ) -> DomainResult<(Snapshot, JobId)> {
         self.authorize(ctx, Action::SnapshotCreate)?;
         let volume = self.volume_get(ctx, &req.volume_id).await?;
-        let id = new_uuid();
+        let id = SnapshotId::new();
         let job = new_job(
             JobKind::SnapshotCreate,
             &volume.project_id,
-            &id,
+            id.as_str(),
             JobParams::SnapshotCreate(SnapshotParams {
                 volume_id: Some(volume.id.clone()),
             }),
@@ -147,7 +163,7 @@ impl Platter {
     pub async fn snapshot_update(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &SnapshotId,
         name: Option<Option<String>>,
         description: Option<Option<String>>,
     ) -> DomainResult<Snapshot> {
@@ -160,7 +176,7 @@ impl Platter {
     pub async fn snapshot_set_instant_access(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &SnapshotId,
         on: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotUpdate)?;
@@ -171,7 +187,7 @@ impl Platter {
     pub async fn snapshot_metadata_set(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &SnapshotId,
         metadata: &Metadata,
         replace: bool,
     ) -> DomainResult<Metadata> {
@@ -185,7 +201,7 @@ impl Platter {
     pub async fn snapshot_metadata_delete(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &SnapshotId,
         key: &str,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotMetadataDelete)?;
@@ -194,14 +210,18 @@ impl Platter {
     }
 
     /// Starts deleting a snapshot; returns the job's id.
-    pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<String> {
+    pub async fn snapshot_delete(&self, ctx: &AuthContext, id: &SnapshotId) -> DomainResult<JobId> {
         self.authorize(ctx, Action::SnapshotDelete)?;
         self.snapshot_delete_with(ctx, id, false).await
     }
 
     /// Admin: deletes a snapshot whatever its status (Cinder's
     /// `os-force_delete`), unless a job is still at work on it.
-    pub async fn snapshot_force_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<String> {
+    pub async fn snapshot_force_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &SnapshotId,
+    ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::SnapshotForceDelete)?;
         self.snapshot_delete_with(ctx, id, true).await
     }
@@ -211,7 +231,7 @@ impl Platter {
     pub async fn snapshot_update_status(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &SnapshotId,
         status: SnapshotStatus,
         progress: Option<&str>,
     ) -> DomainResult<()> {
@@ -225,14 +245,14 @@ impl Platter {
     async fn snapshot_delete_with(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &SnapshotId,
         force: bool,
-    ) -> DomainResult<String> {
+    ) -> DomainResult<JobId> {
         let s = self.snapshot_get(ctx, id).await?;
         let job = new_job(
             JobKind::SnapshotDelete,
             &s.project_id,
-            id,
+            id.as_str(),
             JobParams::SnapshotDelete(SnapshotParams {
                 volume_id: Some(s.volume_id.clone()),
             }),
@@ -246,7 +266,7 @@ impl Platter {
     pub async fn snapshot_reset_status(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &SnapshotId,
         status: SnapshotStatus,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotResetStatus)?;

@@ -3,7 +3,7 @@
 //! says not), quota and all, in one transaction.
 
 use platter_model::{
-    new_uuid, now_timestamp, Action, AuthContext, DomainError, DomainResult, Transfer,
+    Action, AuthContext, DomainError, DomainResult, Timestamp, Transfer, TransferId, VolumeId,
 };
 use platter_store::{StoredTransfer, TransferTaker};
 use sha2::{Digest, Sha256};
@@ -18,9 +18,9 @@ pub const TRANSFER_KEY_LEN: usize = 16;
 const SALT_LEN: usize = 8;
 
 /// What a new transfer offers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TransferCreate {
-    pub volume_id: String,
+    pub volume_id: VolumeId,
     pub name: Option<String>,
     /// Keep the snapshots with the source project.
     pub no_snapshots: bool,
@@ -66,12 +66,12 @@ impl Platter {
         let auth_key = random_chars(TRANSFER_KEY_LEN, KEY_ALPHABET);
         let salt = random_chars(SALT_LEN, KEY_ALPHABET);
         let transfer = Transfer {
-            id: new_uuid(),
+            id: TransferId::new(),
             volume_id: v.id.clone(),
             source_project_id: v.project_id.clone(),
             name: req.name,
             no_snapshots: req.no_snapshots,
-            created_at: now_timestamp(),
+            created_at: Timestamp::now(),
         };
         let stored = StoredTransfer {
             crypt_hash: crypt_hash(&salt, &auth_key),
@@ -93,20 +93,20 @@ impl Platter {
         all_projects: bool,
     ) -> DomainResult<Vec<Transfer>> {
         self.authorize(ctx, Action::TransferList)?;
-        let project = (!(all_projects && ctx.is_admin())).then_some(ctx.project_id.as_str());
+        let project = (!(all_projects && ctx.is_admin())).then_some(&ctx.project_id);
         self.store().transfer_list(project).await
     }
 
-    pub async fn transfer_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Transfer> {
+    pub async fn transfer_get(&self, ctx: &AuthContext, id: &TransferId) -> DomainResult<Transfer> {
         self.authorize(ctx, Action::TransferGet)?;
         match self.store().transfer_get(id).await? {
             Some(st) if visible(ctx, &st.transfer.source_project_id) => Ok(st.transfer),
-            _ => Err(DomainError::not_found("Transfer", id)),
+            _ => Err(DomainError::not_found("Transfer", id.as_str())),
         }
     }
 
     /// Withdraws an offer; the volume is `available` again.
-    pub async fn transfer_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+    pub async fn transfer_delete(&self, ctx: &AuthContext, id: &TransferId) -> DomainResult<()> {
         self.authorize(ctx, Action::TransferDelete)?;
         self.transfer_get(ctx, id).await?;
         self.store().transfer_delete(id).await
@@ -118,7 +118,7 @@ impl Platter {
     pub async fn transfer_accept(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &TransferId,
         auth_key: &str,
     ) -> DomainResult<Transfer> {
         self.authorize(ctx, Action::TransferAccept)?;
@@ -126,7 +126,7 @@ impl Platter {
             .store()
             .transfer_get(id)
             .await?
-            .ok_or_else(|| DomainError::not_found("Transfer", id))?;
+            .ok_or_else(|| DomainError::not_found("Transfer", id.as_str()))?;
         if !same_hash(&crypt_hash(&st.salt, auth_key), &st.crypt_hash) {
             return Err(DomainError::InvalidState {
                 resource: "auth key",

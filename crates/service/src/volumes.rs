@@ -1,10 +1,10 @@
 //! Volume operations.
 
 use platter_model::{
-    new_uuid, Action, AuthContext, CreateRule, DomainError, DomainResult, Job, JobKind, JobParams,
-    JobStatus, Metadata, QosRule, SnapshotStatus, Volume, VolumeCreateParams, VolumeDeleteParams,
-    VolumeExtendParams, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT,
-    ORDER_ID_KEY,
+    Action, AuthContext, CreateRule, DomainError, DomainResult, Job, JobId, JobKind, JobParams,
+    JobStatus, Metadata, OrderId, ProjectId, QosRule, SnapshotId, SnapshotStatus, Volume,
+    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeId, VolumeSource,
+    VolumeStatus, VolumeType, VolumeTypeId, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 
@@ -30,8 +30,8 @@ pub struct VolumeCreate {
     /// Type id or name; `None` is the configured default type.
     pub volume_type: Option<String>,
     pub availability_zone: Option<String>,
-    pub snapshot_id: Option<String>,
-    pub source_volid: Option<String>,
+    pub snapshot_id: Option<SnapshotId>,
+    pub source_volid: Option<VolumeId>,
     pub metadata: Metadata,
     pub multiattach: bool,
     /// Provisioned IOPS: required for GPSSD2 and ESSD2, refused otherwise.
@@ -132,14 +132,14 @@ impl CreatePlan {
         &self,
         ctx: &AuthContext,
         name: Option<String>,
-        order: Option<String>,
+        order: Option<OrderId>,
     ) -> (NewVolume, Job) {
         let req = &self.req;
-        let id = new_uuid();
+        let id = VolumeId::new();
         let job = new_job(
             JobKind::VolumeCreate,
             &ctx.project_id,
-            &id,
+            id.as_str(),
             JobParams::VolumeCreate(VolumeCreateParams {
                 size_gib: self.size,
                 source: self.source.clone(),
@@ -222,15 +222,15 @@ pub struct VolumeListRequest {
     /// Admins only: every project's volumes.
     pub all_tenants: bool,
     /// Admins only, with `all_tenants`: one project's volumes.
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub name: Option<String>,
     pub status: Option<String>,
     pub availability_zone: Option<String>,
     pub bootable: Option<bool>,
     pub metadata: Vec<(String, String)>,
-    pub ids: Option<Vec<String>>,
+    pub ids: Option<Vec<VolumeId>>,
     pub multiattach: Option<bool>,
-    pub volume_type_id: Option<String>,
+    pub volume_type_id: Option<VolumeTypeId>,
     pub enterprise_project_id: Option<String>,
     pub server_id: Option<String>,
     pub name_contains: Option<String>,
@@ -281,20 +281,20 @@ fn volume_query(ctx: &AuthContext, req: VolumeListRequest) -> VolumeQuery {
 
 pub(crate) fn new_job(
     kind: JobKind,
-    project_id: &str,
+    project_id: &ProjectId,
     resource_id: &str,
     params: JobParams,
 ) -> Job {
     Job {
-        id: new_uuid(),
+        id: JobId::new(),
         kind,
-        project_id: project_id.to_string(),
+        project_id: project_id.clone(),
         resource_id: resource_id.to_string(),
         params,
         status: JobStatus::Init,
         step: 0,
         error: None,
-        created_at: platter_model::now_timestamp(),
+        created_at: platter_model::Timestamp::now(),
         begin_at: None,
         end_at: None,
         parent_id: None,
@@ -309,7 +309,7 @@ impl Platter {
             extra_specs.insert("volume_backend_name".into(), (*name).into());
             self.store()
                 .volume_type_ensure(&VolumeType {
-                    id: new_uuid(),
+                    id: VolumeTypeId::new(),
                     name: (*name).into(),
                     description: Some((*description).into()),
                     is_public: true,
@@ -378,7 +378,7 @@ impl Platter {
         let extra_specs = f.extra_specs.unwrap_or_default();
         check_extra_specs(&extra_specs)?;
         let t = VolumeType {
-            id: new_uuid(),
+            id: VolumeTypeId::new(),
             name,
             description: f.description.flatten(),
             is_public: f.is_public.unwrap_or(true),
@@ -393,7 +393,7 @@ impl Platter {
     pub async fn volume_type_update(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeTypeId,
         f: TypeFields,
     ) -> DomainResult<VolumeType> {
         self.authorize(ctx, Action::TypeUpdate)?;
@@ -412,7 +412,11 @@ impl Platter {
     }
 
     /// Admin: deletes a type no volume uses.
-    pub async fn volume_type_delete(&self, ctx: &AuthContext, id: &str) -> DomainResult<()> {
+    pub async fn volume_type_delete(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeTypeId,
+    ) -> DomainResult<()> {
         self.authorize(ctx, Action::TypeDelete)?;
         self.volume_type_by_id(id).await?;
         self.store().volume_type_delete(id).await
@@ -422,7 +426,7 @@ impl Platter {
     pub async fn volume_type_extra_specs(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeTypeId,
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::TypeExtraSpecsGet)?;
         Ok(self.volume_type_by_id(id).await?.extra_specs)
@@ -432,7 +436,7 @@ impl Platter {
     pub async fn volume_type_extra_specs_set(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeTypeId,
         specs: &Metadata,
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::TypeExtraSpecsUpdate)?;
@@ -448,7 +452,7 @@ impl Platter {
     pub async fn volume_type_extra_spec_delete(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeTypeId,
         key: &str,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::TypeExtraSpecsDelete)?;
@@ -460,15 +464,15 @@ impl Platter {
     }
 
     /// A type by its id (administration names types by id only).
-    async fn volume_type_by_id(&self, id: &str) -> DomainResult<VolumeType> {
-        match self.store().volume_type_find(id).await? {
-            Some(t) if t.id == id => Ok(t),
+    async fn volume_type_by_id(&self, id: &VolumeTypeId) -> DomainResult<VolumeType> {
+        match self.store().volume_type_find(id.as_str()).await? {
+            Some(t) if t.id == *id => Ok(t),
             _ => Err(DomainError::not_found("Volume type", id)),
         }
     }
 
     /// A volume the caller may see, or not found.
-    pub async fn volume_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Volume> {
+    pub async fn volume_get(&self, ctx: &AuthContext, id: &VolumeId) -> DomainResult<Volume> {
         self.authorize(ctx, Action::VolumeGet)?;
         match self.store().volume_get(id).await? {
             Some(v) if visible(ctx, &v.project_id) => Ok(v),
@@ -587,7 +591,7 @@ impl Platter {
                 SnapshotStatus::Available | SnapshotStatus::BackingUp
             ) {
                 return Err(DomainError::InvalidCreate(CreateRule::SnapshotNotUsable {
-                    id: snap.id,
+                    id: snap.id.to_string(),
                     status: snap.status.as_str().to_string(),
                 }));
             }
@@ -602,7 +606,7 @@ impl Platter {
         }
         let vtype = match (&req.volume_type, &source_volume) {
             (Some(t), _) => self.volume_type_get(t).await?,
-            (None, Some(src)) => self.volume_type_get(&src.volume_type_id).await?,
+            (None, Some(src)) => self.volume_type_get(src.volume_type_id.as_str()).await?,
             (None, None) => self.volume_type_default().await?,
         };
         if let (true, Some(src)) = (rules.source_must_match, &source_volume) {
@@ -674,7 +678,7 @@ impl Platter {
     pub async fn volume_update(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         update: VolumeUpdate,
     ) -> DomainResult<Volume> {
         self.authorize(ctx, Action::VolumeUpdate)?;
@@ -688,7 +692,7 @@ impl Platter {
     pub async fn volume_metadata_set(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         metadata: &Metadata,
         replace: bool,
     ) -> DomainResult<Metadata> {
@@ -703,7 +707,7 @@ impl Platter {
     pub async fn volume_metadata_delete(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         key: &str,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeMetadataDelete)?;
@@ -719,9 +723,9 @@ impl Platter {
     pub async fn volume_delete(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         cascade: bool,
-    ) -> DomainResult<String> {
+    ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeDelete)?;
         let v = self.volume_get(ctx, id).await?;
         if let Some(order) = v.order_id() {
@@ -738,12 +742,12 @@ impl Platter {
         v: &Volume,
         cascade: bool,
         order: Option<&platter_model::Order>,
-    ) -> DomainResult<String> {
-        let id = v.id.as_str();
+    ) -> DomainResult<JobId> {
+        let id = &v.id;
         let job = new_job(
             JobKind::VolumeDelete,
             &v.project_id,
-            id,
+            id.as_str(),
             JobParams::VolumeDelete(VolumeDeleteParams {
                 cascade,
                 order_id: order.map(|o| o.id.clone()),
@@ -761,9 +765,9 @@ impl Platter {
     pub async fn volume_extend(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         new_size: i64,
-    ) -> DomainResult<String> {
+    ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeExtend)?;
         let v = self.volume_get(ctx, id).await?;
         let (job, from) = self.plan_extend(&v, new_size, false)?;
@@ -800,7 +804,7 @@ impl Platter {
         let job = new_job(
             JobKind::VolumeExtend,
             &v.project_id,
-            &v.id,
+            v.id.as_str(),
             JobParams::VolumeExtend(VolumeExtendParams {
                 new_size_gib: new_size,
                 restore: from,
@@ -815,7 +819,7 @@ impl Platter {
     pub async fn volume_reset_status(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         status: VolumeStatus,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeResetStatus)?;
@@ -826,7 +830,7 @@ impl Platter {
     pub async fn volume_set_bootable(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         bootable: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeSetBootable)?;
@@ -846,7 +850,7 @@ impl Platter {
     pub async fn volume_set_readonly(
         &self,
         ctx: &AuthContext,
-        id: &str,
+        id: &VolumeId,
         readonly: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeSetReadonly)?;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use platter_backend::{SparseFileBackend, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
-use platter_model::{AuthContext, SnapshotStatus, VolumeStatus, GIB};
+use platter_model::{AuthContext, SnapshotStatus, VolumeId, VolumeStatus, GIB};
 use platter_service::{
     CreateRules, Platter, ServiceConfig, SnapshotCreate, VolumeCreate, VolumeListRequest,
 };
@@ -36,7 +36,7 @@ async fn service(kind: Kind) -> (tempfile::TempDir, Platter, AuthContext) {
     (dir, platter, ctx)
 }
 
-async fn wait_volume(p: &Platter, ctx: &AuthContext, id: &str, status: VolumeStatus) {
+async fn wait_volume(p: &Platter, ctx: &AuthContext, id: &VolumeId, status: VolumeStatus) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match p.volume_get(ctx, id).await {
@@ -93,7 +93,7 @@ async fn clones_and_extends_hold_exactly_the_source_bytes(kind: Kind) {
     wait_volume(&p, &ctx, &v1.id, VolumeStatus::Available).await;
     let backend = p.backend().clone();
     let original = pattern(1, MIB as usize);
-    let io = backend.open_volume(&v1.id).unwrap();
+    let io = backend.open_volume(v1.id.as_str()).unwrap();
     io.write_at(&original, 0).unwrap();
     io.write_at(&original, GIB - MIB).unwrap();
     io.flush().unwrap();
@@ -102,8 +102,7 @@ async fn clones_and_extends_hold_exactly_the_source_bytes(kind: Kind) {
         .snapshot_create(
             &ctx,
             SnapshotCreate {
-                volume_id: v1.id.clone(),
-                ..Default::default()
+                ..SnapshotCreate::new(v1.id.clone())
             },
         )
         .await
@@ -142,40 +141,64 @@ async fn clones_and_extends_hold_exactly_the_source_bytes(kind: Kind) {
     wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Available).await;
 
     assert_eq!(
-        backend.open_volume(&from_snap.id).unwrap().size().unwrap(),
+        backend
+            .open_volume(from_snap.id.as_str())
+            .unwrap()
+            .size()
+            .unwrap(),
         2 * GIB
     );
     assert_eq!(
-        read(backend.as_ref(), &from_snap.id, 0, MIB as usize),
+        read(backend.as_ref(), from_snap.id.as_str(), 0, MIB as usize),
         original
     );
     assert_eq!(
-        read(backend.as_ref(), &from_snap.id, GIB - MIB, MIB as usize),
+        read(
+            backend.as_ref(),
+            from_snap.id.as_str(),
+            GIB - MIB,
+            MIB as usize
+        ),
         original
     );
     assert_eq!(
-        read(backend.as_ref(), &from_snap.id, GIB + 5 * MIB, 4096),
+        read(backend.as_ref(), from_snap.id.as_str(), GIB + 5 * MIB, 4096),
         vec![0u8; 4096]
     );
-    assert_eq!(read(backend.as_ref(), &from_vol.id, 0, MIB as usize), newer);
+    assert_eq!(
+        read(backend.as_ref(), from_vol.id.as_str(), 0, MIB as usize),
+        newer
+    );
 
     // Extend keeps the data and grows the device.
     p.volume_extend(&ctx, &from_vol.id, 3).await.unwrap();
     wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Available).await;
     assert_eq!(p.volume_get(&ctx, &from_vol.id).await.unwrap().size, 3);
     assert_eq!(
-        backend.open_volume(&from_vol.id).unwrap().size().unwrap(),
+        backend
+            .open_volume(from_vol.id.as_str())
+            .unwrap()
+            .size()
+            .unwrap(),
         3 * GIB
     );
-    assert_eq!(read(backend.as_ref(), &from_vol.id, 0, MIB as usize), newer);
     assert_eq!(
-        read(backend.as_ref(), &from_vol.id, GIB - MIB, MIB as usize),
+        read(backend.as_ref(), from_vol.id.as_str(), 0, MIB as usize),
+        newer
+    );
+    assert_eq!(
+        read(
+            backend.as_ref(),
+            from_vol.id.as_str(),
+            GIB - MIB,
+            MIB as usize
+        ),
         original
     );
 
     // Delete frees the space the volume does not share.
     let own = pattern(42, 4 * MIB as usize);
-    let clone_io = backend.open_volume(&from_vol.id).unwrap();
+    let clone_io = backend.open_volume(from_vol.id.as_str()).unwrap();
     clone_io.write_at(&own, 2 * GIB).unwrap();
     clone_io.flush().unwrap();
     drop(clone_io);
@@ -183,12 +206,16 @@ async fn clones_and_extends_hold_exactly_the_source_bytes(kind: Kind) {
     p.volume_delete(&ctx, &from_vol.id, false).await.unwrap();
     wait_volume(&p, &ctx, &from_vol.id, VolumeStatus::Deleting).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while backend.volume_exists(&from_vol.id).unwrap() {
+    while backend.volume_exists(from_vol.id.as_str()).unwrap() {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Freed blocks are counted at the next commit.
-    backend.open_volume(&v1.id).unwrap().flush().unwrap();
+    backend
+        .open_volume(v1.id.as_str())
+        .unwrap()
+        .flush()
+        .unwrap();
     let after = backend.pool_stats().unwrap().allocated_bytes;
     assert!(
         after + 2 * MIB <= before,
@@ -254,7 +281,7 @@ async fn rollback_restores_the_snapshot_bytes(kind: Kind) {
     wait_volume(&p, &ctx, &v.id, VolumeStatus::Available).await;
     let backend = p.backend().clone();
     let original = pattern(7, MIB as usize);
-    let io = backend.open_volume(&v.id).unwrap();
+    let io = backend.open_volume(v.id.as_str()).unwrap();
     io.write_at(&original, 0).unwrap();
     io.write_at(&original, 512 * MIB).unwrap();
     io.flush().unwrap();
@@ -262,8 +289,7 @@ async fn rollback_restores_the_snapshot_bytes(kind: Kind) {
         .snapshot_create(
             &ctx,
             SnapshotCreate {
-                volume_id: v.id.clone(),
-                ..Default::default()
+                ..SnapshotCreate::new(v.id.clone())
             },
         )
         .await
@@ -279,7 +305,10 @@ async fn rollback_restores_the_snapshot_bytes(kind: Kind) {
     io.write_at(&newer, 700 * MIB).unwrap();
     io.flush().unwrap();
     drop(io);
-    assert_eq!(read(backend.as_ref(), &v.id, 0, MIB as usize), newer);
+    assert_eq!(
+        read(backend.as_ref(), v.id.as_str(), 0, MIB as usize),
+        newer
+    );
 
     // Only the source volume, and only while it is available.
     let other = p
@@ -308,13 +337,16 @@ async fn rollback_restores_the_snapshot_bytes(kind: Kind) {
         p.snapshot_get(&ctx, &snap.id).await.unwrap().status,
         SnapshotStatus::Available
     );
-    assert_eq!(read(backend.as_ref(), &v.id, 0, MIB as usize), original);
     assert_eq!(
-        read(backend.as_ref(), &v.id, 512 * MIB, MIB as usize),
+        read(backend.as_ref(), v.id.as_str(), 0, MIB as usize),
         original
     );
     assert_eq!(
-        read(backend.as_ref(), &v.id, 700 * MIB, MIB as usize),
+        read(backend.as_ref(), v.id.as_str(), 512 * MIB, MIB as usize),
+        original
+    );
+    assert_eq!(
+        read(backend.as_ref(), v.id.as_str(), 700 * MIB, MIB as usize),
         vec![0u8; MIB as usize]
     );
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AttachMode, Attachment};
+use platter_model::{AttachMode, Attachment, AttachmentId, VolumeId};
 use platter_service::{AttachmentListRequest, SortDir, SortKey};
 use serde_json::{json, Value};
 
@@ -18,7 +18,7 @@ use crate::toolkit::body::{json_object, InputError, Obj};
 use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
-type IdPath = Path<(String, String)>;
+type IdPath = Path<(String, AttachmentId)>;
 
 fn summary(a: &Attachment) -> Value {
     json!({ "id": a.id, "status": a.status.as_str(), "instance": a.instance_uuid, "volume_id": a.volume_id })
@@ -101,7 +101,7 @@ pub async fn create(
     let connector = connector(&a, "connector")?;
     let att = state
         .platter
-        .attachment_create(&c.ctx, &volume, instance, connector, mode)
+        .attachment_create(&c.ctx, &VolumeId::from(volume), instance, connector, mode)
         .await?;
     Ok(Json(json!({ "attachment": detail(&state, &c, &att).await })).into_response())
 }
@@ -123,7 +123,7 @@ fn list_request(c: &Caller, q: &ListQuery) -> Result<AttachmentListRequest, Cind
     }
     Ok(AttachmentListRequest {
         all_tenants: q.flag("all_tenants")? && c.ctx.is_admin(),
-        volume_id: q.get("volume_id").map(str::to_string),
+        volume_id: q.get("volume_id").map(VolumeId::from),
         instance_uuid: q
             .get("instance_id")
             .or(q.get("instance_uuid"))

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{MessageAction, MessageDetail, MessageResource, UserMessage};
+use platter_model::{MessageAction, MessageDetail, MessageId, MessageResource, UserMessage};
 use serde_json::{json, Value};
 
 use super::views::links;
@@ -57,7 +57,7 @@ fn view(state: &ApiState, c: &Caller, m: &UserMessage) -> Value {
         "request_id": m.request_id,
         "created_at": m.created_at,
         "guaranteed_until": m.expires_at,
-        "links": links(state, c.api, &m.project_id, "messages", &m.id),
+        "links": links(state, c.api, &m.project_id, "messages", m.id.as_str()),
     })
 }
 
@@ -82,7 +82,7 @@ pub(super) async fn list(
 pub(super) async fn show(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_p, id)): Path<(String, String)>,
+    Path((_p, id)): Path<(String, MessageId)>,
 ) -> CinderResult {
     check_version(&c)?;
     let m = state.platter.message_get(&c.ctx, &id).await?;
@@ -92,7 +92,7 @@ pub(super) async fn show(
 pub(super) async fn delete(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_p, id)): Path<(String, String)>,
+    Path((_p, id)): Path<(String, MessageId)>,
 ) -> CinderResult {
     check_version(&c)?;
     state.platter.message_delete(&c.ctx, &id).await?;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::{Extension, Json};
-use platter_model::{AuthContext, DomainError, DomainResult, Metadata};
+use platter_model::{AuthContext, DomainError, DomainResult, Metadata, SnapshotId, VolumeId};
 use serde_json::json;
 
 use super::{Caller, CinderResult};
@@ -26,8 +26,14 @@ pub enum Owner {
 impl Owner {
     async fn get(self, s: &ApiState, ctx: &AuthContext, id: &str) -> DomainResult<Metadata> {
         match self {
-            Owner::Volume => Ok(volume_metadata(&s.platter.volume_get(ctx, id).await?)),
-            Owner::Snapshot => Ok(s.platter.snapshot_get(ctx, id).await?.metadata),
+            Owner::Volume => Ok(volume_metadata(
+                &s.platter.volume_get(ctx, &VolumeId::from(id)).await?,
+            )),
+            Owner::Snapshot => Ok(s
+                .platter
+                .snapshot_get(ctx, &SnapshotId::from(id))
+                .await?
+                .metadata),
         }
     }
 
@@ -41,11 +47,16 @@ impl Owner {
     ) -> DomainResult<Metadata> {
         match self {
             Owner::Volume => {
-                let all = s.platter.volume_metadata_set(ctx, id, m, replace).await?;
-                let v = s.platter.volume_get(ctx, id).await?;
+                let id = VolumeId::from(id);
+                let all = s.platter.volume_metadata_set(ctx, &id, m, replace).await?;
+                let v = s.platter.volume_get(ctx, &id).await?;
                 Ok(with_order(all, v.order_id()))
             }
-            Owner::Snapshot => s.platter.snapshot_metadata_set(ctx, id, m, replace).await,
+            Owner::Snapshot => {
+                s.platter
+                    .snapshot_metadata_set(ctx, &SnapshotId::from(id), m, replace)
+                    .await
+            }
         }
     }
 
@@ -57,8 +68,16 @@ impl Owner {
         key: &str,
     ) -> DomainResult<()> {
         match self {
-            Owner::Volume => s.platter.volume_metadata_delete(ctx, id, key).await,
-            Owner::Snapshot => s.platter.snapshot_metadata_delete(ctx, id, key).await,
+            Owner::Volume => {
+                s.platter
+                    .volume_metadata_delete(ctx, &VolumeId::from(id), key)
+                    .await
+            }
+            Owner::Snapshot => {
+                s.platter
+                    .snapshot_metadata_delete(ctx, &SnapshotId::from(id), key)
+                    .await
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{QosConsumer, QosSpecs};
+use platter_model::{QosConsumer, QosSpecs, QosSpecsId};
 use platter_service::QosSpecsChange;
 use serde_json::{json, Map, Value};
 
@@ -17,7 +17,7 @@ use crate::toolkit::body::{json_object, metadata, Obj};
 use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
-type QosPath = Path<(String, String)>;
+type QosPath = Path<(String, QosSpecsId)>;
 
 fn view(q: &QosSpecs) -> Value {
     json!({
@@ -31,7 +31,7 @@ fn view(q: &QosSpecs) -> Value {
 fn with_links(state: &ApiState, c: &Caller, q: &QosSpecs) -> Value {
     json!({
         "qos_specs": view(q),
-        "links": links(state, c.api, &c.ctx.project_id, "qos-specs", &q.id),
+        "links": links(state, c.api, &c.ctx.project_id, "qos-specs", q.id.as_str()),
     })
 }
 

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use platter_model::ProjectId;
 use platter_service::QuotaSetView;
 use serde_json::{json, Map, Value};
 
@@ -15,7 +16,10 @@ use crate::toolkit::body::{json_object, parse_bool, Obj};
 use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
-type TargetPath = Path<(String, String)>;
+/// The URL's project and the project whose quotas are meant.
+type TargetPath = Path<(String, ProjectId)>;
+/// The URL's project and a quota class name.
+type ClassPath = Path<(String, String)>;
 
 fn quota_set(view: &QuotaSetView, usage: bool, with_id: bool) -> Value {
     let mut out = Map::new();
@@ -137,7 +141,7 @@ fn quota_class_body(class: Option<&str>, lines: &[platter_model::QuotaUsage]) ->
 pub async fn class_show(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_p, class)): TargetPath,
+    Path((_p, class)): ClassPath,
 ) -> CinderResult {
     let lines = state.platter.quota_class_show(&c.ctx).await?;
     Ok(Json(quota_class_body(Some(&class), &lines)).into_response())
@@ -147,7 +151,7 @@ pub async fn class_show(
 pub async fn class_update(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_p, class)): TargetPath,
+    Path((_p, class)): ClassPath,
     body: Bytes,
 ) -> CinderResult {
     let map = json_object(&body)?;

@@ -50,7 +50,7 @@ pub(super) async fn get_pools(
                     "platter:rollback": caps.rollback,
                     "platter:clone": caps.clone,
                     "platter:used_bytes": stats.allocated_bytes,
-                    "timestamp": platter_model::now_timestamp(),
+                    "timestamp": platter_model::Timestamp::now(),
                 });
             }
             pool
@@ -320,7 +320,7 @@ pub(super) async fn host_list(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
 ) -> CinderResult {
-    let now = platter_model::now_timestamp();
+    let now = platter_model::Timestamp::now();
     let hosts: Vec<Value> = state
         .platter
         .host_list(&c.ctx)?

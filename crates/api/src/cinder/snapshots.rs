@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::SnapshotStatus;
+use platter_model::{ProjectId, SnapshotId, SnapshotStatus, VolumeId};
 use platter_service::{SnapshotCreate, SnapshotListRequest};
 use serde_json::{json, Value};
 
@@ -17,7 +17,7 @@ use crate::toolkit::body::{json_object, Obj};
 use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
-type IdPath = Path<(String, String)>;
+type IdPath = Path<(String, SnapshotId)>;
 
 /// `POST /snapshots` → 202 with the snapshot in `creating`.
 pub async fn create(
@@ -49,12 +49,11 @@ pub async fn create(
     check_uuid("volume_id", &volume_id)?;
     let (name, description) = name_and_description(&s)?;
     let req = SnapshotCreate {
-        volume_id,
         name: name.flatten(),
         description: description.flatten(),
         force: s.opt_bool("force")?.unwrap_or(false),
         metadata: s.opt_metadata("metadata")?.unwrap_or_default(),
-        ..Default::default()
+        ..SnapshotCreate::new(VolumeId::from(volume_id))
     };
     let snap = state.platter.snapshot_create(&c.ctx, req).await?;
     Ok((
@@ -67,10 +66,10 @@ pub async fn create(
 async fn list_common(state: ApiState, c: Caller, q: ListQuery, detail: bool) -> CinderResult {
     let req = SnapshotListRequest {
         all_tenants: q.flag("all_tenants")? && c.ctx.is_admin(),
-        project_id: q.get("project_id").map(str::to_string),
+        project_id: q.get("project_id").map(ProjectId::from),
         name: q.get("name").or(q.get("display_name")).map(str::to_string),
         status: q.get("status").map(str::to_string),
-        volume_id: q.get("volume_id").map(str::to_string),
+        volume_id: q.get("volume_id").map(VolumeId::from),
         metadata: q.metadata()?,
         page: q.page(true)?,
         ..Default::default()

@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json};
-use platter_model::Transfer;
+use platter_model::{Transfer, TransferId};
 use platter_service::TransferCreate;
 use serde_json::{json, Value};
 
@@ -20,7 +20,7 @@ use crate::toolkit::normalize::empty;
 use crate::toolkit::routes::{Gate, Routes};
 use crate::ApiState;
 
-type TransferPath = Path<(String, String)>;
+type TransferPath = Path<(String, TransferId)>;
 
 /// Which of the two APIs a request came through: `LEGACY` is
 /// `os-volume-transfer`, else `volume-transfers` (3.55+).
@@ -57,7 +57,7 @@ fn view(state: &ApiState, c: &Caller, legacy: bool, t: &Transfer, v: View) -> Va
         "id": t.id,
         "name": t.name,
         "volume_id": t.volume_id,
-        "links": links(state, c.api, &t.source_project_id, collection(legacy), &t.id),
+        "links": links(state, c.api, &t.source_project_id, collection(legacy), t.id.as_str()),
     });
     if v == View::Detail {
         out["created_at"] = json!(t.created_at);
@@ -85,7 +85,7 @@ async fn create(state: ApiState, c: Caller, body: Bytes, legacy: bool) -> Cinder
     }
     t.deny_unknown(&allowed)?;
     let req = TransferCreate {
-        volume_id: t.req_str("volume_id", 255)?,
+        volume_id: t.req_str("volume_id", 255)?.into(),
         name: t.opt_nullable_str("name", 255)?.flatten(),
         no_snapshots: t.opt_bool("no_snapshots")?.unwrap_or(false),
     };
@@ -126,19 +126,25 @@ async fn list(
     Ok(Json(json!({ "transfers": items })).into_response())
 }
 
-async fn show(state: ApiState, c: Caller, id: String, legacy: bool) -> CinderResult {
+async fn show(state: ApiState, c: Caller, id: TransferId, legacy: bool) -> CinderResult {
     check_version(&c, legacy)?;
     let t = state.platter.transfer_get(&c.ctx, &id).await?;
     Ok(Json(json!({ "transfer": view(&state, &c, legacy, &t, View::Detail) })).into_response())
 }
 
-async fn remove(state: ApiState, c: Caller, id: String, legacy: bool) -> CinderResult {
+async fn remove(state: ApiState, c: Caller, id: TransferId, legacy: bool) -> CinderResult {
     check_version(&c, legacy)?;
     state.platter.transfer_delete(&c.ctx, &id).await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
 
-async fn accept(state: ApiState, c: Caller, id: String, body: Bytes, legacy: bool) -> CinderResult {
+async fn accept(
+    state: ApiState,
+    c: Caller,
+    id: TransferId,
+    body: Bytes,
+    legacy: bool,
+) -> CinderResult {
     check_version(&c, legacy)?;
     let map = json_object(&body)?;
     Obj::new(&map, "body").deny_unknown(&["accept"])?;

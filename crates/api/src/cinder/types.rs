@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{Metadata, VolumeType};
+use platter_model::{Metadata, VolumeType, VolumeTypeId};
 use platter_service::TypeFields;
 use serde_json::{json, Value};
 
@@ -15,8 +15,8 @@ use crate::toolkit::body::{json_object, metadata, Obj};
 use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
-type TypePath = Path<(String, String)>;
-type SpecPath = Path<(String, String, String)>;
+type TypePath = Path<(String, VolumeTypeId)>;
+type SpecPath = Path<(String, VolumeTypeId, String)>;
 
 /// The fields of a create or update's `volume_type` object.
 fn type_fields(body: &Bytes, creating: bool) -> Result<TypeFields, CinderError> {

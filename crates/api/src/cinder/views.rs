@@ -1,6 +1,6 @@
 //! Cinder's JSON shapes of volumes, snapshots, types and connection info.
 
-use platter_model::{Snapshot, Volume, VolumeType};
+use platter_model::{ProjectId, Snapshot, Volume, VolumeType};
 use platter_service::{Connection, ConnectionInfo};
 use serde_json::{json, Value};
 
@@ -11,7 +11,7 @@ use crate::ApiState;
 pub(crate) fn links(
     state: &ApiState,
     api: ApiVersion,
-    project_id: &str,
+    project_id: &ProjectId,
     collection: &str,
     id: &str,
 ) -> Value {
@@ -24,7 +24,7 @@ pub(crate) fn links(
 
 /// `{id, links, name}`: the summary list entry.
 pub fn volume_summary(state: &ApiState, api: ApiVersion, v: &Volume) -> Value {
-    json!({ "id": v.id, "links": links(state, api, &v.project_id, "volumes", &v.id), "name": v.name })
+    json!({ "id": v.id, "links": links(state, api, &v.project_id, "volumes", v.id.as_str()), "name": v.name })
 }
 
 /// Which answer a volume view is: upstream Cinder's create and update
@@ -49,7 +49,7 @@ pub fn volume_detail(
 ) -> Value {
     let mut out = json!({
         "id": v.id,
-        "links": links(state, api, &v.project_id, "volumes", &v.id),
+        "links": links(state, api, &v.project_id, "volumes", v.id.as_str()),
         "name": v.name,
         "description": v.description,
         "status": v.status.as_str(),

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AttachMode, VolumeStatus};
+use platter_model::{AttachMode, AttachmentId, ProjectId, SnapshotId, VolumeId, VolumeStatus};
 use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
 use serde_json::{json, Map, Value};
 
@@ -21,7 +21,7 @@ use crate::ApiState;
 pub const NAME_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 85;
 
-type IdPath = Path<(String, String)>;
+type IdPath = Path<(String, VolumeId)>;
 
 pub(super) fn check_uuid(field: &str, v: &str) -> InputResult<()> {
     if uuid::Uuid::parse_str(v).is_ok() {
@@ -98,8 +98,8 @@ fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> 
         size,
         volume_type: v.opt_str("volume_type", 255)?,
         availability_zone: v.opt_str("availability_zone", 255)?,
-        snapshot_id,
-        source_volid,
+        snapshot_id: snapshot_id.map(SnapshotId::from),
+        source_volid: source_volid.map(VolumeId::from),
         metadata: v.opt_metadata("metadata")?.unwrap_or_default(),
         multiattach: v.opt_bool("multiattach")?.unwrap_or(false),
         iops: v.opt_int("iops")?,
@@ -129,7 +129,7 @@ fn list_request(c: &Caller, q: &ListQuery) -> Result<VolumeListRequest, CinderEr
     };
     Ok(VolumeListRequest {
         all_tenants: q.flag("all_tenants")? && c.ctx.is_admin(),
-        project_id: q.get("project_id").map(str::to_string),
+        project_id: q.get("project_id").map(ProjectId::from),
         name: q.get("name").or(q.get("display_name")).map(str::to_string),
         status: q.get("status").map(str::to_string),
         availability_zone: q.get("availability_zone").map(str::to_string),
@@ -442,12 +442,12 @@ pub async fn action(
                 _ => {
                     let o = action_object(name, value)?;
                     o.deny_unknown(&["attachment_id"])?;
-                    o.opt_str("attachment_id", 36)?
+                    o.opt_str("attachment_id", 36)?.map(AttachmentId::from)
                 }
             };
             state
                 .platter
-                .volume_detach(&c.ctx, &id, attachment_id.as_deref())
+                .volume_detach(&c.ctx, &id, attachment_id.as_ref())
                 .await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
@@ -465,7 +465,7 @@ pub async fn action(
                     let o = action_object(name, value)?;
                     o.deny_unknown(&["attachment_id", "connector"])?;
                     (
-                        o.opt_str("attachment_id", 36)?,
+                        o.opt_str("attachment_id", 36)?.map(AttachmentId::from),
                         o.get("connector").filter(|c| c.is_object()).cloned(),
                     )
                 }

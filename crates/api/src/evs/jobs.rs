@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use platter_model::JobId;
 use platter_service::JobView;
 use serde_json::{json, Value};
 
@@ -14,9 +15,9 @@ use crate::ApiState;
 pub async fn show(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, JobId)>,
 ) -> EvsResult {
-    if id.is_empty() {
+    if id.as_str().is_empty() {
         return Err(EvsError::bad("Common.0011", "No jobs found."));
     }
     let view = state

@@ -1,7 +1,7 @@
 //! Query parameters of EVS list requests, small validators, and the
 //! volume a path names.
 
-use platter_model::{AuthContext, Volume, VolumeStatus};
+use platter_model::{AuthContext, Volume, VolumeId, VolumeStatus};
 use platter_service::{Page, SortDir, SortKey};
 use serde_json::{json, Value};
 
@@ -149,7 +149,7 @@ impl Query {
     /// `ids=['a', 'b']` (the documented form), `ids=a,b`, or repeated `id`
     /// values. Malformed ids are ignored, as documented; more than 60 is an
     /// error. `id` is ignored when `ids` is given.
-    pub fn ids(&self, repeated_id: bool) -> Result<Option<Vec<String>>, EvsError> {
+    pub fn ids<T: From<String>>(&self, repeated_id: bool) -> Result<Option<Vec<T>>, EvsError> {
         let raw: Vec<String> = if let Some(list) = self.get("ids") {
             list.trim()
                 .trim_start_matches('[')
@@ -180,7 +180,12 @@ impl Query {
                 raw.len()
             )));
         }
-        Ok(Some(raw.into_iter().filter(|s| is_uuid(s)).collect()))
+        Ok(Some(
+            raw.into_iter()
+                .filter(|s| is_uuid(s))
+                .map(T::from)
+                .collect(),
+        ))
     }
 
     /// `enterprise_project_id`: `None` for every project (absent or
@@ -291,9 +296,9 @@ pub fn loose_bool(v: &Value) -> Option<bool> {
 pub(super) async fn volume_of(
     state: &ApiState,
     ctx: &AuthContext,
-    id: &str,
+    id: &VolumeId,
 ) -> Result<Volume, EvsError> {
-    if !is_uuid(id) {
+    if !is_uuid(id.as_str()) {
         return Err(EvsError::bad(
             "EVS.1002",
             format!("invalid volume id! '{id}'"),
@@ -327,9 +332,9 @@ mod tests {
             q(&[("id", a)]).ids(false).unwrap(),
             Some(vec![a.to_string()])
         );
-        assert_eq!(q(&[]).ids(true).unwrap(), None);
+        assert_eq!(q(&[]).ids::<String>(true).unwrap(), None);
         let many: Vec<String> = (0..61).map(|_| a.to_string()).collect();
-        assert!(q(&[("ids", &many.join(","))]).ids(false).is_err());
+        assert!(q(&[("ids", &many.join(","))]).ids::<String>(false).is_err());
     }
 
     #[test]

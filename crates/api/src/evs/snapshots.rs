@@ -7,7 +7,9 @@ use axum::extract::{Path, Query as AxQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AuthContext, DomainError, Metadata, Snapshot, SnapshotStatus};
+use platter_model::{
+    AuthContext, DomainError, JobId, Metadata, Snapshot, SnapshotId, SnapshotStatus, VolumeId,
+};
 use platter_service::{SnapshotCreate, SnapshotListRequest};
 use serde_json::{json, Map, Value};
 
@@ -19,8 +21,12 @@ use crate::toolkit::body::json_object;
 use crate::toolkit::normalize::empty;
 use crate::ApiState;
 
-async fn snapshot_of(state: &ApiState, ctx: &AuthContext, id: &str) -> Result<Snapshot, EvsError> {
-    if !is_uuid(id) {
+async fn snapshot_of(
+    state: &ApiState,
+    ctx: &AuthContext,
+    id: &SnapshotId,
+) -> Result<Snapshot, EvsError> {
+    if !is_uuid(id.as_str()) {
         return Err(EvsError::malformed(format!(
             "Malformed request url. '{id}' is not a snapshot id."
         )));
@@ -54,9 +60,9 @@ fn snapshot_body(body: &Bytes) -> Result<Map<String, Value>, EvsError> {
     }
 }
 
-fn volume_id_of(s: &Map<String, Value>) -> Result<String, EvsError> {
+fn volume_id_of(s: &Map<String, Value>) -> Result<VolumeId, EvsError> {
     match s.get("volume_id") {
-        Some(Value::String(v)) if is_uuid(v) => Ok(v.clone()),
+        Some(Value::String(v)) if is_uuid(v) => Ok(VolumeId::from(v)),
         Some(Value::String(v)) => Err(EvsError::bad(
             "EVS.1002",
             format!("invalid volume id! '{v}'"),
@@ -83,12 +89,11 @@ pub async fn create(
     let s = snapshot_body(&body)?;
     let volume_id = volume_id_of(&s)?;
     let req = SnapshotCreate {
-        volume_id,
         name: text(&s, "name", 64)?,
         description: text(&s, "description", 85)?,
         force: flag(&s, "force")?.unwrap_or(false),
         metadata: metadata_of(&s)?,
-        ..Default::default()
+        ..SnapshotCreate::new(volume_id)
     };
     let snap = state.platter.snapshot_create(&c.ctx, req).await?;
     Ok((
@@ -101,7 +106,7 @@ pub async fn create(
 pub async fn show(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
 ) -> EvsResult {
     let s = snapshot_of(&state, &c.ctx, &id).await?;
     Ok(Json(json!({ "snapshot": views::snapshot_detail(&s, false) })).into_response())
@@ -110,7 +115,7 @@ pub async fn show(
 pub async fn update(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
     body: Bytes,
 ) -> EvsResult {
     let s = snapshot_body(&body)?;
@@ -124,7 +129,7 @@ pub async fn update(
     Ok(Json(json!({ "snapshot": views::snapshot_detail(&snap, false) })).into_response())
 }
 
-async fn begin_delete(state: &ApiState, c: &Caller, id: &str) -> Result<String, EvsError> {
+async fn begin_delete(state: &ApiState, c: &Caller, id: &SnapshotId) -> Result<JobId, EvsError> {
     let s = snapshot_of(state, &c.ctx, id).await?;
     match s.status {
         SnapshotStatus::ErrorDeleting => Err(EvsError::new(
@@ -148,7 +153,7 @@ async fn begin_delete(state: &ApiState, c: &Caller, id: &str) -> Result<String, 
 pub async fn delete(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
 ) -> EvsResult {
     begin_delete(&state, &c, &id).await?;
     Ok(empty(StatusCode::ACCEPTED))
@@ -171,7 +176,7 @@ fn list_request(q: &Query, repeated_id: bool) -> Result<SnapshotListRequest, Evs
     Ok(SnapshotListRequest {
         name: q.string("name"),
         status,
-        volume_id: q.string("volume_id"),
+        volume_id: q.string("volume_id").map(VolumeId::from),
         ids: q.ids(repeated_id)?,
         availability_zone: q.string("availability_zone"),
         enterprise_project_id: q.enterprise_project()?,
@@ -221,12 +226,12 @@ pub async fn list_detail(
 async fn rollback_to(
     state: &ApiState,
     c: &Caller,
-    snapshot_id: &str,
-    volume_id: Option<String>,
+    snapshot_id: &SnapshotId,
+    volume_id: Option<VolumeId>,
 ) -> EvsResult {
     let s = snapshot_of(state, &c.ctx, snapshot_id).await?;
     let volume_id = volume_id.unwrap_or_else(|| s.volume_id.clone());
-    if !is_uuid(&volume_id) {
+    if !is_uuid(volume_id.as_str()) {
         return Err(EvsError::bad(
             "EVS.1002",
             format!("invalid volume id! '{volume_id}'"),
@@ -270,7 +275,7 @@ fn rollback_body(body: &Bytes) -> Result<Map<String, Value>, EvsError> {
 pub async fn rollback(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
     body: Bytes,
 ) -> EvsResult {
     let r = rollback_body(&body)?;
@@ -278,7 +283,7 @@ pub async fn rollback(
     let volume_id = text(&r, "volume_id", 64)?.ok_or_else(|| {
         EvsError::malformed("Malformed request body. rollback.volume_id is required.")
     })?;
-    rollback_to(&state, &c, &id, Some(volume_id)).await
+    rollback_to(&state, &c, &id, Some(VolumeId::from(volume_id))).await
 }
 
 /// `POST /v2/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback`:
@@ -286,7 +291,7 @@ pub async fn rollback(
 pub async fn rollback_vendor_v2(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
     body: Bytes,
 ) -> EvsResult {
     let r = rollback_body(&body)?;
@@ -297,7 +302,7 @@ pub async fn rollback_vendor_v2(
             "Malformed request body. rollback.name may only be given with rollback.volume_id.",
         ));
     }
-    rollback_to(&state, &c, &id, volume_id).await
+    rollback_to(&state, &c, &id, volume_id.map(VolumeId::from)).await
 }
 
 // ---- v5 standard snapshots ----
@@ -350,7 +355,7 @@ pub async fn create_v5(
 pub async fn show_v5(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
 ) -> EvsResult {
     let s = snapshot_of(&state, &c.ctx, &id).await?;
     let az = az_of(&state, &c.ctx, &s).await;
@@ -360,7 +365,7 @@ pub async fn show_v5(
 pub async fn update_v5(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
     body: Bytes,
 ) -> EvsResult {
     let s = snapshot_body(&body)?;
@@ -389,7 +394,7 @@ pub async fn update_v5(
 pub async fn delete_v5(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, SnapshotId)>,
 ) -> EvsResult {
     let job_id = begin_delete(&state, &c, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))).into_response())
@@ -436,7 +441,7 @@ pub async fn list_v5(
             .await
             .map_err(with_code("EVS.1024"))?
     };
-    let mut zones: HashMap<String, String> = HashMap::new();
+    let mut zones: HashMap<VolumeId, String> = HashMap::new();
     let mut items = Vec::new();
     for s in &snaps {
         if !zones.contains_key(&s.volume_id) {

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::Metadata;
+use platter_model::{Metadata, VolumeId};
 use platter_service::{VolumeListRequest, MAX_TAGS};
 use serde_json::{json, Value};
 
@@ -93,7 +93,7 @@ fn tag_list(tags: &Metadata) -> Value {
 pub async fn action(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
     body: Bytes,
 ) -> EvsResult {
     let obj = json_object(&body)?;
@@ -159,7 +159,7 @@ pub async fn action(
 pub async fn show(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
 ) -> EvsResult {
     let v = volume_of(&state, &c.ctx, &id).await?;
     Ok(Json(json!({ "tags": tag_list(&v.tags) })).into_response())

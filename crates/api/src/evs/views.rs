@@ -1,7 +1,7 @@
 //! EVS's JSON shapes of volumes, snapshots and jobs.
 
 use platter_model::{
-    Job, JobGroup, JobGroupKind, JobKind, JobStatus, Snapshot, Volume, ORDER_ID_KEY,
+    Job, JobGroup, JobGroupKind, JobKind, JobStatus, Snapshot, Timestamp, Volume, ORDER_ID_KEY,
 };
 use serde_json::{json, Map, Value};
 
@@ -19,7 +19,12 @@ fn volume_links(state: &ApiState, prefix: &str, v: &Volume) -> Value {
 
 /// A stable world-wide name for a volume (NAA-6 style, 32 hex digits).
 fn wwn(v: &Volume) -> String {
-    let hex: String = v.id.chars().filter(|c| *c != '-').take(22).collect();
+    let hex: String =
+        v.id.as_str()
+            .chars()
+            .filter(|c| *c != '-')
+            .take(22)
+            .collect();
     format!("6888603000{hex}")
 }
 
@@ -68,7 +73,13 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
         .get("hw:passthrough")
         .is_some_and(|p| p == "true")
     {
-        out["serial_number"] = json!(v.id.replace('-', "").chars().take(20).collect::<String>());
+        out["serial_number"] = json!(v
+            .id
+            .as_str()
+            .replace('-', "")
+            .chars()
+            .take(20)
+            .collect::<String>());
     }
     if let Some(iops) = v.iops {
         out["iops"] =
@@ -209,11 +220,14 @@ pub fn snapshot_v5(s: &Snapshot, availability_zone: &str) -> Value {
 }
 
 /// EVS job times: milliseconds and `Z`; `""` until set.
-fn job_time(t: &Option<String>) -> String {
-    match t {
-        Some(t) if t.len() >= 23 => format!("{}Z", &t[..23]),
-        Some(t) => format!("{t}Z"),
-        None => String::new(),
+fn job_time(t: Option<Timestamp>) -> String {
+    let Some(t) = t else {
+        return String::new();
+    };
+    let t = t.to_string();
+    match t.get(..23) {
+        Some(millis) => format!("{millis}Z"),
+        None => format!("{t}Z"),
     }
 }
 
@@ -292,8 +306,8 @@ fn job_fields(job: &Job) -> Value {
         "entities": job_entities(job),
         "job_id": job.id,
         "job_type": job_type(job.kind),
-        "begin_time": job_time(&job.begin_at.clone().or_else(|| Some(job.created_at.clone()))),
-        "end_time": job_time(&job.end_at),
+        "begin_time": job_time(job.begin_at.or(Some(job.created_at))),
+        "end_time": job_time(job.end_at),
         "error_code": if failed { json!(job_error_code(job.kind)) } else { Value::Null },
         "fail_reason": if failed { json!(job.error) } else { Value::Null },
     })
@@ -308,15 +322,15 @@ pub fn job_group(group: &JobGroup, members: &[Job]) -> Value {
     let status = JobGroup::status_of(members);
     let done = status.is_terminal();
     let end = if done {
-        members.iter().filter_map(|j| j.end_at.clone()).max()
+        members.iter().filter_map(|j| j.end_at).max()
     } else {
         None
     };
     let begin = members
         .iter()
-        .filter_map(|j| j.begin_at.clone())
+        .filter_map(|j| j.begin_at)
         .min()
-        .or_else(|| Some(group.created_at.clone()));
+        .or(Some(group.created_at));
     let failed: Vec<&Job> = members
         .iter()
         .filter(|j| j.status == JobStatus::Fail)
@@ -326,8 +340,8 @@ pub fn job_group(group: &JobGroup, members: &[Job]) -> Value {
         "entities": { "sub_jobs": members.iter().map(job_fields).collect::<Vec<_>>() },
         "job_id": group.id,
         "job_type": group_type(group.kind),
-        "begin_time": job_time(&begin),
-        "end_time": job_time(&end),
+        "begin_time": job_time(begin),
+        "end_time": job_time(end),
         "error_code": failed.first().map(|j| json!(job_error_code(j.kind))).unwrap_or(Value::Null),
         "fail_reason": if failed.is_empty() {
             Value::Null

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::{Action, TokenInfo};
+use platter_model::{Action, DomainId, ProjectId, RoleId, TokenInfo, UserId};
 use platter_service::identity_fields::{ProjectFields, UserFields};
 use serde_json::{json, Value};
 
@@ -63,7 +63,7 @@ fn project_fields(body: &Bytes, creating: bool) -> Result<ProjectFields, Keyston
     }
     Ok(ProjectFields {
         name: p.opt_str("name", 64)?,
-        domain_id: p.opt_str("domain_id", 64)?,
+        domain_id: p.opt_str("domain_id", 64)?.map(DomainId::from),
         description: p.opt_str("description", 65535)?,
         enabled: p.opt_bool("enabled")?,
     })
@@ -82,7 +82,10 @@ pub async fn project_list(
         let projects = if is_admin(&info) {
             state
                 .platter
-                .project_list(q.get("name").cloned(), q.get("domain_id").cloned())
+                .project_list(
+                    q.get("name").cloned(),
+                    q.get("domain_id").map(DomainId::from),
+                )
                 .await?
         } else {
             // Non-admins see the projects they have roles on.
@@ -128,7 +131,7 @@ pub async fn project_create(
 pub async fn project_show(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Response {
     let info = match caller(&state, &headers, Action::ProjectGet).await {
         Ok(i) => i,
@@ -150,7 +153,7 @@ pub async fn project_show(
 pub async fn project_update(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     body: Bytes,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::ProjectUpdate).await {
@@ -167,7 +170,7 @@ pub async fn project_update(
 pub async fn project_delete(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::ProjectDelete).await {
         return r;
@@ -200,9 +203,11 @@ fn user_fields(body: &Bytes, creating: bool) -> Result<UserFields, KeystoneError
     }
     Ok(UserFields {
         name: u.opt_str("name", 255)?,
-        domain_id: u.opt_str("domain_id", 64)?,
+        domain_id: u.opt_str("domain_id", 64)?.map(DomainId::from),
         password: u.opt_str("password", 4096)?,
-        default_project_id: u.opt_nullable_str("default_project_id", 64)?,
+        default_project_id: u
+            .opt_nullable_str("default_project_id", 64)?
+            .map(|p| p.map(ProjectId::from)),
         email: u.opt_nullable_str("email", 255)?,
         description: u.opt_nullable_str("description", 65535)?,
         enabled: u.opt_bool("enabled")?,
@@ -216,7 +221,10 @@ pub async fn user_list(State(state): State<ApiState>, headers: HeaderMap, Query(
     ok(async {
         let users = state
             .platter
-            .user_list(q.get("name").cloned(), q.get("domain_id").cloned())
+            .user_list(
+                q.get("name").cloned(),
+                q.get("domain_id").map(DomainId::from),
+            )
             .await?;
         let items = users.iter().map(|u| views::user(&state, u)).collect();
         Ok(Json(views::collection(&state, "users", "/v3/users", items)))
@@ -246,7 +254,7 @@ pub async fn user_create(
 pub async fn user_show(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Response {
     let info = match caller(&state, &headers, Action::UserGet).await {
         Ok(i) => i,
@@ -265,7 +273,7 @@ pub async fn user_show(
 pub async fn user_update(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
     body: Bytes,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::UserUpdate).await {
@@ -282,7 +290,7 @@ pub async fn user_update(
 pub async fn user_delete(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::UserDelete).await {
         return r;
@@ -297,7 +305,7 @@ pub async fn user_delete(
 pub async fn user_projects(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Response {
     let info = match caller(&state, &headers, Action::UserProjectsList).await {
         Ok(i) => i,
@@ -340,7 +348,7 @@ pub async fn role_list(State(state): State<ApiState>, headers: HeaderMap, Query(
 pub async fn role_show(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<RoleId>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::RoleGet).await {
         return r;
@@ -355,7 +363,7 @@ pub async fn role_show(
 pub async fn project_user_roles(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path((project_id, user_id)): Path<(String, String)>,
+    Path((project_id, user_id)): Path<(ProjectId, UserId)>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::RoleGrantList).await {
         return r;
@@ -374,7 +382,7 @@ pub async fn project_user_roles(
 pub async fn role_grant(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
+    Path((project_id, user_id, role_id)): Path<(ProjectId, UserId, String)>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::RoleGrant).await {
         return r;
@@ -392,7 +400,7 @@ pub async fn role_grant(
 pub async fn role_check(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
+    Path((project_id, user_id, role_id)): Path<(ProjectId, UserId, String)>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::RoleCheck).await {
         return r;
@@ -417,7 +425,7 @@ pub async fn role_check(
 pub async fn role_revoke(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
+    Path((project_id, user_id, role_id)): Path<(ProjectId, UserId, String)>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::RoleRevoke).await {
         return r;
@@ -444,17 +452,17 @@ pub async fn role_assignments(
         Err(r) => return r,
     };
     ok(async {
-        let user_filter = q.get("user.id").cloned();
-        if !is_admin(&info) && user_filter.as_deref() != Some(info.user.id.as_str()) {
+        let user_filter = q.get("user.id").map(UserId::from);
+        if !is_admin(&info) && user_filter.as_ref() != Some(&info.user.id) {
             return Err(forbidden("identity:list_role_assignments"));
         }
         let names = q.get("include_names").is_some_and(|v| v.is_empty() || v == "true" || v == "True" || v == "1");
         let list = state
             .platter
             .role_assignment_list(
-                user_filter.as_deref(),
-                q.get("scope.project.id").map(String::as_str),
-                q.get("role.id").map(String::as_str),
+                user_filter.as_ref(),
+                q.get("scope.project.id").map(ProjectId::from).as_ref(),
+                q.get("role.id").map(RoleId::from).as_ref(),
             )
             .await?;
         let mut items = Vec::new();
@@ -488,7 +496,7 @@ pub async fn role_assignments(
     .await)
 }
 
-async fn domain_ref(state: &ApiState, id: &str) -> Value {
+async fn domain_ref(state: &ApiState, id: &DomainId) -> Value {
     match state.platter.domain_get(id).await {
         Ok(d) => json!({ "id": d.id, "name": d.name }),
         Err(_) => json!({ "id": id }),
@@ -524,7 +532,7 @@ pub async fn domain_list(
 pub async fn domain_show(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(id): Path<DomainId>,
 ) -> Response {
     if let Err(r) = caller(&state, &headers, Action::DomainGet).await {
         return r;

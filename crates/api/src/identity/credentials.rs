@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::{Action, Credential, CredentialStatus, TokenInfo};
+use platter_model::{AccessKeyId, Action, Credential, CredentialStatus, TokenInfo, UserId};
 use platter_service::CredentialCaller;
 use serde_json::{json, Value};
 
@@ -48,7 +48,7 @@ fn summary(c: &Credential) -> Value {
 
 fn detail(c: &Credential) -> Value {
     let mut v = summary(c);
-    v["last_use_time"] = json!(c.last_use_time.as_deref().map(keystone_time));
+    v["last_use_time"] = json!(c.last_use_time.as_ref().map(keystone_time));
     v
 }
 
@@ -67,7 +67,7 @@ pub async fn create(State(state): State<ApiState>, headers: HeaderMap, body: Byt
         let description = c.opt_str("description", 255)?.unwrap_or_default();
         let created = state
             .platter
-            .credential_create(as_caller(&info), &user_id, &description)
+            .credential_create(as_caller(&info), &UserId::from(user_id), &description)
             .await?;
         let mut view = summary(&created);
         view["secret"] = json!(created.secret_key);
@@ -89,7 +89,10 @@ pub async fn list(
     ok(async {
         let keys = state
             .platter
-            .credential_list(as_caller(&info), q.get("user_id").map(String::as_str))
+            .credential_list(
+                as_caller(&info),
+                q.get("user_id").map(UserId::from).as_ref(),
+            )
             .await?;
         let items: Vec<Value> = keys.iter().map(summary).collect();
         Ok::<_, KeystoneError>(Json(json!({ "credentials": items })))
@@ -101,7 +104,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(access_key): Path<String>,
+    Path(access_key): Path<AccessKeyId>,
 ) -> Response {
     let info = match caller(&state, &headers, Action::CredentialGet).await {
         Ok(i) => i,
@@ -122,7 +125,7 @@ pub async fn show(
 pub async fn update(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(access_key): Path<String>,
+    Path(access_key): Path<AccessKeyId>,
     body: Bytes,
 ) -> Response {
     let info = match caller(&state, &headers, Action::CredentialUpdate).await {
@@ -160,7 +163,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Path(access_key): Path<String>,
+    Path(access_key): Path<AccessKeyId>,
 ) -> Response {
     let info = match caller(&state, &headers, Action::CredentialDelete).await {
         Ok(i) => i,

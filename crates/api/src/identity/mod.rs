@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, head, patch, post, put};
 use axum::{Json, Router};
 pub use errors::KeystoneError;
-use platter_model::{Action, AuthContext, TokenInfo};
+use platter_model::{Action, AuthContext, ProjectId, TokenInfo};
 use serde_json::json;
 
 use crate::toolkit::normalize::{normalize, www_authenticate};
@@ -328,7 +328,7 @@ pub(crate) async fn caller(
         .map_err(|e| unauthorized(state, e.into()))?;
     let ctx = info.auth_context().unwrap_or_else(|| AuthContext {
         user_id: info.user.id.clone(),
-        project_id: String::new(),
+        project_id: ProjectId::from(String::new()),
         roles: Vec::new(),
     });
     state

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use platter_model::Action;
+use platter_model::{Action, DomainId, ProjectId, UserId};
 use platter_service::{AuthRequest, DomainRef, ProjectScope, UserRef};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ fn domain_ref(v: Option<&Value>) -> InputResult<Option<DomainRef>> {
         Some(Value::Object(m)) => {
             let o = Obj::new(m, "domain");
             Ok(Some(DomainRef {
-                id: o.opt_str("id", 64)?,
+                id: o.opt_str("id", 64)?.map(DomainId::from),
                 name: o.opt_str("name", 255)?,
             }))
         }
@@ -62,7 +62,7 @@ fn parse_auth(body: &Map<String, Value>) -> InputResult<(AuthRequest, bool)> {
         };
         let u = Obj::new(user, "user");
         let user_ref = UserRef {
-            id: u.opt_str("id", 64)?,
+            id: u.opt_str("id", 64)?.map(UserId::from),
             name: u.opt_str("name", 255)?,
             domain: domain_ref(u.get("domain"))?,
         };
@@ -80,7 +80,7 @@ fn parse_auth(body: &Map<String, Value>) -> InputResult<(AuthRequest, bool)> {
             if let Some(Value::Object(p)) = scope.get("project") {
                 let p = Obj::new(p, "project");
                 req.project = Some(ProjectScope {
-                    id: p.opt_str("id", 64)?,
+                    id: p.opt_str("id", 64)?.map(ProjectId::from),
                     name: p.opt_str("name", 255)?,
                     domain: domain_ref(p.get("domain"))?,
                 });
@@ -139,7 +139,7 @@ pub async fn issue(
     }
 }
 
-async fn default_project(state: &ApiState, req: &AuthRequest) -> Option<String> {
+async fn default_project(state: &ApiState, req: &AuthRequest) -> Option<ProjectId> {
     let (user_ref, _) = req.password.as_ref()?;
     let user = match (&user_ref.id, &user_ref.name) {
         (Some(id), _) => state.platter.user_get(id).await.ok()?,
@@ -156,7 +156,7 @@ async fn default_project(state: &ApiState, req: &AuthRequest) -> Option<String> 
                         .next()?
                         .id
                 }
-                _ => "default".to_string(),
+                _ => DomainId::from("default"),
             };
             state
                 .platter

@@ -1,12 +1,12 @@
 //! Keystone's JSON shapes.
 
-use platter_model::{Domain, Project, Role, TokenInfo, User};
+use platter_model::{Domain, Project, Role, Timestamp, TokenInfo, User};
 use serde_json::{json, Value};
 
 use crate::{ApiState, Listener, FAMILIES};
 
 /// Keystone prints token times with a `Z`.
-pub fn keystone_time(ts: &str) -> String {
+pub fn keystone_time(ts: &Timestamp) -> String {
     format!("{ts}Z")
 }
 
@@ -168,7 +168,7 @@ pub fn token(state: &ApiState, t: &TokenInfo, with_catalog: bool) -> Value {
             .map(|r| json!({ "id": r.id, "name": r.name }))
             .collect::<Vec<_>>());
         if with_catalog {
-            body["catalog"] = catalog(state, Some(&p.id));
+            body["catalog"] = catalog(state, Some(p.id.as_str()));
         }
     } else if with_catalog {
         body["catalog"] = json!([]);

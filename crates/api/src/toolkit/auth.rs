@@ -7,7 +7,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{OriginalUri, Request};
-use platter_model::{AuthContext, DomainError};
+use platter_model::{AccessKeyId, AuthContext, DomainError, ProjectId};
 use time::OffsetDateTime;
 
 use crate::toolkit::aksk::{self, SignatureError, SignedRequest};
@@ -110,9 +110,10 @@ async fn authenticate_signed(
     url_project_id: &str,
 ) -> Result<(AuthContext, Request), AuthFailure> {
     let auth = aksk::parse_authorization(authorization).map_err(AuthFailure::BadSignature)?;
+    let access_key = AccessKeyId::from(auth.access_key.as_str());
     let secret = state
         .platter
-        .credential_secret(&auth.access_key)
+        .credential_secret(&access_key)
         .await
         .map_err(|e| match e {
             DomainError::Unauthorized(_) => AuthFailure::UnknownKey,
@@ -145,7 +146,7 @@ async fn authenticate_signed(
     }
     let (_, ctx) = state
         .platter
-        .aksk_context(&auth.access_key, url_project_id)
+        .aksk_context(&access_key, &ProjectId::from(url_project_id))
         .await
         .map_err(|e| match e {
             DomainError::Forbidden(why) => AuthFailure::ProjectMismatch(why),

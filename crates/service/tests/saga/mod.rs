@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use platter_backend::StorageBackend;
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{
-    AuthContext, DomainError, Job, JobKind, JobStatus, QuotaUsage, SnapshotStatus, VolumeStatus,
-    GIB,
+    AuthContext, DomainError, Job, JobId, JobKind, JobStatus, QuotaUsage, SnapshotId,
+    SnapshotStatus, VolumeId, VolumeStatus, GIB,
 };
 use platter_service::{
     CreateRules, FaultInjection, Platter, ServiceConfig, SnapshotCreate, VolumeCreate,
@@ -117,11 +117,11 @@ impl World {
         self.pool = Some(pool);
     }
 
-    pub async fn job(&self, id: &str) -> Job {
+    pub async fn job(&self, id: &JobId) -> Job {
         self.p().store().job_get(id).await.unwrap().unwrap()
     }
 
-    pub async fn wait_job(&self, id: &str) -> Job {
+    pub async fn wait_job(&self, id: &JobId) -> Job {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let job = self.job(id).await;
@@ -134,7 +134,7 @@ impl World {
     }
 
     /// Waits for a job stopped by an injected crash before step `step`.
-    pub async fn wait_stopped(&self, id: &str, step: usize) {
+    pub async fn wait_stopped(&self, id: &JobId, step: usize) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let job = self.job(id).await;
@@ -156,7 +156,7 @@ impl World {
         view.lines
     }
 
-    async fn new_volume(&self, req: VolumeCreate) -> (String, String) {
+    async fn new_volume(&self, req: VolumeCreate) -> (VolumeId, JobId) {
         let out = self
             .p()
             .volume_create_many(&self.ctx, req, 1, None, CreateRules::CINDER)
@@ -165,8 +165,8 @@ impl World {
         (out.volumes[0].id.clone(), out.job_id)
     }
 
-    fn write(&self, volume: &str, seed: u8, offset: u64) {
-        let io = self.pool().open_volume(volume).unwrap();
+    fn write(&self, volume: &VolumeId, seed: u8, offset: u64) {
+        let io = self.pool().open_volume(volume.as_str()).unwrap();
         io.write_at(&pattern(seed, MIB as usize), offset).unwrap();
         io.flush().unwrap();
     }
@@ -179,13 +179,14 @@ pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
 }
 
 /// The resources a scenario's job works on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Fixture {
     /// A settled 1 GiB volume holding data.
-    pub src: String,
+    pub src: VolumeId,
     /// A settled snapshot of `src`, if the scenario needs one.
-    pub snap: Option<String>,
-    /// What the job under test creates, if it creates something.
+    pub snap: Option<SnapshotId>,
+    /// What the job under test creates, if it creates something: a
+    /// volume's or a snapshot's id.
     pub target: Option<String>,
     /// Quota usage before the job under test started.
     pub usage_before: Vec<QuotaUsage>,
@@ -197,7 +198,7 @@ impl Fixture {
     fn label(&self, id: &str) -> String {
         if id == self.src {
             "src".into()
-        } else if Some(id) == self.snap.as_deref() {
+        } else if self.snap.as_ref().is_some_and(|s| s == id) {
             "snap".into()
         } else if Some(id) == self.target.as_deref() {
             "new".into()
@@ -255,7 +256,10 @@ impl Scenario {
         w.write(&src, 2, GIB - MIB);
         let mut fx = Fixture {
             src: src.clone(),
-            ..Default::default()
+            snap: None,
+            target: None,
+            usage_before: Vec::new(),
+            devices_before: Vec::new(),
         };
         if self.needs_snapshot() {
             let (snap, job) = w
@@ -263,8 +267,7 @@ impl Scenario {
                 .snapshot_create_job(
                     &w.ctx,
                     SnapshotCreate {
-                        volume_id: src.clone(),
-                        ..Default::default()
+                        ..SnapshotCreate::new(src.clone())
                     },
                 )
                 .await
@@ -280,10 +283,10 @@ impl Scenario {
     }
 
     /// Starts the job under test; returns its id.
-    pub async fn start(self, w: &World, fx: &mut Fixture) -> String {
+    pub async fn start(self, w: &World, fx: &mut Fixture) -> JobId {
         let p = w.p();
         let ctx = &w.ctx;
-        let snap = fx.snap.clone().unwrap_or_default();
+        let snap = fx.snap.clone().unwrap_or_else(|| SnapshotId::from(""));
         let (target, job) = match self {
             Scenario::CreateBlank => {
                 let (id, job) = w
@@ -292,7 +295,7 @@ impl Scenario {
                         ..Default::default()
                     })
                     .await;
-                (Some(id), job)
+                (Some(id.to_string()), job)
             }
             Scenario::CreateFromSnapshot => {
                 let (id, job) = w
@@ -302,7 +305,7 @@ impl Scenario {
                         ..Default::default()
                     })
                     .await;
-                (Some(id), job)
+                (Some(id.to_string()), job)
             }
             Scenario::CreateFromVolume => {
                 let (id, job) = w
@@ -311,7 +314,7 @@ impl Scenario {
                         ..Default::default()
                     })
                     .await;
-                (Some(id), job)
+                (Some(id.to_string()), job)
             }
             Scenario::Delete => (None, p.volume_delete(ctx, &fx.src, true).await.unwrap()),
             Scenario::Extend => (None, p.volume_extend(ctx, &fx.src, 2).await.unwrap()),
@@ -320,13 +323,12 @@ impl Scenario {
                     .snapshot_create_job(
                         ctx,
                         SnapshotCreate {
-                            volume_id: fx.src.clone(),
-                            ..Default::default()
+                            ..SnapshotCreate::new(fx.src.clone())
                         },
                     )
                     .await
                     .unwrap();
-                (Some(s.id), job)
+                (Some(s.id.to_string()), job)
             }
             Scenario::SnapshotDelete => (None, p.snapshot_delete(ctx, &snap).await.unwrap()),
             Scenario::Retype => {
@@ -372,12 +374,15 @@ impl Scenario {
         let p = w.p();
         let ctx = &w.ctx;
         let target = fx.target.clone().unwrap_or_default();
-        let snap = fx.snap.clone().unwrap_or_default();
-        let volume = |id: String| async move { p.volume_get(ctx, &id).await.unwrap() };
-        let snapshot = |id: String| async move { p.snapshot_get(ctx, &id).await.unwrap() };
+        let snap = fx.snap.clone().unwrap_or_else(|| SnapshotId::from(""));
+        let volume = |id: VolumeId| async move { p.volume_get(ctx, &id).await.unwrap() };
+        let snapshot = |id: SnapshotId| async move { p.snapshot_get(ctx, &id).await.unwrap() };
         match self {
             Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
-                assert_eq!(volume(target.clone()).await.status, VolumeStatus::Error);
+                assert_eq!(
+                    volume(target.as_str().into()).await.status,
+                    VolumeStatus::Error
+                );
                 assert!(
                     !w.pool().volume_exists(&target).unwrap(),
                     "undo left the device"
@@ -396,7 +401,10 @@ impl Scenario {
                 assert_eq!(v.size, 1, "a failed extend keeps the old size");
             }
             Scenario::SnapshotCreate => {
-                assert_eq!(snapshot(target.clone()).await.status, SnapshotStatus::Error);
+                assert_eq!(
+                    snapshot(target.as_str().into()).await.status,
+                    SnapshotStatus::Error
+                );
                 let io = w.pool().open_snapshot(&target);
                 assert!(io.is_err(), "undo left the snapshot's device");
             }
@@ -432,7 +440,7 @@ impl Scenario {
         let p = w.p();
         let ctx = &w.ctx;
         let target = fx.target.clone().unwrap_or_default();
-        let snap = fx.snap.clone().unwrap_or_default();
+        let snap = fx.snap.clone().unwrap_or_else(|| SnapshotId::from(""));
         let before = (fx.usage_before.clone(), fx.devices_before.clone());
         let after_normal = (
             normal.usage.clone(),
@@ -440,7 +448,10 @@ impl Scenario {
         );
         match self {
             Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
-                let job = p.volume_delete(ctx, &target, false).await.unwrap();
+                let job = p
+                    .volume_delete(ctx, &target.as_str().into(), false)
+                    .await
+                    .unwrap();
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
                 before
             }
@@ -457,7 +468,10 @@ impl Scenario {
                 after_normal
             }
             Scenario::SnapshotCreate => {
-                let job = p.snapshot_delete(ctx, &target).await.unwrap();
+                let job = p
+                    .snapshot_delete(ctx, &target.as_str().into())
+                    .await
+                    .unwrap();
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
                 before
             }
@@ -517,14 +531,19 @@ fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
     out
 }
 
-pub async fn outcome(w: &World, fx: &Fixture, job: &str) -> Outcome {
+pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
     let p = w.p();
     let job = w.job(job).await;
     let mut volumes = BTreeMap::new();
     let mut snapshots = BTreeMap::new();
-    let ids = [Some(fx.src.clone()), fx.snap.clone(), fx.target.clone()];
+    // Any of them may be a volume or a snapshot: each is looked up as both.
+    let ids = [
+        Some(fx.src.to_string()),
+        fx.snap.as_ref().map(SnapshotId::to_string),
+        fx.target.clone(),
+    ];
     for id in ids.into_iter().flatten() {
-        match p.volume_get(&w.ctx, &id).await {
+        match p.volume_get(&w.ctx, &id.as_str().into()).await {
             Ok(v) => {
                 volumes.insert(
                     fx.label(&id),
@@ -532,7 +551,7 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &str) -> Outcome {
                 );
             }
             Err(DomainError::NotFound { .. }) => {
-                match p.snapshot_get(&w.ctx, &id).await {
+                match p.snapshot_get(&w.ctx, &id.as_str().into()).await {
                     Ok(s) => {
                         snapshots.insert(fx.label(&id), Some((s.status, s.size)));
                     }

@@ -1,13 +1,15 @@
 //! Attachments, and the volume status they imply.
 
-use platter_model::{AttachMode, Attachment, AttachmentStatus, DomainResult, Page};
+use platter_model::{
+    AttachMode, Attachment, AttachmentId, AttachmentStatus, DomainResult, Page, ProjectId, VolumeId,
+};
 
 /// A new attachment.
 #[derive(Debug, Clone)]
 pub struct NewAttachment {
-    pub id: String,
-    pub volume_id: String,
-    pub project_id: String,
+    pub id: AttachmentId,
+    pub volume_id: VolumeId,
+    pub project_id: ProjectId,
     pub instance_uuid: Option<String>,
     pub connector: Option<serde_json::Value>,
     pub host: Option<String>,
@@ -20,8 +22,8 @@ pub struct NewAttachment {
 /// Filters and paging of an attachment listing.
 #[derive(Debug, Clone, Default)]
 pub struct AttachmentQuery {
-    pub project_id: Option<String>,
-    pub volume_id: Option<String>,
+    pub project_id: Option<ProjectId>,
+    pub volume_id: Option<VolumeId>,
     pub instance_uuid: Option<String>,
     pub status: Option<String>,
     pub page: Page,
@@ -30,7 +32,7 @@ pub struct AttachmentQuery {
 repository! {
     /// Attachments, and the volume status they imply.
     pub trait AttachmentRepo {
-        async fn attachment_get(&self, id: &str) -> DomainResult<Option<Attachment>>;
+        async fn attachment_get(&self, id: &AttachmentId) -> DomainResult<Option<Attachment>>;
         async fn attachment_list(&self, q: &AttachmentQuery) -> DomainResult<Vec<Attachment>>;
         /// Attachments that hold an export: republished at start.
         async fn attachment_list_exported(&self) -> DomainResult<Vec<Attachment>>;
@@ -41,7 +43,7 @@ repository! {
         /// keeping an export it already has.
         async fn attachment_connect(
             &self,
-            id: &str,
+            id: &AttachmentId,
             connector: &serde_json::Value,
             host: Option<&str>,
             export_name: &str,
@@ -50,24 +52,24 @@ repository! {
         /// `os-attach`), filling in what the caller knows.
         async fn attachment_mark_attached(
             &self,
-            id: &str,
+            id: &AttachmentId,
             instance_uuid: Option<&str>,
             mountpoint: Option<&str>,
             host: Option<&str>,
         ) -> DomainResult<Attachment>;
         /// Drops an attachment's export (legacy `os-terminate_connection`); an
         /// attachment that was never attached goes with it.
-        async fn attachment_disconnect(&self, id: &str) -> DomainResult<Attachment>;
+        async fn attachment_disconnect(&self, id: &AttachmentId) -> DomainResult<Attachment>;
         /// Deletes an attachment; the volume's status follows. Returns it.
-        async fn attachment_delete(&self, id: &str) -> DomainResult<Attachment>;
+        async fn attachment_delete(&self, id: &AttachmentId) -> DomainResult<Attachment>;
         /// Deletes every attachment of a volume matching `filter`; returns them.
         async fn attachment_delete_where(
             &self,
-            volume_id: &str,
+            volume_id: &VolumeId,
             filter: &(dyn for<'a> Fn(&'a Attachment) -> bool + Send + Sync),
         ) -> DomainResult<Vec<Attachment>>;
         /// Compare-and-swap of an attached volume between `in-use` and
         /// `detaching` (legacy `os-begin_detaching` / `os-roll_detaching`).
-        async fn volume_detaching(&self, volume_id: &str, begin: bool) -> DomainResult<()>;
+        async fn volume_detaching(&self, volume_id: &VolumeId, begin: bool) -> DomainResult<()>;
     }
 }

@@ -1,6 +1,6 @@
 //! User messages.
 
-use platter_model::{DomainResult, UserMessage};
+use platter_model::{DomainResult, MessageId, ProjectId, Timestamp, UserMessage};
 
 repository! {
     /// User messages.
@@ -9,9 +9,9 @@ repository! {
         async fn message_insert(&self, m: &UserMessage) -> DomainResult<()>;
         /// Unexpired messages at `now` of a project (every project's with
         /// `None`), oldest first.
-        async fn message_list(&self, project_id: Option<&str>, now: &str) -> DomainResult<Vec<UserMessage>>;
-        async fn message_get(&self, id: &str) -> DomainResult<Option<UserMessage>>;
+        async fn message_list(&self, project_id: Option<&ProjectId>, now: Timestamp) -> DomainResult<Vec<UserMessage>>;
+        async fn message_get(&self, id: &MessageId) -> DomainResult<Option<UserMessage>>;
         /// Deletes a message; whether it existed.
-        async fn message_delete(&self, id: &str) -> DomainResult<bool>;
+        async fn message_delete(&self, id: &MessageId) -> DomainResult<bool>;
     }
 }

@@ -15,12 +15,9 @@
 //!   grows the resource, after taking the project's quota lock (see
 //!   `quota_locks` in the SQLite module), so concurrent requests can never
 //!   overshoot a limit, whatever the database's concurrency model.
-//! - Timestamps are the fixed-width UTC text of `platter_model::format_timestamp`
-//!   (`2019-06-18T12:47:33.700070`); they compare correctly as strings, and
-//!   stores compare them as strings. Bounds passed in (`now`, `before`) are
-//!   normalised to that form with [`sortable_timestamp`] first.
-
-use platter_model::{format_timestamp, parse_timestamp, DomainError, DomainResult};
+//! - Timestamps are `platter_model::Timestamp`s, stored as their
+//!   fixed-width UTC text (`2019-06-18T12:47:33.700070`); that text compares
+//!   correctly as a string, and stores compare it as a string.
 
 /// Declares a repository trait (boxed-future async methods, so it stays
 /// object safe) and, for each of its methods, an inherent method of the same
@@ -131,13 +128,4 @@ impl<T> Repos for T where
         + QosSpecsRepo
         + Lifecycle
 {
-}
-
-/// A timestamp bound in the stores' fixed-width, sortable form, or an
-/// internal error for text that is not a timestamp (comparing such text
-/// as a string would silently give wrong answers).
-pub fn sortable_timestamp(ts: &str) -> DomainResult<String> {
-    parse_timestamp(ts)
-        .map(format_timestamp)
-        .ok_or_else(|| DomainError::Internal(format!("not a timestamp: {ts:?}")))
 }

@@ -1,6 +1,6 @@
 //! Orders and idempotency keys.
 
-use platter_model::{DomainResult, Order};
+use platter_model::{DomainResult, Order, OrderId, ProjectId, Timestamp};
 
 /// What an idempotency key says about a request.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ repository! {
     /// Orders and idempotency keys.
     pub trait OrderRepo {
         async fn order_insert(&self, o: &Order) -> DomainResult<()>;
-        async fn order_get(&self, id: &str) -> DomainResult<Option<Order>>;
+        async fn order_get(&self, id: &OrderId) -> DomainResult<Option<Order>>;
         /// Claims `token` for a request of `project_id` with `fingerprint`, or
         /// reports what an earlier use of it left. Keys created before
         /// `not_before` have expired; a claim still without a response from
@@ -29,25 +29,25 @@ repository! {
         /// over.
         async fn idempotency_claim(
             &self,
-            project_id: &str,
+            project_id: &ProjectId,
             token: &str,
             fingerprint: &str,
-            now: &str,
-            not_before: &str,
-            stale_before: &str,
+            now: Timestamp,
+            not_before: Timestamp,
+            stale_before: Timestamp,
         ) -> DomainResult<IdempotencyClaim>;
         /// Records the response of a claimed request.
         async fn idempotency_complete(
             &self,
-            project_id: &str,
+            project_id: &ProjectId,
             token: &str,
             status: u16,
             response: &str,
         ) -> DomainResult<()>;
         /// Forgets keys created before `before` (they can only answer
         /// "expired" any more).
-        async fn idempotency_purge(&self, before: &str) -> DomainResult<u64>;
+        async fn idempotency_purge(&self, before: Timestamp) -> DomainResult<u64>;
         /// Gives a claim up (the request failed): the key may be used again.
-        async fn idempotency_release(&self, project_id: &str, token: &str) -> DomainResult<()>;
+        async fn idempotency_release(&self, project_id: &ProjectId, token: &str) -> DomainResult<()>;
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use platter_model::{DomainResult, QuotaUsage};
+use platter_model::{DomainResult, ProjectId, QuotaUsage};
 
 /// Default limits for resources a project has no explicit limit for. Per-type
 /// resources default to -1 (unlimited) unless listed.
@@ -41,13 +41,13 @@ repository! {
         /// and the per-type resources of every volume type.
         async fn quota_usage(
             &self,
-            project_id: &str,
+            project_id: &ProjectId,
             defaults: &QuotaDefaults,
             type_names: &[String],
         ) -> DomainResult<Vec<QuotaUsage>>;
         /// Sets explicit limits for a project.
-        async fn quota_set(&self, project_id: &str, limits: &[(String, i64)]) -> DomainResult<()>;
+        async fn quota_set(&self, project_id: &ProjectId, limits: &[(String, i64)]) -> DomainResult<()>;
         /// Drops a project's explicit limits: the defaults apply again.
-        async fn quota_reset(&self, project_id: &str) -> DomainResult<()>;
+        async fn quota_reset(&self, project_id: &ProjectId) -> DomainResult<()>;
     }
 }

@@ -1,15 +1,18 @@
 //! Snapshots and the transactions that start and finish their jobs.
 
-use platter_model::{DomainResult, Job, Metadata, Page, Snapshot, SnapshotStatus};
+use platter_model::{
+    DomainResult, Job, JobId, Metadata, Page, ProjectId, Snapshot, SnapshotId, SnapshotStatus,
+    UserId, VolumeId,
+};
 
 use super::QuotaDefaults;
 
 #[derive(Debug, Clone)]
 pub struct NewSnapshot {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
-    pub volume_id: String,
+    pub id: SnapshotId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
+    pub volume_id: VolumeId,
     pub name: Option<String>,
     pub description: Option<String>,
     pub metadata: Metadata,
@@ -23,12 +26,12 @@ pub struct NewSnapshot {
 
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotQuery {
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub name: Option<String>,
     pub status: Option<String>,
-    pub volume_id: Option<String>,
+    pub volume_id: Option<VolumeId>,
     pub metadata: Vec<(String, String)>,
-    pub ids: Option<Vec<String>>,
+    pub ids: Option<Vec<SnapshotId>>,
     /// Snapshots of volumes in this availability zone.
     pub availability_zone: Option<String>,
     pub enterprise_project_id: Option<String>,
@@ -40,12 +43,12 @@ pub struct SnapshotQuery {
 repository! {
     /// Snapshots and the transactions that start and finish their jobs.
     pub trait SnapshotRepo {
-        async fn snapshot_get(&self, id: &str) -> DomainResult<Option<Snapshot>>;
+        async fn snapshot_get(&self, id: &SnapshotId) -> DomainResult<Option<Snapshot>>;
         async fn snapshot_list(&self, q: &SnapshotQuery) -> DomainResult<Vec<Snapshot>>;
         /// How many snapshots match a query, ignoring its paging.
         async fn snapshot_count(&self, q: &SnapshotQuery) -> DomainResult<i64>;
         /// Sets the EVS v5 `instant_access` flag.
-        async fn snapshot_set_instant_access(&self, id: &str, on: bool) -> DomainResult<()>;
+        async fn snapshot_set_instant_access(&self, id: &SnapshotId, on: bool) -> DomainResult<()>;
         async fn snapshot_list_transitional(&self) -> DomainResult<Vec<Snapshot>>;
         /// Creates the snapshot row and its job, after checking the volume's
         /// status and counting quota, in one transaction.
@@ -57,40 +60,40 @@ repository! {
         ) -> DomainResult<Snapshot>;
         async fn snapshot_finish_create(
             &self,
-            id: &str,
-            job_id: &str,
+            id: &SnapshotId,
+            job_id: &JobId,
             error: Option<&str>,
         ) -> DomainResult<()>;
         async fn snapshot_update(
             &self,
-            id: &str,
+            id: &SnapshotId,
             name: Option<Option<String>>,
             description: Option<Option<String>>,
         ) -> DomainResult<Snapshot>;
         async fn snapshot_metadata_set(
             &self,
-            id: &str,
+            id: &SnapshotId,
             metadata: &Metadata,
             replace: bool,
         ) -> DomainResult<Metadata>;
-        async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()>;
-        async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()>;
+        async fn snapshot_metadata_delete(&self, id: &SnapshotId, key: &str) -> DomainResult<()>;
+        async fn snapshot_set_status(&self, id: &SnapshotId, status: SnapshotStatus) -> DomainResult<()>;
         /// Moves a snapshot to `deleting` and records the job.
         /// With `force` (an admin's), from any status, unless a job is at
         /// work on the snapshot.
-        async fn snapshot_begin_delete(&self, id: &str, job: &Job, force: bool) -> DomainResult<()>;
+        async fn snapshot_begin_delete(&self, id: &SnapshotId, job: &Job, force: bool) -> DomainResult<()>;
         /// A status (and progress) a client reports for a snapshot being
         /// created or deleted (Cinder's `os-update_snapshot_status`).
         async fn snapshot_report_status(
             &self,
-            id: &str,
+            id: &SnapshotId,
             status: SnapshotStatus,
             progress: Option<&str>,
         ) -> DomainResult<()>;
         async fn snapshot_finish_delete(
             &self,
-            id: &str,
-            job_id: &str,
+            id: &SnapshotId,
+            job_id: &JobId,
             error: Option<&str>,
         ) -> DomainResult<()>;
     }

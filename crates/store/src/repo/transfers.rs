@@ -1,6 +1,6 @@
 //! Volume transfers.
 
-use platter_model::{DomainResult, Transfer};
+use platter_model::{DomainResult, ProjectId, Transfer, TransferId, UserId};
 
 use super::QuotaDefaults;
 
@@ -15,8 +15,8 @@ pub struct StoredTransfer {
 /// Who takes a transferred volume.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransferTaker<'a> {
-    pub project_id: &'a str,
-    pub user_id: &'a str,
+    pub project_id: &'a ProjectId,
+    pub user_id: &'a UserId,
 }
 
 repository! {
@@ -27,12 +27,12 @@ repository! {
         /// transfer's source project, and (unless `no_snapshots`) every one of
         /// its snapshots must be `available`.
         async fn transfer_create(&self, t: &StoredTransfer) -> DomainResult<()>;
-        async fn transfer_get(&self, id: &str) -> DomainResult<Option<StoredTransfer>>;
+        async fn transfer_get(&self, id: &TransferId) -> DomainResult<Option<StoredTransfer>>;
         /// Transfers offered by a project (every project's with `None`),
         /// oldest first.
-        async fn transfer_list(&self, source_project_id: Option<&str>) -> DomainResult<Vec<Transfer>>;
+        async fn transfer_list(&self, source_project_id: Option<&ProjectId>) -> DomainResult<Vec<Transfer>>;
         /// Withdraws a transfer: the volume is `available` again.
-        async fn transfer_delete(&self, id: &str) -> DomainResult<()>;
+        async fn transfer_delete(&self, id: &TransferId) -> DomainResult<()>;
         /// Gives the volume (and unless `no_snapshots` its snapshots) to the
         /// taker in one transaction: the taker's quota is checked for all of
         /// it, owner and user change, the volume is `available` again and the
@@ -40,7 +40,7 @@ repository! {
         /// rows, since usage is counted from them.
         async fn transfer_accept(
             &self,
-            id: &str,
+            id: &TransferId,
             taker: &TransferTaker<'_>,
             quota: &QuotaDefaults,
         ) -> DomainResult<Transfer>;

@@ -1,6 +1,6 @@
 //! Volume types.
 
-use platter_model::{DomainResult, VolumeType};
+use platter_model::{DomainResult, VolumeType, VolumeTypeId};
 
 repository! {
     /// Volume types.
@@ -16,6 +16,6 @@ repository! {
         /// a taken name is a `Conflict`.
         async fn volume_type_update(&self, t: &VolumeType) -> DomainResult<()>;
         /// Deletes a type no volume uses (else `InvalidState`).
-        async fn volume_type_delete(&self, id: &str) -> DomainResult<()>;
+        async fn volume_type_delete(&self, id: &VolumeTypeId) -> DomainResult<()>;
     }
 }

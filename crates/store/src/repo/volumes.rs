@@ -1,25 +1,28 @@
 //! Volumes: rows, metadata, tags, and the transactions that start and finish their jobs.
 
-use platter_model::{DomainResult, Job, JobGroup, Metadata, Order, Page, Volume, VolumeStatus};
+use platter_model::{
+    DomainResult, Job, JobGroup, JobId, Metadata, Order, OrderId, Page, ProjectId, SnapshotId,
+    UserId, Volume, VolumeId, VolumeStatus, VolumeTypeId,
+};
 
 use super::QuotaDefaults;
 
 /// A volume about to be created.
 #[derive(Debug, Clone)]
 pub struct NewVolume {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: String,
+    pub id: VolumeId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
     pub name: Option<String>,
     pub description: Option<String>,
     pub size: i64,
     pub availability_zone: String,
-    pub volume_type_id: String,
+    pub volume_type_id: VolumeTypeId,
     pub volume_type_name: String,
     pub bootable: bool,
     pub multiattach: bool,
-    pub snapshot_id: Option<String>,
-    pub source_volid: Option<String>,
+    pub snapshot_id: Option<SnapshotId>,
+    pub source_volid: Option<VolumeId>,
     pub metadata: Metadata,
     pub iops: Option<i64>,
     pub throughput: Option<i64>,
@@ -28,23 +31,23 @@ pub struct NewVolume {
     /// The storage pool that will hold the volume.
     pub pool: String,
     /// The order of a yearly/monthly volume; `None` on demand.
-    pub order: Option<String>,
+    pub order: Option<OrderId>,
 }
 
 /// Filters, sort and paging of a volume listing.
 #[derive(Debug, Clone, Default)]
 pub struct VolumeQuery {
     /// `None` lists every project's volumes (admin `all_tenants`).
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub name: Option<String>,
     pub status: Option<String>,
     pub availability_zone: Option<String>,
     pub bootable: Option<bool>,
     pub metadata: Vec<(String, String)>,
     /// Only these ids (EVS `ids`, `id`).
-    pub ids: Option<Vec<String>>,
+    pub ids: Option<Vec<VolumeId>>,
     pub multiattach: Option<bool>,
-    pub volume_type_id: Option<String>,
+    pub volume_type_id: Option<VolumeTypeId>,
     /// `None`: every enterprise project.
     pub enterprise_project_id: Option<String>,
     /// Volumes attached to this server.
@@ -61,7 +64,7 @@ pub struct VolumeQuery {
 /// returns to), and its job.
 #[derive(Debug, Clone)]
 pub struct ExtendTarget {
-    pub volume_id: String,
+    pub volume_id: VolumeId,
     pub new_size: i64,
     pub from: VolumeStatus,
     pub job: Job,
@@ -80,19 +83,19 @@ pub struct VolumeUpdate {
 repository! {
     /// Volumes: rows, metadata, tags, and the transactions that start and finish their jobs.
     pub trait VolumeRepo {
-        async fn volume_get(&self, id: &str) -> DomainResult<Option<Volume>>;
+        async fn volume_get(&self, id: &VolumeId) -> DomainResult<Option<Volume>>;
         async fn volume_list(&self, q: &VolumeQuery) -> DomainResult<Vec<Volume>>;
         /// How many volumes match a query, ignoring its paging.
         async fn volume_count(&self, q: &VolumeQuery) -> DomainResult<i64>;
         /// Every tag key in use on a project's volumes, with its distinct values.
         async fn volume_tag_summary(
             &self,
-            project_id: &str,
+            project_id: &ProjectId,
         ) -> DomainResult<std::collections::BTreeMap<String, Vec<String>>>;
         /// Adds (or overwrites) tags on a volume, refusing to go over `max`.
-        async fn volume_tags_set(&self, id: &str, tags: &Metadata, max: usize) -> DomainResult<()>;
+        async fn volume_tags_set(&self, id: &VolumeId, tags: &Metadata, max: usize) -> DomainResult<()>;
         /// Removes tags from a volume; keys it does not have are ignored.
-        async fn volume_tags_delete(&self, id: &str, keys: &[String]) -> DomainResult<()>;
+        async fn volume_tags_delete(&self, id: &VolumeId, keys: &[String]) -> DomainResult<()>;
         /// The pools volumes are recorded in, with how many volumes each holds.
         async fn volume_pools(&self) -> DomainResult<Vec<(String, i64)>>;
         /// Volumes in a status that only a job may hold.
@@ -118,25 +121,25 @@ repository! {
         /// Ends a create job: the volume becomes `available`, or `error`.
         async fn volume_finish_create(
             &self,
-            id: &str,
-            job_id: &str,
+            id: &VolumeId,
+            job_id: &JobId,
             error: Option<&str>,
         ) -> DomainResult<()>;
-        async fn volume_update(&self, id: &str, u: &VolumeUpdate) -> DomainResult<Volume>;
+        async fn volume_update(&self, id: &VolumeId, u: &VolumeUpdate) -> DomainResult<Volume>;
         /// Merges (or, with `replace`, replaces) metadata; returns the result.
         async fn volume_metadata_set(
             &self,
-            id: &str,
+            id: &VolumeId,
             metadata: &Metadata,
             replace: bool,
         ) -> DomainResult<Metadata>;
-        async fn volume_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()>;
+        async fn volume_metadata_delete(&self, id: &VolumeId, key: &str) -> DomainResult<()>;
         /// Unconditionally sets a volume's status (admin `os-reset_status`).
-        async fn volume_set_status(&self, id: &str, status: VolumeStatus) -> DomainResult<()>;
+        async fn volume_set_status(&self, id: &VolumeId, status: VolumeStatus) -> DomainResult<()>;
         /// Compare-and-swap of a volume's status.
         async fn volume_cas_status(
             &self,
-            id: &str,
+            id: &VolumeId,
             from: &[VolumeStatus],
             to: VolumeStatus,
         ) -> DomainResult<bool>;
@@ -144,7 +147,7 @@ repository! {
         /// records the delete job, or explains why it cannot be deleted.
         async fn volume_begin_delete(
             &self,
-            id: &str,
+            id: &VolumeId,
             cascade: bool,
             job: &Job,
             order: Option<&Order>,
@@ -153,8 +156,8 @@ repository! {
         /// volume becomes `error_deleting`.
         async fn volume_finish_delete(
             &self,
-            id: &str,
-            job_id: &str,
+            id: &VolumeId,
+            job_id: &JobId,
             error: Option<&str>,
         ) -> DomainResult<()>;
         /// Moves a volume from `from` (`available`, or `in-use` where the API
@@ -162,7 +165,7 @@ repository! {
         /// the extra gigabytes against quota. The job's finish restores `from`.
         async fn volume_begin_extend(
             &self,
-            id: &str,
+            id: &VolumeId,
             new_size: i64,
             from: VolumeStatus,
             job: &Job,
@@ -183,8 +186,8 @@ repository! {
         /// `error_extending`.
         async fn volume_finish_extend(
             &self,
-            id: &str,
-            job_id: &str,
+            id: &VolumeId,
+            job_id: &JobId,
             new_size: i64,
             restore: VolumeStatus,
             error: Option<&str>,
@@ -193,7 +196,7 @@ repository! {
         /// job, counting the volume against the new type's quotas.
         async fn volume_begin_retype(
             &self,
-            id: &str,
+            id: &VolumeId,
             new_type_name: &str,
             job: &Job,
             order: Option<&Order>,
@@ -204,23 +207,23 @@ repository! {
         #[allow(clippy::too_many_arguments)]
         async fn volume_finish_retype(
             &self,
-            id: &str,
-            job_id: &str,
-            type_id: &str,
+            id: &VolumeId,
+            job_id: &JobId,
+            type_id: &VolumeTypeId,
             iops: Option<i64>,
             throughput: Option<i64>,
             restore: VolumeStatus,
             error: Option<&str>,
         ) -> DomainResult<()>;
         /// Records a QoS change job for an `available` or `in-use` volume.
-        async fn volume_begin_qos(&self, id: &str, job: &Job) -> DomainResult<()>;
+        async fn volume_begin_qos(&self, id: &VolumeId, job: &Job) -> DomainResult<()>;
         /// Ends a QoS job: on success the new provisioned IOPS and throughput,
         /// unless a retype changed the volume's type meanwhile (the job fails).
         async fn volume_finish_qos(
             &self,
-            id: &str,
-            job_id: &str,
-            type_id: Option<&str>,
+            id: &VolumeId,
+            job_id: &JobId,
+            type_id: Option<&VolumeTypeId>,
             iops: Option<i64>,
             throughput: Option<i64>,
             error: Option<&str>,
@@ -230,17 +233,17 @@ repository! {
         /// taken of this volume. Both become `rollbacking`.
         async fn volume_begin_rollback(
             &self,
-            volume_id: &str,
-            snapshot_id: &str,
+            volume_id: &VolumeId,
+            snapshot_id: &SnapshotId,
             job: &Job,
         ) -> DomainResult<()>;
         /// Ends a rollback: the volume becomes `available` (or
         /// `error_rollbacking`), the snapshot `available` again.
         async fn volume_finish_rollback(
             &self,
-            volume_id: &str,
-            snapshot_id: &str,
-            job_id: &str,
+            volume_id: &VolumeId,
+            snapshot_id: &SnapshotId,
+            job_id: &JobId,
             error: Option<&str>,
         ) -> DomainResult<()>;
     }

@@ -8,19 +8,19 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, AttachMode, Attachment, AttachmentStatus, DomainError, DomainResult, Volume,
-    VolumeStatus,
+    AttachMode, Attachment, AttachmentId, AttachmentStatus, DomainError, DomainResult, Volume,
+    VolumeId, VolumeStatus,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::page::PageSql;
 use super::volume_rows::{attachment_from_row, require_volume, set_status, settle};
-use super::{db_err, SqliteStore};
+use super::{db_err, now_text, SqliteStore};
 use crate::repo::{AttachmentQuery, AttachmentRepo, NewAttachment};
 
-async fn require(conn: &mut SqliteConnection, id: &str) -> DomainResult<Attachment> {
+async fn require(conn: &mut SqliteConnection, id: &AttachmentId) -> DomainResult<Attachment> {
     let row = sqlx::query("SELECT * FROM attachments WHERE id = ?")
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -61,16 +61,16 @@ fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
 }
 
 async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<()> {
-    let now = now_timestamp();
+    let now = now_text();
     let attached_at = (a.status == AttachmentStatus::Attached).then(|| now.clone());
     sqlx::query(
         "INSERT INTO attachments (id, volume_id, project_id, instance_uuid, connector, host, mountpoint, \
          attach_mode, status, export_name, created_at, updated_at, attached_at, detached_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
     )
-    .bind(&a.id)
-    .bind(&a.volume_id)
-    .bind(&a.project_id)
+    .bind(a.id.as_str())
+    .bind(a.volume_id.as_str())
+    .bind(a.project_id.as_str())
     .bind(&a.instance_uuid)
     .bind(a.connector.as_ref().map(|c| c.to_string()))
     .bind(&a.host)
@@ -88,7 +88,7 @@ async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<
 
 #[async_trait]
 impl AttachmentRepo for SqliteStore {
-    async fn attachment_get(&self, id: &str) -> DomainResult<Option<Attachment>> {
+    async fn attachment_get(&self, id: &AttachmentId) -> DomainResult<Option<Attachment>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         match require(&mut conn, id).await {
             Ok(a) => Ok(Some(a)),
@@ -101,10 +101,10 @@ impl AttachmentRepo for SqliteStore {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT a.* FROM attachments a WHERE 1=1");
         if let Some(p) = &q.project_id {
-            qb.push(" AND a.project_id = ").push_bind(p.clone());
+            qb.push(" AND a.project_id = ").push_bind(p.to_string());
         }
         if let Some(v) = &q.volume_id {
-            qb.push(" AND a.volume_id = ").push_bind(v.clone());
+            qb.push(" AND a.volume_id = ").push_bind(v.to_string());
         }
         if let Some(i) = &q.instance_uuid {
             qb.push(" AND a.instance_uuid = ").push_bind(i.clone());
@@ -144,7 +144,7 @@ impl AttachmentRepo for SqliteStore {
     /// keeping an export it already has.
     async fn attachment_connect(
         &self,
-        id: &str,
+        id: &AttachmentId,
         connector: &serde_json::Value,
         host: Option<&str>,
         export_name: &str,
@@ -168,8 +168,8 @@ impl AttachmentRepo for SqliteStore {
         .bind(host)
         .bind(status.as_str())
         .bind(export_name)
-        .bind(now_timestamp())
-        .bind(id)
+        .bind(now_text())
+        .bind(id.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -183,7 +183,7 @@ impl AttachmentRepo for SqliteStore {
     /// `os-attach`), filling in what the caller knows.
     async fn attachment_mark_attached(
         &self,
-        id: &str,
+        id: &AttachmentId,
         instance_uuid: Option<&str>,
         mountpoint: Option<&str>,
         host: Option<&str>,
@@ -207,9 +207,9 @@ impl AttachmentRepo for SqliteStore {
         .bind(instance_uuid)
         .bind(mountpoint)
         .bind(host)
-        .bind(now_timestamp())
-        .bind(now_timestamp())
-        .bind(id)
+        .bind(now_text())
+        .bind(now_text())
+        .bind(id.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -221,19 +221,19 @@ impl AttachmentRepo for SqliteStore {
 
     /// Drops an attachment's export (legacy `os-terminate_connection`); an
     /// attachment that was never attached goes with it.
-    async fn attachment_disconnect(&self, id: &str) -> DomainResult<Attachment> {
+    async fn attachment_disconnect(&self, id: &AttachmentId) -> DomainResult<Attachment> {
         let mut tx = self.begin().await?;
         let a = require(&mut tx, id).await?;
         if a.status == AttachmentStatus::Attached {
             sqlx::query("UPDATE attachments SET export_name = NULL, connector = NULL, updated_at = ? WHERE id = ?")
-                .bind(now_timestamp())
-                .bind(id)
+                .bind(now_text())
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         } else {
             sqlx::query("DELETE FROM attachments WHERE id = ?")
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -244,11 +244,11 @@ impl AttachmentRepo for SqliteStore {
     }
 
     /// Deletes an attachment; the volume's status follows. Returns it.
-    async fn attachment_delete(&self, id: &str) -> DomainResult<Attachment> {
+    async fn attachment_delete(&self, id: &AttachmentId) -> DomainResult<Attachment> {
         let mut tx = self.begin().await?;
         let a = require(&mut tx, id).await?;
         sqlx::query("DELETE FROM attachments WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -260,7 +260,7 @@ impl AttachmentRepo for SqliteStore {
     /// Deletes every attachment of a volume matching `filter`; returns them.
     async fn attachment_delete_where(
         &self,
-        volume_id: &str,
+        volume_id: &VolumeId,
         filter: &(dyn for<'a> Fn(&'a Attachment) -> bool + Send + Sync),
     ) -> DomainResult<Vec<Attachment>> {
         let mut tx = self.begin().await?;
@@ -268,7 +268,7 @@ impl AttachmentRepo for SqliteStore {
         let gone: Vec<Attachment> = v.attachments.into_iter().filter(|a| filter(a)).collect();
         for a in &gone {
             sqlx::query("DELETE FROM attachments WHERE id = ?")
-                .bind(&a.id)
+                .bind(a.id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -280,7 +280,7 @@ impl AttachmentRepo for SqliteStore {
 
     /// Compare-and-swap of an attached volume between `in-use` and
     /// `detaching` (legacy `os-begin_detaching` / `os-roll_detaching`).
-    async fn volume_detaching(&self, volume_id: &str, begin: bool) -> DomainResult<()> {
+    async fn volume_detaching(&self, volume_id: &VolumeId, begin: bool) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, volume_id).await?;
         let (from, to) = if begin {

@@ -1,22 +1,22 @@
 //! Access keys (AK/SK) of users.
 
 use async_trait::async_trait;
-use platter_model::{Credential, DomainError, DomainResult};
+use platter_model::{AccessKeyId, Credential, DomainError, DomainResult, Timestamp, UserId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{db_err, parse_enum, SqliteStore};
+use super::{db_err, parse_enum, ts_text, RowExt, SqliteStore};
 use crate::repo::CredentialRepo;
 
 fn credential_from_row(r: &SqliteRow) -> DomainResult<Credential> {
     Ok(Credential {
-        access_key: r.get("access_key"),
+        access_key: r.id("access_key"),
         secret_key: r.get("secret_key"),
-        user_id: r.get("user_id"),
+        user_id: r.id("user_id"),
         description: r.get("description"),
         status: parse_enum(&r.get::<String, _>("status"))?,
-        created_at: r.get("created_at"),
-        last_use_time: r.get("last_use_time"),
+        created_at: r.ts("created_at")?,
+        last_use_time: r.ts_opt("last_use_time")?,
     })
 }
 
@@ -27,7 +27,7 @@ impl CredentialRepo for SqliteStore {
     async fn credential_insert(&self, c: &Credential, max_per_user: i64) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE user_id = ?")
-            .bind(&c.user_id)
+            .bind(c.user_id.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -40,22 +40,22 @@ impl CredentialRepo for SqliteStore {
             "INSERT INTO credentials (access_key, secret_key, user_id, description, status, created_at, last_use_time) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&c.access_key)
+        .bind(c.access_key.as_str())
         .bind(&c.secret_key)
-        .bind(&c.user_id)
+        .bind(c.user_id.as_str())
         .bind(&c.description)
         .bind(c.status.as_str())
-        .bind(&c.created_at)
-        .bind(&c.last_use_time)
+        .bind(c.created_at.to_string())
+        .bind(ts_text(c.last_use_time))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
-    async fn credential_get(&self, access_key: &str) -> DomainResult<Option<Credential>> {
+    async fn credential_get(&self, access_key: &AccessKeyId) -> DomainResult<Option<Credential>> {
         let row = sqlx::query("SELECT * FROM credentials WHERE access_key = ?")
-            .bind(access_key)
+            .bind(access_key.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
@@ -63,13 +63,13 @@ impl CredentialRepo for SqliteStore {
     }
 
     /// Every access key, or a user's, oldest first.
-    async fn credential_list(&self, user_id: Option<&str>) -> DomainResult<Vec<Credential>> {
+    async fn credential_list(&self, user_id: Option<&UserId>) -> DomainResult<Vec<Credential>> {
         let rows =
             match user_id {
                 Some(u) => sqlx::query(
                     "SELECT * FROM credentials WHERE user_id = ? ORDER BY created_at, access_key",
                 )
-                .bind(u)
+                .bind(u.as_str())
                 .fetch_all(&self.read)
                 .await,
                 None => {
@@ -85,7 +85,7 @@ impl CredentialRepo for SqliteStore {
     /// Changes status and/or description; `NotFound` for an unknown key.
     async fn credential_update(
         &self,
-        access_key: &str,
+        access_key: &AccessKeyId,
         status: Option<platter_model::CredentialStatus>,
         description: Option<&str>,
     ) -> DomainResult<()> {
@@ -95,7 +95,7 @@ impl CredentialRepo for SqliteStore {
         )
         .bind(status.map(|s| s.as_str()))
         .bind(description)
-        .bind(access_key)
+        .bind(access_key.as_str())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -106,19 +106,19 @@ impl CredentialRepo for SqliteStore {
     }
 
     /// Records a successful use of the key.
-    async fn credential_touch(&self, access_key: &str, now: &str) -> DomainResult<()> {
+    async fn credential_touch(&self, access_key: &AccessKeyId, now: Timestamp) -> DomainResult<()> {
         sqlx::query("UPDATE credentials SET last_use_time = ? WHERE access_key = ?")
-            .bind(now)
-            .bind(access_key)
+            .bind(now.to_string())
+            .bind(access_key.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
         Ok(())
     }
 
-    async fn credential_delete(&self, access_key: &str) -> DomainResult<()> {
+    async fn credential_delete(&self, access_key: &AccessKeyId) -> DomainResult<()> {
         let res = sqlx::query("DELETE FROM credentials WHERE access_key = ?")
-            .bind(access_key)
+            .bind(access_key.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -138,12 +138,12 @@ mod tests {
 
     fn key(user_id: &str, n: char) -> Credential {
         Credential {
-            access_key: n.to_string().repeat(20),
+            access_key: n.to_string().repeat(20).into(),
             secret_key: "s".repeat(40),
             user_id: user_id.into(),
             description: "ci".into(),
             status: CredentialStatus::Active,
-            created_at: format!("2024-01-01T00:00:0{n}.000000"),
+            created_at: Timestamp::parse(&format!("2024-01-01T00:00:0{n}.000000")).unwrap(),
             last_use_time: None,
         }
     }
@@ -185,7 +185,7 @@ mod tests {
         short.access_key = "SHORT".into();
         assert!(s.credential_insert(&short, 9).await.is_err());
 
-        let list = s.credential_list(Some("u1")).await.unwrap();
+        let list = s.credential_list(Some(&"u1".into())).await.unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0], key("u1", '1'));
 
@@ -193,23 +193,19 @@ mod tests {
         s.credential_update(&ak, Some(CredentialStatus::Inactive), None)
             .await
             .unwrap();
-        s.credential_touch(&ak, "2024-02-01T00:00:00.000000")
-            .await
-            .unwrap();
+        let touched = Timestamp::parse("2024-02-01T00:00:00.000000").unwrap();
+        s.credential_touch(&ak, touched).await.unwrap();
         let got = s.credential_get(&ak).await.unwrap().unwrap();
         assert_eq!(got.status, CredentialStatus::Inactive);
         assert_eq!(got.description, "ci");
-        assert_eq!(
-            got.last_use_time.as_deref(),
-            Some("2024-02-01T00:00:00.000000")
-        );
+        assert_eq!(got.last_use_time, Some(touched));
 
         s.credential_delete(&ak).await.unwrap();
         assert!(matches!(
             s.credential_delete(&ak).await,
             Err(DomainError::NotFound { .. })
         ));
-        s.user_delete("u1").await.unwrap();
+        s.user_delete(&"u1".into()).await.unwrap();
         assert!(s.credential_list(None).await.unwrap().is_empty());
     }
 }

@@ -2,17 +2,18 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, Domain, DomainError, DomainResult, Project, Role, RoleAssignment, User,
+    Domain, DomainError, DomainId, DomainResult, Project, ProjectId, Role, RoleAssignment, RoleId,
+    Timestamp, User, UserId,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{db_err, SqliteStore};
-use crate::repo::{sortable_timestamp, IdentityRepo, NameFilter, TokenRow};
+use super::{db_err, now_text, opt_str, RowExt, SqliteStore};
+use crate::repo::{IdentityRepo, NameFilter, TokenRow};
 
 fn domain_from_row(r: &SqliteRow) -> Domain {
     Domain {
-        id: r.get("id"),
+        id: r.id("id"),
         name: r.get("name"),
         description: r.get("description"),
         enabled: r.get::<i64, _>("enabled") != 0,
@@ -21,9 +22,9 @@ fn domain_from_row(r: &SqliteRow) -> Domain {
 
 fn project_from_row(r: &SqliteRow) -> Project {
     Project {
-        id: r.get("id"),
+        id: r.id("id"),
         name: r.get("name"),
-        domain_id: r.get("domain_id"),
+        domain_id: r.id("domain_id"),
         description: r.get("description"),
         enabled: r.get::<i64, _>("enabled") != 0,
     }
@@ -31,10 +32,10 @@ fn project_from_row(r: &SqliteRow) -> Project {
 
 fn user_from_row(r: &SqliteRow) -> User {
     User {
-        id: r.get("id"),
+        id: r.id("id"),
         name: r.get("name"),
-        domain_id: r.get("domain_id"),
-        default_project_id: r.get("default_project_id"),
+        domain_id: r.id("domain_id"),
+        default_project_id: r.id_opt("default_project_id"),
         email: r.get("email"),
         description: r.get("description"),
         enabled: r.get::<i64, _>("enabled") != 0,
@@ -43,7 +44,7 @@ fn user_from_row(r: &SqliteRow) -> User {
 
 fn role_from_row(r: &SqliteRow) -> Role {
     Role {
-        id: r.get("id"),
+        id: r.id("id"),
         name: r.get("name"),
     }
 }
@@ -54,20 +55,20 @@ impl IdentityRepo for SqliteStore {
 
     async fn domain_insert(&self, d: &Domain) -> DomainResult<()> {
         sqlx::query("INSERT INTO domains (id, name, description, enabled, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&d.id)
+            .bind(d.id.as_str())
             .bind(&d.name)
             .bind(&d.description)
             .bind(d.enabled as i64)
-            .bind(now_timestamp())
+            .bind(now_text())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
         Ok(())
     }
 
-    async fn domain_get(&self, id: &str) -> DomainResult<Option<Domain>> {
+    async fn domain_get(&self, id: &DomainId) -> DomainResult<Option<Domain>> {
         let row = sqlx::query("SELECT * FROM domains WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
@@ -97,12 +98,12 @@ impl IdentityRepo for SqliteStore {
 
     async fn project_insert(&self, p: &Project) -> DomainResult<()> {
         sqlx::query("INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&p.id)
+            .bind(p.id.as_str())
             .bind(&p.name)
-            .bind(&p.domain_id)
+            .bind(p.domain_id.as_str())
             .bind(&p.description)
             .bind(p.enabled as i64)
-            .bind(now_timestamp())
+            .bind(now_text())
             .execute(&self.write)
             .await
             .map_err(|e| match db_err(e) {
@@ -115,9 +116,9 @@ impl IdentityRepo for SqliteStore {
         Ok(())
     }
 
-    async fn project_get(&self, id: &str) -> DomainResult<Option<Project>> {
+    async fn project_get(&self, id: &ProjectId) -> DomainResult<Option<Project>> {
         let row = sqlx::query("SELECT * FROM projects WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
@@ -126,11 +127,11 @@ impl IdentityRepo for SqliteStore {
 
     async fn project_find_by_name(
         &self,
-        domain_id: &str,
+        domain_id: &DomainId,
         name: &str,
     ) -> DomainResult<Option<Project>> {
         let row = sqlx::query("SELECT * FROM projects WHERE domain_id = ? AND name = ?")
-            .bind(domain_id)
+            .bind(domain_id.as_str())
             .bind(name)
             .fetch_optional(&self.read)
             .await
@@ -144,7 +145,7 @@ impl IdentityRepo for SqliteStore {
             qb.push(" AND name = ").push_bind(name.clone());
         }
         if let Some(d) = &filter.domain_id {
-            qb.push(" AND domain_id = ").push_bind(d.clone());
+            qb.push(" AND domain_id = ").push_bind(d.to_string());
         }
         qb.push(" ORDER BY name");
         let rows = qb.build().fetch_all(&self.read).await.map_err(db_err)?;
@@ -152,12 +153,12 @@ impl IdentityRepo for SqliteStore {
     }
 
     /// Projects on which the user holds any role.
-    async fn project_list_for_user(&self, user_id: &str) -> DomainResult<Vec<Project>> {
+    async fn project_list_for_user(&self, user_id: &UserId) -> DomainResult<Vec<Project>> {
         let rows = sqlx::query(
             "SELECT DISTINCT p.* FROM projects p JOIN role_assignments a ON a.project_id = p.id \
              WHERE a.user_id = ? ORDER BY p.name",
         )
-        .bind(user_id)
+        .bind(user_id.as_str())
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
@@ -170,7 +171,7 @@ impl IdentityRepo for SqliteStore {
                 .bind(&p.name)
                 .bind(&p.description)
                 .bind(p.enabled as i64)
-                .bind(&p.id)
+                .bind(p.id.as_str())
                 .execute(&self.write)
                 .await
                 .map_err(db_err)?;
@@ -183,15 +184,15 @@ impl IdentityRepo for SqliteStore {
     /// Deletes a project, its role assignments and quota overrides. Its
     /// volumes and snapshots stay (as in OpenStack: identity does not know
     /// about them); admins still see and can delete them.
-    async fn project_delete(&self, id: &str) -> DomainResult<()> {
+    async fn project_delete(&self, id: &ProjectId) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM quotas WHERE project_id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         let res = sqlx::query("DELETE FROM projects WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -208,15 +209,15 @@ impl IdentityRepo for SqliteStore {
             "INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&u.id)
+        .bind(u.id.as_str())
         .bind(&u.name)
-        .bind(&u.domain_id)
+        .bind(u.domain_id.as_str())
         .bind(password_hash)
-        .bind(&u.default_project_id)
+        .bind(opt_str(&u.default_project_id))
         .bind(&u.email)
         .bind(&u.description)
         .bind(u.enabled as i64)
-        .bind(now_timestamp())
+        .bind(now_text())
         .execute(&self.write)
         .await
         .map_err(|e| match db_err(e) {
@@ -229,18 +230,22 @@ impl IdentityRepo for SqliteStore {
         Ok(())
     }
 
-    async fn user_get(&self, id: &str) -> DomainResult<Option<User>> {
+    async fn user_get(&self, id: &UserId) -> DomainResult<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
         Ok(row.as_ref().map(user_from_row))
     }
 
-    async fn user_find_by_name(&self, domain_id: &str, name: &str) -> DomainResult<Option<User>> {
+    async fn user_find_by_name(
+        &self,
+        domain_id: &DomainId,
+        name: &str,
+    ) -> DomainResult<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE domain_id = ? AND name = ?")
-            .bind(domain_id)
+            .bind(domain_id.as_str())
             .bind(name)
             .fetch_optional(&self.read)
             .await
@@ -248,10 +253,10 @@ impl IdentityRepo for SqliteStore {
         Ok(row.as_ref().map(user_from_row))
     }
 
-    async fn user_password_hash(&self, id: &str) -> DomainResult<Option<String>> {
+    async fn user_password_hash(&self, id: &UserId) -> DomainResult<Option<String>> {
         let hash: Option<Option<String>> =
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
-                .bind(id)
+                .bind(id.as_str())
                 .fetch_optional(&self.read)
                 .await
                 .map_err(db_err)?;
@@ -264,7 +269,7 @@ impl IdentityRepo for SqliteStore {
             qb.push(" AND name = ").push_bind(name.clone());
         }
         if let Some(d) = &filter.domain_id {
-            qb.push(" AND domain_id = ").push_bind(d.clone());
+            qb.push(" AND domain_id = ").push_bind(d.to_string());
         }
         qb.push(" ORDER BY name");
         let rows = qb.build().fetch_all(&self.read).await.map_err(db_err)?;
@@ -279,11 +284,11 @@ impl IdentityRepo for SqliteStore {
             "UPDATE users SET name = ?, default_project_id = ?, email = ?, description = ?, enabled = ? WHERE id = ?",
         )
         .bind(&u.name)
-        .bind(&u.default_project_id)
+        .bind(opt_str(&u.default_project_id))
         .bind(&u.email)
         .bind(&u.description)
         .bind(u.enabled as i64)
-        .bind(&u.id)
+        .bind(u.id.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -293,14 +298,14 @@ impl IdentityRepo for SqliteStore {
         if let Some(hash) = password_hash {
             sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
                 .bind(hash)
-                .bind(&u.id)
+                .bind(u.id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         }
         if password_hash.is_some() || !u.enabled {
             sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
-                .bind(&u.id)
+                .bind(u.id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -308,9 +313,9 @@ impl IdentityRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn user_delete(&self, id: &str) -> DomainResult<()> {
+    async fn user_delete(&self, id: &UserId) -> DomainResult<()> {
         let res = sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -324,7 +329,7 @@ impl IdentityRepo for SqliteStore {
 
     async fn role_insert(&self, r: &Role) -> DomainResult<()> {
         sqlx::query("INSERT INTO roles (id, name) VALUES (?, ?)")
-            .bind(&r.id)
+            .bind(r.id.as_str())
             .bind(&r.name)
             .execute(&self.write)
             .await
@@ -332,9 +337,9 @@ impl IdentityRepo for SqliteStore {
         Ok(())
     }
 
-    async fn role_get(&self, id: &str) -> DomainResult<Option<Role>> {
+    async fn role_get(&self, id: &RoleId) -> DomainResult<Option<Role>> {
         let row = sqlx::query("SELECT * FROM roles WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
@@ -367,9 +372,9 @@ impl IdentityRepo for SqliteStore {
             "INSERT INTO role_assignments (user_id, project_id, role_id) VALUES (?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )
-        .bind(&a.user_id)
-        .bind(&a.project_id)
-        .bind(&a.role_id)
+        .bind(a.user_id.as_str())
+        .bind(a.project_id.as_str())
+        .bind(a.role_id.as_str())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -381,9 +386,9 @@ impl IdentityRepo for SqliteStore {
         let res = sqlx::query(
             "DELETE FROM role_assignments WHERE user_id = ? AND project_id = ? AND role_id = ?",
         )
-        .bind(&a.user_id)
-        .bind(&a.project_id)
-        .bind(&a.role_id)
+        .bind(a.user_id.as_str())
+        .bind(a.project_id.as_str())
+        .bind(a.role_id.as_str())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -392,9 +397,9 @@ impl IdentityRepo for SqliteStore {
 
     async fn assignment_list(
         &self,
-        user_id: Option<&str>,
-        project_id: Option<&str>,
-        role_id: Option<&str>,
+        user_id: Option<&UserId>,
+        project_id: Option<&ProjectId>,
+        role_id: Option<&RoleId>,
     ) -> DomainResult<Vec<RoleAssignment>> {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM role_assignments WHERE 1=1");
         if let Some(u) = user_id {
@@ -411,21 +416,21 @@ impl IdentityRepo for SqliteStore {
         Ok(rows
             .iter()
             .map(|r| RoleAssignment {
-                user_id: r.get("user_id"),
-                project_id: r.get("project_id"),
-                role_id: r.get("role_id"),
+                user_id: r.id("user_id"),
+                project_id: r.id("project_id"),
+                role_id: r.id("role_id"),
             })
             .collect())
     }
 
     /// The roles a user holds on a project.
-    async fn roles_of(&self, user_id: &str, project_id: &str) -> DomainResult<Vec<Role>> {
+    async fn roles_of(&self, user_id: &UserId, project_id: &ProjectId) -> DomainResult<Vec<Role>> {
         let rows = sqlx::query(
             "SELECT r.* FROM roles r JOIN role_assignments a ON a.role_id = r.id \
              WHERE a.user_id = ? AND a.project_id = ? ORDER BY r.name",
         )
-        .bind(user_id)
-        .bind(project_id)
+        .bind(user_id.as_str())
+        .bind(project_id.as_str())
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
@@ -440,12 +445,12 @@ impl IdentityRepo for SqliteStore {
              VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
         )
         .bind(token_hash)
-        .bind(&t.user_id)
-        .bind(&t.project_id)
+        .bind(t.user_id.as_str())
+        .bind(opt_str(&t.project_id))
         .bind(t.methods.join(","))
         .bind(&t.audit_id)
-        .bind(&t.issued_at)
-        .bind(&t.expires_at)
+        .bind(t.issued_at.to_string())
+        .bind(t.expires_at.to_string())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -458,20 +463,23 @@ impl IdentityRepo for SqliteStore {
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
-        Ok(row.map(|r| TokenRow {
-            user_id: r.get("user_id"),
-            project_id: r.get("project_id"),
-            methods: r
-                .get::<String, _>("methods")
-                .split(',')
-                .filter(|m| !m.is_empty())
-                .map(str::to_string)
-                .collect(),
-            audit_id: r.get("audit_id"),
-            issued_at: r.get("issued_at"),
-            expires_at: r.get("expires_at"),
-            revoked: r.get::<i64, _>("revoked") != 0,
-        }))
+        row.map(|r| -> DomainResult<TokenRow> {
+            Ok(TokenRow {
+                user_id: r.id("user_id"),
+                project_id: r.id_opt("project_id"),
+                methods: r
+                    .get::<String, _>("methods")
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                audit_id: r.get("audit_id"),
+                issued_at: r.ts("issued_at")?,
+                expires_at: r.ts("expires_at")?,
+                revoked: r.get::<i64, _>("revoked") != 0,
+            })
+        })
+        .transpose()
     }
 
     /// Revokes a token and every token issued from it (same audit chain).
@@ -488,9 +496,9 @@ impl IdentityRepo for SqliteStore {
     }
 
     /// Drops tokens that expired before `now`.
-    async fn token_purge_expired(&self, now: &str) -> DomainResult<u64> {
+    async fn token_purge_expired(&self, now: Timestamp) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
-            .bind(sortable_timestamp(now)?)
+            .bind(now.to_string())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -553,11 +561,16 @@ mod tests {
         s.assignment_add(&a).await.unwrap();
         s.assignment_add(&a).await.unwrap();
         assert_eq!(
-            s.assignment_list(Some("u1"), None, None).await.unwrap(),
+            s.assignment_list(Some(&a.user_id), None, None)
+                .await
+                .unwrap(),
             vec![a.clone()]
         );
-        assert_eq!(s.roles_of("u1", "p1").await.unwrap()[0].name, "admin");
-        assert_eq!(s.project_list_for_user("u1").await.unwrap(), vec![p]);
+        assert_eq!(
+            s.roles_of(&a.user_id, &a.project_id).await.unwrap()[0].name,
+            "admin"
+        );
+        assert_eq!(s.project_list_for_user(&a.user_id).await.unwrap(), vec![p]);
         assert!(s.assignment_remove(&a).await.unwrap());
         assert!(!s.assignment_remove(&a).await.unwrap());
     }

@@ -1,30 +1,30 @@
 //! Durable jobs.
 
 use async_trait::async_trait;
-use platter_model::{now_timestamp, DomainResult, Job, JobGroup, JobKind, JobParams, JobStatus};
+use platter_model::{DomainResult, Job, JobGroup, JobId, JobKind, JobParams, JobStatus};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use super::{db_err, parse_enum, SqliteStore};
+use super::{db_err, now_text, opt_str, parse_enum, ts_text, RowExt, SqliteStore};
 use crate::repo::JobRepo;
 
 fn job_from_row(r: &SqliteRow) -> DomainResult<Job> {
     let params: String = r.get("params");
     let kind: JobKind = parse_enum(&r.get::<String, _>("kind"))?;
     Ok(Job {
-        id: r.get("id"),
+        id: r.id("id"),
         kind,
-        project_id: r.get("project_id"),
+        project_id: r.id("project_id"),
         resource_id: r.get("resource_id"),
         // Never fails: parameters of no known shape fail their job instead.
         params: JobParams::from_json_str(kind, &params),
         status: parse_enum(&r.get::<String, _>("status"))?,
         step: r.get("step"),
         error: r.get("error"),
-        created_at: r.get("created_at"),
-        begin_at: r.get("begin_at"),
-        end_at: r.get("end_at"),
-        parent_id: r.get("parent_id"),
+        created_at: r.ts("created_at")?,
+        begin_at: r.ts_opt("begin_at")?,
+        end_at: r.ts_opt("end_at")?,
+        parent_id: r.id_opt("parent_id"),
     })
 }
 
@@ -34,18 +34,18 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
         "INSERT INTO jobs (id, kind, project_id, resource_id, params, status, step, error, created_at, begin_at, end_at, parent_id) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(&job.id)
+    .bind(job.id.as_str())
     .bind(job.kind.as_str())
-    .bind(&job.project_id)
+    .bind(job.project_id.as_str())
     .bind(&job.resource_id)
     .bind(job.params.to_json().to_string())
     .bind(job.status.as_str())
     .bind(job.step)
     .bind(&job.error)
-    .bind(&job.created_at)
-    .bind(&job.begin_at)
-    .bind(&job.end_at)
-    .bind(&job.parent_id)
+    .bind(job.created_at.to_string())
+    .bind(ts_text(job.begin_at))
+    .bind(ts_text(job.end_at))
+    .bind(opt_str(&job.parent_id))
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -56,8 +56,8 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
             "UPDATE jobs SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs WHERE parent_id = ?) \
              WHERE id = ?",
         )
-        .bind(parent)
-        .bind(&job.id)
+        .bind(parent.as_str())
+        .bind(job.id.as_str())
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -68,10 +68,10 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, job: &Job) -> DomainResu
 /// Inserts a job group inside the caller's transaction.
 pub(crate) async fn insert_group(conn: &mut SqliteConnection, g: &JobGroup) -> DomainResult<()> {
     sqlx::query("INSERT INTO job_groups (id, kind, project_id, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&g.id)
+        .bind(g.id.as_str())
         .bind(g.kind.as_str())
-        .bind(&g.project_id)
-        .bind(&g.created_at)
+        .bind(g.project_id.as_str())
+        .bind(g.created_at.to_string())
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -80,18 +80,18 @@ pub(crate) async fn insert_group(conn: &mut SqliteConnection, g: &JobGroup) -> D
 
 #[async_trait]
 impl JobRepo for SqliteStore {
-    async fn job_group_get(&self, id: &str) -> DomainResult<Option<JobGroup>> {
+    async fn job_group_get(&self, id: &JobId) -> DomainResult<Option<JobGroup>> {
         let row = sqlx::query("SELECT * FROM job_groups WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
         row.map(|r| {
             Ok(JobGroup {
-                id: r.get("id"),
+                id: r.id("id"),
                 kind: parse_enum(&r.get::<String, _>("kind"))?,
-                project_id: r.get("project_id"),
-                created_at: r.get("created_at"),
+                project_id: r.id("project_id"),
+                created_at: r.ts("created_at")?,
             })
         })
         .transpose()
@@ -104,19 +104,19 @@ impl JobRepo for SqliteStore {
     }
 
     /// The members of a job group, in creation order.
-    async fn job_list_members(&self, group_id: &str) -> DomainResult<Vec<Job>> {
+    async fn job_list_members(&self, group_id: &JobId) -> DomainResult<Vec<Job>> {
         let rows =
             sqlx::query("SELECT * FROM jobs WHERE parent_id = ? ORDER BY created_at, seq, id")
-                .bind(group_id)
+                .bind(group_id.as_str())
                 .fetch_all(&self.read)
                 .await
                 .map_err(db_err)?;
         rows.iter().map(job_from_row).collect()
     }
 
-    async fn job_get(&self, id: &str) -> DomainResult<Option<Job>> {
+    async fn job_get(&self, id: &JobId) -> DomainResult<Option<Job>> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
@@ -135,11 +135,11 @@ impl JobRepo for SqliteStore {
     }
 
     /// Marks a job running (recording when it began) at `step`.
-    async fn job_mark_running(&self, id: &str, step: i64) -> DomainResult<()> {
+    async fn job_mark_running(&self, id: &JobId, step: i64) -> DomainResult<()> {
         sqlx::query("UPDATE jobs SET status = 'running', step = ?, begin_at = COALESCE(begin_at, ?) WHERE id = ?")
             .bind(step)
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -147,10 +147,10 @@ impl JobRepo for SqliteStore {
     }
 
     /// Records that a running job's steps before `step` are done.
-    async fn job_set_step(&self, id: &str, step: i64) -> DomainResult<()> {
+    async fn job_set_step(&self, id: &JobId, step: i64) -> DomainResult<()> {
         sqlx::query("UPDATE jobs SET step = ? WHERE id = ? AND status = 'running'")
             .bind(step)
-            .bind(id)
+            .bind(id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -160,15 +160,15 @@ impl JobRepo for SqliteStore {
     /// Ends a job.
     async fn job_finish(
         &self,
-        id: &str,
+        id: &JobId,
         status: JobStatus,
         error: Option<&str>,
     ) -> DomainResult<()> {
         sqlx::query("UPDATE jobs SET status = ?, error = ?, end_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(error)
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -179,7 +179,7 @@ impl JobRepo for SqliteStore {
 /// Ends a job inside the caller's transaction.
 pub(crate) async fn finish_in(
     conn: &mut SqliteConnection,
-    job_id: &str,
+    job_id: &JobId,
     error: Option<&str>,
 ) -> DomainResult<()> {
     let status = if error.is_some() {
@@ -190,8 +190,8 @@ pub(crate) async fn finish_in(
     sqlx::query("UPDATE jobs SET status = ?, error = ?, end_at = ? WHERE id = ?")
         .bind(status.as_str())
         .bind(error)
-        .bind(now_timestamp())
-        .bind(job_id)
+        .bind(now_text())
+        .bind(job_id.as_str())
         .execute(conn)
         .await
         .map_err(db_err)?;

@@ -175,7 +175,11 @@ pub(crate) fn push_tag_filter(
 }
 
 /// Appends `AND {alias}.id IN (ids)`; an empty list matches nothing.
-pub(crate) fn push_id_filter(qb: &mut QueryBuilder<'_, Sqlite>, alias: &str, ids: &[String]) {
+pub(crate) fn push_id_filter<I: AsRef<str>>(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    alias: &str,
+    ids: &[I],
+) {
     if ids.is_empty() {
         qb.push(" AND 0");
         return;
@@ -183,7 +187,7 @@ pub(crate) fn push_id_filter(qb: &mut QueryBuilder<'_, Sqlite>, alias: &str, ids
     qb.push(format!(" AND {alias}.id IN ("));
     let mut sep = qb.separated(", ");
     for id in ids {
-        sep.push_bind(id.clone());
+        sep.push_bind(id.as_ref().to_string());
     }
     qb.push(")");
 }

@@ -43,9 +43,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use platter_model::{DomainError, DomainResult};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use platter_model::{DomainError, DomainResult, Timestamp};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use crate::repo::{Lifecycle, Repos};
 
@@ -83,6 +85,56 @@ pub(crate) fn db_err(e: sqlx::Error) -> DomainError {
 
 pub(crate) fn parse_enum<T: FromStr<Err = String>>(s: &str) -> DomainResult<T> {
     s.parse().map_err(DomainError::Internal)
+}
+
+/// The current time as stored: the fixed-width text of [`Timestamp`].
+pub(crate) fn now_text() -> String {
+    Timestamp::now().to_string()
+}
+
+/// An optional timestamp as stored.
+pub(crate) fn ts_text(t: Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_string())
+}
+
+/// An optional typed id (or other text) as bound.
+pub(crate) fn opt_str<T: AsRef<str>>(x: &Option<T>) -> Option<&str> {
+    x.as_ref().map(AsRef::as_ref)
+}
+
+/// Typed reads of a row's columns: timestamps are stored as their text
+/// (parsed back, a malformed one is an internal error rather than a wrong
+/// answer); typed ids (`platter_model::VolumeId`, ...) as theirs.
+pub(crate) trait RowExt {
+    fn ts(&self, col: &str) -> DomainResult<Timestamp>;
+    fn ts_opt(&self, col: &str) -> DomainResult<Option<Timestamp>>;
+    fn id<T: From<String>>(&self, col: &str) -> T;
+    fn id_opt<T: From<String>>(&self, col: &str) -> Option<T>;
+}
+
+impl RowExt for SqliteRow {
+    fn ts(&self, col: &str) -> DomainResult<Timestamp> {
+        parse_ts(col, &self.get::<String, _>(col))
+    }
+
+    fn ts_opt(&self, col: &str) -> DomainResult<Option<Timestamp>> {
+        self.get::<Option<String>, _>(col)
+            .map(|s| parse_ts(col, &s))
+            .transpose()
+    }
+
+    fn id<T: From<String>>(&self, col: &str) -> T {
+        T::from(self.get::<String, _>(col))
+    }
+
+    fn id_opt<T: From<String>>(&self, col: &str) -> Option<T> {
+        self.get::<Option<String>, _>(col).map(T::from)
+    }
+}
+
+fn parse_ts(col: &str, s: &str) -> DomainResult<Timestamp> {
+    Timestamp::parse(s)
+        .ok_or_else(|| DomainError::Internal(format!("{col} is not a timestamp: {s:?}")))
 }
 
 impl SqliteStore {

@@ -1,11 +1,11 @@
 //! Orders of yearly/monthly resources, and idempotency keys of creates.
 
 use async_trait::async_trait;
-use platter_model::{DomainError, DomainResult, Order};
+use platter_model::{DomainError, DomainResult, Order, OrderId, ProjectId, Timestamp};
 use sqlx::{Row, SqliteConnection};
 
-use super::{db_err, SqliteStore};
-use crate::repo::{sortable_timestamp, IdempotencyClaim, OrderRepo};
+use super::{db_err, opt_str, RowExt, SqliteStore};
+use crate::repo::{IdempotencyClaim, OrderRepo};
 
 /// Inserts an order inside the caller's transaction.
 pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResult<()> {
@@ -15,13 +15,13 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, o: &Order) -> DomainResu
         "INSERT INTO orders (id, project_id, action, resource_ids, params, job_id, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(&o.id)
-    .bind(&o.project_id)
+    .bind(o.id.as_str())
+    .bind(o.project_id.as_str())
     .bind(&o.action)
     .bind(ids)
     .bind(o.params.to_string())
-    .bind(&o.job_id)
-    .bind(&o.created_at)
+    .bind(opt_str(&o.job_id))
+    .bind(o.created_at.to_string())
     .execute(conn)
     .await
     .map_err(db_err)?;
@@ -36,9 +36,9 @@ impl OrderRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn order_get(&self, id: &str) -> DomainResult<Option<Order>> {
+    async fn order_get(&self, id: &OrderId) -> DomainResult<Option<Order>> {
         let row = sqlx::query("SELECT * FROM orders WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&self.read)
             .await
             .map_err(db_err)?;
@@ -46,15 +46,15 @@ impl OrderRepo for SqliteStore {
         let ids: String = r.get("resource_ids");
         let params: String = r.get("params");
         Ok(Some(Order {
-            id: r.get("id"),
-            project_id: r.get("project_id"),
+            id: r.id("id"),
+            project_id: r.id("project_id"),
             action: r.get("action"),
             resource_ids: serde_json::from_str(&ids)
                 .map_err(|e| DomainError::Internal(format!("bad order: {e}")))?,
             params: serde_json::from_str(&params)
                 .map_err(|e| DomainError::Internal(format!("bad order: {e}")))?,
-            job_id: r.get("job_id"),
-            created_at: r.get("created_at"),
+            job_id: r.id_opt("job_id"),
+            created_at: r.ts("created_at")?,
         }))
     }
 
@@ -65,12 +65,12 @@ impl OrderRepo for SqliteStore {
     /// over.
     async fn idempotency_claim(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         token: &str,
         fingerprint: &str,
-        now: &str,
-        not_before: &str,
-        stale_before: &str,
+        now: Timestamp,
+        not_before: Timestamp,
+        stale_before: Timestamp,
     ) -> DomainResult<IdempotencyClaim> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(
@@ -86,23 +86,23 @@ impl OrderRepo for SqliteStore {
                     "INSERT INTO idempotency_keys (token, project_id, fingerprint, created_at) VALUES (?, ?, ?, ?)",
                 )
                 .bind(token)
-                .bind(project_id)
+                .bind(project_id.as_str())
                 .bind(fingerprint)
-                .bind(now)
+                .bind(now.to_string())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
                 IdempotencyClaim::New
             }
             Some(r) => {
-                let created: String = r.get("created_at");
+                let created = r.ts("created_at")?;
                 let owner: String = r.get("project_id");
                 let fp: String = r.get("fingerprint");
                 let status: Option<i64> = r.get("status");
                 let response: Option<String> = r.get("response");
-                if created.as_str() < not_before {
+                if created < not_before {
                     IdempotencyClaim::Expired
-                } else if fp != fingerprint || owner != project_id {
+                } else if fp != fingerprint || owner != *project_id {
                     IdempotencyClaim::Mismatch
                 } else {
                     match (status, response) {
@@ -110,11 +110,11 @@ impl OrderRepo for SqliteStore {
                             status: u16::try_from(s).unwrap_or(200),
                             response: resp,
                         },
-                        _ if created.as_str() < stale_before => {
+                        _ if created < stale_before => {
                             sqlx::query(
                                 "UPDATE idempotency_keys SET created_at = ? WHERE token = ?",
                             )
-                            .bind(now)
+                            .bind(now.to_string())
                             .bind(token)
                             .execute(&mut *tx)
                             .await
@@ -133,7 +133,7 @@ impl OrderRepo for SqliteStore {
     /// Records the response of a claimed request.
     async fn idempotency_complete(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         token: &str,
         status: u16,
         response: &str,
@@ -143,7 +143,7 @@ impl OrderRepo for SqliteStore {
         )
         .bind(i64::from(status))
         .bind(response)
-        .bind(project_id)
+        .bind(project_id.as_str())
         .bind(token)
         .execute(&self.write)
         .await
@@ -153,9 +153,9 @@ impl OrderRepo for SqliteStore {
 
     /// Forgets keys created before `before` (they can only answer
     /// "expired" any more).
-    async fn idempotency_purge(&self, before: &str) -> DomainResult<u64> {
+    async fn idempotency_purge(&self, before: Timestamp) -> DomainResult<u64> {
         let res = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-            .bind(sortable_timestamp(before)?)
+            .bind(before.to_string())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -163,11 +163,11 @@ impl OrderRepo for SqliteStore {
     }
 
     /// Gives a claim up (the request failed): the key may be used again.
-    async fn idempotency_release(&self, project_id: &str, token: &str) -> DomainResult<()> {
+    async fn idempotency_release(&self, project_id: &ProjectId, token: &str) -> DomainResult<()> {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE project_id = ? AND token = ? AND response IS NULL",
         )
-        .bind(project_id)
+        .bind(project_id.as_str())
         .bind(token)
         .execute(&self.write)
         .await

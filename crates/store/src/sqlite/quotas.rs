@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use platter_model::{DomainError, DomainResult, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
+use platter_model::{DomainError, DomainResult, ProjectId, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 use sqlx::{Row, SqliteConnection};
 
 use super::{db_err, SqliteStore};
@@ -13,7 +13,7 @@ use crate::repo::{QuotaDefaults, QuotaRepo};
 /// Counts every quota resource of a project from the rows.
 pub(crate) async fn usage(
     conn: &mut SqliteConnection,
-    project_id: &str,
+    project_id: &ProjectId,
 ) -> DomainResult<BTreeMap<String, i64>> {
     let mut used: BTreeMap<String, i64> = BTreeMap::new();
     let mut add = |k: String, n: i64| *used.entry(k).or_insert(0) += n;
@@ -22,7 +22,7 @@ pub(crate) async fn usage(
          FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id \
          WHERE v.project_id = ? GROUP BY t.name",
     )
-    .bind(project_id)
+    .bind(project_id.as_str())
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -43,7 +43,7 @@ pub(crate) async fn usage(
          JOIN jobs j ON j.resource_id = v.id AND j.kind = 'volume_extend' AND j.status IN ('queued', 'running') \
          WHERE v.project_id = ? AND v.status = 'extending' GROUP BY t.name",
     )
-    .bind(project_id)
+    .bind(project_id.as_str())
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -61,7 +61,7 @@ pub(crate) async fn usage(
          AND j.status IN ('queued', 'running') \
          WHERE v.project_id = ? AND v.status = 'retyping' GROUP BY 1",
     )
-    .bind(project_id)
+    .bind(project_id.as_str())
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -78,7 +78,7 @@ pub(crate) async fn usage(
          FROM snapshots s JOIN volumes v ON v.id = s.volume_id JOIN volume_types t ON t.id = v.volume_type_id \
          WHERE s.project_id = ? GROUP BY t.name",
     )
-    .bind(project_id)
+    .bind(project_id.as_str())
     .fetch_all(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -95,10 +95,10 @@ pub(crate) async fn usage(
 
 pub(crate) async fn limits(
     conn: &mut SqliteConnection,
-    project_id: &str,
+    project_id: &ProjectId,
 ) -> DomainResult<BTreeMap<String, i64>> {
     let rows = sqlx::query("SELECT resource, hard_limit FROM quotas WHERE project_id = ?")
-        .bind(project_id)
+        .bind(project_id.as_str())
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -115,16 +115,16 @@ pub(crate) async fn limits(
 /// concurrent writers (there, `SELECT ... FOR UPDATE` or this same `UPDATE`
 /// blocks the project's other quota checks until commit), and it costs
 /// SQLite one small write.
-async fn lock(conn: &mut SqliteConnection, project_id: &str) -> DomainResult<()> {
+async fn lock(conn: &mut SqliteConnection, project_id: &ProjectId) -> DomainResult<()> {
     sqlx::query(
         "INSERT INTO quota_locks (project_id) VALUES (?) ON CONFLICT (project_id) DO NOTHING",
     )
-    .bind(project_id)
+    .bind(project_id.as_str())
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     sqlx::query("UPDATE quota_locks SET version = version + 1 WHERE project_id = ?")
-        .bind(project_id)
+        .bind(project_id.as_str())
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -137,7 +137,7 @@ async fn lock(conn: &mut SqliteConnection, project_id: &str) -> DomainResult<()>
 /// quota lock before counting.
 pub(crate) async fn check(
     conn: &mut SqliteConnection,
-    project_id: &str,
+    project_id: &ProjectId,
     defaults: &QuotaDefaults,
     deltas: &[(String, i64)],
     volume_size: Option<i64>,
@@ -178,7 +178,7 @@ impl QuotaRepo for SqliteStore {
     /// and the per-type resources of every volume type.
     async fn quota_usage(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         defaults: &QuotaDefaults,
         type_names: &[String],
     ) -> DomainResult<Vec<QuotaUsage>> {
@@ -208,14 +208,18 @@ impl QuotaRepo for SqliteStore {
     }
 
     /// Sets explicit limits for a project.
-    async fn quota_set(&self, project_id: &str, limits: &[(String, i64)]) -> DomainResult<()> {
+    async fn quota_set(
+        &self,
+        project_id: &ProjectId,
+        limits: &[(String, i64)],
+    ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         for (resource, limit) in limits {
             sqlx::query(
                 "INSERT INTO quotas (project_id, resource, hard_limit) VALUES (?, ?, ?) \
                  ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
             )
-            .bind(project_id)
+            .bind(project_id.as_str())
             .bind(resource)
             .bind(limit)
             .execute(&mut *tx)
@@ -226,9 +230,9 @@ impl QuotaRepo for SqliteStore {
     }
 
     /// Drops a project's explicit limits: the defaults apply again.
-    async fn quota_reset(&self, project_id: &str) -> DomainResult<()> {
+    async fn quota_reset(&self, project_id: &ProjectId) -> DomainResult<()> {
         sqlx::query("DELETE FROM quotas WHERE project_id = ?")
-            .bind(project_id)
+            .bind(project_id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;

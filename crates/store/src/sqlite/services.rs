@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use platter_model::{DomainResult, ServiceState};
 use sqlx::Row;
 
-use super::{db_err, SqliteStore};
+use super::{db_err, RowExt, SqliteStore};
 use crate::repo::ServiceRepo;
 
 #[async_trait]
@@ -14,17 +14,18 @@ impl ServiceRepo for SqliteStore {
             .fetch_all(&self.read)
             .await
             .map_err(db_err)?;
-        Ok(rows
-            .iter()
-            .map(|r| ServiceState {
-                host: r.get("host"),
-                binary: r.get("binary"),
-                disabled: r.get::<i64, _>("disabled") != 0,
-                disabled_reason: r.get("disabled_reason"),
-                frozen: r.get::<i64, _>("frozen") != 0,
-                updated_at: r.get("updated_at"),
+        rows.iter()
+            .map(|r| {
+                Ok(ServiceState {
+                    host: r.get("host"),
+                    binary: r.get("binary"),
+                    disabled: r.get::<i64, _>("disabled") != 0,
+                    disabled_reason: r.get("disabled_reason"),
+                    frozen: r.get::<i64, _>("frozen") != 0,
+                    updated_at: r.ts("updated_at")?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn service_state_put(&self, s: &ServiceState) -> DomainResult<()> {
@@ -39,7 +40,7 @@ impl ServiceRepo for SqliteStore {
         .bind(s.disabled as i64)
         .bind(&s.disabled_reason)
         .bind(s.frozen as i64)
-        .bind(&s.updated_at)
+        .bind(s.updated_at.to_string())
         .execute(&self.write)
         .await
         .map_err(db_err)?;

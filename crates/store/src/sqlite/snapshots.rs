@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, DomainError, DomainResult, Job, Metadata, Snapshot, SnapshotStatus, VolumeStatus,
+    DomainError, DomainResult, Job, JobId, Metadata, Snapshot, SnapshotId, SnapshotStatus,
+    VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -12,22 +13,22 @@ use super::metadata::{self, MetaTable};
 use super::page::PageSql;
 use super::quotas;
 use super::volume_rows::require_volume;
-use super::{db_err, jobs, parse_enum, SqliteStore};
+use super::{db_err, jobs, now_text, parse_enum, RowExt, SqliteStore};
 use crate::repo::{NewSnapshot, QuotaDefaults, SnapshotQuery, SnapshotRepo};
 
 fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
     Ok(Snapshot {
-        id: r.get("id"),
-        project_id: r.get("project_id"),
-        user_id: r.get("user_id"),
-        volume_id: r.get("volume_id"),
+        id: r.id("id"),
+        project_id: r.id("project_id"),
+        user_id: r.id("user_id"),
+        volume_id: r.id("volume_id"),
         name: r.get("name"),
         description: r.get("description"),
         size: r.get("size"),
         status: parse_enum(&r.get::<String, _>("status"))?,
         metadata: Metadata::new(),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts_opt("updated_at")?,
         enterprise_project_id: r.get("enterprise_project_id"),
         tags: Metadata::new(),
         instant_access: r.get::<i64, _>("instant_access") != 0,
@@ -38,7 +39,7 @@ fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
 fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
     qb.push(" WHERE 1=1");
     if let Some(p) = &q.project_id {
-        qb.push(" AND s.project_id = ").push_bind(p.clone());
+        qb.push(" AND s.project_id = ").push_bind(p.to_string());
     }
     if let Some(n) = &q.name {
         qb.push(" AND s.name = ").push_bind(n.clone());
@@ -47,7 +48,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
         qb.push(" AND s.status = ").push_bind(st.clone());
     }
     if let Some(v) = &q.volume_id {
-        qb.push(" AND s.volume_id = ").push_bind(v.clone());
+        qb.push(" AND s.volume_id = ").push_bind(v.to_string());
     }
     if let Some(ep) = &q.enterprise_project_id {
         qb.push(" AND s.enterprise_project_id = ")
@@ -70,15 +71,15 @@ async fn load_metadata(conn: &mut SqliteConnection, snaps: &mut [Snapshot]) -> D
     let mut found = metadata::load(conn, MetaTable::Snapshot, &ids).await?;
     let mut tags = metadata::load(conn, MetaTable::SnapshotTags, &ids).await?;
     for s in snaps.iter_mut() {
-        s.metadata = found.remove(&s.id).unwrap_or_default();
-        s.tags = tags.remove(&s.id).unwrap_or_default();
+        s.metadata = found.remove(s.id.as_str()).unwrap_or_default();
+        s.tags = tags.remove(s.id.as_str()).unwrap_or_default();
     }
     Ok(())
 }
 
-async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<Snapshot>> {
+async fn get_in(conn: &mut SqliteConnection, id: &SnapshotId) -> DomainResult<Option<Snapshot>> {
     let row = sqlx::query("SELECT * FROM snapshots WHERE id = ?")
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -88,16 +89,16 @@ async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<Sn
     Ok(snaps.pop())
 }
 
-async fn require_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Snapshot> {
+async fn require_in(conn: &mut SqliteConnection, id: &SnapshotId) -> DomainResult<Snapshot> {
     get_in(conn, id)
         .await?
         .ok_or_else(|| DomainError::not_found("Snapshot", id))
 }
 
-async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
+async fn touch(conn: &mut SqliteConnection, id: &SnapshotId) -> DomainResult<()> {
     sqlx::query("UPDATE snapshots SET updated_at = ? WHERE id = ?")
-        .bind(now_timestamp())
-        .bind(id)
+        .bind(now_text())
+        .bind(id.as_str())
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -106,7 +107,7 @@ async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
 
 #[async_trait]
 impl SnapshotRepo for SqliteStore {
-    async fn snapshot_get(&self, id: &str) -> DomainResult<Option<Snapshot>> {
+    async fn snapshot_get(&self, id: &SnapshotId) -> DomainResult<Option<Snapshot>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         get_in(&mut conn, id).await
     }
@@ -117,7 +118,7 @@ impl SnapshotRepo for SqliteStore {
             let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM snapshots WHERE id = ");
             qb.push_bind(marker.clone());
             if let Some(p) = &q.project_id {
-                qb.push(" AND project_id = ").push_bind(p.clone());
+                qb.push(" AND project_id = ").push_bind(p.to_string());
             }
             let found: i64 = qb
                 .build_query_scalar()
@@ -152,11 +153,11 @@ impl SnapshotRepo for SqliteStore {
     }
 
     /// Sets the EVS v5 `instant_access` flag.
-    async fn snapshot_set_instant_access(&self, id: &str, on: bool) -> DomainResult<()> {
+    async fn snapshot_set_instant_access(&self, id: &SnapshotId, on: bool) -> DomainResult<()> {
         sqlx::query("UPDATE snapshots SET instant_access = ?, updated_at = ? WHERE id = ?")
             .bind(on as i64)
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -209,14 +210,14 @@ impl SnapshotRepo for SqliteStore {
              enterprise_project_id, instant_access) \
              VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', ?, NULL, ?, ?)",
         )
-        .bind(&s.id)
-        .bind(&v.project_id)
-        .bind(&s.user_id)
-        .bind(&s.volume_id)
+        .bind(s.id.as_str())
+        .bind(v.project_id.as_str())
+        .bind(s.user_id.as_str())
+        .bind(s.volume_id.as_str())
         .bind(&s.name)
         .bind(&s.description)
         .bind(v.size)
-        .bind(now_timestamp())
+        .bind(now_text())
         .bind(
             s.enterprise_project_id
                 .clone()
@@ -226,8 +227,8 @@ impl SnapshotRepo for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        metadata::upsert(&mut tx, MetaTable::Snapshot, &s.id, &s.metadata).await?;
-        metadata::upsert(&mut tx, MetaTable::SnapshotTags, &s.id, &s.tags).await?;
+        metadata::upsert(&mut tx, MetaTable::Snapshot, s.id.as_str(), &s.metadata).await?;
+        metadata::upsert(&mut tx, MetaTable::SnapshotTags, s.id.as_str(), &s.tags).await?;
         jobs::insert(&mut tx, job).await?;
         let created = require_in(&mut tx, &s.id).await?;
         tx.commit().await.map_err(db_err)?;
@@ -236,8 +237,8 @@ impl SnapshotRepo for SqliteStore {
 
     async fn snapshot_finish_create(
         &self,
-        id: &str,
-        job_id: &str,
+        id: &SnapshotId,
+        job_id: &JobId,
         error: Option<&str>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
@@ -250,8 +251,8 @@ impl SnapshotRepo for SqliteStore {
             "UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ? AND status = 'creating'",
         )
         .bind(to.as_str())
-        .bind(now_timestamp())
-        .bind(id)
+        .bind(now_text())
+        .bind(id.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -261,7 +262,7 @@ impl SnapshotRepo for SqliteStore {
 
     async fn snapshot_update(
         &self,
-        id: &str,
+        id: &SnapshotId,
         name: Option<Option<String>>,
         description: Option<Option<String>>,
     ) -> DomainResult<Snapshot> {
@@ -270,7 +271,7 @@ impl SnapshotRepo for SqliteStore {
         if let Some(n) = name {
             sqlx::query("UPDATE snapshots SET name = ? WHERE id = ?")
                 .bind(n)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -278,7 +279,7 @@ impl SnapshotRepo for SqliteStore {
         if let Some(d) = description {
             sqlx::query("UPDATE snapshots SET description = ? WHERE id = ?")
                 .bind(d)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -291,16 +292,16 @@ impl SnapshotRepo for SqliteStore {
 
     async fn snapshot_metadata_set(
         &self,
-        id: &str,
+        id: &SnapshotId,
         metadata: &Metadata,
         replace: bool,
     ) -> DomainResult<Metadata> {
         let mut tx = self.begin().await?;
         require_in(&mut tx, id).await?;
         if replace {
-            metadata::replace(&mut tx, MetaTable::Snapshot, id, metadata).await?;
+            metadata::replace(&mut tx, MetaTable::Snapshot, id.as_str(), metadata).await?;
         } else {
-            metadata::upsert(&mut tx, MetaTable::Snapshot, id, metadata).await?;
+            metadata::upsert(&mut tx, MetaTable::Snapshot, id.as_str(), metadata).await?;
         }
         touch(&mut tx, id).await?;
         let s = require_in(&mut tx, id).await?;
@@ -308,10 +309,10 @@ impl SnapshotRepo for SqliteStore {
         Ok(s.metadata)
     }
 
-    async fn snapshot_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
+    async fn snapshot_metadata_delete(&self, id: &SnapshotId, key: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_in(&mut tx, id).await?;
-        if !metadata::delete_key(&mut tx, MetaTable::Snapshot, id, key).await? {
+        if !metadata::delete_key(&mut tx, MetaTable::Snapshot, id.as_str(), key).await? {
             return Err(DomainError::not_found("Metadata item", key));
         }
         touch(&mut tx, id).await?;
@@ -320,7 +321,7 @@ impl SnapshotRepo for SqliteStore {
 
     async fn snapshot_report_status(
         &self,
-        id: &str,
+        id: &SnapshotId,
         status: SnapshotStatus,
         progress: Option<&str>,
     ) -> DomainResult<()> {
@@ -348,19 +349,23 @@ impl SnapshotRepo for SqliteStore {
         sqlx::query("UPDATE snapshots SET status = ?, progress = COALESCE(?, progress), updated_at = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(progress)
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
-    async fn snapshot_set_status(&self, id: &str, status: SnapshotStatus) -> DomainResult<()> {
+    async fn snapshot_set_status(
+        &self,
+        id: &SnapshotId,
+        status: SnapshotStatus,
+    ) -> DomainResult<()> {
         let res = sqlx::query("UPDATE snapshots SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -371,7 +376,12 @@ impl SnapshotRepo for SqliteStore {
     }
 
     /// Moves a snapshot to `deleting` and records the job.
-    async fn snapshot_begin_delete(&self, id: &str, job: &Job, force: bool) -> DomainResult<()> {
+    async fn snapshot_begin_delete(
+        &self,
+        id: &SnapshotId,
+        job: &Job,
+        force: bool,
+    ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
         if force {
@@ -379,7 +389,7 @@ impl SnapshotRepo for SqliteStore {
             let running: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM jobs WHERE resource_id = ? AND status IN ('queued', 'running')",
             )
-            .bind(id)
+            .bind(id.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -397,7 +407,7 @@ impl SnapshotRepo for SqliteStore {
         let busy: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM volumes WHERE snapshot_id = ? AND status = 'creating'",
         )
-        .bind(id)
+        .bind(id.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -407,8 +417,8 @@ impl SnapshotRepo for SqliteStore {
             )));
         }
         sqlx::query("UPDATE snapshots SET status = 'deleting', updated_at = ? WHERE id = ?")
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -418,21 +428,21 @@ impl SnapshotRepo for SqliteStore {
 
     async fn snapshot_finish_delete(
         &self,
-        id: &str,
-        job_id: &str,
+        id: &SnapshotId,
+        job_id: &JobId,
         error: Option<&str>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         if error.is_some() {
             sqlx::query("UPDATE snapshots SET status = 'error_deleting', updated_at = ? WHERE id = ? AND status = 'deleting'")
-                .bind(now_timestamp())
-                .bind(id)
+                .bind(now_text())
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         } else {
             sqlx::query("DELETE FROM snapshots WHERE id = ?")
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -1,49 +1,55 @@
 //! Volume transfers.
 
 use async_trait::async_trait;
-use platter_model::{DomainError, DomainResult, SnapshotStatus, Transfer, VolumeStatus};
+use platter_model::{
+    DomainError, DomainResult, ProjectId, SnapshotId, SnapshotStatus, Transfer, TransferId,
+    VolumeId, VolumeStatus,
+};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::volume_rows::{require_volume, set_status};
-use super::{db_err, quotas, SqliteStore};
+use super::{db_err, now_text, quotas, RowExt, SqliteStore};
 use crate::repo::{QuotaDefaults, StoredTransfer, TransferRepo, TransferTaker};
 
-fn transfer_from_row(r: &SqliteRow) -> StoredTransfer {
-    StoredTransfer {
+fn transfer_from_row(r: &SqliteRow) -> DomainResult<StoredTransfer> {
+    Ok(StoredTransfer {
         transfer: Transfer {
-            id: r.get("id"),
-            volume_id: r.get("volume_id"),
-            source_project_id: r.get("source_project_id"),
+            id: r.id("id"),
+            volume_id: r.id("volume_id"),
+            source_project_id: r.id("source_project_id"),
             name: r.get("name"),
             no_snapshots: r.get::<i64, _>("no_snapshots") != 0,
-            created_at: r.get("created_at"),
+            created_at: r.ts("created_at")?,
         },
         salt: r.get("salt"),
         crypt_hash: r.get("crypt_hash"),
-    }
+    })
 }
 
-async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<StoredTransfer>> {
+async fn get_in(
+    conn: &mut SqliteConnection,
+    id: &TransferId,
+) -> DomainResult<Option<StoredTransfer>> {
     let row = sqlx::query("SELECT * FROM transfers WHERE id = ?")
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(conn)
         .await
         .map_err(db_err)?;
-    Ok(row.as_ref().map(transfer_from_row))
+    row.as_ref().map(transfer_from_row).transpose()
 }
 
-fn not_found(id: &str) -> DomainError {
+fn not_found(id: &TransferId) -> DomainError {
     DomainError::not_found("Transfer", id)
 }
 
 /// The statuses and sizes of a volume's snapshots.
 async fn snapshots_of(
     conn: &mut SqliteConnection,
-    volume_id: &str,
-) -> DomainResult<Vec<(String, SnapshotStatus, i64)>> {
+    volume_id: &VolumeId,
+) -> DomainResult<Vec<(SnapshotId, SnapshotStatus, i64)>> {
     let rows = sqlx::query("SELECT id, status, size FROM snapshots WHERE volume_id = ?")
-        .bind(volume_id)
+        .bind(volume_id.as_str())
         .fetch_all(conn)
         .await
         .map_err(db_err)?;
@@ -51,7 +57,7 @@ async fn snapshots_of(
         .map(|r| {
             let status: String = r.get("status");
             Ok((
-                r.get("id"),
+                r.id("id"),
                 super::parse_enum(&status)?,
                 r.get::<i64, _>("size"),
             ))
@@ -66,7 +72,7 @@ impl TransferRepo for SqliteStore {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, &t.volume_id).await?;
         if v.project_id != t.source_project_id {
-            return Err(DomainError::not_found("Volume", &t.volume_id));
+            return Err(DomainError::not_found("Volume", t.volume_id.as_str()));
         }
         if v.status != VolumeStatus::Available {
             return Err(DomainError::volume_state(format!(
@@ -91,42 +97,47 @@ impl TransferRepo for SqliteStore {
             "INSERT INTO transfers (id, volume_id, source_project_id, name, no_snapshots, salt, crypt_hash, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&t.id)
-        .bind(&t.volume_id)
-        .bind(&t.source_project_id)
+        .bind(t.id.as_str())
+        .bind(t.volume_id.as_str())
+        .bind(t.source_project_id.as_str())
         .bind(&t.name)
         .bind(t.no_snapshots as i64)
         .bind(&st.salt)
         .bind(&st.crypt_hash)
-        .bind(&t.created_at)
+        .bind(t.created_at.to_string())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
-    async fn transfer_get(&self, id: &str) -> DomainResult<Option<StoredTransfer>> {
+    async fn transfer_get(&self, id: &TransferId) -> DomainResult<Option<StoredTransfer>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         get_in(&mut conn, id).await
     }
 
-    async fn transfer_list(&self, source_project_id: Option<&str>) -> DomainResult<Vec<Transfer>> {
+    async fn transfer_list(
+        &self,
+        source_project_id: Option<&ProjectId>,
+    ) -> DomainResult<Vec<Transfer>> {
         let rows = sqlx::query(
             "SELECT * FROM transfers WHERE (?1 IS NULL OR source_project_id = ?1) \
              ORDER BY created_at, id",
         )
-        .bind(source_project_id)
+        .bind(source_project_id.map(ProjectId::as_str))
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
-        Ok(rows.iter().map(|r| transfer_from_row(r).transfer).collect())
+        rows.iter()
+            .map(|r| transfer_from_row(r).map(|st| st.transfer))
+            .collect()
     }
 
-    async fn transfer_delete(&self, id: &str) -> DomainResult<()> {
+    async fn transfer_delete(&self, id: &TransferId) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let st = get_in(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
         sqlx::query("DELETE FROM transfers WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -141,7 +152,7 @@ impl TransferRepo for SqliteStore {
 
     async fn transfer_accept(
         &self,
-        id: &str,
+        id: &TransferId,
         taker: &TransferTaker<'_>,
         quota: &QuotaDefaults,
     ) -> DomainResult<Transfer> {
@@ -177,18 +188,18 @@ impl TransferRepo for SqliteStore {
                 }
             }
         }
-        if v.project_id != taker.project_id {
+        if v.project_id != *taker.project_id {
             quotas::check(&mut tx, taker.project_id, quota, &deltas, Some(v.size)).await?;
         }
-        let now = platter_model::now_timestamp();
+        let now = now_text();
         sqlx::query(
             "UPDATE volumes SET project_id = ?, user_id = ?, status = ?, updated_at = ? WHERE id = ?",
         )
-        .bind(taker.project_id)
-        .bind(taker.user_id)
+        .bind(taker.project_id.as_str())
+        .bind(taker.user_id.as_str())
         .bind(VolumeStatus::Available.as_str())
         .bind(&now)
-        .bind(&v.id)
+        .bind(v.id.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -196,16 +207,16 @@ impl TransferRepo for SqliteStore {
             sqlx::query(
                 "UPDATE snapshots SET project_id = ?, user_id = ?, updated_at = ? WHERE volume_id = ?",
             )
-            .bind(taker.project_id)
-            .bind(taker.user_id)
+            .bind(taker.project_id.as_str())
+            .bind(taker.user_id.as_str())
             .bind(&now)
-            .bind(&v.id)
+            .bind(v.id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         }
         sqlx::query("DELETE FROM transfers WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -1,11 +1,11 @@
 //! Volume types.
 
 use async_trait::async_trait;
-use platter_model::{now_timestamp, DomainError, DomainResult, Metadata, VolumeType};
+use platter_model::{DomainError, DomainResult, Metadata, VolumeType, VolumeTypeId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{db_err, SqliteStore};
+use super::{db_err, now_text, RowExt, SqliteStore};
 use crate::repo::TypeRepo;
 
 /// A uniqueness violation on a type's name.
@@ -21,13 +21,13 @@ fn taken(e: DomainError, name: &str) -> DomainError {
 pub(crate) fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
     let specs: String = r.get("extra_specs");
     Ok(VolumeType {
-        id: r.get("id"),
+        id: r.id("id"),
         name: r.get("name"),
         description: r.get("description"),
         is_public: r.get::<i64, _>("is_public") != 0,
         extra_specs: serde_json::from_str::<Metadata>(&specs)
             .map_err(|e| DomainError::Internal(format!("bad extra_specs: {e}")))?,
-        qos_specs_id: r.get("qos_specs_id"),
+        qos_specs_id: r.id_opt("qos_specs_id"),
     })
 }
 
@@ -41,12 +41,12 @@ impl TypeRepo for SqliteStore {
             "INSERT INTO volume_types (id, name, description, is_public, extra_specs, created_at) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
         )
-        .bind(&t.id)
+        .bind(t.id.as_str())
         .bind(&t.name)
         .bind(&t.description)
         .bind(t.is_public as i64)
         .bind(specs)
-        .bind(now_timestamp())
+        .bind(now_text())
         .execute(&self.write)
         .await
         .map_err(db_err)?;
@@ -68,12 +68,12 @@ impl TypeRepo for SqliteStore {
             "INSERT INTO volume_types (id, name, description, is_public, extra_specs, created_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
         )
-        .bind(&t.id)
+        .bind(t.id.as_str())
         .bind(&t.name)
         .bind(&t.description)
         .bind(t.is_public as i64)
         .bind(specs)
-        .bind(now_timestamp())
+        .bind(now_text())
         .execute(&self.write)
         .await
         .map_err(|e| taken(db_err(e), &t.name))?;
@@ -90,7 +90,7 @@ impl TypeRepo for SqliteStore {
         .bind(&t.description)
         .bind(t.is_public as i64)
         .bind(specs)
-        .bind(&t.id)
+        .bind(t.id.as_str())
         .execute(&self.write)
         .await
         .map_err(|e| taken(db_err(e), &t.name))?;
@@ -100,10 +100,10 @@ impl TypeRepo for SqliteStore {
         Ok(())
     }
 
-    async fn volume_type_delete(&self, id: &str) -> DomainResult<()> {
+    async fn volume_type_delete(&self, id: &VolumeTypeId) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volumes WHERE volume_type_id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -113,7 +113,7 @@ impl TypeRepo for SqliteStore {
             )));
         }
         let res = sqlx::query("DELETE FROM volume_types WHERE id = ?")
-            .bind(id)
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -5,54 +5,54 @@
 use std::collections::HashMap;
 
 use platter_model::{
-    now_timestamp, Attachment, AttachmentStatus, DomainError, DomainResult, Metadata, Volume,
+    Attachment, AttachmentStatus, DomainError, DomainResult, Metadata, Volume, VolumeId,
     VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::metadata::{self, MetaTable};
-use super::{db_err, parse_enum};
+use super::{db_err, now_text, parse_enum, RowExt};
 
 pub(crate) const SELECT_VOLUME: &str =
     "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";
 
 pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
     Ok(Volume {
-        id: r.get("id"),
-        project_id: r.get("project_id"),
-        user_id: r.get("user_id"),
+        id: r.id("id"),
+        project_id: r.id("project_id"),
+        user_id: r.id("user_id"),
         name: r.get("name"),
         description: r.get("description"),
         size: r.get("size"),
         status: parse_enum(&r.get::<String, _>("status"))?,
         availability_zone: r.get("availability_zone"),
-        volume_type_id: r.get("volume_type_id"),
+        volume_type_id: r.id("volume_type_id"),
         volume_type_name: r.get("type_name"),
         bootable: r.get::<i64, _>("bootable") != 0,
         multiattach: r.get::<i64, _>("multiattach") != 0,
         readonly: r.get::<i64, _>("readonly") != 0,
-        snapshot_id: r.get("snapshot_id"),
-        source_volid: r.get("source_volid"),
+        snapshot_id: r.id_opt("snapshot_id"),
+        source_volid: r.id_opt("source_volid"),
         metadata: Metadata::new(),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
+        created_at: r.ts("created_at")?,
+        updated_at: r.ts_opt("updated_at")?,
         iops: r.get("iops"),
         throughput: r.get("throughput"),
         attachments: Vec::new(),
         enterprise_project_id: r.get("enterprise_project_id"),
         tags: Metadata::new(),
         pool: r.get("pool"),
-        order: r.get("order_id"),
+        order: r.id_opt("order_id"),
     })
 }
 
 pub(crate) fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {
     let connector: Option<String> = r.get("connector");
     Ok(Attachment {
-        id: r.get("id"),
-        volume_id: r.get("volume_id"),
-        project_id: r.get("project_id"),
+        id: r.id("id"),
+        volume_id: r.id("volume_id"),
+        project_id: r.id("project_id"),
         instance_uuid: r.get("instance_uuid"),
         connector: connector.and_then(|c| serde_json::from_str(&c).ok()),
         host: r.get("host"),
@@ -60,9 +60,9 @@ pub(crate) fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {
         attach_mode: parse_enum(&r.get::<String, _>("attach_mode"))?,
         status: parse_enum(&r.get::<String, _>("status"))?,
         export_name: r.get("export_name"),
-        created_at: r.get("created_at"),
-        attached_at: r.get("attached_at"),
-        detached_at: r.get("detached_at"),
+        created_at: r.ts("created_at")?,
+        attached_at: r.ts_opt("attached_at")?,
+        detached_at: r.ts_opt("detached_at")?,
     })
 }
 
@@ -70,8 +70,8 @@ pub(crate) fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {
 pub(crate) async fn load_for(
     conn: &mut SqliteConnection,
     ids: &[&str],
-) -> DomainResult<HashMap<String, Vec<Attachment>>> {
-    let mut out: HashMap<String, Vec<Attachment>> = HashMap::new();
+) -> DomainResult<HashMap<VolumeId, Vec<Attachment>>> {
+    let mut out: HashMap<VolumeId, Vec<Attachment>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -98,16 +98,19 @@ pub(crate) async fn load_metadata(
     let mut attached = load_for(conn, &ids).await?;
     let mut tags = metadata::load(conn, MetaTable::VolumeTags, &ids).await?;
     for v in volumes.iter_mut() {
-        v.metadata = found.remove(&v.id).unwrap_or_default();
-        v.tags = tags.remove(&v.id).unwrap_or_default();
+        v.metadata = found.remove(v.id.as_str()).unwrap_or_default();
+        v.tags = tags.remove(v.id.as_str()).unwrap_or_default();
         v.attachments = attached.remove(&v.id).unwrap_or_default();
     }
     Ok(())
 }
 
-pub(crate) async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResult<Option<Volume>> {
+pub(crate) async fn get_in(
+    conn: &mut SqliteConnection,
+    id: &VolumeId,
+) -> DomainResult<Option<Volume>> {
     let row = sqlx::query(&format!("{SELECT_VOLUME} WHERE v.id = ?"))
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -117,7 +120,10 @@ pub(crate) async fn get_in(conn: &mut SqliteConnection, id: &str) -> DomainResul
     Ok(vols.pop())
 }
 
-pub(crate) async fn require_volume(conn: &mut SqliteConnection, id: &str) -> DomainResult<Volume> {
+pub(crate) async fn require_volume(
+    conn: &mut SqliteConnection,
+    id: &VolumeId,
+) -> DomainResult<Volume> {
     get_in(conn, id)
         .await?
         .ok_or_else(|| DomainError::not_found("Volume", id))
@@ -125,13 +131,13 @@ pub(crate) async fn require_volume(conn: &mut SqliteConnection, id: &str) -> Dom
 
 pub(crate) async fn set_status(
     conn: &mut SqliteConnection,
-    id: &str,
+    id: &VolumeId,
     status: VolumeStatus,
 ) -> DomainResult<()> {
     sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
         .bind(status.as_str())
-        .bind(now_timestamp())
-        .bind(id)
+        .bind(now_text())
+        .bind(id.as_str())
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -145,7 +151,7 @@ pub(crate) async fn set_status(
 /// `retyping`, ...) is left to the job, whose finish settles it.
 pub(crate) async fn settle(
     conn: &mut SqliteConnection,
-    volume_id: &str,
+    volume_id: &VolumeId,
 ) -> DomainResult<VolumeStatus> {
     let v = require_volume(conn, volume_id).await?;
     if v.status.is_transitional() {

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    now_timestamp, CreateRule, DomainError, DomainResult, Job, JobGroup, Metadata, Order,
-    SnapshotStatus, Volume, VolumeStatus,
+    CreateRule, DomainError, DomainResult, Job, JobGroup, JobId, Metadata, Order, ProjectId,
+    SnapshotId, SnapshotStatus, Volume, VolumeId, VolumeStatus, VolumeTypeId,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -14,7 +14,7 @@ use super::quotas;
 use super::volume_rows::{
     get_in, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
 };
-use super::{db_err, jobs, SqliteStore};
+use super::{db_err, jobs, now_text, opt_str, SqliteStore};
 use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
 
 /// `text` as a `LIKE` pattern matching itself, with `\` as the escape.
@@ -33,7 +33,7 @@ fn escape_like(text: &str) -> String {
 fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
     qb.push(" WHERE 1=1");
     if let Some(p) = &q.project_id {
-        qb.push(" AND v.project_id = ").push_bind(p.clone());
+        qb.push(" AND v.project_id = ").push_bind(p.to_string());
     }
     if let Some(n) = &q.name {
         qb.push(" AND v.name = ").push_bind(n.clone());
@@ -58,7 +58,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
         qb.push(" AND v.multiattach = ").push_bind(m as i64);
     }
     if let Some(t) = &q.volume_type_id {
-        qb.push(" AND v.volume_type_id = ").push_bind(t.clone());
+        qb.push(" AND v.volume_type_id = ").push_bind(t.to_string());
     }
     if let Some(ep) = &q.enterprise_project_id {
         qb.push(" AND v.enterprise_project_id = ")
@@ -78,10 +78,10 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
     metadata::push_filter(qb, MetaTable::Volume, "v", &q.metadata);
 }
 
-async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
+async fn touch(conn: &mut SqliteConnection, id: &VolumeId) -> DomainResult<()> {
     sqlx::query("UPDATE volumes SET updated_at = ? WHERE id = ?")
-        .bind(now_timestamp())
-        .bind(id)
+        .bind(now_text())
+        .bind(id.as_str())
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -91,13 +91,13 @@ async fn touch(conn: &mut SqliteConnection, id: &str) -> DomainResult<()> {
 /// Sets a volume's status if it is one of `from`; returns whether it was.
 async fn cas(
     conn: &mut SqliteConnection,
-    id: &str,
+    id: &VolumeId,
     from: &[VolumeStatus],
     to: VolumeStatus,
 ) -> DomainResult<bool> {
     let mut qb = QueryBuilder::<Sqlite>::new("UPDATE volumes SET status = ");
     qb.push_bind(to.as_str());
-    qb.push(", updated_at = ").push_bind(now_timestamp());
+    qb.push(", updated_at = ").push_bind(now_text());
     qb.push(" WHERE id = ").push_bind(id.to_string());
     qb.push(" AND status IN (");
     let mut sep = qb.separated(", ");
@@ -119,7 +119,7 @@ fn status_list(statuses: &[VolumeStatus]) -> String {
 
 #[async_trait]
 impl VolumeRepo for SqliteStore {
-    async fn volume_get(&self, id: &str) -> DomainResult<Option<Volume>> {
+    async fn volume_get(&self, id: &VolumeId) -> DomainResult<Option<Volume>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         get_in(&mut conn, id).await
     }
@@ -130,7 +130,7 @@ impl VolumeRepo for SqliteStore {
             let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM volumes WHERE id = ");
             qb.push_bind(marker.clone());
             if let Some(p) = &q.project_id {
-                qb.push(" AND project_id = ").push_bind(p.clone());
+                qb.push(" AND project_id = ").push_bind(p.to_string());
             }
             let found: i64 = qb
                 .build_query_scalar()
@@ -167,13 +167,13 @@ impl VolumeRepo for SqliteStore {
     /// Every tag key in use on a project's volumes, with its distinct values.
     async fn volume_tag_summary(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
     ) -> DomainResult<std::collections::BTreeMap<String, Vec<String>>> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT DISTINCT t.key, t.value FROM volume_tags t JOIN volumes v ON v.id = t.volume_id \
              WHERE v.project_id = ? ORDER BY t.key, t.value",
         )
-        .bind(project_id)
+        .bind(project_id.as_str())
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
@@ -185,7 +185,12 @@ impl VolumeRepo for SqliteStore {
     }
 
     /// Adds (or overwrites) tags on a volume, refusing to go over `max`.
-    async fn volume_tags_set(&self, id: &str, tags: &Metadata, max: usize) -> DomainResult<()> {
+    async fn volume_tags_set(
+        &self,
+        id: &VolumeId,
+        tags: &Metadata,
+        max: usize,
+    ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, id).await?;
         let mut merged = v.tags.clone();
@@ -196,17 +201,17 @@ impl VolumeRepo for SqliteStore {
                 merged.len()
             )));
         }
-        metadata::upsert(&mut tx, MetaTable::VolumeTags, id, tags).await?;
+        metadata::upsert(&mut tx, MetaTable::VolumeTags, id.as_str(), tags).await?;
         touch(&mut tx, id).await?;
         tx.commit().await.map_err(db_err)
     }
 
     /// Removes tags from a volume; keys it does not have are ignored.
-    async fn volume_tags_delete(&self, id: &str, keys: &[String]) -> DomainResult<()> {
+    async fn volume_tags_delete(&self, id: &VolumeId, keys: &[String]) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_volume(&mut tx, id).await?;
         for k in keys {
-            metadata::delete_key(&mut tx, MetaTable::VolumeTags, id, k).await?;
+            metadata::delete_key(&mut tx, MetaTable::VolumeTags, id.as_str(), k).await?;
         }
         touch(&mut tx, id).await?;
         tx.commit().await.map_err(db_err)
@@ -264,7 +269,7 @@ impl VolumeRepo for SqliteStore {
         if let Some(snap_id) = &first.snapshot_id {
             let status: Option<String> =
                 sqlx::query_scalar("SELECT status FROM snapshots WHERE id = ?")
-                    .bind(snap_id)
+                    .bind(snap_id.as_str())
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_err)?;
@@ -275,7 +280,7 @@ impl VolumeRepo for SqliteStore {
                         && s != SnapshotStatus::BackingUp.as_str() =>
                 {
                     return Err(DomainError::InvalidCreate(CreateRule::SnapshotNotUsable {
-                        id: snap_id.clone(),
+                        id: snap_id.to_string(),
                         status: s,
                     }))
                 }
@@ -310,36 +315,36 @@ impl VolumeRepo for SqliteStore {
         }
         let mut created = Vec::with_capacity(items.len());
         for (v, job) in items {
-            let now = now_timestamp();
+            let now = now_text();
             sqlx::query(
                 "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
                  volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
                  iops, throughput, enterprise_project_id, pool, order_id) \
                  VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
             )
-            .bind(&v.id)
-            .bind(&v.project_id)
-            .bind(&v.user_id)
+            .bind(v.id.as_str())
+            .bind(v.project_id.as_str())
+            .bind(v.user_id.as_str())
             .bind(&v.name)
             .bind(&v.description)
             .bind(v.size)
             .bind(&v.availability_zone)
-            .bind(&v.volume_type_id)
+            .bind(v.volume_type_id.as_str())
             .bind(v.bootable as i64)
             .bind(v.multiattach as i64)
-            .bind(&v.snapshot_id)
-            .bind(&v.source_volid)
+            .bind(opt_str(&v.snapshot_id))
+            .bind(opt_str(&v.source_volid))
             .bind(&now)
             .bind(v.iops)
             .bind(v.throughput)
             .bind(&v.enterprise_project_id)
             .bind(&v.pool)
-            .bind(&v.order)
+            .bind(opt_str(&v.order))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            metadata::upsert(&mut tx, MetaTable::Volume, &v.id, &v.metadata).await?;
-            metadata::upsert(&mut tx, MetaTable::VolumeTags, &v.id, &v.tags).await?;
+            metadata::upsert(&mut tx, MetaTable::Volume, v.id.as_str(), &v.metadata).await?;
+            metadata::upsert(&mut tx, MetaTable::VolumeTags, v.id.as_str(), &v.tags).await?;
             jobs::insert(&mut tx, job).await?;
             created.push(require_volume(&mut tx, &v.id).await?);
         }
@@ -350,8 +355,8 @@ impl VolumeRepo for SqliteStore {
     /// Ends a create job: the volume becomes `available`, or `error`.
     async fn volume_finish_create(
         &self,
-        id: &str,
-        job_id: &str,
+        id: &VolumeId,
+        job_id: &JobId,
         error: Option<&str>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
@@ -365,13 +370,13 @@ impl VolumeRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn volume_update(&self, id: &str, u: &VolumeUpdate) -> DomainResult<Volume> {
+    async fn volume_update(&self, id: &VolumeId, u: &VolumeUpdate) -> DomainResult<Volume> {
         let mut tx = self.begin().await?;
         require_volume(&mut tx, id).await?;
         if let Some(name) = &u.name {
             sqlx::query("UPDATE volumes SET name = ? WHERE id = ?")
                 .bind(name)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -379,7 +384,7 @@ impl VolumeRepo for SqliteStore {
         if let Some(d) = &u.description {
             sqlx::query("UPDATE volumes SET description = ? WHERE id = ?")
                 .bind(d)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -387,7 +392,7 @@ impl VolumeRepo for SqliteStore {
         if let Some(b) = u.bootable {
             sqlx::query("UPDATE volumes SET bootable = ? WHERE id = ?")
                 .bind(b as i64)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -395,13 +400,13 @@ impl VolumeRepo for SqliteStore {
         if let Some(r) = u.readonly {
             sqlx::query("UPDATE volumes SET readonly = ? WHERE id = ?")
                 .bind(r as i64)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         }
         if let Some(m) = &u.metadata {
-            metadata::replace(&mut tx, MetaTable::Volume, id, m).await?;
+            metadata::replace(&mut tx, MetaTable::Volume, id.as_str(), m).await?;
         }
         touch(&mut tx, id).await?;
         let v = require_volume(&mut tx, id).await?;
@@ -412,16 +417,16 @@ impl VolumeRepo for SqliteStore {
     /// Merges (or, with `replace`, replaces) metadata; returns the result.
     async fn volume_metadata_set(
         &self,
-        id: &str,
+        id: &VolumeId,
         metadata: &Metadata,
         replace: bool,
     ) -> DomainResult<Metadata> {
         let mut tx = self.begin().await?;
         require_volume(&mut tx, id).await?;
         if replace {
-            metadata::replace(&mut tx, MetaTable::Volume, id, metadata).await?;
+            metadata::replace(&mut tx, MetaTable::Volume, id.as_str(), metadata).await?;
         } else {
-            metadata::upsert(&mut tx, MetaTable::Volume, id, metadata).await?;
+            metadata::upsert(&mut tx, MetaTable::Volume, id.as_str(), metadata).await?;
         }
         touch(&mut tx, id).await?;
         let v = require_volume(&mut tx, id).await?;
@@ -429,10 +434,10 @@ impl VolumeRepo for SqliteStore {
         Ok(v.metadata)
     }
 
-    async fn volume_metadata_delete(&self, id: &str, key: &str) -> DomainResult<()> {
+    async fn volume_metadata_delete(&self, id: &VolumeId, key: &str) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         require_volume(&mut tx, id).await?;
-        if !metadata::delete_key(&mut tx, MetaTable::Volume, id, key).await? {
+        if !metadata::delete_key(&mut tx, MetaTable::Volume, id.as_str(), key).await? {
             return Err(DomainError::not_found("Metadata item", key));
         }
         touch(&mut tx, id).await?;
@@ -440,11 +445,11 @@ impl VolumeRepo for SqliteStore {
     }
 
     /// Unconditionally sets a volume's status (admin `os-reset_status`).
-    async fn volume_set_status(&self, id: &str, status: VolumeStatus) -> DomainResult<()> {
+    async fn volume_set_status(&self, id: &VolumeId, status: VolumeStatus) -> DomainResult<()> {
         let res = sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status.as_str())
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&self.write)
             .await
             .map_err(db_err)?;
@@ -457,7 +462,7 @@ impl VolumeRepo for SqliteStore {
     /// Compare-and-swap of a volume's status.
     async fn volume_cas_status(
         &self,
-        id: &str,
+        id: &VolumeId,
         from: &[VolumeStatus],
         to: VolumeStatus,
     ) -> DomainResult<bool> {
@@ -471,7 +476,7 @@ impl VolumeRepo for SqliteStore {
     /// records the delete job, or explains why it cannot be deleted.
     async fn volume_begin_delete(
         &self,
-        id: &str,
+        id: &VolumeId,
         cascade: bool,
         job: &Job,
         order: Option<&Order>,
@@ -493,7 +498,7 @@ impl VolumeRepo for SqliteStore {
         }
         let snaps: Vec<(String, String)> =
             sqlx::query_as("SELECT id, status FROM snapshots WHERE volume_id = ?")
-                .bind(id)
+                .bind(id.as_str())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -515,8 +520,8 @@ impl VolumeRepo for SqliteStore {
             "SELECT COUNT(*) FROM volumes WHERE status = 'creating' AND \
              (source_volid = ? OR snapshot_id IN (SELECT id FROM snapshots WHERE volume_id = ?))",
         )
-        .bind(id)
-        .bind(id)
+        .bind(id.as_str())
+        .bind(id.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -534,8 +539,8 @@ impl VolumeRepo for SqliteStore {
             sqlx::query(
                 "UPDATE snapshots SET status = 'deleting', updated_at = ? WHERE volume_id = ?",
             )
-            .bind(now_timestamp())
-            .bind(id)
+            .bind(now_text())
+            .bind(id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -551,8 +556,8 @@ impl VolumeRepo for SqliteStore {
     /// volume becomes `error_deleting`.
     async fn volume_finish_delete(
         &self,
-        id: &str,
-        job_id: &str,
+        id: &VolumeId,
+        job_id: &JobId,
         error: Option<&str>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
@@ -565,18 +570,18 @@ impl VolumeRepo for SqliteStore {
             )
             .await?;
             sqlx::query("UPDATE snapshots SET status = 'error_deleting' WHERE volume_id = ? AND status = 'deleting'")
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         } else {
             sqlx::query("DELETE FROM snapshots WHERE volume_id = ?")
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
             sqlx::query("DELETE FROM volumes WHERE id = ?")
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -590,14 +595,14 @@ impl VolumeRepo for SqliteStore {
     /// the extra gigabytes against quota. The job's finish restores `from`.
     async fn volume_begin_extend(
         &self,
-        id: &str,
+        id: &VolumeId,
         new_size: i64,
         from: VolumeStatus,
         job: &Job,
         quota: &QuotaDefaults,
     ) -> DomainResult<()> {
         let target = ExtendTarget {
-            volume_id: id.to_string(),
+            volume_id: id.clone(),
             new_size,
             from,
             job: job.clone(),
@@ -672,8 +677,8 @@ impl VolumeRepo for SqliteStore {
     /// `error_extending`.
     async fn volume_finish_extend(
         &self,
-        id: &str,
-        job_id: &str,
+        id: &VolumeId,
+        job_id: &JobId,
         new_size: i64,
         restore: VolumeStatus,
         error: Option<&str>,
@@ -691,8 +696,8 @@ impl VolumeRepo for SqliteStore {
             let res = sqlx::query("UPDATE volumes SET size = ?, status = ?, updated_at = ? WHERE id = ? AND status = 'extending'")
                 .bind(new_size)
                 .bind(restore.as_str())
-                .bind(now_timestamp())
-                .bind(id)
+                .bind(now_text())
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -709,7 +714,7 @@ impl VolumeRepo for SqliteStore {
     /// job, counting the volume against the new type's quotas.
     async fn volume_begin_retype(
         &self,
-        id: &str,
+        id: &VolumeId,
         new_type_name: &str,
         job: &Job,
         order: Option<&Order>,
@@ -746,9 +751,9 @@ impl VolumeRepo for SqliteStore {
     #[allow(clippy::too_many_arguments)]
     async fn volume_finish_retype(
         &self,
-        id: &str,
-        job_id: &str,
-        type_id: &str,
+        id: &VolumeId,
+        job_id: &JobId,
+        type_id: &VolumeTypeId,
         iops: Option<i64>,
         throughput: Option<i64>,
         restore: VolumeStatus,
@@ -757,10 +762,10 @@ impl VolumeRepo for SqliteStore {
         let mut tx = self.begin().await?;
         if error.is_none() {
             sqlx::query("UPDATE volumes SET volume_type_id = ?, iops = ?, throughput = ? WHERE id = ? AND status = 'retyping'")
-                .bind(type_id)
+                .bind(type_id.as_str())
                 .bind(iops)
                 .bind(throughput)
-                .bind(id)
+                .bind(id.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -773,7 +778,7 @@ impl VolumeRepo for SqliteStore {
     }
 
     /// Records a QoS change job for an `available` or `in-use` volume.
-    async fn volume_begin_qos(&self, id: &str, job: &Job) -> DomainResult<()> {
+    async fn volume_begin_qos(&self, id: &VolumeId, job: &Job) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, id).await?;
         if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
@@ -790,9 +795,9 @@ impl VolumeRepo for SqliteStore {
     /// unless a retype changed the volume's type meanwhile (the job fails).
     async fn volume_finish_qos(
         &self,
-        id: &str,
-        job_id: &str,
-        type_id: Option<&str>,
+        id: &VolumeId,
+        job_id: &JobId,
+        type_id: Option<&VolumeTypeId>,
         iops: Option<i64>,
         throughput: Option<i64>,
         error: Option<&str>,
@@ -806,10 +811,10 @@ impl VolumeRepo for SqliteStore {
             )
             .bind(iops)
             .bind(throughput)
-            .bind(now_timestamp())
-            .bind(id)
-            .bind(type_id)
-            .bind(type_id)
+            .bind(now_text())
+            .bind(id.as_str())
+            .bind(type_id.map(VolumeTypeId::as_str))
+            .bind(type_id.map(VolumeTypeId::as_str))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -826,22 +831,22 @@ impl VolumeRepo for SqliteStore {
     /// taken of this volume. Both become `rollbacking`.
     async fn volume_begin_rollback(
         &self,
-        volume_id: &str,
-        snapshot_id: &str,
+        volume_id: &VolumeId,
+        snapshot_id: &SnapshotId,
         job: &Job,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let v = require_volume(&mut tx, volume_id).await?;
         let snap: Option<(String, String)> =
             sqlx::query_as("SELECT volume_id, status FROM snapshots WHERE id = ?")
-                .bind(snapshot_id)
+                .bind(snapshot_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err)?;
         let Some((source, snap_status)) = snap else {
             return Err(DomainError::not_found("Snapshot", snapshot_id));
         };
-        if source != volume_id {
+        if source != *volume_id {
             return Err(DomainError::invalid(format!(
                 "Snapshot {snapshot_id} can only be rolled back to its source volume {source}."
             )));
@@ -864,8 +869,8 @@ impl VolumeRepo for SqliteStore {
             )));
         }
         sqlx::query("UPDATE snapshots SET status = 'rollbacking', updated_at = ? WHERE id = ?")
-            .bind(now_timestamp())
-            .bind(snapshot_id)
+            .bind(now_text())
+            .bind(snapshot_id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -877,9 +882,9 @@ impl VolumeRepo for SqliteStore {
     /// `error_rollbacking`), the snapshot `available` again.
     async fn volume_finish_rollback(
         &self,
-        volume_id: &str,
-        snapshot_id: &str,
-        job_id: &str,
+        volume_id: &VolumeId,
+        snapshot_id: &SnapshotId,
+        job_id: &JobId,
         error: Option<&str>,
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
@@ -890,8 +895,8 @@ impl VolumeRepo for SqliteStore {
         };
         cas(&mut tx, volume_id, &[VolumeStatus::Rollbacking], to).await?;
         sqlx::query("UPDATE snapshots SET status = 'available', updated_at = ? WHERE id = ? AND status = 'rollbacking'")
-            .bind(now_timestamp())
-            .bind(snapshot_id)
+            .bind(now_text())
+            .bind(snapshot_id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

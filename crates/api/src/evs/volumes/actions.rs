@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{DomainError, Volume, VolumeStatus};
+use platter_model::{DomainError, Volume, VolumeId, VolumeStatus};
 use serde_json::{json, Value};
 
 use super::super::errors::with_code;
@@ -52,7 +52,7 @@ pub(super) fn check_extend(v: &Volume, new_size: i64) -> Result<(), EvsError> {
 pub(super) async fn extend(
     state: ApiState,
     c: Caller,
-    id: String,
+    id: VolumeId,
     body: Bytes,
     legacy: bool,
 ) -> EvsResult {
@@ -92,7 +92,7 @@ pub(super) async fn extend(
 pub async fn extend_v21(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
     body: Bytes,
 ) -> EvsResult {
     extend(state, c, id, body, false).await
@@ -102,7 +102,7 @@ pub async fn extend_v21(
 pub async fn extend_v2(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
     body: Bytes,
 ) -> EvsResult {
     extend(state, c, id, body, true).await
@@ -137,17 +137,18 @@ pub async fn batch_extend(
         let id = item.get("id").and_then(Value::as_str).ok_or_else(|| {
             EvsError::malformed("Malformed request body. Each volume needs an 'id'.")
         })?;
+        let id = VolumeId::from(id);
         let new_size = item.get("new_size").and_then(trunc_int).ok_or_else(|| {
             EvsError::malformed("Malformed request body. Each volume needs an integer 'new_size'.")
         })?;
-        if targets.iter().any(|(t, _): &(String, i64)| t == id) {
+        if targets.iter().any(|(t, _): &(VolumeId, i64)| *t == id) {
             return Err(EvsError::malformed(format!(
                 "Malformed request body. Volume {id} is listed twice."
             )));
         }
-        let v = volume_of(&state, &c.ctx, id).await?;
+        let v = volume_of(&state, &c.ctx, &id).await?;
         check_extend(&v, new_size)?;
-        targets.push((id.to_string(), new_size));
+        targets.push((id, new_size));
     }
     let (group, order) = state
         .platter
@@ -179,9 +180,9 @@ pub async fn unsubscribe(
             raw.len()
         )));
     }
-    let ids: Vec<String> = raw
+    let ids: Vec<VolumeId> = raw
         .iter()
-        .map(|v| v.as_str().map(str::to_string))
+        .map(|v| v.as_str().map(VolumeId::from))
         .collect::<Option<_>>()
         .ok_or_else(|| {
             EvsError::malformed("Malformed request body. volume_ids must be strings.")
@@ -221,7 +222,7 @@ pub async fn unsubscribe(
 pub async fn retype(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
     body: Bytes,
 ) -> EvsResult {
     let obj = json_object(&body)?;
@@ -278,7 +279,7 @@ pub async fn retype(
 pub async fn modify_qos(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
     body: Bytes,
 ) -> EvsResult {
     let obj = json_object(&body)?;

@@ -7,7 +7,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AuthContext, DomainError, Metadata};
+use platter_model::{AuthContext, DomainError, Metadata, SnapshotId};
 use platter_service::{CreateRules, IdempotencyClaim, Prepaid, VolumeCreate};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -192,7 +192,7 @@ pub(super) fn parse_create(
             size,
             volume_type: Some(vtype),
             availability_zone: Some(az),
-            snapshot_id,
+            snapshot_id: snapshot_id.map(SnapshotId::from),
             source_volid: None,
             metadata,
             multiattach,

@@ -5,7 +5,7 @@ use axum::extract::{OriginalUri, Path, Query as AxQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{Volume, VolumeStatus};
+use platter_model::{Volume, VolumeId, VolumeStatus, VolumeTypeId};
 use platter_service::{VolumeListRequest, VolumeUpdate};
 use serde_json::{json, Value};
 
@@ -26,7 +26,7 @@ pub(super) fn list_request(q: &Query) -> Result<VolumeListRequest, EvsError> {
         metadata: q.metadata()?,
         ids,
         multiattach: q.bool("multiattach")?,
-        volume_type_id: q.string("volume_type_id"),
+        volume_type_id: q.string("volume_type_id").map(VolumeTypeId::from),
         enterprise_project_id: q.enterprise_project()?,
         server_id: q.string("server_id"),
         page: q.page(false)?,
@@ -122,7 +122,7 @@ pub async fn list_summary(
 pub async fn show(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
 ) -> EvsResult {
     let v = volume_of(&state, &c.ctx, &id).await?;
     Ok(Json(json!({ "volume": views::volume_detail(&state, &v) })).into_response())
@@ -132,7 +132,7 @@ pub async fn show_vendor(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
     OriginalUri(uri): OriginalUri,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
 ) -> EvsResult {
     let prefix = if uri.path().starts_with("/v3") {
         "v3"
@@ -146,7 +146,7 @@ pub async fn show_vendor(
 pub async fn update(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
     body: Bytes,
 ) -> EvsResult {
     let obj = json_object(&body)
@@ -184,7 +184,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, VolumeId)>,
 ) -> EvsResult {
     let v = volume_of(&state, &c.ctx, &id).await?;
     if v.order_id().is_some() {
