@@ -127,6 +127,13 @@ actions! {
     TypeCreate => "volume_extension:type_create", Admin, None;
     TypeUpdate => "volume_extension:type_update", Admin, None;
     TypeDelete => "volume_extension:type_delete", Admin, None;
+    TypeAccessList => "volume_extension:volume_type_access", Admin, None;
+    TypeAccessAdd => "volume_extension:volume_type_access:addProjectAccess", Admin, None;
+    TypeAccessRemove => "volume_extension:volume_type_access:removeProjectAccess", Admin, None;
+    TypeEncryptionGet => "volume_extension:volume_type_encryption:get", Admin, None;
+    TypeEncryptionCreate => "volume_extension:volume_type_encryption:create", Admin, None;
+    TypeEncryptionUpdate => "volume_extension:volume_type_encryption:update", Admin, None;
+    TypeEncryptionDelete => "volume_extension:volume_type_encryption:delete", Admin, None;
     TypeExtraSpecsGet => "volume_extension:types_extra_specs:index", Read, Some("evs:types:get");
     TypeExtraSpecsUpdate => "volume_extension:types_extra_specs:update", Admin, None;
     TypeExtraSpecsDelete => "volume_extension:types_extra_specs:delete", Admin, None;

@@ -17,6 +17,7 @@ mod quota;
 mod service_state;
 mod time_fmt;
 mod transfer;
+mod type_encryption;
 mod volume;
 
 pub use action::{Access, Action};
@@ -39,6 +40,7 @@ pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
 pub use service_state::ServiceState;
 pub use time_fmt::Timestamp;
 pub use transfer::Transfer;
+pub use type_encryption::TypeEncryption;
 pub use volume::{
     AttachMode, Attachment, AttachmentStatus, Metadata, Snapshot, SnapshotStatus, Volume,
     VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,

@@ -277,6 +277,9 @@ pub struct VolumeType {
     /// The QoS specs associated with the type, if any.
     #[serde(default)]
     pub qos_specs_id: Option<QosSpecsId>,
+    /// Whether the type has an encryption spec.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod quotas;
 mod scheduler;
 mod snapshots;
 mod transfers;
+mod type_access;
 mod volumes;
 
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub use quotas::{Limits, QuotaSetView};
 pub use scheduler::{STORAGE_PROTOCOL, VENDOR_NAME};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
 pub use transfers::{CreatedTransfer, TransferCreate, TRANSFER_KEY_LEN};
+pub use type_access::EncryptionFields;
 pub use volumes::{
     check_qos_fields, CreateRules, TypeFields, VolumeCreate, VolumeListRequest, VolumeSummary,
 };

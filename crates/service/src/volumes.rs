@@ -315,6 +315,7 @@ impl Platter {
                     is_public: true,
                     extra_specs,
                     qos_specs_id: None,
+                    encrypted: false,
                 })
                 .await?;
         }
@@ -384,6 +385,7 @@ impl Platter {
             is_public: f.is_public.unwrap_or(true),
             extra_specs,
             qos_specs_id: None,
+            encrypted: false,
         };
         self.store().volume_type_create(&t).await?;
         Ok(t)
@@ -605,10 +607,19 @@ impl Platter {
             source_volume = Some(src);
         }
         let vtype = match (&req.volume_type, &source_volume) {
-            (Some(t), _) => self.volume_type_get(t).await?,
+            (Some(t), _) => self.volume_type_usable(ctx, t).await?,
             (None, Some(src)) => self.volume_type_get(src.volume_type_id.as_str()).await?,
             (None, None) => self.volume_type_default().await?,
         };
+        if vtype.encrypted {
+            return Err(DomainError::InvalidState {
+                resource: "volume type",
+                message: format!(
+                    "Volume type {} is encrypted; Platter has no key manager and does not create encrypted volumes.",
+                    vtype.name
+                ),
+            });
+        }
         if let (true, Some(src)) = (rules.source_must_match, &source_volume) {
             if src.availability_zone != az {
                 return Err(DomainError::InvalidCreate(CreateRule::ZoneMismatch {

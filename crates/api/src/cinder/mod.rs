@@ -337,6 +337,48 @@ fn project_routes(state: &ApiState) -> Routes {
             delete(types::spec_delete),
         )
         .add(
+            M::POST,
+            "/types/{type_id}/action",
+            Gate::OneOf(&[TypeAccessAdd, TypeAccessRemove]),
+            post(types::action),
+        )
+        .add(
+            M::GET,
+            "/types/{type_id}/os-volume-type-access",
+            Gate::All(&[TypeAccessList]),
+            get(types::access_list),
+        )
+        .add(
+            M::GET,
+            "/types/{type_id}/encryption",
+            Gate::All(&[TypeEncryptionGet]),
+            get(types::encryption_show),
+        )
+        .add(
+            M::POST,
+            "/types/{type_id}/encryption",
+            Gate::All(&[TypeEncryptionCreate]),
+            post(types::encryption_create),
+        )
+        .add(
+            M::GET,
+            "/types/{type_id}/encryption/{key}",
+            Gate::All(&[TypeEncryptionGet]),
+            get(types::encryption_item),
+        )
+        .add(
+            M::PUT,
+            "/types/{type_id}/encryption/{key}",
+            Gate::All(&[TypeEncryptionUpdate]),
+            put(types::encryption_update),
+        )
+        .add(
+            M::DELETE,
+            "/types/{type_id}/encryption/{key}",
+            Gate::All(&[TypeEncryptionDelete]),
+            delete(types::encryption_delete),
+        )
+        .add(
             M::GET,
             "/types/default",
             Gate::All(&[TypeGet]),

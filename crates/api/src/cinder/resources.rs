@@ -99,21 +99,33 @@ pub(super) async fn capabilities(
 
 // ---- types, zones, extensions ----
 
+/// `GET /types[?is_public=]`: the types the caller may use (admins: all
+/// unless filtered; `is_public=None` also means all).
 pub(super) async fn type_list(
     State(state): State<ApiState>,
-    Extension(_c): Extension<Caller>,
+    Extension(c): Extension<Caller>,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
 ) -> CinderResult {
-    let types = state.platter.volume_type_list().await?;
+    let q = params::ListQuery { pairs };
+    let is_public = match q.get("is_public") {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("none") => None,
+        Some(_) => Some(q.flag("is_public")?),
+    };
+    let types = state
+        .platter
+        .volume_type_list_for(&c.ctx, is_public)
+        .await?;
     let items: Vec<Value> = types.iter().map(views::volume_type).collect();
     Ok(Json(json!({ "volume_types": items })).into_response())
 }
 
 pub(super) async fn type_show(
     State(state): State<ApiState>,
-    Extension(_c): Extension<Caller>,
+    Extension(c): Extension<Caller>,
     Path((_p, id)): Path<(String, String)>,
 ) -> CinderResult {
-    let t = state.platter.volume_type_get(&id).await?;
+    let t = state.platter.volume_type_get_for(&c.ctx, &id).await?;
     Ok(Json(json!({ "volume_type": views::volume_type(&t) })).into_response())
 }
 

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{Metadata, VolumeType, VolumeTypeId};
-use platter_service::TypeFields;
+use platter_model::{Metadata, ProjectId, TypeEncryption, VolumeType, VolumeTypeId};
+use platter_service::{EncryptionFields, TypeFields};
 use serde_json::{json, Value};
 
 use super::{Caller, CinderError, CinderResult};
@@ -169,6 +169,172 @@ pub(super) async fn spec_delete(
     state
         .platter
         .volume_type_extra_spec_delete(&c.ctx, &id, &key)
+        .await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+/// `POST /types/{id}/action` (admin): `addProjectAccess` or
+/// `removeProjectAccess` of a private type, `{"project": id}`.
+pub(super) async fn action(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    let (name, add) =
+        match map.keys().next().map(String::as_str) {
+            Some("addProjectAccess") if map.len() == 1 => ("addProjectAccess", true),
+            Some("removeProjectAccess") if map.len() == 1 => ("removeProjectAccess", false),
+            _ => return Err(CinderError::bad_request(
+                "Invalid input received: expected one of addProjectAccess, removeProjectAccess.",
+            )),
+        };
+    let o = Obj::child(&map, name)?;
+    o.deny_unknown(&["project"])?;
+    let project = ProjectId::from(o.req_str("project", 255)?);
+    state
+        .platter
+        .type_access_change(&c.ctx, id.as_str(), &project, add)
+        .await?;
+    Ok(empty(StatusCode::ACCEPTED))
+}
+
+/// `GET /types/{id}/os-volume-type-access` (admin).
+pub(super) async fn access_list(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+) -> CinderResult {
+    let (t, projects) = state.platter.type_access_list(&c.ctx, id.as_str()).await?;
+    let items: Vec<Value> = projects
+        .iter()
+        .map(|p| json!({ "volume_type_id": t.id, "project_id": p }))
+        .collect();
+    Ok(Json(json!({ "volume_type_access": items })).into_response())
+}
+
+fn encryption_view(e: &TypeEncryption) -> Value {
+    json!({
+        "volume_type_id": e.volume_type_id,
+        "encryption_id": e.id,
+        "provider": e.provider,
+        "cipher": e.cipher,
+        "key_size": e.key_size,
+        "control_location": e.control_location,
+    })
+}
+
+/// The fields of an encryption create or update.
+fn encryption_fields(body: &Bytes) -> Result<EncryptionFields, CinderError> {
+    let map = json_object(body)?;
+    Obj::new(&map, "body").deny_unknown(&["encryption"])?;
+    let o = Obj::child(&map, "encryption")?;
+    o.deny_unknown(&["provider", "cipher", "key_size", "control_location"])?;
+    let key_size = match o.get("key_size") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(o.opt_int("key_size")?),
+    };
+    Ok(EncryptionFields {
+        provider: o.opt_str("provider", 255)?,
+        cipher: o.opt_nullable_str("cipher", 255)?,
+        key_size,
+        control_location: o.opt_str("control_location", 255)?,
+    })
+}
+
+/// `GET /types/{id}/encryption` (admin): the spec with its record
+/// fields, or `{}` when the type has none.
+pub(super) async fn encryption_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+) -> CinderResult {
+    let Some(e) = state
+        .platter
+        .type_encryption_get(&c.ctx, id.as_str())
+        .await?
+    else {
+        return Ok(Json(json!({})).into_response());
+    };
+    let mut out = encryption_view(&e);
+    out["created_at"] = json!(e.created_at);
+    out["updated_at"] = json!(e.updated_at);
+    out["deleted"] = json!(false);
+    out["deleted_at"] = Value::Null;
+    Ok(Json(out).into_response())
+}
+
+/// `GET /types/{id}/encryption/{key}` (admin): `{key: value}`.
+pub(super) async fn encryption_item(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, key)): SpecPath,
+) -> CinderResult {
+    let e = state
+        .platter
+        .type_encryption_get(&c.ctx, id.as_str())
+        .await?;
+    let value = e
+        .map(|e| encryption_view(&e))
+        .and_then(|v| v.get(&key).cloned())
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| {
+            CinderError::not_found(format!("Volume type encryption of {id} has no {key}."))
+        })?;
+    let text = match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    Ok(Json(json!({ key: text })).into_response())
+}
+
+/// `POST /types/{id}/encryption` (admin).
+pub(super) async fn encryption_create(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): TypePath,
+    body: Bytes,
+) -> CinderResult {
+    let f = encryption_fields(&body)?;
+    let e = state
+        .platter
+        .type_encryption_create(&c.ctx, id.as_str(), f)
+        .await?;
+    Ok(Json(json!({ "encryption": encryption_view(&e) })).into_response())
+}
+
+/// `PUT /types/{id}/encryption/{encryption_id}` (admin): answers what it set.
+pub(super) async fn encryption_update(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, encryption_id)): SpecPath,
+    body: Bytes,
+) -> CinderResult {
+    let f = encryption_fields(&body)?;
+    let e = state
+        .platter
+        .type_encryption_update(&c.ctx, id.as_str(), &encryption_id, f)
+        .await?;
+    let out = json!({
+        "provider": e.provider,
+        "cipher": e.cipher,
+        "key_size": e.key_size,
+        "control_location": e.control_location,
+    });
+    Ok(Json(json!({ "encryption": out })).into_response())
+}
+
+/// `DELETE /types/{id}/encryption/{encryption_id}` (admin).
+pub(super) async fn encryption_delete(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id, encryption_id)): SpecPath,
+) -> CinderResult {
+    state
+        .platter
+        .type_encryption_delete(&c.ctx, id.as_str(), &encryption_id)
         .await?;
     Ok(empty(StatusCode::ACCEPTED))
 }

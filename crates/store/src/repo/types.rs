@@ -1,6 +1,6 @@
 //! Volume types.
 
-use platter_model::{DomainResult, VolumeType, VolumeTypeId};
+use platter_model::{DomainResult, ProjectId, TypeEncryption, VolumeType, VolumeTypeId};
 
 repository! {
     /// Volume types.
@@ -17,5 +17,17 @@ repository! {
         async fn volume_type_update(&self, t: &VolumeType) -> DomainResult<()>;
         /// Deletes a type no volume uses (else `InvalidState`).
         async fn volume_type_delete(&self, id: &VolumeTypeId) -> DomainResult<()>;
+        /// The projects given access to a (private) type.
+        async fn type_access_list(&self, id: &VolumeTypeId) -> DomainResult<Vec<ProjectId>>;
+        /// Gives a project access; already given is a `Conflict`.
+        async fn type_access_add(&self, id: &VolumeTypeId, project: &ProjectId) -> DomainResult<()>;
+        /// Takes access back; not given is `NotFound`.
+        async fn type_access_remove(&self, id: &VolumeTypeId, project: &ProjectId) -> DomainResult<()>;
+        async fn type_encryption_get(&self, id: &VolumeTypeId) -> DomainResult<Option<TypeEncryption>>;
+        /// Records (or replaces) a type's encryption spec; refused
+        /// (`InvalidState`) while volumes use the type.
+        async fn type_encryption_put(&self, e: &TypeEncryption) -> DomainResult<()>;
+        /// Drops a type's encryption spec; refused while volumes use the type.
+        async fn type_encryption_delete(&self, id: &VolumeTypeId) -> DomainResult<()>;
     }
 }

@@ -1,7 +1,9 @@
 //! Volume types.
 
 use async_trait::async_trait;
-use platter_model::{DomainError, DomainResult, Metadata, VolumeType, VolumeTypeId};
+use platter_model::{
+    DomainError, DomainResult, Metadata, ProjectId, TypeEncryption, VolumeType, VolumeTypeId,
+};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -28,11 +30,36 @@ pub(crate) fn type_from_row(r: &SqliteRow) -> DomainResult<VolumeType> {
         extra_specs: serde_json::from_str::<Metadata>(&specs)
             .map_err(|e| DomainError::Internal(format!("bad extra_specs: {e}")))?,
         qos_specs_id: r.id_opt("qos_specs_id"),
+        encrypted: r.get::<i64, _>("encrypted") != 0,
     })
 }
 
 #[async_trait]
 impl TypeRepo for SqliteStore {
+    async fn type_access_list(&self, id: &VolumeTypeId) -> DomainResult<Vec<ProjectId>> {
+        access_list(self, id).await
+    }
+
+    async fn type_access_add(&self, id: &VolumeTypeId, project: &ProjectId) -> DomainResult<()> {
+        access_add(self, id, project).await
+    }
+
+    async fn type_access_remove(&self, id: &VolumeTypeId, project: &ProjectId) -> DomainResult<()> {
+        access_remove(self, id, project).await
+    }
+
+    async fn type_encryption_get(&self, id: &VolumeTypeId) -> DomainResult<Option<TypeEncryption>> {
+        encryption_get(self, id).await
+    }
+
+    async fn type_encryption_put(&self, e: &TypeEncryption) -> DomainResult<()> {
+        encryption_put(self, e).await
+    }
+
+    async fn type_encryption_delete(&self, id: &VolumeTypeId) -> DomainResult<()> {
+        encryption_delete(self, id).await
+    }
+
     /// Inserts a type unless one of that name exists.
     async fn volume_type_ensure(&self, t: &VolumeType) -> DomainResult<()> {
         let specs = serde_json::to_string(&t.extra_specs)
@@ -133,4 +160,147 @@ impl TypeRepo for SqliteStore {
             .map_err(db_err)?;
         row.as_ref().map(type_from_row).transpose()
     }
+}
+
+/// Refuses a change to a type's encryption while volumes use the type.
+async fn refuse_in_use(conn: &mut sqlx::SqliteConnection, id: &VolumeTypeId) -> DomainResult<()> {
+    let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volumes WHERE volume_type_id = ?")
+        .bind(id.as_str())
+        .fetch_one(conn)
+        .await
+        .map_err(db_err)?;
+    if used > 0 {
+        return Err(DomainError::state(format!(
+            "Volume type {id} is in use by {used} volumes; its encryption cannot change."
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn access_list(
+    store: &SqliteStore,
+    id: &VolumeTypeId,
+) -> DomainResult<Vec<ProjectId>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT project_id FROM volume_type_access WHERE volume_type_id = ? ORDER BY project_id",
+    )
+    .bind(id.as_str())
+    .fetch_all(&store.read)
+    .await
+    .map_err(db_err)?;
+    Ok(rows.into_iter().map(|(p,)| ProjectId::from(p)).collect())
+}
+
+pub(crate) async fn access_add(
+    store: &SqliteStore,
+    id: &VolumeTypeId,
+    project: &ProjectId,
+) -> DomainResult<()> {
+    sqlx::query("INSERT INTO volume_type_access (volume_type_id, project_id) VALUES (?, ?)")
+        .bind(id.as_str())
+        .bind(project.as_str())
+        .execute(&store.write)
+        .await
+        .map_err(|e| match db_err(e) {
+            DomainError::Conflict(_) => DomainError::Conflict(format!(
+                "Volume type access for {id}/{project} already exists."
+            )),
+            other => other,
+        })?;
+    Ok(())
+}
+
+pub(crate) async fn access_remove(
+    store: &SqliteStore,
+    id: &VolumeTypeId,
+    project: &ProjectId,
+) -> DomainResult<()> {
+    let res =
+        sqlx::query("DELETE FROM volume_type_access WHERE volume_type_id = ? AND project_id = ?")
+            .bind(id.as_str())
+            .bind(project.as_str())
+            .execute(&store.write)
+            .await
+            .map_err(db_err)?;
+    if res.rows_affected() == 0 {
+        return Err(DomainError::not_found(
+            "Volume type access",
+            format!("{id}/{project}"),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) async fn encryption_get(
+    store: &SqliteStore,
+    id: &VolumeTypeId,
+) -> DomainResult<Option<TypeEncryption>> {
+    let row = sqlx::query("SELECT * FROM volume_type_encryption WHERE volume_type_id = ?")
+        .bind(id.as_str())
+        .fetch_optional(&store.read)
+        .await
+        .map_err(db_err)?;
+    row.map(|r| {
+        Ok(TypeEncryption {
+            id: r.get("encryption_id"),
+            volume_type_id: r.id("volume_type_id"),
+            provider: r.get("provider"),
+            cipher: r.get("cipher"),
+            key_size: r.get("key_size"),
+            control_location: r.get("control_location"),
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts_opt("updated_at")?,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn encryption_put(store: &SqliteStore, e: &TypeEncryption) -> DomainResult<()> {
+    let mut tx = store.begin().await?;
+    refuse_in_use(&mut tx, &e.volume_type_id).await?;
+    sqlx::query(
+        "INSERT INTO volume_type_encryption (volume_type_id, encryption_id, provider, cipher, key_size, control_location, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (volume_type_id) DO UPDATE SET \
+         provider = excluded.provider, cipher = excluded.cipher, key_size = excluded.key_size, \
+         control_location = excluded.control_location, updated_at = excluded.updated_at",
+    )
+    .bind(e.volume_type_id.as_str())
+    .bind(&e.id)
+    .bind(&e.provider)
+    .bind(&e.cipher)
+    .bind(e.key_size)
+    .bind(&e.control_location)
+    .bind(e.created_at.to_string())
+    .bind(e.updated_at.map(|t| t.to_string()))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("UPDATE volume_types SET encrypted = 1 WHERE id = ?")
+        .bind(e.volume_type_id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
+}
+
+pub(crate) async fn encryption_delete(store: &SqliteStore, id: &VolumeTypeId) -> DomainResult<()> {
+    let mut tx = store.begin().await?;
+    refuse_in_use(&mut tx, id).await?;
+    let res = sqlx::query("DELETE FROM volume_type_encryption WHERE volume_type_id = ?")
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if res.rows_affected() == 0 {
+        return Err(DomainError::not_found(
+            "Volume type encryption",
+            id.as_str(),
+        ));
+    }
+    sqlx::query("UPDATE volume_types SET encrypted = 0 WHERE id = ?")
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
 }
