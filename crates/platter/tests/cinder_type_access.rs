@@ -38,6 +38,14 @@ async fn a_private_type_is_only_for_the_projects_given_access() {
         m.get(&format!("/types/{tid}")).await.status,
         StatusCode::NOT_FOUND
     );
+    let plain = m.volume(json!({"size": 1})).await;
+    let r = m
+        .post(
+            &format!("/volumes/{}/action", plain["id"].as_str().unwrap()),
+            json!({"os-retype": {"new_type": "secret"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     let r = m
         .post(
             "/volumes",

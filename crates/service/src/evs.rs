@@ -343,7 +343,16 @@ impl Platter {
     ) -> DomainResult<(JobId, Option<OrderId>)> {
         self.authorize(ctx, Action::VolumeRetype)?;
         let v = self.volume_get(ctx, id).await?;
-        let t = self.volume_type_get(new_type).await?;
+        let t = self.volume_type_usable(ctx, new_type).await?;
+        if t.encrypted {
+            return Err(DomainError::InvalidState {
+                resource: "volume type",
+                message: format!(
+                    "Volume type {} is encrypted; Platter has no key manager and does not make encrypted volumes.",
+                    t.name
+                ),
+            });
+        }
         if !evs_matrix && t.id == v.volume_type_id {
             return Err(DomainError::invalid(format!(
                 "the new volume type must differ from the volume's ({}).",
