@@ -363,3 +363,26 @@ async fn a_batch_extend_counts_quota_for_all_and_starts_all_or_none() {
     );
     assert_eq!(job["entities"]["sub_jobs"][0]["entities"]["size"], 20);
 }
+
+#[tokio::test]
+async fn the_deprecated_v1_show_answers_huaweis_cinder_volume_detail() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1, "name": "old"})).await;
+    let id = v["id"].as_str().unwrap();
+    let r = evs(&c, Method::GET, "v1", &format!("/volumes/{id}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let d = &r.body["volume"];
+    assert_eq!(d["id"], id);
+    assert_eq!(d["name"], "old");
+    assert_eq!(d["os-vol-tenant-attr:tenant_id"], c.project_id.as_str());
+    assert!(d["snapshot_policy_id"].is_null());
+    for absent in ["wwn", "service_type", "tags", "enterprise_project_id"] {
+        assert!(d.get(absent).is_none(), "{absent} in {d}");
+    }
+    assert!(d["links"][0]["href"].as_str().unwrap().contains("/v1/"));
+    let missing = "6a7bd0b9-6cb8-4a9a-9a9f-3b1f9e3e0a11";
+    let r = evs(&c, Method::GET, "v1", &format!("/volumes/{missing}"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(code(&r).starts_with("EVS."), "{}", r.body);
+}

@@ -265,6 +265,13 @@ fn api_routes(state: &ApiState) -> Routes {
             Gate::All(&[SnapshotDelete]),
             delete(snapshots::delete_v5),
         )
+        // Cinder v1 (deprecated): one volume, in Huawei's view.
+        .add(
+            M::GET,
+            "/v1/{project_id}/volumes/{volume_id}",
+            Gate::All(&[VolumeGet]),
+            get(volumes::show_v1),
+        )
         // Jobs.
         .add(
             M::GET,

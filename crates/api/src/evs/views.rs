@@ -92,6 +92,29 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
     out
 }
 
+/// Huawei's `CinderVolumeDetail` of the deprecated v1 show (8.2.1.1,
+/// table 8-36): the EVS detail without the fields that table lacks.
+pub fn cinder_volume_detail_v1(state: &ApiState, v: &Volume) -> Value {
+    let mut out = volume_detail_with(state, "v1", v);
+    if let Value::Object(m) = &mut out {
+        for k in [
+            "service_type",
+            "dedicated_storage_id",
+            "dedicated_storage_name",
+            "tags",
+            "wwn",
+            "enterprise_project_id",
+            "serial_number",
+            "os-vol-mig-status-attr:migstat",
+            "os-vol-mig-status-attr:name_id",
+        ] {
+            m.remove(k);
+        }
+        m.insert("snapshot_policy_id".into(), Value::Null);
+    }
+    out
+}
+
 /// `DiskDetail` (legacy `os-vendor-volumes`): the detail plus lock fields.
 pub fn disk_detail(state: &ApiState, prefix: &str, v: &Volume) -> Value {
     let mut out = volume_detail_with(state, prefix, v);

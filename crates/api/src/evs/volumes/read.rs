@@ -128,6 +128,17 @@ pub async fn show(
     Ok(Json(json!({ "volume": views::volume_detail(&state, &v) })).into_response())
 }
 
+/// `GET /v1/{project_id}/volumes/{volume_id}` (8.2.1.1, deprecated):
+/// Huawei's `CinderVolumeDetail`, the fields of its table 8-36.
+pub async fn show_v1(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, id)): Path<(String, VolumeId)>,
+) -> EvsResult {
+    let v = volume_of(&state, &c.ctx, &id).await?;
+    Ok(Json(json!({ "volume": views::cinder_volume_detail_v1(&state, &v) })).into_response())
+}
+
 pub async fn show_vendor(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
