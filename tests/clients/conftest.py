@@ -31,8 +31,14 @@ def platter_binary():
 
 
 class Platter:
-    def __init__(self):
+    def __init__(self, config=None):
+        """`config`: the text of a platter.toml to serve with, if any."""
         self.tmp = tempfile.mkdtemp(prefix="platter-clients-")
+        self.config = None
+        if config is not None:
+            self.config = os.path.join(self.tmp, "platter.toml")
+            with open(self.config, "w") as f:
+                f.write(config)
         self.data_dir = os.path.join(self.tmp, "data")
         self.identity_port = free_port()
         self.volume_port = free_port()
@@ -43,6 +49,8 @@ class Platter:
     def start(self):
         log = open(self.log_path, "ab")
         env = dict(os.environ, PLATTER_ADMIN_PASSWORD=ADMIN_PASSWORD, PLATTER_LOG="info,sqlx=warn")
+        if self.config:
+            env["PLATTER_CONFIG"] = self.config
         self.proc = subprocess.Popen(
             [platter_binary(), "serve", "--data-dir", self.data_dir,
              "--identity-port", str(self.identity_port),

@@ -58,7 +58,7 @@ def test_backend_pool_capacity(platter):
     pools = openstack(platter.env(), "volume", "backend", "pool", "list", "--long")
     assert len(pools) == 1
     pool = pools[0]
-    assert pool["Name"] == "platter@engine#pool"
+    assert pool["Name"] == "platter@pool#pool"
     caps = pool["Capabilities"]
     assert caps["thin_provisioning_support"] is True
     assert caps["total_capacity_gb"] > 0

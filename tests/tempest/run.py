@@ -82,9 +82,10 @@ vendor_name = Platter
 storage_protocol = nbd
 min_microversion = 3.0
 max_microversion = 3.70
-backend_names = pool
+backend_names = alpha,beta
 
 [volume-feature-enabled]
+multi_backend = True
 backup = False
 snapshot = True
 clone = True
@@ -96,12 +97,26 @@ api_v3 = True
 """
 
 
+# Two engine pools, so Tempest's multi-backend and migration tests run: a
+# type's volume_backend_name (alpha, beta) places its volumes; the seeded
+# types name neither and land in the first.
+POOLS = """
+[[pools]]
+name = "alpha"
+backend = "engine"
+
+[[pools]]
+name = "beta"
+backend = "engine"
+"""
+
+
 def main():
     regex = os.environ.get("PLATTER_TEMPEST_REGEX", "^tempest.api.volume")
     concurrency = os.environ.get("PLATTER_TEMPEST_CONCURRENCY", "2")
     keep = os.environ.get("PLATTER_TEMPEST_KEEP") == "1"
     ws = tempfile.mkdtemp(prefix="platter-tempest-")
-    server = Platter()
+    server = Platter(config=POOLS)
     server.start()
     try:
         subprocess.run(["tempest", "init", ws], check=True, capture_output=True)

@@ -25,9 +25,12 @@ pub struct BackendPool {
 }
 
 impl BackendPool {
-    /// Cinder's host string of the pool: `platter@<backend>#<pool>`.
+    /// Cinder's host string of the pool: `platter@<pool>#<pool>`. Each
+    /// pool is its own Cinder backend (a volume service with its own
+    /// `volume_backend_name`s), so the backend part names the pool too;
+    /// capabilities, services and hosts are per pool.
     pub fn host(&self) -> String {
-        format!("{HOST}@{}#{}", self.backend.name(), self.name)
+        format!("{HOST}@{}#{}", self.name, self.name)
     }
 }
 

@@ -73,6 +73,7 @@ actions! {
     VolumeMetadataDelete => "volume:delete_volume_metadata", Write, Some("evs:volumes:delete");
     VolumeSetBootable => "volume:update", Write, Some("evs:volumes:update");
     VolumeSetReadonly => "volume:update_readonly_flag", Write, Some("evs:volumes:update");
+    VolumeMigrate => "volume_extension:volume_admin_actions:migrate_volume", Admin, None;
     VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;
     VolumeForceDetach => "volume_extension:volume_admin_actions:force_detach", Admin, None;
     VolumeReserve => "volume:reserve_volume", Write, Some("evs:volumes:attach");

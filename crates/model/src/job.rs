@@ -19,12 +19,13 @@ pub enum JobKind {
     VolumeRetype,
     VolumeQos,
     VolumeRollback,
+    VolumeMigrate,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -33,6 +34,7 @@ impl JobKind {
         JobKind::VolumeRetype,
         JobKind::VolumeQos,
         JobKind::VolumeRollback,
+        JobKind::VolumeMigrate,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -49,6 +51,7 @@ impl JobKind {
             JobKind::VolumeRetype => &[RecordVolumeType],
             JobKind::VolumeQos => &[RecordVolumeQos],
             JobKind::VolumeRollback => &[RollbackVolumeDevice, MarkVolumeRolledBack],
+            JobKind::VolumeMigrate => &[CopyVolumeToPool, RecordVolumePool],
         }
     }
 
@@ -68,6 +71,7 @@ impl JobKind {
             JobKind::VolumeRetype => "volume_retype",
             JobKind::VolumeQos => "volume_qos",
             JobKind::VolumeRollback => "volume_rollback",
+            JobKind::VolumeMigrate => "volume_migrate",
         }
     }
 }
@@ -89,6 +93,7 @@ impl FromStr for JobKind {
             "retypeVolume" => JobKind::VolumeRetype,
             "modifyVolumeQos" => JobKind::VolumeQos,
             "rollbackVolume" => JobKind::VolumeRollback,
+            "migrateVolume" => JobKind::VolumeMigrate,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -138,6 +143,15 @@ pub enum JobStep {
     /// `rollbacking` -> `available` (snapshot back to `available`) and the
     /// job's end. On failure: `error_rollbacking`.
     MarkVolumeRolledBack,
+    /// Makes a device of the volume's size in the target pool, copies the
+    /// volume's data into it (zeros stay holes) and verifies the copy.
+    /// Undo: delete the target device.
+    CopyVolumeToPool,
+    /// The volume now lives in the target pool (with its new type, for a
+    /// retype), `migration_status` success, back to the status before, and
+    /// the job's end; then the source device is deleted. On failure:
+    /// `migration_status` error, the source untouched.
+    RecordVolumePool,
 }
 
 impl JobStep {
@@ -158,6 +172,8 @@ impl JobStep {
             JobStep::RecordVolumeQos => "RecordVolumeQos",
             JobStep::RollbackVolumeDevice => "RollbackVolumeDevice",
             JobStep::MarkVolumeRolledBack => "MarkVolumeRolledBack",
+            JobStep::CopyVolumeToPool => "CopyVolumeToPool",
+            JobStep::RecordVolumePool => "RecordVolumePool",
         }
     }
 }
@@ -274,6 +290,28 @@ pub struct VolumeRetypeParams {
     pub volume_type: Option<String>,
 }
 
+/// Input of a move of a volume's data to another pool (Cinder's migration,
+/// alone or for a retype).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeMigrateParams {
+    pub source_pool: String,
+    pub target_pool: String,
+    /// The new type of a retype with migration; also read by the store's
+    /// quota usage (`$.type_name`).
+    #[serde(default)]
+    pub type_id: Option<VolumeTypeId>,
+    #[serde(default)]
+    pub type_name: Option<String>,
+    pub restore: VolumeStatus,
+    /// The volume's status while its data moves: `retyping` for a
+    /// retype's move, `maintenance` for an admin's migration.
+    pub during: VolumeStatus,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
 /// Input of a QoS change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumeQosParams {
@@ -317,6 +355,7 @@ pub enum JobParams {
     VolumeRetype(VolumeRetypeParams),
     VolumeQos(VolumeQosParams),
     VolumeRollback(VolumeRollbackParams),
+    VolumeMigrate(VolumeMigrateParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -338,6 +377,7 @@ impl JobParams {
             JobParams::VolumeRetype(_) => JobKind::VolumeRetype,
             JobParams::VolumeQos(_) => JobKind::VolumeQos,
             JobParams::VolumeRollback(_) => JobKind::VolumeRollback,
+            JobParams::VolumeMigrate(_) => JobKind::VolumeMigrate,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -352,6 +392,7 @@ impl JobParams {
             JobParams::VolumeRetype(p) => serde_json::to_value(p),
             JobParams::VolumeQos(p) => serde_json::to_value(p),
             JobParams::VolumeRollback(p) => serde_json::to_value(p),
+            JobParams::VolumeMigrate(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -377,6 +418,7 @@ impl JobParams {
             JobKind::VolumeRetype => parse(&raw, JobParams::VolumeRetype),
             JobKind::VolumeQos => parse(&raw, JobParams::VolumeQos),
             JobKind::VolumeRollback => parse(&raw, JobParams::VolumeRollback),
+            JobKind::VolumeMigrate => parse(&raw, JobParams::VolumeMigrate),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -572,6 +614,7 @@ mod tests {
                 JobKind::VolumeRetype => 5,
                 JobKind::VolumeQos => 6,
                 JobKind::VolumeRollback => 7,
+                JobKind::VolumeMigrate => 8,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

@@ -30,8 +30,8 @@ pub use ids::{
 };
 pub use job::{
     Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
-    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
-    VolumeRetypeParams, VolumeRollbackParams,
+    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeMigrateParams,
+    VolumeQosParams, VolumeRetypeParams, VolumeRollbackParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};
@@ -42,6 +42,6 @@ pub use time_fmt::Timestamp;
 pub use transfer::Transfer;
 pub use type_encryption::TypeEncryption;
 pub use volume::{
-    AttachMode, Attachment, AttachmentStatus, Metadata, Snapshot, SnapshotStatus, Volume,
-    VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,
+    AttachMode, Attachment, AttachmentStatus, Metadata, MigrationStatus, Snapshot, SnapshotStatus,
+    Volume, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,
 };

@@ -50,6 +50,7 @@ named! {
         RetypeVolume => "retype_volume",
         UpdateVolumeQos => "update_volume_qos",
         RevertVolume => "revert_volume",
+        MigrateVolume => "migrate_volume",
         CreateSnapshot => "create_snapshot",
         DeleteSnapshot => "delete_snapshot",
     }

@@ -74,6 +74,16 @@ string_enum! {
 }
 
 string_enum! {
+    /// Where a move of a volume's data to another pool stands (Cinder's
+    /// `migration_status`).
+    MigrationStatus {
+        Migrating => "migrating",
+        Success => "success",
+        Error => "error",
+    }
+}
+
+string_enum! {
     /// Attachment statuses (Cinder's `attach_status` values).
     AttachmentStatus {
         Reserved => "reserved",
@@ -180,6 +190,8 @@ pub struct Volume {
     pub tags: Metadata,
     /// The storage pool holding the volume's data and its snapshots'.
     pub pool: String,
+    /// The last (or current) move of the volume's data to another pool.
+    pub migration_status: Option<MigrationStatus>,
     /// The order of a yearly/monthly (prePaid) volume; `None` on demand.
     pub order: Option<OrderId>,
 }

@@ -559,7 +559,7 @@ async fn the_pool_reports_thin_capacity_to_admins_only() {
     let r = c.get("/scheduler-stats/get_pools?detail=true").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let pool = &r.body["pools"][0];
-    assert_eq!(pool["name"], "platter@engine#pool");
+    assert_eq!(pool["name"], "platter@pool#pool");
     let caps = &pool["capabilities"];
     assert_eq!(caps["thin_provisioning_support"], true);
     assert_eq!(caps["provisioned_capacity_gb"], 5.0, "{caps}");
@@ -776,10 +776,10 @@ async fn os_hosts_lists_services_and_what_the_volume_host_holds() {
         services,
         vec![
             ("platter", "cinder-scheduler"),
-            ("platter@engine", "cinder-volume")
+            ("platter@pool", "cinder-volume")
         ]
     );
-    let r = a.get("/os-hosts/platter@engine").await;
+    let r = a.get("/os-hosts/platter@pool").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let total = &r.body["host"][0]["resource"];
     assert_eq!(total["project"], "(total)");

@@ -1,7 +1,8 @@
 //! Two engine pools in one server: types place volumes by their
 //! `volume_backend_name`, bytes written over NBD land in the volume's pool,
-//! snapshots and clones stay in their source's pool, and nothing moves
-//! between pools (clone or retype to another pool's type is refused).
+//! snapshots and clones stay in their source's pool, clones and plain
+//! retypes do not cross pools, and migration (admin, or a retype on
+//! demand) moves the bytes, verified.
 
 mod common;
 
@@ -97,7 +98,7 @@ async fn types_place_volumes_in_their_pool_and_nothing_crosses_pools() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["platter@engine#pool1", "platter@engine#pool2"]);
+    assert_eq!(names, ["platter@pool1#pool1", "platter@pool2#pool2"]);
     let caps = &r.body["pools"][1]["capabilities"];
     assert_eq!(caps["pool_name"], "pool2");
     assert_eq!(caps["volume_backend_name"], "SSD");
@@ -111,9 +112,9 @@ async fn types_place_volumes_in_their_pool_and_nothing_crosses_pools() {
     let a = id(&c.volume(json!({"size": 1, "volume_type": "SAS"})).await);
     let b = id(&c.volume(json!({"size": 2, "volume_type": "SSD"})).await);
     let other = id(&c.volume(json!({"size": 1, "volume_type": "SATA"})).await);
-    assert_eq!(host_of(&c, &a).await, "platter@engine#pool1");
-    assert_eq!(host_of(&c, &b).await, "platter@engine#pool2");
-    assert_eq!(host_of(&c, &other).await, "platter@engine#pool1");
+    assert_eq!(host_of(&c, &a).await, "platter@pool1#pool1");
+    assert_eq!(host_of(&c, &b).await, "platter@pool2#pool2");
+    assert_eq!(host_of(&c, &other).await, "platter@pool1#pool1");
     let r = c.get("/scheduler-stats/get_pools?detail=true").await;
     let provisioned =
         |i: usize| r.body["pools"][i]["capabilities"]["provisioned_capacity_gb"].clone();
@@ -141,13 +142,13 @@ async fn types_place_volumes_in_their_pool_and_nothing_crosses_pools() {
     c.wait_snapshot(&snap, "available").await;
     let from_snap = id(&c.volume(json!({"snapshot_id": snap})).await);
     let clone = id(&c.volume(json!({"source_volid": b})).await);
-    assert_eq!(host_of(&c, &from_snap).await, "platter@engine#pool2");
-    assert_eq!(host_of(&c, &clone).await, "platter@engine#pool2");
+    assert_eq!(host_of(&c, &from_snap).await, "platter@pool2#pool2");
+    assert_eq!(host_of(&c, &clone).await, "platter@pool2#pool2");
     // The source's own type, named explicitly, is fine too.
     let same = id(&c
         .volume(json!({"source_volid": b, "volume_type": "SSD"}))
         .await);
-    assert_eq!(host_of(&c, &same).await, "platter@engine#pool2");
+    assert_eq!(host_of(&c, &same).await, "platter@pool2#pool2");
     let (att, uri) = c.attach(&clone, "rw").await;
     qemu_io(&uri, &["read -P 0xbb 0 1M"]);
     c.detach(&att).await;
@@ -186,7 +187,7 @@ async fn types_place_volumes_in_their_pool_and_nothing_crosses_pools() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let v = c.wait_volume(&a, "available").await;
     assert_eq!(v["volume_type"], "GPSSD");
-    assert_eq!(v["os-vol-host-attr:host"], "platter@engine#pool1");
+    assert_eq!(v["os-vol-host-attr:host"], "platter@pool1#pool1");
 
     // The data is where the host string says, read without the server.
     server.kill9();
@@ -255,4 +256,134 @@ async fn a_server_refuses_to_start_without_the_pool_of_its_volumes() {
         text.contains("pool 'pool'") && text.contains("not configured"),
         "{text}"
     );
+}
+
+/// Polls a volume until its status is settled (not retyping, not in
+/// maintenance).
+async fn settled(c: &Client, id: &str) -> Value {
+    for _ in 0..600 {
+        let v = c.get(&format!("/volumes/{id}")).await.body["volume"].clone();
+        if !matches!(v["status"].as_str(), Some("retyping" | "maintenance")) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("volume {id} never settled");
+}
+
+#[tokio::test]
+async fn a_retype_on_demand_and_an_admin_migration_move_the_bytes_between_pools() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("platter.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let mut server = Server::start_with(&[("PLATTER_CONFIG", config.as_str())]);
+    let c = admin(&server).await;
+
+    let v = c.volume(json!({"size": 1, "volume_type": "SAS"})).await;
+    let vid = id(&v);
+    assert_eq!(host_of(&c, &vid).await, "platter@pool1#pool1");
+    let (att, uri) = c.attach(&vid, "rw").await;
+    qemu_io(
+        &uri,
+        &["write -P 0x5c 0 1M", "write -P 0xc5 1020M 4M", "flush"],
+    );
+
+    // Attached, it does not move; nor with `never` across pools.
+    let retype = |policy: &'static str| {
+        let c = c.clone();
+        let vid = vid.clone();
+        async move {
+            c.post(
+                &format!("/volumes/{vid}/action"),
+                json!({"os-retype": {"new_type": "SSD", "migration_policy": policy}}),
+            )
+            .await
+        }
+    };
+    let r = retype("on-demand").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    c.detach(&att).await;
+    let r = retype("never").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+    let r = retype("on-demand").await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let moved = settled(&c, &vid).await;
+    assert_eq!(moved["status"], "available", "{moved}");
+    assert_eq!(moved["volume_type"], "SSD");
+    assert_eq!(moved["os-vol-host-attr:host"], "platter@pool2#pool2");
+    assert_eq!(moved["os-vol-mig-status-attr:migstat"], "success");
+    assert_eq!(moved["migration_status"], "success");
+    let (att, uri) = c.attach(&vid, "rw").await;
+    qemu_io(
+        &uri,
+        &[
+            "read -P 0x5c 0 1M",
+            "read -P 0 1M 1019M",
+            "read -P 0xc5 1020M 4M",
+        ],
+    );
+    c.detach(&att).await;
+
+    // An admin moves it back by host, keeping its type.
+    let r = c
+        .post(
+            &format!("/volumes/{vid}/action"),
+            json!({"os-migrate_volume": {"host": "platter@pool1#pool1", "force_host_copy": false}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let back = settled(&c, &vid).await;
+    assert_eq!(back["status"], "available");
+    assert_eq!(back["volume_type"], "SSD");
+    assert_eq!(back["os-vol-host-attr:host"], "platter@pool1#pool1");
+    let (att, uri) = c.attach(&vid, "rw").await;
+    qemu_io(&uri, &["read -P 0x5c 0 1M", "read -P 0xc5 1020M 4M"]);
+    c.detach(&att).await;
+
+    // Refusals: same pool, unknown host, a volume with snapshots, members.
+    let migrate = |host: &'static str| {
+        let c = c.clone();
+        let vid = vid.clone();
+        async move {
+            c.post(
+                &format!("/volumes/{vid}/action"),
+                json!({"os-migrate_volume": {"host": host}}),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        migrate("platter@pool1#pool1").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        migrate("platter@nowhere#nowhere").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = c
+        .post("/snapshots", json!({"snapshot": {"volume_id": vid}}))
+        .await;
+    c.wait_snapshot(r.body["snapshot"]["id"].as_str().unwrap(), "available")
+        .await;
+    assert_eq!(
+        migrate("platter@pool2#pool2").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let m = c.new_project_user(&server, "p", "u", "member").await;
+    let mine = m.volume(json!({"size": 1, "volume_type": "SAS"})).await;
+    let r = m
+        .post(
+            &format!("/volumes/{}/action", id(&mine)),
+            json!({"os-migrate_volume": {"host": "platter@pool2#pool2"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The source devices are gone: pool2 holds nothing after the move back.
+    server.terminate();
+    let data = server.data_dir();
+    let p2 = engine_devices(&data.join("p2"));
+    assert!(p2.is_empty(), "{p2:?}");
 }

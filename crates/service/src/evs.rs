@@ -10,6 +10,7 @@ use platter_model::{
 use platter_store::{ExtendTarget, IdempotencyClaim};
 use serde_json::json;
 
+use crate::type_access::refuse_encrypted;
 use crate::volumes::{check_qos_fields, new_job, CreateRules, VolumeCreate};
 use crate::Platter;
 
@@ -319,14 +320,25 @@ impl Platter {
             .await
     }
 
-    /// Cinder's `os-retype`: to any other type of the volume's pool (no
-    /// migration yet), whatever EVS's upgrade matrix says.
+    /// Cinder's `os-retype`: to any other type, whatever EVS's upgrade
+    /// matrix says. A type of another pool moves the volume's data there
+    /// when `migrate` (`migration_policy: on-demand`), else is refused.
     pub async fn volume_retype_any(
         &self,
         ctx: &AuthContext,
         id: &VolumeId,
         new_type: &str,
+        migrate: bool,
     ) -> DomainResult<JobId> {
+        if migrate {
+            self.authorize(ctx, Action::VolumeRetype)?;
+            let v = self.volume_get(ctx, id).await?;
+            let t = self.volume_type_usable(ctx, new_type).await?;
+            if let Some(target) = self.pool_of_type(&t).filter(|p| *p != v.pool) {
+                refuse_encrypted(&t)?;
+                return self.start_migration(&v, target, Some(&t)).await;
+            }
+        }
         self.retype_with(ctx, id, new_type, (None, None), false, false)
             .await
             .map(|(job, _)| job)
@@ -344,15 +356,7 @@ impl Platter {
         self.authorize(ctx, Action::VolumeRetype)?;
         let v = self.volume_get(ctx, id).await?;
         let t = self.volume_type_usable(ctx, new_type).await?;
-        if t.encrypted {
-            return Err(DomainError::InvalidState {
-                resource: "volume type",
-                message: format!(
-                    "Volume type {} is encrypted; Platter has no key manager and does not make encrypted volumes.",
-                    t.name
-                ),
-            });
-        }
+        refuse_encrypted(&t)?;
         if !evs_matrix && t.id == v.volume_type_id {
             return Err(DomainError::invalid(format!(
                 "the new volume type must differ from the volume's ({}).",

@@ -32,7 +32,7 @@ pub enum ServiceChange {
 }
 
 /// Whether `host` names `service_host` at Cinder's host level: `platter`
-/// names `platter` and `platter@engine`; `platter@engine` names itself.
+/// names `platter` and `platter@pool`; `platter@pool` names itself.
 fn host_matches(service_host: &str, host: &str) -> bool {
     service_host == host
         || service_host

@@ -245,6 +245,14 @@ impl Platter {
                     }
                 }
             }
+            (JobStep::CopyVolumeToPool, JobParams::VolumeMigrate(p)) => {
+                let (src, dst) = self.migration_backends(p)?;
+                tokio::task::spawn_blocking(move || {
+                    crate::migration::copy_volume(&*src, &*dst, id.as_str())
+                })
+                .await
+                .map_err(|e| format!("copy task failed: {e}"))?
+            }
             (JobStep::DeleteVolumeSnapshots, _) => {
                 let snaps = self
                     .store()
@@ -296,6 +304,17 @@ impl Platter {
                 let b = self.job_backend(job).await?;
                 Self::blocking(&b, move |b| b.delete_snapshot(&id)).await
             }
+            JobStep::CopyVolumeToPool => match &job.params {
+                JobParams::VolumeMigrate(p) => {
+                    let (_, dst) = self.migration_backends(p)?;
+                    tokio::task::spawn_blocking(move || {
+                        crate::migration::delete_if_present(&*dst, id.as_str())
+                    })
+                    .await
+                    .map_err(|e| format!("undo task failed: {e}"))?
+                }
+                _ => Ok(()),
+            },
             // Deletes, growth and rollbacks cannot be taken back: their
             // failure statuses (error_deleting, error_extending,
             // error_rollbacking) say so and the operation may be retried.
@@ -312,7 +331,8 @@ impl Platter {
             | JobStep::RemoveSnapshotRow
             | JobStep::RecordVolumeType
             | JobStep::RecordVolumeQos
-            | JobStep::MarkVolumeRolledBack => Ok(()),
+            | JobStep::MarkVolumeRolledBack
+            | JobStep::RecordVolumePool => Ok(()),
         }
     }
 
@@ -363,6 +383,34 @@ impl Platter {
                     .volume_finish_rollback(id, &p.snapshot_id, &job.id, error)
                     .await
             }
+            JobParams::VolumeMigrate(p) => {
+                let r = store
+                    .volume_finish_migrate(
+                        &job.volume_id(),
+                        &job.id,
+                        &p.target_pool,
+                        p.type_id.as_ref(),
+                        p.during,
+                        p.restore,
+                        error,
+                    )
+                    .await;
+                if r.is_ok() && error.is_none() {
+                    // The volume lives in the target pool now; the source
+                    // device is garbage (a crash before this leaks it).
+                    if let Ok((src, _)) = self.migration_backends(p) {
+                        let id = job.resource_id.clone();
+                        let gone = tokio::task::spawn_blocking(move || {
+                            crate::migration::delete_if_present(&*src, &id)
+                        })
+                        .await;
+                        if !matches!(gone, Ok(Ok(()))) {
+                            tracing::warn!("the migrated volume's source device was not deleted");
+                        }
+                    }
+                }
+                r
+            }
             JobParams::Unreadable { .. } => {
                 let error = error.unwrap_or("bad job parameters");
                 self.finish_unreadable(job, error).await
@@ -404,6 +452,25 @@ impl Platter {
             JobKind::VolumeQos => {
                 store
                     .volume_finish_qos(id, &job.id, None, None, None, e)
+                    .await
+            }
+            // The data stays in the source pool; the status returns to
+            // what the attachments say.
+            JobKind::VolumeMigrate => {
+                let during = store
+                    .volume_get(id)
+                    .await?
+                    .map_or(VolumeStatus::Maintenance, |v| v.status);
+                store
+                    .volume_finish_migrate(
+                        id,
+                        &job.id,
+                        "",
+                        None,
+                        during,
+                        VolumeStatus::Available,
+                        e,
+                    )
                     .await
             }
             JobKind::VolumeRollback => {

@@ -14,6 +14,7 @@ mod hosts;
 mod identity;
 mod jobs;
 mod messages;
+mod migration;
 mod qos_specs;
 mod quotas;
 mod scheduler;

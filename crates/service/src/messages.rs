@@ -30,6 +30,7 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
         (JobKind::VolumeRetype, _) => (MessageResource::Volume, A::RetypeVolume, detail),
         (JobKind::VolumeQos, _) => (MessageResource::Volume, A::UpdateVolumeQos, detail),
         (JobKind::VolumeRollback, _) => (MessageResource::Volume, A::RevertVolume, detail),
+        (JobKind::VolumeMigrate, _) => (MessageResource::Volume, A::MigrateVolume, detail),
         (JobKind::SnapshotCreate, _) => (MessageResource::Snapshot, A::CreateSnapshot, detail),
         (JobKind::SnapshotDelete, _) => (MessageResource::Snapshot, A::DeleteSnapshot, detail),
     }

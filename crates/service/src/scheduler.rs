@@ -12,7 +12,7 @@ pub const VENDOR_NAME: &str = "Platter";
 /// How every pool's volumes are reached (`storage_protocol`).
 pub const STORAGE_PROTOCOL: &str = "nbd";
 
-/// `platter@engine#pool` → `platter@engine`.
+/// `platter@pool#pool` → `platter@pool`.
 pub(crate) fn volume_host_of(pool_host: &str) -> String {
     pool_host.split('#').next().unwrap_or(pool_host).to_string()
 }

@@ -17,6 +17,18 @@ pub struct EncryptionFields {
     pub control_location: Option<String>,
 }
 
+/// Refuses an encrypted type for new or retyped volumes: Platter has no
+/// key manager and does not encrypt.
+pub(crate) fn refuse_encrypted(t: &VolumeType) -> DomainResult<()> {
+    if t.encrypted {
+        return Err(type_state(format!(
+            "Volume type {} is encrypted; Platter has no key manager and does not make encrypted volumes.",
+            t.name
+        )));
+    }
+    Ok(())
+}
+
 fn type_state(message: impl Into<String>) -> DomainError {
     DomainError::InvalidState {
         resource: "volume type",

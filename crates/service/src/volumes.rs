@@ -335,6 +335,7 @@ impl Platter {
     pub(crate) fn pool_of_type(&self, t: &VolumeType) -> Option<String> {
         t.extra_specs
             .get("volume_backend_name")
+            .or_else(|| t.extra_specs.get("capabilities:volume_backend_name"))
             .and_then(|n| self.pools().by_volume_backend_name(n))
             .map(|p| p.name.clone())
     }
@@ -611,15 +612,7 @@ impl Platter {
             (None, Some(src)) => self.volume_type_get(src.volume_type_id.as_str()).await?,
             (None, None) => self.volume_type_default().await?,
         };
-        if vtype.encrypted {
-            return Err(DomainError::InvalidState {
-                resource: "volume type",
-                message: format!(
-                    "Volume type {} is encrypted; Platter has no key manager and does not create encrypted volumes.",
-                    vtype.name
-                ),
-            });
-        }
+        crate::type_access::refuse_encrypted(&vtype)?;
         if let (true, Some(src)) = (rules.source_must_match, &source_volume) {
             if src.availability_zone != az {
                 return Err(DomainError::InvalidCreate(CreateRule::ZoneMismatch {

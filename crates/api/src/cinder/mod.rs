@@ -111,6 +111,7 @@ fn project_routes(state: &ApiState) -> Routes {
             Gate::OneOf(&[
                 VolumeExtend,
                 VolumeRetype,
+                VolumeMigrate,
                 VolumeResetStatus,
                 VolumeSetBootable,
                 VolumeSetReadonly,

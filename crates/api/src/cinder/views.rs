@@ -69,8 +69,9 @@ pub fn volume_detail(
         "consistencygroup_id": null,
         "user_id": v.user_id,
     });
+    let migstat = json!(v.migration_status.map(|m| m.as_str()));
     if admin {
-        out["migration_status"] = Value::Null;
+        out["migration_status"] = migstat.clone();
     }
     if api.at_least(13) {
         out["group_id"] = Value::Null;
@@ -95,7 +96,7 @@ pub fn volume_detail(
         out["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
         if admin {
             out["os-vol-host-attr:host"] = json!(state.platter.volume_host(v));
-            out["os-vol-mig-status-attr:migstat"] = Value::Null;
+            out["os-vol-mig-status-attr:migstat"] = migstat;
             out["os-vol-mig-status-attr:name_id"] = Value::Null;
         }
     }

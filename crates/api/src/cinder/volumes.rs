@@ -327,18 +327,28 @@ pub async fn action(
             let o = action_object(name, value)?;
             o.deny_unknown(&["new_type", "migration_policy"])?;
             let new_type = o.req_str("new_type", 255)?;
-            match o.opt_str("migration_policy", 16)?.as_deref() {
-                None | Some("never") | Some("on-demand") => {}
+            let migrate = match o.opt_str("migration_policy", 16)?.as_deref() {
+                None | Some("never") => false,
+                Some("on-demand") => true,
                 Some(other) => {
                     return Err(CinderError::bad_request(format!(
                         "Invalid input received: migration_policy must be 'never' or 'on-demand', not '{other}'."
                     )))
                 }
-            }
+            };
             state
                 .platter
-                .volume_retype_any(&c.ctx, &id, &new_type)
+                .volume_retype_any(&c.ctx, &id, &new_type, migrate)
                 .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-migrate_volume" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["host", "force_host_copy", "lock_volume", "cluster"])?;
+            let host = o.req_str("host", 255)?;
+            o.opt_bool("force_host_copy")?;
+            o.opt_bool("lock_volume")?;
+            state.platter.volume_migrate(&c.ctx, &id, &host).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
         "os-reset_status" => {

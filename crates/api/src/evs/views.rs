@@ -57,7 +57,7 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
         "encrypted": false,
         "replication_status": "disabled",
         "os-volume-replication:extended_status": null,
-        "os-vol-mig-status-attr:migstat": null,
+        "os-vol-mig-status-attr:migstat": v.migration_status.map(|m| m.as_str()),
         "os-vol-mig-status-attr:name_id": null,
         "shareable": if v.multiattach { "true" } else { "false" },
         "user_id": v.user_id,
@@ -302,6 +302,7 @@ fn job_type(kind: JobKind) -> &'static str {
         JobKind::VolumeRetype => "retypeVolume",
         JobKind::VolumeQos => "modifyVolumeQos",
         JobKind::VolumeRollback => "rollbackVolume",
+        JobKind::VolumeMigrate => "migrateVolume",
     }
 }
 

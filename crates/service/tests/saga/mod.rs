@@ -9,7 +9,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use platter_backend::StorageBackend;
+use platter_backend::{BackendPool, BackendRegistry, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{
     AuthContext, DomainError, Job, JobId, JobKind, JobStatus, QuotaUsage, SnapshotId,
@@ -35,6 +35,7 @@ pub enum Scenario {
     Retype,
     Qos,
     Rollback,
+    Migrate,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -53,6 +54,7 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::VolumeRetype => &[Scenario::Retype],
         JobKind::VolumeQos => &[Scenario::Qos],
         JobKind::VolumeRollback => &[Scenario::Rollback],
+        JobKind::VolumeMigrate => &[Scenario::Migrate],
     }
 }
 
@@ -62,29 +64,51 @@ pub struct World {
     pub ctx: AuthContext,
     platter: Option<Platter>,
     pool: Option<Arc<Pool>>,
+    /// A second pool, where migrations move volumes.
+    pool2: Option<Arc<Pool>>,
 }
 
-fn open(dir: &std::path::Path, faults: FaultInjection) -> (Arc<Pool>, ServiceConfig) {
+/// The service over the two pools of `dir`.
+fn open(
+    store: Store,
+    dir: &std::path::Path,
+    faults: FaultInjection,
+) -> (Platter, Arc<Pool>, Arc<Pool>) {
     let pool = Arc::new(Pool::open(dir.join("pool"), PoolOptions::default()).unwrap());
+    let pool2 = Arc::new(Pool::open(dir.join("pool2"), PoolOptions::default()).unwrap());
     let config = ServiceConfig {
         faults,
         ..Default::default()
     };
-    (pool, config)
+    let registry = BackendRegistry::new(vec![
+        BackendPool {
+            name: "pool".into(),
+            volume_backend_names: vec!["pool".into()],
+            backend: pool.clone(),
+        },
+        BackendPool {
+            name: "pool2".into(),
+            volume_backend_names: vec!["pool2".into()],
+            backend: pool2.clone(),
+        },
+    ])
+    .unwrap();
+    let platter = Platter::with_pools(store, Arc::new(registry), config);
+    (platter, pool, pool2)
 }
 
 impl World {
     pub async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).await.unwrap();
-        let (pool, config) = open(dir.path(), FaultInjection::default());
-        let platter = Platter::new(store, pool.clone(), config);
+        let (platter, pool, pool2) = open(store, dir.path(), FaultInjection::default());
         let ctx = crate::common::bootstrap_admin(&platter).await;
         World {
             dir,
             ctx,
             platter: Some(platter),
             pool: Some(pool),
+            pool2: Some(pool2),
         }
     }
 
@@ -96,15 +120,20 @@ impl World {
         self.pool.as_ref().unwrap()
     }
 
+    pub fn pool2(&self) -> &Pool {
+        self.pool2.as_ref().unwrap()
+    }
+
     /// Drops the service and waits until nothing holds the pool (its jobs
     /// ended), as a process exit would; the pool's lock is released.
     pub async fn close(&mut self) {
         self.platter = None;
-        let Some(pool) = self.pool.take() else { return };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while Arc::strong_count(&pool) > 1 {
-            assert!(Instant::now() < deadline, "the pool is still held");
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        for pool in [self.pool.take(), self.pool2.take()].into_iter().flatten() {
+            while Arc::strong_count(&pool) > 1 {
+                assert!(Instant::now() < deadline, "the pool is still held");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     }
 
@@ -112,9 +141,10 @@ impl World {
     pub async fn reopen(&mut self, faults: FaultInjection) {
         self.close().await;
         let store = Store::open(&self.dir.path().join("db")).await.unwrap();
-        let (pool, config) = open(self.dir.path(), faults);
-        self.platter = Some(Platter::new(store, pool.clone(), config));
+        let (platter, pool, pool2) = open(store, self.dir.path(), faults);
+        self.platter = Some(platter);
         self.pool = Some(pool);
+        self.pool2 = Some(pool2);
     }
 
     pub async fn job(&self, id: &JobId) -> Job {
@@ -221,6 +251,7 @@ impl Scenario {
             Scenario::Retype => JobKind::VolumeRetype,
             Scenario::Qos => JobKind::VolumeQos,
             Scenario::Rollback => JobKind::VolumeRollback,
+            Scenario::Migrate => JobKind::VolumeMigrate,
         }
     }
 
@@ -348,6 +379,7 @@ impl Scenario {
                 None,
                 p.snapshot_rollback(ctx, &snap, &fx.src).await.unwrap(),
             ),
+            Scenario::Migrate => (None, p.volume_migrate(ctx, &fx.src, "pool2").await.unwrap()),
         };
         fx.target = target;
         job
@@ -428,6 +460,22 @@ impl Scenario {
                 );
                 assert_eq!(snapshot(snap).await.status, SnapshotStatus::Available);
             }
+            Scenario::Migrate => {
+                let v = volume(fx.src.clone()).await;
+                assert_eq!(v.status, VolumeStatus::Available);
+                assert_eq!(
+                    v.pool, "pool",
+                    "a failed migration keeps the volume in place"
+                );
+                assert_eq!(
+                    v.migration_status,
+                    Some(platter_model::MigrationStatus::Error)
+                );
+                assert!(
+                    !w.pool2().volume_exists(fx.src.as_str()).unwrap(),
+                    "undo left the copy"
+                );
+            }
         }
     }
 
@@ -483,13 +531,17 @@ impl Scenario {
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
                 after_normal
             }
-            Scenario::Extend | Scenario::Retype | Scenario::Qos | Scenario::Rollback => before,
+            Scenario::Extend
+            | Scenario::Retype
+            | Scenario::Qos
+            | Scenario::Rollback
+            | Scenario::Migrate => before,
         }
     }
 }
 
-/// A volume's status, size, type, provisioned IOPS and throughput.
-pub type VolumeRow = (VolumeStatus, i64, String, Option<i64>, Option<i64>);
+/// A volume's status, size, type, provisioned IOPS, throughput and pool.
+pub type VolumeRow = (VolumeStatus, i64, String, Option<i64>, Option<i64>, String);
 
 /// Everything a job's end leaves, with ids replaced by their roles.
 #[derive(Debug, Clone, PartialEq)]
@@ -505,8 +557,15 @@ pub struct Outcome {
 }
 
 fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
-    let pool = w.pool();
     let mut out = BTreeMap::new();
+    for (pool, place) in [(w.pool(), ""), (w.pool2(), "pool2/")] {
+        pool_devices(pool, place, fx, &mut out);
+    }
+    out
+}
+
+/// The devices of one pool, labelled with `place` (the pool) and role.
+fn pool_devices(pool: &Pool, place: &str, fx: &Fixture, out: &mut BTreeMap<String, (u64, u64)>) {
     for name in pool.device_names() {
         let (prefix, id) = name.split_at(2);
         let io = match prefix {
@@ -526,9 +585,11 @@ fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
             }
             gib += GIB;
         }
-        out.insert(format!("{prefix}{}", fx.label(id)), (size, h.finish()));
+        out.insert(
+            format!("{place}{prefix}{}", fx.label(id)),
+            (size, h.finish()),
+        );
     }
-    out
 }
 
 pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
@@ -547,7 +608,14 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
             Ok(v) => {
                 volumes.insert(
                     fx.label(&id),
-                    Some((v.status, v.size, v.volume_type_name, v.iops, v.throughput)),
+                    Some((
+                        v.status,
+                        v.size,
+                        v.volume_type_name,
+                        v.iops,
+                        v.throughput,
+                        v.pool,
+                    )),
                 );
             }
             Err(DomainError::NotFound { .. }) => {

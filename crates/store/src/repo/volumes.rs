@@ -215,6 +215,33 @@ repository! {
             restore: VolumeStatus,
             error: Option<&str>,
         ) -> DomainResult<()>;
+        /// Starts moving an `available` volume's data to another pool: it
+        /// must have no snapshots and no attachments; its status becomes
+        /// `during` and `migration_status` migrating; with a new type (a
+        /// retype), that type's quota is counted. Returns the status to
+        /// restore.
+        async fn volume_begin_migrate(
+            &self,
+            id: &VolumeId,
+            during: VolumeStatus,
+            new_type_name: Option<&str>,
+            job: &Job,
+            quota: &QuotaDefaults,
+        ) -> DomainResult<VolumeStatus>;
+        /// Ends a move: on success the volume's pool is `target_pool` (and
+        /// its type `type_id`, if any) and `migration_status` success, else
+        /// error; either way it returns from `during` to `restore`.
+        #[allow(clippy::too_many_arguments)]
+        async fn volume_finish_migrate(
+            &self,
+            id: &VolumeId,
+            job_id: &JobId,
+            target_pool: &str,
+            type_id: Option<&VolumeTypeId>,
+            during: VolumeStatus,
+            restore: VolumeStatus,
+            error: Option<&str>,
+        ) -> DomainResult<()>;
         /// Records a QoS change job for an `available` or `in-use` volume.
         async fn volume_begin_qos(&self, id: &VolumeId, job: &Job) -> DomainResult<()>;
         /// Ends a QoS job: on success the new provisioned IOPS and throughput,

@@ -57,7 +57,8 @@ pub(crate) async fn usage(
     let moving = sqlx::query(
         "SELECT json_extract(j.params, '$.type_name') AS type_name, COUNT(*) AS n, \
          COALESCE(SUM(v.size), 0) AS gb \
-         FROM volumes v JOIN jobs j ON j.resource_id = v.id AND j.kind = 'volume_retype' \
+         FROM volumes v JOIN jobs j ON j.resource_id = v.id \
+         AND j.kind IN ('volume_retype', 'volume_migrate') \
          AND j.status IN ('queued', 'running') \
          WHERE v.project_id = ? AND v.status = 'retyping' GROUP BY 1",
     )

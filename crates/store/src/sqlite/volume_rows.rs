@@ -44,6 +44,10 @@ pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
         tags: Metadata::new(),
         pool: r.get("pool"),
         order: r.id_opt("order_id"),
+        migration_status: r
+            .get::<Option<String>, _>("migration_status")
+            .map(|s| parse_enum(&s))
+            .transpose()?,
     })
 }
 

@@ -777,6 +777,94 @@ impl VolumeRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
+    async fn volume_begin_migrate(
+        &self,
+        id: &VolumeId,
+        during: VolumeStatus,
+        new_type_name: Option<&str>,
+        job: &Job,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<VolumeStatus> {
+        let mut tx = self.begin().await?;
+        let v = require_volume(&mut tx, id).await?;
+        if v.status != VolumeStatus::Available || !v.attachments.is_empty() {
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} status must be available and detached to move it to another pool, currently in '{}'.",
+                v.status
+            )));
+        }
+        let snapshots: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE volume_id = ?")
+                .bind(id.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if snapshots > 0 {
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} has {snapshots} snapshots; a volume with snapshots cannot move to another pool."
+            )));
+        }
+        if let Some(t) = new_type_name {
+            let deltas = vec![
+                (format!("volumes_{t}"), 1),
+                (format!("gigabytes_{t}"), v.size),
+            ];
+            quotas::check(&mut tx, &v.project_id, quota, &deltas, None).await?;
+        }
+        if !cas(&mut tx, id, &[v.status], during).await? {
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} changed status concurrently."
+            )));
+        }
+        sqlx::query("UPDATE volumes SET migration_status = 'migrating' WHERE id = ?")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(v.status)
+    }
+
+    async fn volume_finish_migrate(
+        &self,
+        id: &VolumeId,
+        job_id: &JobId,
+        target_pool: &str,
+        type_id: Option<&VolumeTypeId>,
+        during: VolumeStatus,
+        restore: VolumeStatus,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let v = require_volume(&mut tx, id).await?;
+        if v.status == during {
+            if error.is_none() {
+                sqlx::query(
+                    "UPDATE volumes SET pool = ?, volume_type_id = COALESCE(?, volume_type_id), \
+                     migration_status = 'success' WHERE id = ?",
+                )
+                .bind(target_pool)
+                .bind(type_id.map(VolumeTypeId::as_str))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            } else {
+                sqlx::query("UPDATE volumes SET migration_status = 'error' WHERE id = ?")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            if cas(&mut tx, id, &[during], restore).await? {
+                settle(&mut tx, id).await?;
+            }
+        }
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
     /// Records a QoS change job for an `available` or `in-use` volume.
     async fn volume_begin_qos(&self, id: &VolumeId, job: &Job) -> DomainResult<()> {
         let mut tx = self.begin().await?;
