@@ -55,6 +55,7 @@ macro_rules! actions {
 actions! {
     // ---- versions and discovery
     VersionsGet => "versions:get", Public, None;
+    ResourceFiltersList => "volume:get_resource_filters", Read, None;
     ExtensionsList => "volume_extension:extensions:get", Read, None;
     AvailabilityZoneList => "volume_extension:availability_zone_list", Read, None;
     LimitsGet => "limits_extension:used_limits", Read, None;
@@ -73,6 +74,7 @@ actions! {
     VolumeMetadataDelete => "volume:delete_volume_metadata", Write, Some("evs:volumes:delete");
     VolumeSetBootable => "volume:update", Write, Some("evs:volumes:update");
     VolumeSetReadonly => "volume:update_readonly_flag", Write, Some("evs:volumes:update");
+    VolumeRevert => "volume:revert_to_snapshot", Write, Some("evs:snapshots:rollback");
     VolumeMigrate => "volume_extension:volume_admin_actions:migrate_volume", Admin, None;
     VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;
     VolumeForceDetach => "volume_extension:volume_admin_actions:force_detach", Admin, None;

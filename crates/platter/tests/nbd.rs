@@ -858,3 +858,82 @@ async fn cinder_qos_specs_hold_a_volume_to_their_limits_and_change_live() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn cinder_revert_restores_the_latest_snapshot_and_refuses_older_ones() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let (att, uri) = c.attach(&vid, "rw").await;
+    ok("qemu-io", &["-f", "raw", "-c", "write -P 0xa1 0 1M", &uri]);
+    c.detach(&att).await;
+    let r = c
+        .post("/snapshots", json!({"snapshot": {"volume_id": vid}}))
+        .await;
+    let s1 = r.body["snapshot"]["id"].as_str().unwrap().to_string();
+    c.wait_snapshot(&s1, "available").await;
+    let (att, uri) = c.attach(&vid, "rw").await;
+    ok("qemu-io", &["-f", "raw", "-c", "write -P 0xb2 0 1M", &uri]);
+    c.detach(&att).await;
+
+    let revert = |snap: String| {
+        let c = c.clone();
+        let vid = vid.clone();
+        async move {
+            c.call_mv(
+                "3.40",
+                Method::POST,
+                &format!("/volumes/{vid}/action"),
+                Some(json!({"revert": {"snapshot_id": snap}})),
+            )
+            .await
+        }
+    };
+    // Before 3.40 there is no such action.
+    let r = c
+        .post(
+            &format!("/volumes/{vid}/action"),
+            json!({"revert": {"snapshot_id": s1}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = revert(s1.clone()).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    c.wait_volume(&vid, "available").await;
+    let (att, uri) = c.attach(&vid, "rw").await;
+    let out = ok("qemu-io", &["-f", "raw", "-c", "read -P 0xa1 0 1M", &uri]);
+    assert!(!out.contains("Pattern verification failed"), "{out}");
+    c.detach(&att).await;
+
+    // A newer snapshot makes s1 an older one: refused.
+    let r = c
+        .post("/snapshots", json!({"snapshot": {"volume_id": vid}}))
+        .await;
+    c.wait_snapshot(r.body["snapshot"]["id"].as_str().unwrap(), "available")
+        .await;
+    let r = revert(s1).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert!(
+        r.body["badRequest"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the latest"),
+        "{:?}",
+        r.body
+    );
+
+    // The filters the lists take (3.33).
+    let r = c
+        .call_mv(
+            "3.33",
+            Method::GET,
+            "/resource_filters?resource=snapshot",
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"resource_filters": [{"resource": "snapshot", "filters": ["name", "status", "volume_id", "project_id"]}]})
+    );
+}

@@ -7,7 +7,7 @@ use platter_model::{
     JobKind, JobParams, Metadata, Order, OrderId, QosRule, SnapshotId, Timestamp, Volume, VolumeId,
     VolumeQosParams, VolumeRetypeParams, VolumeRollbackParams, VolumeStatus, ORDER_ID_KEY,
 };
-use platter_store::{ExtendTarget, IdempotencyClaim};
+use platter_store::{ExtendTarget, IdempotencyClaim, SnapshotQuery};
 use serde_json::json;
 
 use crate::type_access::refuse_encrypted;
@@ -461,6 +461,39 @@ impl Platter {
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
         Ok(job_id)
+    }
+
+    /// Cinder's `revert` (3.40): the volume's data becomes its latest
+    /// snapshot's (an older snapshot is refused, as upstream), as EVS's
+    /// rollback does it.
+    pub async fn volume_revert(
+        &self,
+        ctx: &AuthContext,
+        volume_id: &VolumeId,
+        snapshot_id: &SnapshotId,
+    ) -> DomainResult<JobId> {
+        self.authorize(ctx, Action::VolumeRevert)?;
+        let s = self.snapshot_get(ctx, snapshot_id).await?;
+        if s.volume_id != *volume_id {
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot {snapshot_id} is not a snapshot of volume {volume_id}."
+            )));
+        }
+        let latest = self
+            .store()
+            .snapshot_list(&SnapshotQuery {
+                volume_id: Some(volume_id.clone()),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        if latest.as_ref().is_some_and(|l| l.id != s.id) {
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot {snapshot_id} is not the latest snapshot of volume {volume_id}."
+            )));
+        }
+        self.snapshot_rollback(ctx, snapshot_id, volume_id).await
     }
 
     /// Unsubscribes yearly/monthly volumes: each is deleted under an

@@ -112,6 +112,7 @@ fn project_routes(state: &ApiState) -> Routes {
                 VolumeExtend,
                 VolumeRetype,
                 VolumeMigrate,
+                VolumeRevert,
                 VolumeResetStatus,
                 VolumeSetBootable,
                 VolumeSetReadonly,
@@ -438,6 +439,12 @@ fn project_routes(state: &ApiState) -> Routes {
             "/os-quota-class-sets/{target}",
             Gate::All(&[QuotaClassUpdate]),
             put(quotas::class_update),
+        )
+        .add(
+            M::GET,
+            "/resource_filters",
+            Gate::All(&[ResourceFiltersList]),
+            get(resource_filters),
         )
         .add(
             M::GET,

@@ -97,6 +97,42 @@ pub(super) async fn capabilities(
     .into_response())
 }
 
+/// The filters each list answers to, exactly those its handler reads
+/// (`GET /resource_filters`, 3.33).
+const RESOURCE_FILTERS: &[(&str, &[&str])] = &[
+    (
+        "volume",
+        &[
+            "name",
+            "status",
+            "availability_zone",
+            "bootable",
+            "metadata",
+            "project_id",
+        ],
+    ),
+    ("snapshot", &["name", "status", "volume_id", "project_id"]),
+    ("attachment", &["volume_id", "instance_id", "status"]),
+];
+
+/// `GET /resource_filters[?resource=]` (3.33).
+pub(super) async fn resource_filters(
+    Extension(c): Extension<Caller>,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
+) -> CinderResult {
+    if !c.api.at_least(33) {
+        return Err(CinderError::not_found("The resource could not be found."));
+    }
+    let q = params::ListQuery { pairs };
+    let wanted = q.get("resource");
+    let items: Vec<Value> = RESOURCE_FILTERS
+        .iter()
+        .filter(|(r, _)| wanted.is_none_or(|w| w == *r))
+        .map(|(r, f)| json!({ "resource": r, "filters": f }))
+        .collect();
+    Ok(Json(json!({ "resource_filters": items })).into_response())
+}
+
 // ---- types, zones, extensions ----
 
 /// `GET /types[?is_public=]`: the types the caller may use (admins: all

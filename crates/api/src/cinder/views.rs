@@ -1,12 +1,31 @@
 //! Cinder's JSON shapes of volumes, snapshots, types and connection info.
 
-use platter_model::{ProjectId, Snapshot, Volume, VolumeType};
+use platter_model::{ProjectId, Snapshot, SnapshotStatus, Volume, VolumeStatus, VolumeType};
 use platter_service::{Connection, ConnectionInfo};
 use serde_json::{json, Value};
 
 use super::ApiVersion;
 use crate::common::{volume_attachments, volume_metadata};
 use crate::ApiState;
+
+/// A volume's status in Cinder's words: EVS's rollback is Cinder's revert
+/// (3.40), whose volume is `reverting` and, if it fails, `error`.
+pub fn volume_status(s: VolumeStatus) -> &'static str {
+    match s {
+        VolumeStatus::Rollbacking => "reverting",
+        VolumeStatus::ErrorRollbacking => "error",
+        other => other.as_str(),
+    }
+}
+
+/// A snapshot's status in Cinder's words (`restoring` while a volume
+/// reverts to it).
+pub fn snapshot_status(s: SnapshotStatus) -> &'static str {
+    match s {
+        SnapshotStatus::Rollbacking => "restoring",
+        other => other.as_str(),
+    }
+}
 
 pub(crate) fn links(
     state: &ApiState,
@@ -52,7 +71,7 @@ pub fn volume_detail(
         "links": links(state, api, &v.project_id, "volumes", v.id.as_str()),
         "name": v.name,
         "description": v.description,
-        "status": v.status.as_str(),
+        "status": volume_status(v.status),
         "size": v.size,
         "availability_zone": v.availability_zone,
         "created_at": v.created_at,
@@ -110,7 +129,7 @@ pub fn snapshot_summary(api: ApiVersion, s: &Snapshot) -> Value {
         "name": s.name,
         "description": s.description,
         "volume_id": s.volume_id,
-        "status": s.status.as_str(),
+        "status": snapshot_status(s.status),
         "size": s.size,
         "metadata": s.metadata,
         "created_at": s.created_at,

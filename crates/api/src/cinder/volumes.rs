@@ -342,6 +342,16 @@ pub async fn action(
                 .await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "revert" if c.api.at_least(40) => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["snapshot_id"])?;
+            let snapshot_id = SnapshotId::from(o.req_str("snapshot_id", 255)?);
+            state
+                .platter
+                .volume_revert(&c.ctx, &id, &snapshot_id)
+                .await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
         "os-migrate_volume" => {
             let o = action_object(name, value)?;
             o.deny_unknown(&["host", "force_host_copy", "lock_volume", "cluster"])?;
