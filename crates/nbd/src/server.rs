@@ -1,5 +1,6 @@
 //! The handshake and the transmission phase, over any async stream.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,7 +63,11 @@ pub async fn serve(
 struct Session {
     export: Arc<Export>,
     io: Arc<dyn VolumeIo>,
-    size: u64,
+    /// The size the client was told, grown when the volume grows (an
+    /// online extend): requests past it are checked against the volume's
+    /// current size, so a client that learns the new size out of band uses
+    /// it without reconnecting.
+    size: AtomicU64,
     structured: bool,
     base_allocation: bool,
 }
@@ -211,7 +216,7 @@ where
                 return Ok(Some(Session {
                     export,
                     io,
-                    size,
+                    size: AtomicU64::new(size),
                     structured,
                     base_allocation,
                 }));
@@ -284,7 +289,7 @@ where
                     return Ok(Some(Session {
                         export,
                         io,
-                        size,
+                        size: AtomicU64::new(size),
                         structured,
                         base_allocation,
                     }));
@@ -489,7 +494,13 @@ async fn blocking<T: Send + 'static>(
 /// Runs one request and returns its complete reply.
 async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
     let end = req.offset.checked_add(req.length as u64);
-    let in_range = end.is_some_and(|e| e <= s.size);
+    let mut in_range = end.is_some_and(|e| e <= s.size.load(Ordering::Relaxed));
+    if !in_range {
+        if let Ok(now) = s.io.size() {
+            s.size.fetch_max(now, Ordering::Relaxed);
+            in_range = end.is_some_and(|e| e <= now);
+        }
+    }
     let writes = matches!(req.kind, CMD_WRITE | CMD_TRIM | CMD_WRITE_ZEROES);
     if writes && s.export.read_only {
         return error_reply(s, &req, EPERM, "the export is read-only");

@@ -937,3 +937,56 @@ async fn cinder_revert_restores_the_latest_snapshot_and_refuses_older_ones() {
         json!({"resource_filters": [{"resource": "snapshot", "filters": ["name", "status", "volume_id", "project_id"]}]})
     );
 }
+
+#[tokio::test]
+async fn an_in_use_extend_grows_the_live_export_without_reconnecting() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let (_att, uri) = c.attach(&vid, "rw").await;
+    let mut conn = NbdClient::connect(&uri).unwrap();
+    let past = 1 << 30;
+    assert_eq!(
+        conn.write(past, &[7u8; 4096]).unwrap(),
+        28,
+        "ENOSPC past the end"
+    );
+
+    // Before 3.42 an attached volume does not grow.
+    let extend = json!({"os-extend": {"new_size": 2}});
+    let r = c
+        .post(&format!("/volumes/{vid}/action"), extend.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = c
+        .call_mv(
+            "3.42",
+            Method::POST,
+            &format!("/volumes/{vid}/action"),
+            Some(extend),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let shown = c.wait_volume(&vid, "in-use").await;
+    for _ in 0..100 {
+        if c.get(&format!("/volumes/{vid}")).await.body["volume"]["size"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        c.get(&format!("/volumes/{vid}")).await.body["volume"]["size"],
+        2,
+        "{shown}"
+    );
+
+    // The same connection now reaches the new GiB.
+    assert_eq!(conn.write(past, &[7u8; 4096]).unwrap(), 0);
+    assert_eq!(conn.read(past, 4096).unwrap(), Ok(vec![7u8; 4096]));
+    assert_eq!(
+        conn.write(2 << 30, &[7u8; 512]).unwrap(),
+        28,
+        "still bounded"
+    );
+}

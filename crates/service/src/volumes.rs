@@ -772,9 +772,30 @@ impl Platter {
         id: &VolumeId,
         new_size: i64,
     ) -> DomainResult<JobId> {
+        self.extend_with(ctx, id, new_size, false).await
+    }
+
+    /// Extends an `available` or `in-use` volume (Cinder 3.42): the live
+    /// exports grow with the device, their connections stay.
+    pub async fn volume_extend_online(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeId,
+        new_size: i64,
+    ) -> DomainResult<JobId> {
+        self.extend_with(ctx, id, new_size, true).await
+    }
+
+    async fn extend_with(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeId,
+        new_size: i64,
+        online: bool,
+    ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeExtend)?;
         let v = self.volume_get(ctx, id).await?;
-        let (job, from) = self.plan_extend(&v, new_size, false)?;
+        let (job, from) = self.plan_extend(&v, new_size, online)?;
         self.store()
             .volume_begin_extend(id, new_size, from, &job, &self.quota_defaults_now())
             .await?;

@@ -320,7 +320,14 @@ pub async fn action(
                     "Invalid input for field/attribute new_size. Value: {new_size}. {new_size} is less than the minimum of 1"
                 )));
             }
-            state.platter.volume_extend(&c.ctx, &id, new_size).await?;
+            if c.api.at_least(42) {
+                state
+                    .platter
+                    .volume_extend_online(&c.ctx, &id, new_size)
+                    .await?;
+            } else {
+                state.platter.volume_extend(&c.ctx, &id, new_size).await?;
+            }
             Ok(empty(StatusCode::ACCEPTED))
         }
         "os-retype" => {
