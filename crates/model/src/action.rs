@@ -75,6 +75,9 @@ actions! {
     VolumeSetBootable => "volume:update", Write, Some("evs:volumes:update");
     VolumeSetReadonly => "volume:update_readonly_flag", Write, Some("evs:volumes:update");
     VolumeRevert => "volume:revert_to_snapshot", Write, Some("evs:snapshots:rollback");
+    VolumeImageMetadataGet => "volume_extension:volume_image_metadata:show", Read, Some("evs:volumes:get");
+    VolumeImageMetadataSet => "volume_extension:volume_image_metadata:set", Write, Some("evs:volumes:update");
+    VolumeImageMetadataRemove => "volume_extension:volume_image_metadata:remove", Write, Some("evs:volumes:update");
     VolumeMigrate => "volume_extension:volume_admin_actions:migrate_volume", Admin, None;
     VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;
     VolumeForceDetach => "volume_extension:volume_admin_actions:force_detach", Admin, None;

@@ -188,6 +188,8 @@ pub struct Volume {
     pub enterprise_project_id: String,
     /// EVS tags (at most 10).
     pub tags: Metadata,
+    /// Cinder's `volume_image_metadata`.
+    pub image_metadata: Metadata,
     /// The storage pool holding the volume's data and its snapshots'.
     pub pool: String,
     /// The last (or current) move of the volume's data to another pool.

@@ -880,3 +880,52 @@ async fn the_default_quota_class_sets_every_projects_defaults_and_persists() {
     let r = m.get("/os-quota-class-sets/default").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn image_metadata_actions_set_show_and_unset_what_views_show() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let v = c.volume(json!({"size": 1})).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let path = format!("/volumes/{vid}/action");
+    // None yet: the view has no volume_image_metadata.
+    let shown = c.get(&format!("/volumes/{vid}")).await.body["volume"].clone();
+    assert!(shown.get("volume_image_metadata").is_none(), "{shown}");
+
+    let r = c
+        .post(&path, json!({"os-set_image_metadata": {"metadata": {"image_name": "cirros", "__os_type": "Linux"}}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"metadata": {"image_name": "cirros", "__os_type": "Linux"}})
+    );
+    let r = c.post(&path, json!({"os-show_image_metadata": {}})).await;
+    assert_eq!(r.body["metadata"]["image_name"], "cirros");
+    let shown = c.get(&format!("/volumes/{vid}")).await.body["volume"].clone();
+    assert_eq!(shown["volume_image_metadata"]["__os_type"], "Linux");
+
+    let r = c
+        .post(
+            &path,
+            json!({"os-unset_image_metadata": {"key": "image_name"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = c
+        .post(
+            &path,
+            json!({"os-unset_image_metadata": {"key": "image_name"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = c.post(&path, json!({"os-show_image_metadata": {}})).await;
+    assert_eq!(r.body, json!({"metadata": {"__os_type": "Linux"}}));
+    let r = c
+        .post(
+            &path,
+            json!({"os-set_image_metadata": {"metadata": "nope"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

@@ -840,6 +840,41 @@ impl Platter {
         Ok((job, from))
     }
 
+    /// A volume's image metadata (`os-show_image_metadata`).
+    pub async fn volume_image_metadata(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeId,
+    ) -> DomainResult<Metadata> {
+        self.authorize(ctx, Action::VolumeImageMetadataGet)?;
+        Ok(self.volume_get(ctx, id).await?.image_metadata)
+    }
+
+    /// Sets image metadata keys (`os-set_image_metadata`); returns all of
+    /// it.
+    pub async fn volume_image_metadata_set(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeId,
+        metadata: &Metadata,
+    ) -> DomainResult<Metadata> {
+        self.authorize(ctx, Action::VolumeImageMetadataSet)?;
+        self.volume_get(ctx, id).await?;
+        self.store().volume_image_metadata_set(id, metadata).await
+    }
+
+    /// Removes an image metadata key (`os-unset_image_metadata`).
+    pub async fn volume_image_metadata_unset(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeId,
+        key: &str,
+    ) -> DomainResult<()> {
+        self.authorize(ctx, Action::VolumeImageMetadataRemove)?;
+        self.volume_get(ctx, id).await?;
+        self.store().volume_image_metadata_delete(id, key).await
+    }
+
     /// Admin: forces a volume's status.
     pub async fn volume_reset_status(
         &self,

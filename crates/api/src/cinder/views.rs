@@ -113,6 +113,9 @@ pub fn volume_detail(
     }
     if view == VolumeView::Shown {
         out["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
+        if !v.image_metadata.is_empty() {
+            out["volume_image_metadata"] = json!(v.image_metadata);
+        }
         if admin {
             out["os-vol-host-attr:host"] = json!(state.platter.volume_host(v));
             out["os-vol-mig-status-attr:migstat"] = migstat;

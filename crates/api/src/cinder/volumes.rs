@@ -359,6 +359,31 @@ pub async fn action(
                 .await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "os-set_image_metadata" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["metadata"])?;
+            let m = crate::toolkit::body::metadata("metadata", o.require("metadata")?)?;
+            let all = state
+                .platter
+                .volume_image_metadata_set(&c.ctx, &id, &m)
+                .await?;
+            Ok(Json(json!({ "metadata": all })).into_response())
+        }
+        "os-unset_image_metadata" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["key"])?;
+            let key = o.req_str("key", 255)?;
+            state
+                .platter
+                .volume_image_metadata_unset(&c.ctx, &id, &key)
+                .await?;
+            Ok(empty(StatusCode::OK))
+        }
+        "os-show_image_metadata" => {
+            action_object(name, value)?.deny_unknown(&[])?;
+            let m = state.platter.volume_image_metadata(&c.ctx, &id).await?;
+            Ok(Json(json!({ "metadata": m })).into_response())
+        }
         "os-migrate_volume" => {
             let o = action_object(name, value)?;
             o.deny_unknown(&["host", "force_host_copy", "lock_volume", "cluster"])?;

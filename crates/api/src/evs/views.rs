@@ -48,7 +48,7 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
         "created_at": v.created_at,
         "updated_at": v.updated_at,
         "os-vol-tenant-attr:tenant_id": v.project_id,
-        "volume_image_metadata": {},
+        "volume_image_metadata": v.image_metadata,
         "volume_type": v.volume_type_name,
         "size": v.size,
         "consistencygroup_id": null,

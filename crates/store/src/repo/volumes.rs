@@ -242,6 +242,14 @@ repository! {
             restore: VolumeStatus,
             error: Option<&str>,
         ) -> DomainResult<()>;
+        /// Sets image metadata keys (the others stay); returns all of it.
+        async fn volume_image_metadata_set(
+            &self,
+            id: &VolumeId,
+            metadata: &Metadata,
+        ) -> DomainResult<Metadata>;
+        /// Removes an image metadata key (`NotFound` if absent).
+        async fn volume_image_metadata_delete(&self, id: &VolumeId, key: &str) -> DomainResult<()>;
         /// Records a QoS change job for an `available` or `in-use` volume.
         async fn volume_begin_qos(&self, id: &VolumeId, job: &Job) -> DomainResult<()>;
         /// Ends a QoS job: on success the new provisioned IOPS and throughput,

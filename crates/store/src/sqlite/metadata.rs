@@ -16,6 +16,8 @@ pub(crate) enum MetaTable {
     /// EVS tags: the same shape as metadata, in their own tables.
     VolumeTags,
     SnapshotTags,
+    /// Cinder's `volume_image_metadata`.
+    VolumeImage,
 }
 
 impl MetaTable {
@@ -25,12 +27,13 @@ impl MetaTable {
             MetaTable::Snapshot => "snapshot_metadata",
             MetaTable::VolumeTags => "volume_tags",
             MetaTable::SnapshotTags => "snapshot_tags",
+            MetaTable::VolumeImage => "volume_image_metadata",
         }
     }
 
     fn owner(self) -> &'static str {
         match self {
-            MetaTable::Volume | MetaTable::VolumeTags => "volume_id",
+            MetaTable::Volume | MetaTable::VolumeTags | MetaTable::VolumeImage => "volume_id",
             MetaTable::Snapshot | MetaTable::SnapshotTags => "snapshot_id",
         }
     }

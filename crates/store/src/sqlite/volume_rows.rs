@@ -42,6 +42,7 @@ pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
         attachments: Vec::new(),
         enterprise_project_id: r.get("enterprise_project_id"),
         tags: Metadata::new(),
+        image_metadata: Metadata::new(),
         pool: r.get("pool"),
         order: r.id_opt("order_id"),
         migration_status: r
@@ -101,7 +102,9 @@ pub(crate) async fn load_metadata(
     let mut found = metadata::load(conn, MetaTable::Volume, &ids).await?;
     let mut attached = load_for(conn, &ids).await?;
     let mut tags = metadata::load(conn, MetaTable::VolumeTags, &ids).await?;
+    let mut image = metadata::load(conn, MetaTable::VolumeImage, &ids).await?;
     for v in volumes.iter_mut() {
+        v.image_metadata = image.remove(v.id.as_str()).unwrap_or_default();
         v.metadata = found.remove(v.id.as_str()).unwrap_or_default();
         v.tags = tags.remove(v.id.as_str()).unwrap_or_default();
         v.attachments = attached.remove(&v.id).unwrap_or_default();

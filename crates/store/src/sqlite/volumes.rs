@@ -865,6 +865,30 @@ impl VolumeRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
+    async fn volume_image_metadata_set(
+        &self,
+        id: &VolumeId,
+        metadata: &Metadata,
+    ) -> DomainResult<Metadata> {
+        let mut tx = self.begin().await?;
+        require_volume(&mut tx, id).await?;
+        metadata::upsert(&mut tx, MetaTable::VolumeImage, id.as_str(), metadata).await?;
+        touch(&mut tx, id).await?;
+        let v = require_volume(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(v.image_metadata)
+    }
+
+    async fn volume_image_metadata_delete(&self, id: &VolumeId, key: &str) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        require_volume(&mut tx, id).await?;
+        if !metadata::delete_key(&mut tx, MetaTable::VolumeImage, id.as_str(), key).await? {
+            return Err(DomainError::not_found("Image metadata item", key));
+        }
+        touch(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
     /// Records a QoS change job for an `available` or `in-use` volume.
     async fn volume_begin_qos(&self, id: &VolumeId, job: &Job) -> DomainResult<()> {
         let mut tx = self.begin().await?;
