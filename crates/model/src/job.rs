@@ -16,12 +16,16 @@ pub enum JobKind {
     VolumeRetype,
     VolumeQos,
     VolumeRollback,
+    GroupDelete,
+    GroupCreateFromSrc,
+    GroupSnapshotCreate,
+    GroupSnapshotDelete,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 12] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -30,6 +34,10 @@ impl JobKind {
         JobKind::VolumeRetype,
         JobKind::VolumeQos,
         JobKind::VolumeRollback,
+        JobKind::GroupDelete,
+        JobKind::GroupCreateFromSrc,
+        JobKind::GroupSnapshotCreate,
+        JobKind::GroupSnapshotDelete,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -46,6 +54,10 @@ impl JobKind {
             JobKind::VolumeRetype => &[RecordVolumeType],
             JobKind::VolumeQos => &[RecordVolumeQos],
             JobKind::VolumeRollback => &[RollbackVolumeDevice, MarkVolumeRolledBack],
+            JobKind::GroupDelete => &[DeleteGroupVolumeDevices, RemoveGroupRows],
+            JobKind::GroupCreateFromSrc => &[CloneGroupVolumes, MarkGroupCreated],
+            JobKind::GroupSnapshotCreate => &[CreateGroupSnapshotDevices, MarkGroupSnapshotCreated],
+            JobKind::GroupSnapshotDelete => &[DeleteGroupSnapshotDevices, RemoveGroupSnapshotRows],
         }
     }
 
@@ -60,6 +72,10 @@ impl JobKind {
             JobKind::VolumeRetype => "volume_retype",
             JobKind::VolumeQos => "volume_qos",
             JobKind::VolumeRollback => "volume_rollback",
+            JobKind::GroupDelete => "group_delete",
+            JobKind::GroupCreateFromSrc => "group_create_from_src",
+            JobKind::GroupSnapshotCreate => "group_snapshot_create",
+            JobKind::GroupSnapshotDelete => "group_snapshot_delete",
         }
     }
 }
@@ -130,6 +146,29 @@ pub enum JobStep {
     /// `rollbacking` -> `available` (snapshot back to `available`) and the
     /// job's end. On failure: `error_rollbacking`.
     MarkVolumeRolledBack,
+    /// Deletes the devices of a group's volumes. Undo: none (gone).
+    DeleteGroupVolumeDevices,
+    /// Removes the group's row and its volumes' rows, and ends the job. On
+    /// failure: group and volumes `error_deleting`.
+    RemoveGroupRows,
+    /// Creates each member of a group created from a source: a clone of
+    /// its snapshot (from a group snapshot) or of its volume (from a
+    /// group). Undo: delete the members' devices.
+    CloneGroupVolumes,
+    /// Group and members `creating` -> `available`, and the job's end. On
+    /// failure: `error`.
+    MarkGroupCreated,
+    /// Snapshots every member of the group in one backend call, at one
+    /// point in time. Undo: delete the snapshots' devices.
+    CreateGroupSnapshotDevices,
+    /// Group snapshot and its snapshots `creating` -> `available`, and the
+    /// job's end. On failure: `error`.
+    MarkGroupSnapshotCreated,
+    /// Deletes the devices of a group snapshot's snapshots. Undo: none.
+    DeleteGroupSnapshotDevices,
+    /// Removes the group snapshot's row and its snapshots' rows, and ends
+    /// the job. On failure: `error_deleting`.
+    RemoveGroupSnapshotRows,
 }
 
 impl JobStep {
@@ -150,6 +189,14 @@ impl JobStep {
             JobStep::RecordVolumeQos => "RecordVolumeQos",
             JobStep::RollbackVolumeDevice => "RollbackVolumeDevice",
             JobStep::MarkVolumeRolledBack => "MarkVolumeRolledBack",
+            JobStep::DeleteGroupVolumeDevices => "DeleteGroupVolumeDevices",
+            JobStep::RemoveGroupRows => "RemoveGroupRows",
+            JobStep::CloneGroupVolumes => "CloneGroupVolumes",
+            JobStep::MarkGroupCreated => "MarkGroupCreated",
+            JobStep::CreateGroupSnapshotDevices => "CreateGroupSnapshotDevices",
+            JobStep::MarkGroupSnapshotCreated => "MarkGroupSnapshotCreated",
+            JobStep::DeleteGroupSnapshotDevices => "DeleteGroupSnapshotDevices",
+            JobStep::RemoveGroupSnapshotRows => "RemoveGroupSnapshotRows",
         }
     }
 }
@@ -292,6 +339,14 @@ pub struct SnapshotParams {
     pub volume_id: Option<String>,
 }
 
+/// Input of a job on a generic volume group or group snapshot: the pool
+/// all the members live in. The members are read from their rows (the
+/// volumes naming the group, the snapshots naming the group snapshot).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupJobParams {
+    pub pool: String,
+}
+
 /// A job's typed input: one variant per [`JobKind`]. Stored as the flat JSON
 /// object of the variant's fields (the kind is its own column), the shape
 /// older versions wrote, so their rows still read.
@@ -305,6 +360,10 @@ pub enum JobParams {
     VolumeRetype(VolumeRetypeParams),
     VolumeQos(VolumeQosParams),
     VolumeRollback(VolumeRollbackParams),
+    GroupDelete(GroupJobParams),
+    GroupCreateFromSrc(GroupJobParams),
+    GroupSnapshotCreate(GroupJobParams),
+    GroupSnapshotDelete(GroupJobParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -326,6 +385,10 @@ impl JobParams {
             JobParams::VolumeRetype(_) => JobKind::VolumeRetype,
             JobParams::VolumeQos(_) => JobKind::VolumeQos,
             JobParams::VolumeRollback(_) => JobKind::VolumeRollback,
+            JobParams::GroupDelete(_) => JobKind::GroupDelete,
+            JobParams::GroupCreateFromSrc(_) => JobKind::GroupCreateFromSrc,
+            JobParams::GroupSnapshotCreate(_) => JobKind::GroupSnapshotCreate,
+            JobParams::GroupSnapshotDelete(_) => JobKind::GroupSnapshotDelete,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -340,6 +403,10 @@ impl JobParams {
             JobParams::VolumeRetype(p) => serde_json::to_value(p),
             JobParams::VolumeQos(p) => serde_json::to_value(p),
             JobParams::VolumeRollback(p) => serde_json::to_value(p),
+            JobParams::GroupDelete(p)
+            | JobParams::GroupCreateFromSrc(p)
+            | JobParams::GroupSnapshotCreate(p)
+            | JobParams::GroupSnapshotDelete(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -365,6 +432,10 @@ impl JobParams {
             JobKind::VolumeRetype => parse(&raw, JobParams::VolumeRetype),
             JobKind::VolumeQos => parse(&raw, JobParams::VolumeQos),
             JobKind::VolumeRollback => parse(&raw, JobParams::VolumeRollback),
+            JobKind::GroupDelete => parse(&raw, JobParams::GroupDelete),
+            JobKind::GroupCreateFromSrc => parse(&raw, JobParams::GroupCreateFromSrc),
+            JobKind::GroupSnapshotCreate => parse(&raw, JobParams::GroupSnapshotCreate),
+            JobKind::GroupSnapshotDelete => parse(&raw, JobParams::GroupSnapshotDelete),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -378,6 +449,17 @@ impl JobParams {
                 raw: serde_json::Value::String(text.to_string()),
                 error: e.to_string(),
             },
+        }
+    }
+
+    /// The pool of a group job.
+    pub fn group_pool(&self) -> Option<&str> {
+        match self {
+            JobParams::GroupDelete(p)
+            | JobParams::GroupCreateFromSrc(p)
+            | JobParams::GroupSnapshotCreate(p)
+            | JobParams::GroupSnapshotDelete(p) => Some(&p.pool),
+            _ => None,
         }
     }
 
@@ -541,6 +623,10 @@ mod tests {
                 JobKind::VolumeRetype => 5,
                 JobKind::VolumeQos => 6,
                 JobKind::VolumeRollback => 7,
+                JobKind::GroupDelete => 8,
+                JobKind::GroupCreateFromSrc => 9,
+                JobKind::GroupSnapshotCreate => 10,
+                JobKind::GroupSnapshotDelete => 11,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

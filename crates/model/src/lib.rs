@@ -7,6 +7,7 @@
 mod action;
 mod credential;
 mod error;
+mod group;
 mod identity;
 mod job;
 mod page;
@@ -18,10 +19,14 @@ mod volume;
 pub use action::{Access, Action};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{CreateRule, DomainError, DomainResult, QosRule};
+pub use group::{
+    Group, GroupSnapshot, GroupSnapshotStatus, GroupStatus, GroupType,
+    CONSISTENT_GROUP_SNAPSHOT_SPEC,
+};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use job::{
-    Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
-    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
+    GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,
+    SnapshotParams, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
     VolumeRetypeParams, VolumeRollbackParams,
 };
 pub use page::{Page, SortDir, SortKey};

@@ -42,6 +42,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// Volume statuses (EVS appendix A.3, Cinder).
@@ -179,6 +180,8 @@ pub struct Volume {
     pub pool: String,
     /// The order of a yearly/monthly (prePaid) volume; `None` on demand.
     pub order: Option<String>,
+    /// The generic volume group the volume belongs to, if any.
+    pub group_id: Option<String>,
 }
 
 impl Volume {
@@ -236,6 +239,8 @@ pub struct Snapshot {
     /// The progress a client reported with Cinder's
     /// `os-update_snapshot_status`, if any.
     pub reported_progress: Option<String>,
+    /// The group snapshot this snapshot is the member of, if any.
+    pub group_snapshot_id: Option<String>,
 }
 
 impl Volume {

@@ -34,6 +34,8 @@ pub struct SnapshotListRequest {
     pub availability_zone: Option<String>,
     pub enterprise_project_id: Option<String>,
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this group snapshot.
+    pub group_snapshot_id: Option<String>,
     pub page: Page,
 }
 
@@ -55,6 +57,7 @@ fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery 
         availability_zone: req.availability_zone,
         enterprise_project_id: req.enterprise_project_id,
         tags: req.tags,
+        group_snapshot_id: req.group_snapshot_id,
         page: req.page,
     }
 }

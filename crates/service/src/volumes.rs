@@ -41,6 +41,8 @@ pub struct VolumeCreate {
     /// `None`: the default enterprise project (`"0"`).
     pub enterprise_project_id: Option<String>,
     pub tags: Metadata,
+    /// The generic volume group the volume is created in (Cinder 3.13).
+    pub group_id: Option<String>,
 }
 
 /// IOPS range of the types with provisioned performance.
@@ -170,6 +172,7 @@ impl CreatePlan {
             tags: req.tags.clone(),
             pool: self.pool.clone(),
             order,
+            group_id: req.group_id.clone(),
         };
         (new, job)
     }
@@ -233,6 +236,8 @@ pub struct VolumeListRequest {
     pub server_id: Option<String>,
     pub name_contains: Option<String>,
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this generic volume group.
+    pub group_id: Option<String>,
     pub page: Page,
 }
 
@@ -273,6 +278,7 @@ fn volume_query(ctx: &AuthContext, req: VolumeListRequest) -> VolumeQuery {
         server_id: req.server_id,
         name_contains: req.name_contains,
         tags: req.tags,
+        group_id: req.group_id,
         page: req.page,
     }
 }

@@ -265,6 +265,11 @@ fn job_type(kind: JobKind) -> &'static str {
         JobKind::VolumeRetype => "retypeVolume",
         JobKind::VolumeQos => "modifyVolumeQos",
         JobKind::VolumeRollback => "rollbackVolume",
+        // Cinder's generic volume groups: no EVS job type of their own.
+        JobKind::GroupDelete => "deleteGroup",
+        JobKind::GroupCreateFromSrc => "createGroupFromSource",
+        JobKind::GroupSnapshotCreate => "createGroupSnapshot",
+        JobKind::GroupSnapshotDelete => "deleteGroupSnapshot",
     }
 }
 

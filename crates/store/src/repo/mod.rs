@@ -59,6 +59,7 @@ macro_rules! repository {
 
 mod attachments;
 mod credentials;
+mod groups;
 mod identity;
 mod jobs;
 mod orders;
@@ -70,6 +71,7 @@ mod volumes;
 
 pub use attachments::*;
 pub use credentials::*;
+pub use groups::*;
 pub use identity::*;
 pub use jobs::*;
 pub use orders::*;
@@ -102,6 +104,7 @@ pub trait Repos:
     + OrderRepo
     + TypeRepo
     + TransferRepo
+    + GroupRepo
     + Lifecycle
 {
 }
@@ -117,6 +120,7 @@ impl<T> Repos for T where
         + OrderRepo
         + TypeRepo
         + TransferRepo
+        + GroupRepo
         + Lifecycle
 {
 }

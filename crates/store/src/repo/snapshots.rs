@@ -34,6 +34,8 @@ pub struct SnapshotQuery {
     pub enterprise_project_id: Option<String>,
     /// Tag filter: every key, with one of its values (any if empty).
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this group snapshot.
+    pub group_snapshot_id: Option<String>,
     pub page: Page,
 }
 

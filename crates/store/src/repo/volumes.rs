@@ -29,6 +29,9 @@ pub struct NewVolume {
     pub pool: String,
     /// The order of a yearly/monthly volume; `None` on demand.
     pub order: Option<String>,
+    /// The generic volume group the volume joins: it must be of one of the
+    /// group's volume types and in its pool.
+    pub group_id: Option<String>,
 }
 
 /// Filters, sort and paging of a volume listing.
@@ -54,6 +57,8 @@ pub struct VolumeQuery {
     /// Tag filter: a volume must have every key, with one of its values (any
     /// value when the list is empty).
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this generic volume group.
+    pub group_id: Option<String>,
     pub page: Page,
 }
 

@@ -32,6 +32,7 @@ fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
         tags: Metadata::new(),
         instant_access: r.get::<i64, _>("instant_access") != 0,
         reported_progress: r.get("progress"),
+        group_snapshot_id: r.get("group_snapshot_id"),
     })
 }
 
@@ -48,6 +49,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
     }
     if let Some(v) = &q.volume_id {
         qb.push(" AND s.volume_id = ").push_bind(v.clone());
+    }
+    if let Some(g) = &q.group_snapshot_id {
+        qb.push(" AND s.group_snapshot_id = ").push_bind(g.clone());
     }
     if let Some(ep) = &q.enterprise_project_id {
         qb.push(" AND s.enterprise_project_id = ")
@@ -374,6 +378,11 @@ impl SnapshotRepo for SqliteStore {
     async fn snapshot_begin_delete(&self, id: &str, job: &Job, force: bool) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
+        if let Some(gs) = &s.group_snapshot_id {
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot {id} is part of group snapshot {gs}; delete the group snapshot instead."
+            )));
+        }
         if force {
             // Whatever the status, but never under a job still at work on it.
             let running: i64 = sqlx::query_scalar(

@@ -12,7 +12,7 @@ use super::metadata::{self, MetaTable};
 use super::page::PageSql;
 use super::quotas;
 use super::volume_rows::{
-    get_in, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
+    get_in, insert_volume, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
 };
 use super::{db_err, jobs, SqliteStore};
 use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
@@ -59,6 +59,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
     }
     if let Some(t) = &q.volume_type_id {
         qb.push(" AND v.volume_type_id = ").push_bind(t.clone());
+    }
+    if let Some(g) = &q.group_id {
+        qb.push(" AND v.group_id = ").push_bind(g.clone());
     }
     if let Some(ep) = &q.enterprise_project_id {
         qb.push(" AND v.enterprise_project_id = ")
@@ -291,6 +294,9 @@ impl VolumeRepo for SqliteStore {
                 )));
             }
         }
+        if let Some(group_id) = &first.group_id {
+            super::groups::check_joining(&mut tx, group_id, first).await?;
+        }
         let count = items.len() as i64;
         let t = &first.volume_type_name;
         let total: i64 = items.iter().map(|(v, _)| v.size).sum();
@@ -310,36 +316,7 @@ impl VolumeRepo for SqliteStore {
         }
         let mut created = Vec::with_capacity(items.len());
         for (v, job) in items {
-            let now = now_timestamp();
-            sqlx::query(
-                "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
-                 volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
-                 iops, throughput, enterprise_project_id, pool, order_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            )
-            .bind(&v.id)
-            .bind(&v.project_id)
-            .bind(&v.user_id)
-            .bind(&v.name)
-            .bind(&v.description)
-            .bind(v.size)
-            .bind(&v.availability_zone)
-            .bind(&v.volume_type_id)
-            .bind(v.bootable as i64)
-            .bind(v.multiattach as i64)
-            .bind(&v.snapshot_id)
-            .bind(&v.source_volid)
-            .bind(&now)
-            .bind(v.iops)
-            .bind(v.throughput)
-            .bind(&v.enterprise_project_id)
-            .bind(&v.pool)
-            .bind(&v.order)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            metadata::upsert(&mut tx, MetaTable::Volume, &v.id, &v.metadata).await?;
-            metadata::upsert(&mut tx, MetaTable::VolumeTags, &v.id, &v.tags).await?;
+            insert_volume(&mut tx, v).await?;
             jobs::insert(&mut tx, job).await?;
             created.push(require_volume(&mut tx, &v.id).await?);
         }
@@ -491,12 +468,29 @@ impl VolumeRepo for SqliteStore {
                 v.attachments.len()
             )));
         }
+        if let Some(group) = &v.group_id {
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} belongs to group {group}; remove it from the group, or delete the group with its volumes."
+            )));
+        }
         let snaps: Vec<(String, String)> =
             sqlx::query_as("SELECT id, status FROM snapshots WHERE volume_id = ?")
                 .bind(id)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        let in_group_snapshot: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, group_snapshot_id FROM snapshots WHERE volume_id = ? AND group_snapshot_id IS NOT NULL LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let (true, Some((sid, gs))) = (cascade, in_group_snapshot) {
+            return Err(DomainError::volume_state(format!(
+                "Snapshot {sid} of volume {id} is part of group snapshot {gs}; delete the group snapshot first."
+            )));
+        }
         if !snaps.is_empty() && !cascade {
             return Err(DomainError::volume_state(format!(
                 "Volume {id} still has {} dependent snapshots.",
