@@ -3,6 +3,8 @@
 
 mod attachments;
 mod errors;
+mod group_types;
+mod groups;
 mod metadata;
 mod params;
 mod quotas;
@@ -407,6 +409,8 @@ fn project_routes(state: &ApiState) -> Routes {
         )
         .with(|r| transfers::routes::<{ transfers::OLD }>(r, "/os-volume-transfer"))
         .with(|r| transfers::routes::<{ transfers::NEW }>(r, "/volume-transfers"))
+        .with(group_types::routes)
+        .with(groups::routes)
         .add(M::GET, "/os-hosts", Gate::All(&[HostList]), get(host_list))
         .add(
             M::GET,
