@@ -11,7 +11,8 @@ use platter_model::{GroupType, Metadata, SortKey};
 use platter_service::GroupTypeFields;
 use serde_json::{json, Value};
 
-use super::params::ListQuery;
+use super::params::{check_sort, ListQuery};
+use super::versions::check_version;
 use super::{Caller, CinderError, CinderResult};
 use crate::toolkit::body::{json_object, metadata, parse_bool_str, Obj};
 use crate::toolkit::normalize::empty;
@@ -20,15 +21,6 @@ use crate::ApiState;
 
 type TypePath = Path<(String, String)>;
 type SpecPath = Path<(String, String, String)>;
-
-/// Group types exist from 3.11; below, upstream answers 404.
-pub(super) fn check_version(c: &Caller, minor: u16) -> Result<(), CinderError> {
-    if c.api.at_least(minor) {
-        Ok(())
-    } else {
-        Err(CinderError::not_found("The resource could not be found."))
-    }
-}
 
 /// Upstream's view: the specs only for callers allowed to see them.
 fn view(state: &ApiState, c: &Caller, t: &GroupType) -> Value {
@@ -86,7 +78,7 @@ async fn list(
             })?),
         };
     let page = q.page(false)?;
-    super::groups::check_sort(&page, &[SortKey::Id, SortKey::Name, SortKey::CreatedAt])?;
+    check_sort(&page, &[SortKey::Id, SortKey::Name, SortKey::CreatedAt])?;
     let types = state
         .platter
         .group_type_list(&c.ctx, is_public, page)

@@ -8,15 +8,15 @@ use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json};
-use platter_model::{Group, GroupSnapshot, GroupSnapshotStatus, GroupStatus, Page, SortKey};
+use platter_model::{Group, GroupSnapshot, GroupSnapshotStatus, GroupStatus, SortKey};
 use platter_service::{
     GroupChange, GroupCreate, GroupFromSource, GroupListRequest, GroupSnapshotCreate,
     GroupSnapshotListRequest,
 };
 use serde_json::{json, Map, Value};
 
-use super::group_types::check_version;
-use super::params::ListQuery;
+use super::params::{check_sort, ListQuery};
+use super::versions::check_version;
 use super::volumes::{action_object, check_uuid, single_action};
 use super::{Caller, CinderError, CinderResult};
 use crate::toolkit::body::{json_object, parse_bool, Obj};
@@ -36,17 +36,6 @@ const GROUP_RESET: u16 = 20;
 const GROUP_VOLUME_LIST: u16 = 25;
 const GROUP_REPLICATION: u16 = 38;
 const GROUP_SNAPSHOT_PROJECT: u16 = 58;
-
-/// Refuses a sort key the listing's table has no column for.
-pub(super) fn check_sort(page: &Page, allowed: &[SortKey]) -> Result<(), CinderError> {
-    match page.sort.iter().find(|(k, _)| !allowed.contains(k)) {
-        Some((k, _)) => Err(CinderError::bad_request(format!(
-            "Invalid input received: sort key {} is not supported here.",
-            format!("{k:?}").to_lowercase()
-        ))),
-        None => Ok(()),
-    }
-}
 
 const GROUP_SORT: &[SortKey] = &[
     SortKey::Id,
