@@ -78,6 +78,9 @@ pub struct Capabilities {
     pub rollback: bool,
     /// Volumes can be cloned from volumes and snapshots.
     pub clone: bool,
+    /// [`StorageBackend::create_group_snapshot`] snapshots several volumes
+    /// at one point in time (else it takes a single volume only).
+    pub consistent_group_snapshots: bool,
 }
 
 /// A data store for volumes and snapshots. Sizes are in bytes.
@@ -111,6 +114,33 @@ pub trait StorageBackend: Send + Sync + 'static {
 
     /// Deletes a snapshot. Deleting a missing snapshot succeeds.
     fn delete_snapshot(&self, snapshot_id: &str) -> BackendResult<()>;
+
+    /// Snapshots several volumes of this backend at one point in time: for
+    /// each `(volume_id, snapshot_id)`, what [`StorageBackend::create_snapshot`]
+    /// does, under one write barrier, so that no write is acknowledged to
+    /// one member after its cut and before another member's. Every write
+    /// that completed before the call is in its volume's snapshot; none
+    /// that started after it is in any.
+    ///
+    /// Idempotent for a set: if every snapshot exists, nothing is done; if
+    /// only some do (a crash in the middle), they are taken again, all
+    /// together, so a set never mixes two instants.
+    ///
+    /// The default is for backends that have no such barrier: one member is
+    /// just a snapshot; several are refused rather than taken one after the
+    /// other at different instants. Backends that override it declare
+    /// [`Capabilities::consistent_group_snapshots`].
+    fn create_group_snapshot(&self, members: &[(String, String)]) -> BackendResult<()> {
+        match members {
+            [] => Ok(()),
+            [(volume_id, snapshot_id)] => self.create_snapshot(volume_id, snapshot_id),
+            _ => Err(BackendError::Invalid(format!(
+                "the {} backend cannot snapshot {} volumes at one point in time",
+                self.name(),
+                members.len()
+            ))),
+        }
+    }
 
     /// Makes the volume's content the snapshot's (sizes: the volume keeps its own).
     fn rollback_volume(&self, volume_id: &str, snapshot_id: &str) -> BackendResult<()>;

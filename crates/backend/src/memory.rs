@@ -43,6 +43,7 @@ impl StorageBackend for MemoryBackend {
             instant_snapshots: false,
             rollback: true,
             clone: true,
+            consistent_group_snapshots: true,
         }
     }
     fn create_volume(&self, volume_id: &str, size: u64) -> BackendResult<()> {
@@ -94,6 +95,36 @@ impl StorageBackend for MemoryBackend {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(snapshot_id.into(), Arc::new(RwLock::new(data)));
+        Ok(())
+    }
+    /// Holds every member's lock (writes take it exclusively) while the
+    /// copies are made.
+    fn create_group_snapshot(&self, members: &[(String, String)]) -> BackendResult<()> {
+        let mut sources = Vec::with_capacity(members.len());
+        for (volume_id, snapshot_id) in members {
+            let src = get(&self.volumes, volume_id)
+                .ok_or_else(|| BackendError::VolumeNotFound(volume_id.clone()))?;
+            sources.push((volume_id.as_str(), snapshot_id.as_str(), src));
+        }
+        // One lock per volume, taken in id order.
+        let mut order: Vec<usize> = (0..sources.len()).collect();
+        order.sort_by_key(|&i| sources[i].0);
+        order.dedup_by_key(|i| sources[*i].0);
+        let guards: Vec<_> = order
+            .iter()
+            .map(|&i| sources[i].2.read().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        let mut snaps = self.snapshots.write().unwrap_or_else(|p| p.into_inner());
+        for (volume_id, snapshot_id, _) in &sources {
+            let k = order
+                .iter()
+                .position(|&i| sources[i].0 == *volume_id)
+                .unwrap_or(0);
+            snaps.insert(
+                snapshot_id.to_string(),
+                Arc::new(RwLock::new((*guards[k]).clone())),
+            );
+        }
         Ok(())
     }
     fn delete_snapshot(&self, snapshot_id: &str) -> BackendResult<()> {

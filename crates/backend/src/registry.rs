@@ -141,7 +141,7 @@ mod tests {
         assert!(r.by_volume_backend_name("c").is_none());
         assert!(r.backend("b").is_ok());
         assert!(r.backend("c").is_err());
-        assert_eq!(r.get("b").unwrap().host(), "platter@memory#b");
+        assert_eq!(r.get("b").unwrap().host(), "platter@b#b");
     }
 
     #[test]
@@ -150,6 +150,6 @@ mod tests {
         assert!(BackendRegistry::new(vec![pool("a", &["a"]), pool("a", &["x"])]).is_err());
         assert!(BackendRegistry::new(vec![pool("a", &["x"]), pool("b", &["x"])]).is_err());
         let single = BackendRegistry::single(Arc::new(MemoryBackend::new()));
-        assert_eq!(single.default_pool().host(), "platter@memory#pool");
+        assert_eq!(single.default_pool().host(), "platter@pool#pool");
     }
 }

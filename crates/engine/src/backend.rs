@@ -41,6 +41,7 @@ impl StorageBackend for Pool {
             instant_snapshots: true,
             rollback: true,
             clone: true,
+            consistent_group_snapshots: true,
         }
     }
 
@@ -88,6 +89,24 @@ impl StorageBackend for Pool {
             Ok(()) | Err(EngineError::Exists(_)) => Ok(()),
             Err(e) => Err(missing(e, false, volume_id)),
         }
+    }
+
+    /// One barrier for the set: [`Pool::snapshot_many`].
+    fn create_group_snapshot(&self, members: &[(String, String)]) -> BackendResult<()> {
+        let mut names = Vec::with_capacity(members.len());
+        for (volume_id, snapshot_id) in members {
+            names.push((snapshot(snapshot_id)?, volume(volume_id)?));
+        }
+        let items: Vec<(&str, &str)> = names
+            .iter()
+            .map(|(s, v)| (s.as_str(), v.as_str()))
+            .collect();
+        self.snapshot_many(&items).map_err(|e| match e {
+            EngineError::NoDevice(name) => {
+                BackendError::VolumeNotFound(name.trim_start_matches("v:").to_string())
+            }
+            other => engine_to_backend(other),
+        })
     }
 
     fn delete_snapshot(&self, snapshot_id: &str) -> BackendResult<()> {

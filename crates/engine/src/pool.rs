@@ -563,6 +563,82 @@ impl Pool {
         self.commit()
     }
 
+    /// Creates read-only snapshots of several devices at one instant: each
+    /// `(snapshot, source)` shares `source`'s tree as it is at the cut. The
+    /// quiesce lock is held exclusively for the whole set, so no I/O on any
+    /// device is in flight while the trees are shared: a write that returned
+    /// before is in its device's snapshot, and one that starts after is in
+    /// none. (Writes hold the lock shared from start to acknowledgement.)
+    ///
+    /// Idempotent for the set: when every snapshot exists nothing changes;
+    /// when only some do (a crash committed part of an earlier set), those
+    /// are replaced, so the set never mixes two instants. Durable when it
+    /// returns.
+    pub fn snapshot_many(&self, items: &[(&str, &str)]) -> EngineResult<()> {
+        for (name, _) in items {
+            if name.is_empty() || name.len() > 255 {
+                return Err(EngineError::Invalid(format!("bad device name {name:?}")));
+            }
+        }
+        let inner = &self.inner;
+        let mut dropped = Vec::new();
+        {
+            let _q = write(&inner.quiesce);
+            // Sharing trees ends the freshness of their blocks (see `create`).
+            let _gate = write(&inner.inplace_gate);
+            let _c = lock(&inner.control);
+            let mut devices = write(&inner.devices);
+            if items
+                .iter()
+                .all(|(name, _)| devices.by_name.contains_key(*name))
+            {
+                return Ok(());
+            }
+            let mut sources = Vec::with_capacity(items.len());
+            for (_, src) in items {
+                let dev = devices
+                    .by_name
+                    .get(*src)
+                    .cloned()
+                    .ok_or_else(|| EngineError::NoDevice(src.to_string()))?;
+                sources.push(dev);
+            }
+            inner.refs.lock_alloc().clear_fresh();
+            for (name, _) in items {
+                if let Some(old) = devices.by_name.get(*name).cloned() {
+                    let mut st = write(&old.state);
+                    inner.append(&[Record::Delete { dev: old.id }])?;
+                    devices.remove(old.id);
+                    st.deleted = true;
+                    dropped.push(std::mem::replace(&mut st.tree, Tree::new()));
+                }
+            }
+            for ((name, _), src) in items.iter().zip(&sources) {
+                let st = read(&src.state);
+                let id = devices.next_id;
+                inner.append(&[Record::Create {
+                    dev: id,
+                    name: (*name).into(),
+                    size: st.size,
+                    readonly: true,
+                    source: Some(src.id),
+                }])?;
+                devices.insert(
+                    id,
+                    name.to_string(),
+                    DeviceState {
+                        size: st.size,
+                        readonly: true,
+                        tree: st.tree.clone(),
+                        deleted: false,
+                    },
+                );
+            }
+        }
+        drop(dropped);
+        self.commit()
+    }
+
     /// Deletes a device; its blocks are freed once nothing else shares them.
     pub fn delete(&self, name: &str) -> EngineResult<()> {
         let inner = &self.inner;

@@ -127,6 +127,28 @@ actions! {
     TransferDelete => "volume:delete_transfer", Write, Some("evs:transfers:delete");
     TransferAccept => "volume:accept_transfer", Write, Some("evs:transfers:accept");
 
+    // ---- generic volume groups (Cinder 3.11+)
+    /// Reading group types has no policy upstream: any caller.
+    GroupTypeList => "group:group_types:get_all", Read, None;
+    GroupTypeGet => "group:group_types:get", Read, None;
+    /// Create, update and delete group types.
+    GroupTypeManage => "group:group_types_manage", Admin, None;
+    /// Create, show, update and delete group specs.
+    GroupTypeSpecs => "group:group_types_specs", Admin, None;
+    /// See a group type's specs in its view.
+    GroupTypeSpecsAccess => "group:access_group_types_specs", Admin, None;
+    GroupCreate => "group:create", Write, None;
+    GroupGet => "group:get", Read, None;
+    GroupList => "group:get_all", Read, None;
+    GroupUpdate => "group:update", Write, None;
+    GroupDelete => "group:delete", Write, None;
+    GroupResetStatus => "group:reset_status", Admin, None;
+    GroupSnapshotCreate => "group:create_group_snapshot", Write, None;
+    GroupSnapshotGet => "group:get_group_snapshot", Read, None;
+    GroupSnapshotList => "group:get_all_group_snapshots", Read, None;
+    GroupSnapshotDelete => "group:delete_group_snapshot", Write, None;
+    GroupSnapshotResetStatus => "group:reset_group_snapshot_status", Admin, None;
+
     // ---- types, quotas, pools, jobs
     TypeList => "volume_extension:types_manage", Read, Some("evs:types:get");
     TypeGet => "volume_extension:type_get", Read, Some("evs:types:get");

@@ -124,6 +124,21 @@ impl DomainError {
             message: msg.into(),
         }
     }
+    /// A generic volume group in the wrong status or shape (Cinder's
+    /// `InvalidGroup`).
+    pub fn group_state(msg: impl Into<String>) -> Self {
+        DomainError::InvalidState {
+            resource: "Group",
+            message: msg.into(),
+        }
+    }
+    /// Cinder's `InvalidGroupSnapshot`.
+    pub fn group_snapshot_state(msg: impl Into<String>) -> Self {
+        DomainError::InvalidState {
+            resource: "GroupSnapshot",
+            message: msg.into(),
+        }
+    }
     pub fn snapshot_state(msg: impl Into<String>) -> Self {
         DomainError::InvalidState {
             resource: "snapshot",

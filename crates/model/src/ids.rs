@@ -30,7 +30,9 @@ pub fn new_hex_id() -> String {
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident $(, new = $generator:path)?) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -160,6 +162,18 @@ id_type! {
 id_type! {
     /// A volume type (UUID).
     VolumeTypeId, new = new_uuid
+}
+id_type! {
+    /// A generic volume group (UUID).
+    GroupId, new = new_uuid
+}
+id_type! {
+    /// A group type (UUID).
+    GroupTypeId, new = new_uuid
+}
+id_type! {
+    /// A group snapshot (UUID).
+    GroupSnapshotId, new = new_uuid
 }
 id_type! {
     /// A volume transfer (UUID).

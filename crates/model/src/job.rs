@@ -20,12 +20,16 @@ pub enum JobKind {
     VolumeQos,
     VolumeRollback,
     VolumeMigrate,
+    GroupDelete,
+    GroupCreateFromSrc,
+    GroupSnapshotCreate,
+    GroupSnapshotDelete,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 13] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -35,6 +39,10 @@ impl JobKind {
         JobKind::VolumeQos,
         JobKind::VolumeRollback,
         JobKind::VolumeMigrate,
+        JobKind::GroupDelete,
+        JobKind::GroupCreateFromSrc,
+        JobKind::GroupSnapshotCreate,
+        JobKind::GroupSnapshotDelete,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -52,6 +60,10 @@ impl JobKind {
             JobKind::VolumeQos => &[RecordVolumeQos],
             JobKind::VolumeRollback => &[RollbackVolumeDevice, MarkVolumeRolledBack],
             JobKind::VolumeMigrate => &[CopyVolumeToPool, RecordVolumePool],
+            JobKind::GroupDelete => &[DeleteGroupVolumeDevices, RemoveGroupRows],
+            JobKind::GroupCreateFromSrc => &[CloneGroupVolumes, MarkGroupCreated],
+            JobKind::GroupSnapshotCreate => &[CreateGroupSnapshotDevices, MarkGroupSnapshotCreated],
+            JobKind::GroupSnapshotDelete => &[DeleteGroupSnapshotDevices, RemoveGroupSnapshotRows],
         }
     }
 
@@ -72,6 +84,10 @@ impl JobKind {
             JobKind::VolumeQos => "volume_qos",
             JobKind::VolumeRollback => "volume_rollback",
             JobKind::VolumeMigrate => "volume_migrate",
+            JobKind::GroupDelete => "group_delete",
+            JobKind::GroupCreateFromSrc => "group_create_from_src",
+            JobKind::GroupSnapshotCreate => "group_snapshot_create",
+            JobKind::GroupSnapshotDelete => "group_snapshot_delete",
         }
     }
 }
@@ -152,6 +168,29 @@ pub enum JobStep {
     /// the job's end; then the source device is deleted. On failure:
     /// `migration_status` error, the source untouched.
     RecordVolumePool,
+    /// Deletes the devices of a group's volumes. Undo: none (gone).
+    DeleteGroupVolumeDevices,
+    /// Removes the group's row and its volumes' rows, and ends the job. On
+    /// failure: group and volumes `error_deleting`.
+    RemoveGroupRows,
+    /// Creates each member of a group created from a source: a clone of
+    /// its snapshot (from a group snapshot) or of its volume (from a
+    /// group). Undo: delete the members' devices.
+    CloneGroupVolumes,
+    /// Group and members `creating` -> `available`, and the job's end. On
+    /// failure: `error`.
+    MarkGroupCreated,
+    /// Snapshots every member of the group in one backend call, at one
+    /// point in time. Undo: delete the snapshots' devices.
+    CreateGroupSnapshotDevices,
+    /// Group snapshot and its snapshots `creating` -> `available`, and the
+    /// job's end. On failure: `error`.
+    MarkGroupSnapshotCreated,
+    /// Deletes the devices of a group snapshot's snapshots. Undo: none.
+    DeleteGroupSnapshotDevices,
+    /// Removes the group snapshot's row and its snapshots' rows, and ends
+    /// the job. On failure: `error_deleting`.
+    RemoveGroupSnapshotRows,
 }
 
 impl JobStep {
@@ -174,6 +213,14 @@ impl JobStep {
             JobStep::MarkVolumeRolledBack => "MarkVolumeRolledBack",
             JobStep::CopyVolumeToPool => "CopyVolumeToPool",
             JobStep::RecordVolumePool => "RecordVolumePool",
+            JobStep::DeleteGroupVolumeDevices => "DeleteGroupVolumeDevices",
+            JobStep::RemoveGroupRows => "RemoveGroupRows",
+            JobStep::CloneGroupVolumes => "CloneGroupVolumes",
+            JobStep::MarkGroupCreated => "MarkGroupCreated",
+            JobStep::CreateGroupSnapshotDevices => "CreateGroupSnapshotDevices",
+            JobStep::MarkGroupSnapshotCreated => "MarkGroupSnapshotCreated",
+            JobStep::DeleteGroupSnapshotDevices => "DeleteGroupSnapshotDevices",
+            JobStep::RemoveGroupSnapshotRows => "RemoveGroupSnapshotRows",
         }
     }
 }
@@ -342,6 +389,14 @@ pub struct SnapshotParams {
     pub volume_id: Option<VolumeId>,
 }
 
+/// Input of a job on a generic volume group or group snapshot: the pool
+/// all the members live in. The members are read from their rows (the
+/// volumes naming the group, the snapshots naming the group snapshot).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupJobParams {
+    pub pool: String,
+}
+
 /// A job's typed input: one variant per [`JobKind`]. Stored as the flat JSON
 /// object of the variant's fields (the kind is its own column), the shape
 /// older versions wrote, so their rows still read.
@@ -356,6 +411,10 @@ pub enum JobParams {
     VolumeQos(VolumeQosParams),
     VolumeRollback(VolumeRollbackParams),
     VolumeMigrate(VolumeMigrateParams),
+    GroupDelete(GroupJobParams),
+    GroupCreateFromSrc(GroupJobParams),
+    GroupSnapshotCreate(GroupJobParams),
+    GroupSnapshotDelete(GroupJobParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -378,6 +437,10 @@ impl JobParams {
             JobParams::VolumeQos(_) => JobKind::VolumeQos,
             JobParams::VolumeRollback(_) => JobKind::VolumeRollback,
             JobParams::VolumeMigrate(_) => JobKind::VolumeMigrate,
+            JobParams::GroupDelete(_) => JobKind::GroupDelete,
+            JobParams::GroupCreateFromSrc(_) => JobKind::GroupCreateFromSrc,
+            JobParams::GroupSnapshotCreate(_) => JobKind::GroupSnapshotCreate,
+            JobParams::GroupSnapshotDelete(_) => JobKind::GroupSnapshotDelete,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -393,6 +456,10 @@ impl JobParams {
             JobParams::VolumeQos(p) => serde_json::to_value(p),
             JobParams::VolumeRollback(p) => serde_json::to_value(p),
             JobParams::VolumeMigrate(p) => serde_json::to_value(p),
+            JobParams::GroupDelete(p)
+            | JobParams::GroupCreateFromSrc(p)
+            | JobParams::GroupSnapshotCreate(p)
+            | JobParams::GroupSnapshotDelete(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -419,6 +486,10 @@ impl JobParams {
             JobKind::VolumeQos => parse(&raw, JobParams::VolumeQos),
             JobKind::VolumeRollback => parse(&raw, JobParams::VolumeRollback),
             JobKind::VolumeMigrate => parse(&raw, JobParams::VolumeMigrate),
+            JobKind::GroupDelete => parse(&raw, JobParams::GroupDelete),
+            JobKind::GroupCreateFromSrc => parse(&raw, JobParams::GroupCreateFromSrc),
+            JobKind::GroupSnapshotCreate => parse(&raw, JobParams::GroupSnapshotCreate),
+            JobKind::GroupSnapshotDelete => parse(&raw, JobParams::GroupSnapshotDelete),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -432,6 +503,17 @@ impl JobParams {
                 raw: serde_json::Value::String(text.to_string()),
                 error: e.to_string(),
             },
+        }
+    }
+
+    /// The pool of a group job.
+    pub fn group_pool(&self) -> Option<&str> {
+        match self {
+            JobParams::GroupDelete(p)
+            | JobParams::GroupCreateFromSrc(p)
+            | JobParams::GroupSnapshotCreate(p)
+            | JobParams::GroupSnapshotDelete(p) => Some(&p.pool),
+            _ => None,
         }
     }
 
@@ -615,6 +697,10 @@ mod tests {
                 JobKind::VolumeQos => 6,
                 JobKind::VolumeRollback => 7,
                 JobKind::VolumeMigrate => 8,
+                JobKind::GroupDelete => 9,
+                JobKind::GroupCreateFromSrc => 10,
+                JobKind::GroupSnapshotCreate => 11,
+                JobKind::GroupSnapshotDelete => 12,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

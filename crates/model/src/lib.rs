@@ -7,6 +7,7 @@
 mod action;
 mod credential;
 mod error;
+mod group;
 mod identity;
 mod ids;
 mod job;
@@ -23,15 +24,20 @@ mod volume;
 pub use action::{Access, Action};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{CreateRule, DomainError, DomainResult, QosRule};
+pub use group::{
+    Group, GroupSnapshot, GroupSnapshotStatus, GroupStatus, GroupType,
+    CONSISTENT_GROUP_SNAPSHOT_SPEC,
+};
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use ids::{
-    new_hex_id, new_uuid, AccessKeyId, AttachmentId, DomainId, JobId, MessageId, OrderId,
-    ProjectId, QosSpecsId, RoleId, SnapshotId, TransferId, UserId, VolumeId, VolumeTypeId,
+    new_hex_id, new_uuid, AccessKeyId, AttachmentId, DomainId, GroupId, GroupSnapshotId,
+    GroupTypeId, JobId, MessageId, OrderId, ProjectId, QosSpecsId, RoleId, SnapshotId, TransferId,
+    UserId, VolumeId, VolumeTypeId,
 };
 pub use job::{
-    Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
-    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeMigrateParams,
-    VolumeQosParams, VolumeRetypeParams, VolumeRollbackParams,
+    GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,
+    SnapshotParams, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams,
+    VolumeMigrateParams, VolumeQosParams, VolumeRetypeParams, VolumeRollbackParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};

@@ -51,6 +51,10 @@ named! {
         UpdateVolumeQos => "update_volume_qos",
         RevertVolume => "revert_volume",
         MigrateVolume => "migrate_volume",
+        CreateGroup => "create_group",
+        DeleteGroup => "delete_group",
+        CreateGroupSnapshot => "create_group_snapshot",
+        DeleteGroupSnapshot => "delete_group_snapshot",
         CreateSnapshot => "create_snapshot",
         DeleteSnapshot => "delete_snapshot",
     }
@@ -70,6 +74,8 @@ named! {
     MessageResource {
         Volume => "volume",
         Snapshot => "snapshot",
+        Group => "group",
+        GroupSnapshot => "group_snapshot",
     }
 }
 

@@ -5,8 +5,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AttachmentId, OrderId, ProjectId, QosSpecsId, SnapshotId, Timestamp, UserId, VolumeId,
-    VolumeTypeId,
+    AttachmentId, GroupId, GroupSnapshotId, OrderId, ProjectId, QosSpecsId, SnapshotId, Timestamp,
+    UserId, VolumeId, VolumeTypeId,
 };
 
 /// One gibibyte: volume sizes are whole GiB in every API.
@@ -45,6 +45,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// Volume statuses (EVS appendix A.3, Cinder).
@@ -196,6 +197,8 @@ pub struct Volume {
     pub migration_status: Option<MigrationStatus>,
     /// The order of a yearly/monthly (prePaid) volume; `None` on demand.
     pub order: Option<OrderId>,
+    /// The generic volume group the volume belongs to, if any.
+    pub group_id: Option<GroupId>,
 }
 
 impl Volume {
@@ -253,6 +256,8 @@ pub struct Snapshot {
     /// The progress a client reported with Cinder's
     /// `os-update_snapshot_status`, if any.
     pub reported_progress: Option<String>,
+    /// The group snapshot this snapshot is the member of, if any.
+    pub group_snapshot_id: Option<GroupSnapshotId>,
 }
 
 impl Volume {

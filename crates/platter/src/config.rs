@@ -78,6 +78,9 @@ pub struct FileConfig {
     region: Option<String>,
     availability_zones: Option<Vec<String>>,
     default_volume_type: Option<String>,
+    /// The group type `GET /group_types/default` shows (Cinder's
+    /// `default_group_type`); none by default.
+    default_group_type: Option<String>,
     /// Token lifetime (Keystone's `[token] expiration`), default 86400.
     token_ttl_seconds: Option<u64>,
     job_concurrency: Option<usize>,
@@ -306,6 +309,7 @@ impl Config {
         if let Some(t) = file.default_volume_type {
             service.default_volume_type = t;
         }
+        service.default_group_type = file.default_group_type;
         if let Some(secs) = file.token_ttl_seconds {
             if secs == 0 {
                 bail!("token_ttl_seconds must be at least 1");

@@ -10,6 +10,9 @@ pub struct ServiceConfig {
     pub availability_zones: Vec<String>,
     /// Name of the volume type used when a create names none.
     pub default_volume_type: String,
+    /// Name (or id) of the group type `GET /group_types/default` shows;
+    /// `None`: there is no default group type (404, as upstream).
+    pub default_group_type: Option<String>,
     pub quota_defaults: QuotaDefaults,
     pub token_ttl: Duration,
     /// Largest volume, GiB (EVS data disks: 32768).
@@ -26,6 +29,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             availability_zones: vec!["nova".to_string()],
             default_volume_type: "SAS".to_string(),
+            default_group_type: None,
             quota_defaults: QuotaDefaults::default(),
             token_ttl: Duration::from_secs(24 * 3600),
             max_volume_size_gib: 32768,

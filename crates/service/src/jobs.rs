@@ -15,10 +15,10 @@ use std::sync::{Arc, Weak};
 
 use platter_backend::StorageBackend;
 use platter_model::{
-    DomainResult, Job, JobKind, JobParams, JobStep, SnapshotId, SnapshotStatus, Timestamp,
-    VolumeId, VolumeSource, VolumeStatus, VolumeTypeId, GIB,
+    DomainResult, GroupSnapshotStatus, GroupStatus, Job, JobKind, JobParams, JobStep, SnapshotId,
+    SnapshotStatus, Timestamp, VolumeId, VolumeSource, VolumeStatus, VolumeTypeId, GIB,
 };
-use platter_store::SnapshotQuery;
+use platter_store::{SnapshotQuery, VolumeQuery};
 use tokio::sync::{mpsc, Semaphore};
 use tracing::Instrument;
 
@@ -188,6 +188,9 @@ impl Platter {
     /// The backend of the pool a job's volume (or its snapshot's volume)
     /// lives in.
     async fn job_backend(&self, job: &Job) -> Result<Arc<dyn StorageBackend>, String> {
+        if let Some(pool) = job.params.group_pool() {
+            return self.backend_of(pool).map_err(|e| e.to_string());
+        }
         let volume_id = match job.kind {
             JobKind::SnapshotCreate | JobKind::SnapshotDelete => self.snapshot_volume(job).await?,
             _ => job.volume_id(),
@@ -205,6 +208,33 @@ impl Platter {
             }
         };
         self.backend_of(&pool).map_err(|e| e.to_string())
+    }
+
+    /// The volumes of a group (by its id).
+    async fn group_members(&self, group_id: &str) -> Result<Vec<platter_model::Volume>, String> {
+        self.store()
+            .volume_list(&VolumeQuery {
+                group_id: Some(group_id.into()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// `(volume id, snapshot id)` of each snapshot of a group snapshot.
+    async fn group_snapshot_members(&self, id: &str) -> Result<Vec<(String, String)>, String> {
+        let snaps = self
+            .store()
+            .snapshot_list(&SnapshotQuery {
+                group_snapshot_id: Some(id.into()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(snaps
+            .into_iter()
+            .map(|s| (s.volume_id.to_string(), s.id.to_string()))
+            .collect())
     }
 
     async fn blocking<F>(backend: &Arc<dyn StorageBackend>, f: F) -> Result<(), String>
@@ -285,6 +315,46 @@ impl Platter {
                 let snap = p.snapshot_id.clone();
                 Self::blocking(b, move |b| b.rollback_volume(&id, snap.as_str())).await
             }
+            (JobStep::DeleteGroupVolumeDevices, _) => {
+                for v in self.group_members(&id).await? {
+                    Self::blocking(b, move |b| b.delete_volume(v.id.as_str())).await?;
+                }
+                Ok(())
+            }
+            (JobStep::CloneGroupVolumes, _) => {
+                for v in self.group_members(&id).await? {
+                    let size = bytes(v.size);
+                    match (v.snapshot_id, v.source_volid) {
+                        (Some(snap), _) => {
+                            Self::blocking(b, move |b| {
+                                b.clone_from_snapshot(snap.as_str(), v.id.as_str(), size)
+                            })
+                            .await?
+                        }
+                        (None, Some(src)) => {
+                            Self::blocking(b, move |b| {
+                                b.clone_from_volume(src.as_str(), v.id.as_str(), size)
+                            })
+                            .await?
+                        }
+                        (None, None) => {
+                            return Err(format!("volume {} of group {id} has no source", v.id))
+                        }
+                    }
+                }
+                Ok(())
+            }
+            (JobStep::CreateGroupSnapshotDevices, _) => {
+                let members = self.group_snapshot_members(&id).await?;
+                // One call for the set: one point in time across the members.
+                Self::blocking(b, move |b| b.create_group_snapshot(&members)).await
+            }
+            (JobStep::DeleteGroupSnapshotDevices, _) => {
+                for (_, snap) in self.group_snapshot_members(&id).await? {
+                    Self::blocking(b, move |b| b.delete_snapshot(&snap)).await?;
+                }
+                Ok(())
+            }
             (step, _) => Err(format!(
                 "step {step} is not a middle step of a {} job",
                 job.kind.as_str()
@@ -315,6 +385,20 @@ impl Platter {
                 }
                 _ => Ok(()),
             },
+            JobStep::CloneGroupVolumes => {
+                let b = self.job_backend(job).await?;
+                for v in self.group_members(&id).await? {
+                    Self::blocking(&b, move |b| b.delete_volume(v.id.as_str())).await?;
+                }
+                Ok(())
+            }
+            JobStep::CreateGroupSnapshotDevices => {
+                let b = self.job_backend(job).await?;
+                for (_, snap) in self.group_snapshot_members(&id).await? {
+                    Self::blocking(&b, move |b| b.delete_snapshot(&snap)).await?;
+                }
+                Ok(())
+            }
             // Deletes, growth and rollbacks cannot be taken back: their
             // failure statuses (error_deleting, error_extending,
             // error_rollbacking) say so and the operation may be retried.
@@ -332,7 +416,13 @@ impl Platter {
             | JobStep::RecordVolumeType
             | JobStep::RecordVolumeQos
             | JobStep::MarkVolumeRolledBack
-            | JobStep::RecordVolumePool => Ok(()),
+            | JobStep::RecordVolumePool
+            | JobStep::DeleteGroupVolumeDevices
+            | JobStep::RemoveGroupRows
+            | JobStep::MarkGroupCreated
+            | JobStep::MarkGroupSnapshotCreated
+            | JobStep::DeleteGroupSnapshotDevices
+            | JobStep::RemoveGroupSnapshotRows => Ok(()),
         }
     }
 
@@ -411,6 +501,26 @@ impl Platter {
                 }
                 r
             }
+            JobParams::GroupDelete(_) => {
+                store
+                    .group_finish_delete(&id.as_str().into(), &job.id, error)
+                    .await
+            }
+            JobParams::GroupCreateFromSrc(_) => {
+                store
+                    .group_finish_create(&id.as_str().into(), &job.id, error)
+                    .await
+            }
+            JobParams::GroupSnapshotCreate(_) => {
+                store
+                    .group_snapshot_finish_create(&id.as_str().into(), &job.id, error)
+                    .await
+            }
+            JobParams::GroupSnapshotDelete(_) => {
+                store
+                    .group_snapshot_finish_delete(&id.as_str().into(), &job.id, error)
+                    .await
+            }
             JobParams::Unreadable { .. } => {
                 let error = error.unwrap_or("bad job parameters");
                 self.finish_unreadable(job, error).await
@@ -487,6 +597,26 @@ impl Platter {
                     .map_or_else(|| SnapshotId::from(String::new()), |s| s.id);
                 store.volume_finish_rollback(id, &snap, &job.id, e).await
             }
+            JobKind::GroupDelete => {
+                store
+                    .group_finish_delete(&id.as_str().into(), &job.id, e)
+                    .await
+            }
+            JobKind::GroupCreateFromSrc => {
+                store
+                    .group_finish_create(&id.as_str().into(), &job.id, e)
+                    .await
+            }
+            JobKind::GroupSnapshotCreate => {
+                store
+                    .group_snapshot_finish_create(&id.as_str().into(), &job.id, e)
+                    .await
+            }
+            JobKind::GroupSnapshotDelete => {
+                store
+                    .group_snapshot_finish_delete(&id.as_str().into(), &job.id, e)
+                    .await
+            }
         }
     }
 
@@ -510,10 +640,30 @@ impl Platter {
             .filter(|j| j.kind == JobKind::VolumeDelete)
             .map(|j| j.resource_id.as_str())
             .collect();
+        // The members of a group or group snapshot belong to its job.
+        let busy_groups: HashSet<&str> = jobs
+            .iter()
+            .filter(|j| matches!(j.kind, JobKind::GroupDelete | JobKind::GroupCreateFromSrc))
+            .map(|j| j.resource_id.as_str())
+            .collect();
+        let busy_group_snapshots: HashSet<&str> = jobs
+            .iter()
+            .filter(|j| {
+                matches!(
+                    j.kind,
+                    JobKind::GroupSnapshotCreate | JobKind::GroupSnapshotDelete
+                )
+            })
+            .map(|j| j.resource_id.as_str())
+            .collect();
         // Stragglers are failed before any job is re-driven, so a re-driven
         // job never races the sweep over its rows.
         for v in self.store().volume_list_transitional().await? {
-            if busy.contains(v.id.as_str()) {
+            let group_busy = v
+                .group_id
+                .as_ref()
+                .is_some_and(|g| busy_groups.contains(g.as_str()));
+            if busy.contains(v.id.as_str()) || group_busy {
                 continue;
             }
             let to = match v.status {
@@ -528,7 +678,12 @@ impl Platter {
                 .await?;
         }
         for s in self.store().snapshot_list_transitional().await? {
-            if busy.contains(s.id.as_str()) || deleting.contains(s.volume_id.as_str()) {
+            let group_busy = s
+                .group_snapshot_id
+                .as_ref()
+                .is_some_and(|g| busy_group_snapshots.contains(g.as_str()));
+            if busy.contains(s.id.as_str()) || deleting.contains(s.volume_id.as_str()) || group_busy
+            {
                 continue;
             }
             let to = match s.status {
@@ -537,6 +692,28 @@ impl Platter {
             };
             tracing::warn!(snapshot = %s.id, from = %s.status, to = %to, "snapshot in a transitional status without a job");
             self.store().snapshot_set_status(&s.id, to).await?;
+        }
+        for g in self.store().group_list_transitional().await? {
+            if busy.contains(g.id.as_str()) {
+                continue;
+            }
+            let to = match g.status {
+                GroupStatus::Deleting => GroupStatus::ErrorDeleting,
+                _ => GroupStatus::Error,
+            };
+            tracing::warn!(group = %g.id, from = %g.status, to = %to, "group in a transitional status without a job");
+            self.store().group_set_status(&g.id, to).await?;
+        }
+        for gs in self.store().group_snapshot_list_transitional().await? {
+            if busy.contains(gs.id.as_str()) {
+                continue;
+            }
+            let to = match gs.status {
+                GroupSnapshotStatus::Deleting => GroupSnapshotStatus::ErrorDeleting,
+                _ => GroupSnapshotStatus::Error,
+            };
+            tracing::warn!(group_snapshot = %gs.id, from = %gs.status, to = %to, "group snapshot in a transitional status without a job");
+            self.store().group_snapshot_set_status(&gs.id, to).await?;
         }
         let count = jobs.len();
         for job in jobs {

@@ -10,6 +10,7 @@ mod authz;
 mod config;
 mod credentials;
 mod evs;
+mod groups;
 mod hosts;
 mod identity;
 mod jobs;
@@ -37,6 +38,10 @@ pub use evs::{
     retype_allowed, CreateOutcome, JobView, Prepaid, UnsubscribeResult, IDEMPOTENCY_TTL_SECS,
     MAX_CREATE_COUNT, MAX_TAGS,
 };
+pub use groups::{
+    GroupCreate, GroupFromSource, GroupListRequest, GroupSnapshotCreate, GroupSnapshotListRequest,
+    GroupTypeFields,
+};
 pub use hosts::{HostService, HostUsage, ServiceChange, ServiceEntry};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;
@@ -50,7 +55,7 @@ pub use identity::{
 };
 pub use messages::MESSAGE_TTL_SECS;
 pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};
-pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
+pub use platter_store::{GroupChange, Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use qos_specs::QosSpecsChange;
 pub use quotas::{Limits, QuotaSetView};
 pub use scheduler::{STORAGE_PROTOCOL, VENDOR_NAME};

@@ -31,6 +31,18 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
         (JobKind::VolumeQos, _) => (MessageResource::Volume, A::UpdateVolumeQos, detail),
         (JobKind::VolumeRollback, _) => (MessageResource::Volume, A::RevertVolume, detail),
         (JobKind::VolumeMigrate, _) => (MessageResource::Volume, A::MigrateVolume, detail),
+        (JobKind::GroupDelete, _) => (MessageResource::Group, A::DeleteGroup, detail),
+        (JobKind::GroupCreateFromSrc, _) => (MessageResource::Group, A::CreateGroup, detail),
+        (JobKind::GroupSnapshotCreate, _) => (
+            MessageResource::GroupSnapshot,
+            A::CreateGroupSnapshot,
+            detail,
+        ),
+        (JobKind::GroupSnapshotDelete, _) => (
+            MessageResource::GroupSnapshot,
+            A::DeleteGroupSnapshot,
+            detail,
+        ),
         (JobKind::SnapshotCreate, _) => (MessageResource::Snapshot, A::CreateSnapshot, detail),
         (JobKind::SnapshotDelete, _) => (MessageResource::Snapshot, A::DeleteSnapshot, detail),
     }

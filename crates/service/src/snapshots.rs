@@ -1,8 +1,8 @@
 //! Snapshot operations.
 
 use platter_model::{
-    Action, AuthContext, DomainError, DomainResult, JobId, JobKind, JobParams, Metadata, ProjectId,
-    Snapshot, SnapshotId, SnapshotParams, SnapshotStatus, VolumeId,
+    Action, AuthContext, DomainError, DomainResult, GroupSnapshotId, JobId, JobKind, JobParams,
+    Metadata, ProjectId, Snapshot, SnapshotId, SnapshotParams, SnapshotStatus, VolumeId,
 };
 use platter_store::{NewSnapshot, Page, SnapshotQuery};
 
@@ -50,6 +50,8 @@ pub struct SnapshotListRequest {
     pub availability_zone: Option<String>,
     pub enterprise_project_id: Option<String>,
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this group snapshot.
+    pub group_snapshot_id: Option<GroupSnapshotId>,
     pub page: Page,
 }
 
@@ -71,6 +73,7 @@ fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery 
         availability_zone: req.availability_zone,
         enterprise_project_id: req.enterprise_project_id,
         tags: req.tags,
+        group_snapshot_id: req.group_snapshot_id,
         page: req.page,
     }
 }

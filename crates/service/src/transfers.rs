@@ -57,6 +57,12 @@ impl Platter {
     ) -> DomainResult<CreatedTransfer> {
         self.authorize(ctx, Action::TransferCreate)?;
         let v = self.volume_get(ctx, &req.volume_id).await?;
+        if let Some(group) = &v.group_id {
+            return Err(DomainError::volume_state(format!(
+                "Volume {} belongs to group {group}; remove it from the group to transfer it.",
+                v.id
+            )));
+        }
         if let Some(order) = v.order_id() {
             return Err(DomainError::volume_state(format!(
                 "Volume {} is yearly/monthly (order {order}) and cannot be transferred.",

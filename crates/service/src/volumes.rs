@@ -1,9 +1,9 @@
 //! Volume operations.
 
 use platter_model::{
-    Action, AuthContext, CreateRule, DomainError, DomainResult, Job, JobId, JobKind, JobParams,
-    JobStatus, Metadata, OrderId, ProjectId, QosRule, SnapshotId, SnapshotStatus, Volume,
-    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeId, VolumeSource,
+    Action, AuthContext, CreateRule, DomainError, DomainResult, GroupId, Job, JobId, JobKind,
+    JobParams, JobStatus, Metadata, OrderId, ProjectId, QosRule, SnapshotId, SnapshotStatus,
+    Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeId, VolumeSource,
     VolumeStatus, VolumeType, VolumeTypeId, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
@@ -41,6 +41,8 @@ pub struct VolumeCreate {
     /// `None`: the default enterprise project (`"0"`).
     pub enterprise_project_id: Option<String>,
     pub tags: Metadata,
+    /// The generic volume group the volume is created in (Cinder 3.13).
+    pub group_id: Option<GroupId>,
 }
 
 /// IOPS range of the types with provisioned performance.
@@ -172,6 +174,7 @@ impl CreatePlan {
             tags: req.tags.clone(),
             pool: self.pool.clone(),
             order,
+            group_id: req.group_id.clone(),
         };
         (new, job)
     }
@@ -235,6 +238,8 @@ pub struct VolumeListRequest {
     pub server_id: Option<String>,
     pub name_contains: Option<String>,
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this generic volume group.
+    pub group_id: Option<GroupId>,
     pub page: Page,
 }
 
@@ -275,6 +280,7 @@ fn volume_query(ctx: &AuthContext, req: VolumeListRequest) -> VolumeQuery {
         server_id: req.server_id,
         name_contains: req.name_contains,
         tags: req.tags,
+        group_id: req.group_id,
         page: req.page,
     }
 }

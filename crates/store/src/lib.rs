@@ -4,10 +4,10 @@
 //! implements the repository traits of [`repo`] (one per aggregate:
 //! [`VolumeRepo`], [`SnapshotRepo`], [`AttachmentRepo`], [`JobRepo`],
 //! [`IdentityRepo`], [`CredentialRepo`], [`QuotaRepo`], [`OrderRepo`],
-//! [`TypeRepo`]). `Store` has one inherent method per trait method, so
-//! callers need no trait in scope. The SQLite implementation (in
-//! `src/sqlite/`) is the only code that knows SQL; it is what
-//! [`Store::open`] opens.
+//! [`TypeRepo`], [`TransferRepo`], [`GroupRepo`]). `Store` has one inherent
+//! method per trait method, so callers need no trait in scope. The SQLite
+//! implementation (in `src/sqlite/`) is the only code that knows SQL; it is
+//! what [`Store::open`] opens.
 
 pub mod repo;
 mod sqlite;
@@ -20,10 +20,11 @@ use platter_model::DomainResult;
 
 pub use platter_model::{Page, SortDir, SortKey};
 pub use repo::{
-    AttachmentQuery, AttachmentRepo, CredentialRepo, ExtendTarget, IdempotencyClaim, IdentityRepo,
-    JobRepo, Lifecycle, MessageRepo, NewAttachment, NewSnapshot, NewVolume, OrderRepo,
-    QuotaDefaults, QuotaRepo, Repos, ServiceRepo, SnapshotQuery, SnapshotRepo, StoredTransfer,
-    TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
+    AttachmentQuery, AttachmentRepo, CredentialRepo, ExtendTarget, GroupChange, GroupQuery,
+    GroupRepo, GroupSnapshotQuery, GroupTypeQuery, IdempotencyClaim, IdentityRepo, JobRepo,
+    Lifecycle, MessageRepo, NewAttachment, NewGroup, NewGroupSnapshot, NewSnapshot, NewVolume,
+    OrderRepo, QuotaDefaults, QuotaRepo, Repos, ServiceRepo, SnapshotQuery, SnapshotRepo,
+    StoredTransfer, TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
 };
 pub use sqlite::LOG_DIRECTIVES;
 

@@ -58,6 +58,8 @@ fn cinder_quota_message(resource: &str, requested: i64, in_use: i64, limit: i64)
             "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed {resource} quota. \
              Requested {requested}G, quota is {limit}G and {in_use}G has been consumed."
         )
+    } else if resource == "groups" {
+        format!("GroupLimitExceeded: Maximum number of groups allowed ({limit}) exceeded")
     } else if resource.starts_with("snapshots") {
         format!("SnapshotLimitExceeded: Maximum number of snapshots allowed ({limit}) exceeded for quota '{resource}'.")
     } else {

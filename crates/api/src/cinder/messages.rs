@@ -28,6 +28,10 @@ fn action_text(a: MessageAction) -> (&'static str, &'static str) {
         MessageAction::UpdateVolumeQos => ("103", "update volume QoS"),
         MessageAction::RevertVolume => ("104", "revert volume to snapshot"),
         MessageAction::MigrateVolume => ("105", "migrate volume"),
+        MessageAction::CreateGroup => ("106", "create group"),
+        MessageAction::DeleteGroup => ("107", "delete group"),
+        MessageAction::CreateGroupSnapshot => ("108", "create group snapshot"),
+        MessageAction::DeleteGroupSnapshot => ("109", "delete group snapshot"),
     }
 }
 
@@ -47,6 +51,8 @@ fn view(state: &ApiState, c: &Caller, m: &UserMessage) -> Value {
     let resource = match m.resource_type {
         MessageResource::Volume => "VOLUME",
         MessageResource::Snapshot => "SNAPSHOT",
+        MessageResource::Group => "GROUP",
+        MessageResource::GroupSnapshot => "GROUP_SNAPSHOT",
     };
     json!({
         "id": m.id,

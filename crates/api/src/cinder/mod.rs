@@ -3,6 +3,8 @@
 
 mod attachments;
 mod errors;
+mod group_types;
+mod groups;
 mod messages;
 mod metadata;
 mod params;
@@ -559,6 +561,8 @@ fn project_routes(state: &ApiState) -> Routes {
             Gate::All(&[CapabilitiesGet]),
             get(capabilities),
         )
+        .with(group_types::routes)
+        .with(groups::routes)
         .add(M::GET, "/os-hosts", Gate::All(&[HostList]), get(host_list))
         .add(
             M::GET,

@@ -10,6 +10,17 @@ use crate::toolkit::body::parse_bool_str;
 /// Cinder's `osapi_max_limit`: no page is longer.
 pub const MAX_LIMIT: i64 = 1000;
 
+/// Refuses a sort key the listing's table has no column for.
+pub fn check_sort(page: &Page, allowed: &[SortKey]) -> Result<(), CinderError> {
+    match page.sort.iter().find(|(k, _)| !allowed.contains(k)) {
+        Some((k, _)) => Err(CinderError::bad_request(format!(
+            "Invalid input received: sort key {} is not supported here.",
+            format!("{k:?}").to_lowercase()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The query string as ordered pairs.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {

@@ -10,6 +10,16 @@ use serde_json::{json, Value};
 use super::CinderError;
 use crate::ApiState;
 
+/// Refuses a resource that appeared at 3.`minor` to an older request
+/// (upstream's `VersionNotFoundForAPIMethod`: 404).
+pub(super) fn check_version(c: &super::Caller, minor: u16) -> Result<(), CinderError> {
+    if c.api.at_least(minor) {
+        Ok(())
+    } else {
+        Err(CinderError::not_found("The resource could not be found."))
+    }
+}
+
 /// Microversions this server speaks: `OpenStack-API-Version: volume 3.N`.
 pub const MIN_MICROVERSION: u16 = 0;
 pub const MAX_MICROVERSION: u16 = 70;

@@ -93,7 +93,7 @@ pub fn volume_detail(
         out["migration_status"] = migstat.clone();
     }
     if api.at_least(13) {
-        out["group_id"] = Value::Null;
+        out["group_id"] = json!(v.group_id);
     }
     if api.at_least(21) && admin {
         out["provider_id"] = Value::Null;
@@ -139,7 +139,7 @@ pub fn snapshot_summary(api: ApiVersion, s: &Snapshot) -> Value {
         "updated_at": s.updated_at,
     });
     if api.at_least(14) {
-        out["group_snapshot_id"] = Value::Null;
+        out["group_snapshot_id"] = json!(s.group_snapshot_id);
     }
     if api.at_least(41) {
         out["user_id"] = json!(s.user_id);

@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AttachMode, AttachmentId, ProjectId, SnapshotId, VolumeId, VolumeStatus};
+use platter_model::{
+    AttachMode, AttachmentId, GroupId, ProjectId, SnapshotId, VolumeId, VolumeStatus,
+};
 use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
 use serde_json::{json, Map, Value};
 
@@ -49,7 +51,9 @@ pub(super) fn name_and_description(o: &Obj) -> InputResult<(Settable, Settable)>
     Ok((name, description))
 }
 
-fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> {
+/// A create's `volume` object; `group_id` is read from 3.13 (generic
+/// volume groups).
+fn parse_create(c: &Caller, body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> {
     Obj::new(body, "body").deny_unknown(&["volume", "OS-SCH-HNT:scheduler_hints"])?;
     let v = Obj::child(body, "volume")?;
     let (name, description) = name_and_description(&v)?;
@@ -69,6 +73,14 @@ fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> 
     if let Some(s) = &source_volid {
         check_uuid("source_volid", s)?;
     }
+    let group_id = if c.api.at_least(13) {
+        v.opt_str("group_id", 36)?
+    } else {
+        None
+    };
+    if let Some(g) = &group_id {
+        check_uuid("group_id", g)?;
+    }
     for unsupported in [
         "imageRef",
         "image_id",
@@ -77,6 +89,9 @@ fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> 
         "consistencygroup_id",
         "group_id",
     ] {
+        if unsupported == "group_id" && c.api.at_least(13) {
+            continue;
+        }
         if v.get(unsupported).is_some_and(|x| !x.is_null()) {
             return Err(CinderError::bad_request(format!(
                 "Invalid input received: creating a volume with '{unsupported}' is not supported by this service."
@@ -104,6 +119,7 @@ fn parse_create(body: &Map<String, Value>) -> Result<VolumeCreate, CinderError> 
         multiattach: v.opt_bool("multiattach")?.unwrap_or(false),
         iops: v.opt_int("iops")?,
         throughput: v.opt_int("throughput")?,
+        group_id: group_id.map(GroupId::from),
         ..Default::default()
     })
 }
@@ -114,7 +130,7 @@ pub async fn create(
     Extension(c): Extension<Caller>,
     body: Bytes,
 ) -> CinderResult {
-    let req = parse_create(&json_object(&body)?)?;
+    let req = parse_create(&c, &json_object(&body)?)?;
     let volume = state.platter.volume_create(&c.ctx, req).await?;
     let body = json!({ "volume": views::volume_detail(&state, c.api, &volume, c.ctx.is_admin(), VolumeView::Written) });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
@@ -135,6 +151,10 @@ fn list_request(c: &Caller, q: &ListQuery) -> Result<VolumeListRequest, CinderEr
         availability_zone: q.get("availability_zone").map(str::to_string),
         bootable,
         metadata: q.metadata()?,
+        group_id: q
+            .get("group_id")
+            .filter(|_| c.api.at_least(13))
+            .map(GroupId::from),
         page: q.page(false)?,
         ..Default::default()
     })

@@ -303,6 +303,11 @@ fn job_type(kind: JobKind) -> &'static str {
         JobKind::VolumeQos => "modifyVolumeQos",
         JobKind::VolumeRollback => "rollbackVolume",
         JobKind::VolumeMigrate => "migrateVolume",
+        // Cinder's generic volume groups: no EVS job type of their own.
+        JobKind::GroupDelete => "deleteGroup",
+        JobKind::GroupCreateFromSrc => "createGroupFromSource",
+        JobKind::GroupSnapshotCreate => "createGroupSnapshot",
+        JobKind::GroupSnapshotDelete => "deleteGroupSnapshot",
     }
 }
 

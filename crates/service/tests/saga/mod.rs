@@ -12,13 +12,15 @@ use std::time::{Duration, Instant};
 use platter_backend::{BackendPool, BackendRegistry, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{
-    AuthContext, DomainError, Job, JobId, JobKind, JobStatus, QuotaUsage, SnapshotId,
-    SnapshotStatus, VolumeId, VolumeStatus, GIB,
+    AuthContext, DomainError, GroupId, GroupSnapshotId, GroupSnapshotStatus, GroupStatus, Job,
+    JobId, JobKind, JobStatus, QuotaUsage, SnapshotId, SnapshotStatus, VolumeId, VolumeStatus, GIB,
 };
 use platter_service::{
-    CreateRules, FaultInjection, Platter, ServiceConfig, SnapshotCreate, VolumeCreate,
+    CreateRules, FaultInjection, GroupCreate, GroupFromSource, GroupSnapshotCreate,
+    GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, VolumeCreate,
 };
 use platter_store::Store;
+use platter_store::{SnapshotQuery, VolumeQuery};
 
 pub const MIB: u64 = 1 << 20;
 
@@ -36,6 +38,11 @@ pub enum Scenario {
     Qos,
     Rollback,
     Migrate,
+    GroupDelete,
+    GroupFromGroupSnapshot,
+    GroupFromGroup,
+    GroupSnapshotCreate,
+    GroupSnapshotDelete,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -55,6 +62,12 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::VolumeQos => &[Scenario::Qos],
         JobKind::VolumeRollback => &[Scenario::Rollback],
         JobKind::VolumeMigrate => &[Scenario::Migrate],
+        JobKind::GroupDelete => &[Scenario::GroupDelete],
+        JobKind::GroupCreateFromSrc => {
+            &[Scenario::GroupFromGroupSnapshot, Scenario::GroupFromGroup]
+        }
+        JobKind::GroupSnapshotCreate => &[Scenario::GroupSnapshotCreate],
+        JobKind::GroupSnapshotDelete => &[Scenario::GroupSnapshotDelete],
     }
 }
 
@@ -209,7 +222,7 @@ pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
 }
 
 /// The resources a scenario's job works on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Fixture {
     /// A settled 1 GiB volume holding data.
     pub src: VolumeId,
@@ -222,6 +235,12 @@ pub struct Fixture {
     pub usage_before: Vec<QuotaUsage>,
     /// Device labels before the job under test started.
     pub devices_before: Vec<String>,
+    /// Other volumes and snapshots (group members), with their labels.
+    pub extra: Vec<(String, String)>,
+    /// Groups, with their labels.
+    pub groups: Vec<(GroupId, String)>,
+    /// Group snapshots, with their labels.
+    pub group_snapshots: Vec<(GroupSnapshotId, String)>,
 }
 
 impl Fixture {
@@ -232,6 +251,8 @@ impl Fixture {
             "snap".into()
         } else if Some(id) == self.target.as_deref() {
             "new".into()
+        } else if let Some((_, label)) = self.extra.iter().find(|(i, _)| i == id) {
+            label.clone()
         } else {
             format!("unknown {id}")
         }
@@ -252,7 +273,32 @@ impl Scenario {
             Scenario::Qos => JobKind::VolumeQos,
             Scenario::Rollback => JobKind::VolumeRollback,
             Scenario::Migrate => JobKind::VolumeMigrate,
+            Scenario::GroupDelete => JobKind::GroupDelete,
+            Scenario::GroupFromGroupSnapshot | Scenario::GroupFromGroup => {
+                JobKind::GroupCreateFromSrc
+            }
+            Scenario::GroupSnapshotCreate => JobKind::GroupSnapshotCreate,
+            Scenario::GroupSnapshotDelete => JobKind::GroupSnapshotDelete,
         }
+    }
+
+    /// The scenarios whose fixture is a group of two volumes (`src`, `src2`).
+    fn in_group(self) -> bool {
+        matches!(
+            self,
+            Scenario::GroupDelete
+                | Scenario::GroupFromGroupSnapshot
+                | Scenario::GroupFromGroup
+                | Scenario::GroupSnapshotCreate
+                | Scenario::GroupSnapshotDelete
+        )
+    }
+
+    fn needs_group_snapshot(self) -> bool {
+        matches!(
+            self,
+            Scenario::GroupFromGroupSnapshot | Scenario::GroupSnapshotDelete
+        )
     }
 
     fn needs_snapshot(self) -> bool {
@@ -267,6 +313,36 @@ impl Scenario {
 
     /// Builds the fixture with a fault-free service.
     pub async fn setup(self, w: &World) -> Fixture {
+        let mut fx = Fixture::default();
+        let mut group_id = None;
+        if self.in_group() {
+            let gt = w
+                .p()
+                .group_type_create(
+                    &w.ctx,
+                    GroupTypeFields {
+                        name: Some("gt".into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let g = w
+                .p()
+                .group_create(
+                    &w.ctx,
+                    GroupCreate {
+                        name: Some("g".into()),
+                        group_type: gt.id.to_string(),
+                        volume_types: vec!["SAS".into()],
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            fx.groups.push((g.id.clone(), "group".into()));
+            group_id = Some(g.id);
+        }
         let req = if self == Scenario::Qos {
             VolumeCreate {
                 size: Some(1),
@@ -278,20 +354,39 @@ impl Scenario {
         } else {
             VolumeCreate {
                 size: Some(1),
+                group_id: group_id.clone(),
                 ..Default::default()
             }
         };
-        let (src, job) = w.new_volume(req).await;
+        let (src, job) = w.new_volume(req.clone()).await;
         assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
         w.write(&src, 1, 0);
         w.write(&src, 2, GIB - MIB);
-        let mut fx = Fixture {
-            src: src.clone(),
-            snap: None,
-            target: None,
-            usage_before: Vec::new(),
-            devices_before: Vec::new(),
-        };
+        fx.src = src.clone();
+        if self.in_group() {
+            let (src2, job) = w.new_volume(req).await;
+            assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+            w.write(&src2, 4, 0);
+            fx.extra.push((src2.to_string(), "src2".into()));
+        }
+        if let (true, Some(g)) = (self.needs_group_snapshot(), &group_id) {
+            let (gs, job) = w
+                .p()
+                .group_snapshot_create(
+                    &w.ctx,
+                    GroupSnapshotCreate {
+                        group_id: g.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+            fx.group_snapshots.push((gs.id.clone(), "gsnap".into()));
+            fx.learn_group_snapshot(w, gs.id.as_str()).await;
+            // Newer bytes than the group snapshot's.
+            w.write(&src, 3, 0);
+        }
         if self.needs_snapshot() {
             let (snap, job) = w
                 .p()
@@ -317,7 +412,13 @@ impl Scenario {
     pub async fn start(self, w: &World, fx: &mut Fixture) -> JobId {
         let p = w.p();
         let ctx = &w.ctx;
-        let snap = fx.snap.clone().unwrap_or_else(|| SnapshotId::from(""));
+        let snap = fx.snap.clone().unwrap_or_default();
+        let group = fx.groups.first().map(|g| g.0.clone()).unwrap_or_default();
+        let gsnap = fx
+            .group_snapshots
+            .first()
+            .map(|g| g.0.clone())
+            .unwrap_or_default();
         let (target, job) = match self {
             Scenario::CreateBlank => {
                 let (id, job) = w
@@ -380,6 +481,61 @@ impl Scenario {
                 p.snapshot_rollback(ctx, &snap, &fx.src).await.unwrap(),
             ),
             Scenario::Migrate => (None, p.volume_migrate(ctx, &fx.src, "pool2").await.unwrap()),
+            Scenario::GroupDelete => (
+                None,
+                p.group_delete(ctx, &group, true).await.unwrap().unwrap(),
+            ),
+            Scenario::GroupFromGroupSnapshot | Scenario::GroupFromGroup => {
+                let req = if self == Scenario::GroupFromGroup {
+                    GroupFromSource {
+                        source_group_id: Some(group),
+                        ..Default::default()
+                    }
+                } else {
+                    GroupFromSource {
+                        group_snapshot_id: Some(gsnap),
+                        ..Default::default()
+                    }
+                };
+                let (g, job) = p.group_create_from_src(ctx, req).await.unwrap();
+                fx.groups.push((g.id.clone(), "newgroup".into()));
+                let members = p
+                    .store()
+                    .volume_list(&VolumeQuery {
+                        group_id: Some(g.id),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                for v in members {
+                    let source = v
+                        .snapshot_id
+                        .map(|s| s.to_string())
+                        .or(v.source_volid.map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    let label = format!("from-{}", fx.label(&source));
+                    fx.extra.push((v.id.to_string(), label));
+                }
+                (None, job)
+            }
+            Scenario::GroupSnapshotCreate => {
+                let (gs, job) = p
+                    .group_snapshot_create(
+                        ctx,
+                        GroupSnapshotCreate {
+                            group_id: group,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                fx.group_snapshots.push((gs.id.clone(), "gsnap".into()));
+                fx.learn_group_snapshot(w, gs.id.as_str()).await;
+                (None, job)
+            }
+            Scenario::GroupSnapshotDelete => {
+                (None, p.group_snapshot_delete(ctx, &gsnap).await.unwrap())
+            }
         };
         fx.target = target;
         job
@@ -476,6 +632,52 @@ impl Scenario {
                     "undo left the copy"
                 );
             }
+            Scenario::GroupDelete => {
+                let g = p.group_get(ctx, &fx.groups[0].0).await.unwrap();
+                assert_eq!(g.status, GroupStatus::ErrorDeleting);
+                for id in [fx.src.clone(), VolumeId::from(fx.extra[0].0.as_str())] {
+                    assert_eq!(volume(id).await.status, VolumeStatus::ErrorDeleting);
+                }
+            }
+            Scenario::GroupFromGroupSnapshot | Scenario::GroupFromGroup => {
+                let g = p.group_get(ctx, &fx.groups[1].0).await.unwrap();
+                assert_eq!(g.status, GroupStatus::Error);
+                for (id, label) in fx.extra.iter().filter(|(_, l)| l.starts_with("from-")) {
+                    assert_eq!(
+                        volume(VolumeId::from(id.as_str())).await.status,
+                        VolumeStatus::Error,
+                        "{label}"
+                    );
+                    assert!(!w.pool().volume_exists(id).unwrap(), "undo left {label}");
+                }
+            }
+            Scenario::GroupSnapshotCreate => {
+                let gs = p
+                    .group_snapshot_get(ctx, &fx.group_snapshots[0].0)
+                    .await
+                    .unwrap();
+                assert_eq!(gs.status, GroupSnapshotStatus::Error);
+                for (id, label) in fx.extra.iter().filter(|(_, l)| l.starts_with("gs-")) {
+                    assert_eq!(
+                        snapshot(SnapshotId::from(id.as_str())).await.status,
+                        SnapshotStatus::Error
+                    );
+                    assert!(w.pool().open_snapshot(id).is_err(), "undo left {label}");
+                }
+            }
+            Scenario::GroupSnapshotDelete => {
+                let gs = p
+                    .group_snapshot_get(ctx, &fx.group_snapshots[0].0)
+                    .await
+                    .unwrap();
+                assert_eq!(gs.status, GroupSnapshotStatus::ErrorDeleting);
+                for (id, _) in fx.extra.iter().filter(|(_, l)| l.starts_with("gs-")) {
+                    assert_eq!(
+                        snapshot(SnapshotId::from(id.as_str())).await.status,
+                        SnapshotStatus::ErrorDeleting
+                    );
+                }
+            }
         }
     }
 
@@ -536,6 +738,55 @@ impl Scenario {
             | Scenario::Qos
             | Scenario::Rollback
             | Scenario::Migrate => before,
+            Scenario::GroupDelete => {
+                // Deleting again finishes the job.
+                let job = p.group_delete(ctx, &fx.groups[0].0, true).await.unwrap();
+                let job = job.expect("the group still has volumes");
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
+            }
+            Scenario::GroupFromGroupSnapshot | Scenario::GroupFromGroup => {
+                let job = p.group_delete(ctx, &fx.groups[1].0, true).await.unwrap();
+                let job = job.expect("the failed group keeps its volumes");
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            Scenario::GroupSnapshotCreate => {
+                let job = p
+                    .group_snapshot_delete(ctx, &fx.group_snapshots[0].0)
+                    .await
+                    .unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            Scenario::GroupSnapshotDelete => {
+                let gs = &fx.group_snapshots[0].0;
+                p.group_snapshot_reset_status(ctx, gs, GroupSnapshotStatus::Error)
+                    .await
+                    .unwrap();
+                let job = p.group_snapshot_delete(ctx, gs).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
+            }
+        }
+    }
+}
+
+impl Fixture {
+    /// Labels the snapshots of a group snapshot by their volumes' labels.
+    async fn learn_group_snapshot(&mut self, w: &World, id: &str) {
+        let snaps = w
+            .p()
+            .store()
+            .snapshot_list(&SnapshotQuery {
+                group_snapshot_id: Some(id.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for s in snaps {
+            let label = format!("gs-{}", self.label(s.volume_id.as_str()));
+            self.extra.push((s.id.to_string(), label));
         }
     }
 }
@@ -554,6 +805,10 @@ pub struct Outcome {
     /// Device label -> (size, hash of its first and last MiB of each GiB).
     pub devices: BTreeMap<String, (u64, u64)>,
     pub usage: Vec<QuotaUsage>,
+    /// Label -> status, or gone.
+    pub groups: BTreeMap<String, Option<GroupStatus>>,
+    /// Label -> status, or gone.
+    pub group_snapshots: BTreeMap<String, Option<GroupSnapshotStatus>>,
 }
 
 fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
@@ -597,13 +852,13 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
     let job = w.job(job).await;
     let mut volumes = BTreeMap::new();
     let mut snapshots = BTreeMap::new();
-    // Any of them may be a volume or a snapshot: each is looked up as both.
     let ids = [
         Some(fx.src.to_string()),
         fx.snap.as_ref().map(SnapshotId::to_string),
         fx.target.clone(),
     ];
-    for id in ids.into_iter().flatten() {
+    let extra = fx.extra.iter().map(|(id, _)| Some(id.clone()));
+    for id in ids.into_iter().chain(extra).flatten() {
         match p.volume_get(&w.ctx, &id.as_str().into()).await {
             Ok(v) => {
                 volumes.insert(
@@ -633,11 +888,31 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
             Err(e) => panic!("{e}"),
         }
     }
+    let mut groups = BTreeMap::new();
+    for (id, label) in &fx.groups {
+        let status = match p.group_get(&w.ctx, id).await {
+            Ok(g) => Some(g.status),
+            Err(DomainError::NotFound { .. }) => None,
+            Err(e) => panic!("{e}"),
+        };
+        groups.insert(label.clone(), status);
+    }
+    let mut group_snapshots = BTreeMap::new();
+    for (id, label) in &fx.group_snapshots {
+        let status = match p.group_snapshot_get(&w.ctx, id).await {
+            Ok(gs) => Some(gs.status),
+            Err(DomainError::NotFound { .. }) => None,
+            Err(e) => panic!("{e}"),
+        };
+        group_snapshots.insert(label.clone(), status);
+    }
     Outcome {
         job: job.status,
         volumes,
         snapshots,
         devices: devices(w, fx),
         usage: w.usage().await,
+        groups,
+        group_snapshots,
     }
 }

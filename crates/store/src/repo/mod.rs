@@ -56,6 +56,7 @@ macro_rules! repository {
 
 mod attachments;
 mod credentials;
+mod groups;
 mod identity;
 mod jobs;
 mod messages;
@@ -70,6 +71,7 @@ mod volumes;
 
 pub use attachments::*;
 pub use credentials::*;
+pub use groups::*;
 pub use identity::*;
 pub use jobs::*;
 pub use messages::*;
@@ -108,6 +110,7 @@ pub trait Repos:
     + ServiceRepo
     + MessageRepo
     + QosSpecsRepo
+    + GroupRepo
     + Lifecycle
 {
 }
@@ -126,6 +129,7 @@ impl<T> Repos for T where
         + ServiceRepo
         + MessageRepo
         + QosSpecsRepo
+        + GroupRepo
         + Lifecycle
 {
 }

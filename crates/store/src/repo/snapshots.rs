@@ -1,8 +1,8 @@
 //! Snapshots and the transactions that start and finish their jobs.
 
 use platter_model::{
-    DomainResult, Job, JobId, Metadata, Page, ProjectId, Snapshot, SnapshotId, SnapshotStatus,
-    UserId, VolumeId,
+    DomainResult, GroupSnapshotId, Job, JobId, Metadata, Page, ProjectId, Snapshot, SnapshotId,
+    SnapshotStatus, UserId, VolumeId,
 };
 
 use super::QuotaDefaults;
@@ -37,6 +37,8 @@ pub struct SnapshotQuery {
     pub enterprise_project_id: Option<String>,
     /// Tag filter: every key, with one of its values (any if empty).
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this group snapshot.
+    pub group_snapshot_id: Option<GroupSnapshotId>,
     pub page: Page,
 }
 

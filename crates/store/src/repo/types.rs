@@ -24,7 +24,7 @@ repository! {
         /// Takes access back; not given is `NotFound`.
         async fn type_access_remove(&self, id: &VolumeTypeId, project: &ProjectId) -> DomainResult<()>;
         async fn type_encryption_get(&self, id: &VolumeTypeId) -> DomainResult<Option<TypeEncryption>>;
-        /// Records (or replaces) a type's encryption spec; refused
+        /// Records a type's encryption spec, the new one in place of any old; refused
         /// (`InvalidState`) while volumes use the type.
         async fn type_encryption_put(&self, e: &TypeEncryption) -> DomainResult<()>;
         /// Drops a type's encryption spec; refused while volumes use the type.

@@ -1,8 +1,8 @@
 //! Volumes: rows, metadata, tags, and the transactions that start and finish their jobs.
 
 use platter_model::{
-    DomainResult, Job, JobGroup, JobId, Metadata, Order, OrderId, Page, ProjectId, SnapshotId,
-    UserId, Volume, VolumeId, VolumeStatus, VolumeTypeId,
+    DomainResult, GroupId, Job, JobGroup, JobId, Metadata, Order, OrderId, Page, ProjectId,
+    SnapshotId, UserId, Volume, VolumeId, VolumeStatus, VolumeTypeId,
 };
 
 use super::QuotaDefaults;
@@ -32,6 +32,9 @@ pub struct NewVolume {
     pub pool: String,
     /// The order of a yearly/monthly volume; `None` on demand.
     pub order: Option<OrderId>,
+    /// The generic volume group the volume joins: it must be of one of the
+    /// group's volume types and in its pool.
+    pub group_id: Option<GroupId>,
 }
 
 /// Filters, sort and paging of a volume listing.
@@ -57,6 +60,8 @@ pub struct VolumeQuery {
     /// Tag filter: a volume must have every key, with one of its values (any
     /// value when the list is empty).
     pub tags: Vec<(String, Vec<String>)>,
+    /// Members of this generic volume group.
+    pub group_id: Option<GroupId>,
     pub page: Page,
 }
 

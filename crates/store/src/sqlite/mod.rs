@@ -21,6 +21,7 @@
 
 mod attachments;
 mod credentials;
+mod groups;
 mod identity;
 mod jobs;
 mod messages;

@@ -91,6 +91,14 @@ pub(crate) async fn usage(
         add(format!("snapshots_{t}"), n);
         add(format!("gigabytes_{t}"), gb);
     }
+    let groups: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volume_groups WHERE project_id = ?")
+        .bind(project_id.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if groups > 0 {
+        add("groups".into(), groups);
+    }
     Ok(used)
 }
 

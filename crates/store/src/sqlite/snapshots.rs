@@ -33,6 +33,7 @@ fn snapshot_from_row(r: &SqliteRow) -> DomainResult<Snapshot> {
         tags: Metadata::new(),
         instant_access: r.get::<i64, _>("instant_access") != 0,
         reported_progress: r.get("progress"),
+        group_snapshot_id: r.id_opt("group_snapshot_id"),
     })
 }
 
@@ -49,6 +50,10 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
     }
     if let Some(v) = &q.volume_id {
         qb.push(" AND s.volume_id = ").push_bind(v.to_string());
+    }
+    if let Some(g) = &q.group_snapshot_id {
+        qb.push(" AND s.group_snapshot_id = ")
+            .push_bind(g.to_string());
     }
     if let Some(ep) = &q.enterprise_project_id {
         qb.push(" AND s.enterprise_project_id = ")
@@ -384,6 +389,11 @@ impl SnapshotRepo for SqliteStore {
     ) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
+        if let Some(gs) = &s.group_snapshot_id {
+            return Err(DomainError::snapshot_state(format!(
+                "Snapshot {id} is part of group snapshot {gs}; delete the group snapshot instead."
+            )));
+        }
         if force {
             // Whatever the status, but never under a job still at work on it.
             let running: i64 = sqlx::query_scalar(

@@ -139,6 +139,17 @@ impl TypeRepo for SqliteStore {
                 "Volume type {id} is in use by {used} volumes."
             )));
         }
+        let grouped: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM group_volume_types WHERE volume_type_id = ?")
+                .bind(id.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if grouped > 0 {
+            return Err(DomainError::state(format!(
+                "Volume type {id} is in use by {grouped} groups."
+            )));
+        }
         let res = sqlx::query("DELETE FROM volume_types WHERE id = ?")
             .bind(id.as_str())
             .execute(&mut *tx)

@@ -12,7 +12,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::metadata::{self, MetaTable};
-use super::{db_err, now_text, parse_enum, RowExt};
+use super::{db_err, now_text, opt_str, parse_enum, RowExt};
+use crate::repo::NewVolume;
 
 pub(crate) const SELECT_VOLUME: &str =
     "SELECT v.*, t.name AS type_name FROM volumes v JOIN volume_types t ON t.id = v.volume_type_id";
@@ -49,7 +50,45 @@ pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
             .get::<Option<String>, _>("migration_status")
             .map(|s| parse_enum(&s))
             .transpose()?,
+        group_id: r.id_opt("group_id"),
     })
+}
+
+/// Inserts a new volume row (`creating`) with its metadata and tags,
+/// inside the caller's transaction.
+pub(crate) async fn insert_volume(conn: &mut SqliteConnection, v: &NewVolume) -> DomainResult<()> {
+    let now = now_text();
+    sqlx::query(
+        "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
+         volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
+         iops, throughput, enterprise_project_id, pool, order_id, group_id) \
+         VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(v.id.as_str())
+    .bind(v.project_id.as_str())
+    .bind(v.user_id.as_str())
+    .bind(&v.name)
+    .bind(&v.description)
+    .bind(v.size)
+    .bind(&v.availability_zone)
+    .bind(v.volume_type_id.as_str())
+    .bind(v.bootable as i64)
+    .bind(v.multiattach as i64)
+    .bind(opt_str(&v.snapshot_id))
+    .bind(opt_str(&v.source_volid))
+    .bind(&now)
+    .bind(v.iops)
+    .bind(v.throughput)
+    .bind(&v.enterprise_project_id)
+    .bind(&v.pool)
+    .bind(opt_str(&v.order))
+    .bind(opt_str(&v.group_id))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    metadata::upsert(conn, MetaTable::Volume, v.id.as_str(), &v.metadata).await?;
+    metadata::upsert(conn, MetaTable::VolumeTags, v.id.as_str(), &v.tags).await?;
+    Ok(())
 }
 
 pub(crate) fn attachment_from_row(r: &SqliteRow) -> DomainResult<Attachment> {

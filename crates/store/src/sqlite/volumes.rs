@@ -12,9 +12,9 @@ use super::metadata::{self, MetaTable};
 use super::page::PageSql;
 use super::quotas;
 use super::volume_rows::{
-    get_in, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
+    get_in, insert_volume, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
 };
-use super::{db_err, jobs, now_text, opt_str, SqliteStore};
+use super::{db_err, jobs, now_text, SqliteStore};
 use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
 
 /// `text` as a `LIKE` pattern matching itself, with `\` as the escape.
@@ -59,6 +59,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
     }
     if let Some(t) = &q.volume_type_id {
         qb.push(" AND v.volume_type_id = ").push_bind(t.to_string());
+    }
+    if let Some(g) = &q.group_id {
+        qb.push(" AND v.group_id = ").push_bind(g.to_string());
     }
     if let Some(ep) = &q.enterprise_project_id {
         qb.push(" AND v.enterprise_project_id = ")
@@ -296,6 +299,9 @@ impl VolumeRepo for SqliteStore {
                 )));
             }
         }
+        if let Some(group_id) = &first.group_id {
+            super::groups::check_joining(&mut tx, group_id.as_str(), first).await?;
+        }
         let count = items.len() as i64;
         let t = &first.volume_type_name;
         let total: i64 = items.iter().map(|(v, _)| v.size).sum();
@@ -315,36 +321,7 @@ impl VolumeRepo for SqliteStore {
         }
         let mut created = Vec::with_capacity(items.len());
         for (v, job) in items {
-            let now = now_text();
-            sqlx::query(
-                "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
-                 volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
-                 iops, throughput, enterprise_project_id, pool, order_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            )
-            .bind(v.id.as_str())
-            .bind(v.project_id.as_str())
-            .bind(v.user_id.as_str())
-            .bind(&v.name)
-            .bind(&v.description)
-            .bind(v.size)
-            .bind(&v.availability_zone)
-            .bind(v.volume_type_id.as_str())
-            .bind(v.bootable as i64)
-            .bind(v.multiattach as i64)
-            .bind(opt_str(&v.snapshot_id))
-            .bind(opt_str(&v.source_volid))
-            .bind(&now)
-            .bind(v.iops)
-            .bind(v.throughput)
-            .bind(&v.enterprise_project_id)
-            .bind(&v.pool)
-            .bind(opt_str(&v.order))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            metadata::upsert(&mut tx, MetaTable::Volume, v.id.as_str(), &v.metadata).await?;
-            metadata::upsert(&mut tx, MetaTable::VolumeTags, v.id.as_str(), &v.tags).await?;
+            insert_volume(&mut tx, v).await?;
             jobs::insert(&mut tx, job).await?;
             created.push(require_volume(&mut tx, &v.id).await?);
         }
@@ -496,12 +473,29 @@ impl VolumeRepo for SqliteStore {
                 v.attachments.len()
             )));
         }
+        if let Some(group) = &v.group_id {
+            return Err(DomainError::volume_state(format!(
+                "Volume {id} belongs to group {group}; remove it from the group, or delete the group with its volumes."
+            )));
+        }
         let snaps: Vec<(String, String)> =
             sqlx::query_as("SELECT id, status FROM snapshots WHERE volume_id = ?")
                 .bind(id.as_str())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        let in_group_snapshot: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, group_snapshot_id FROM snapshots WHERE volume_id = ? AND group_snapshot_id IS NOT NULL LIMIT 1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let (true, Some((sid, gs))) = (cascade, in_group_snapshot) {
+            return Err(DomainError::volume_state(format!(
+                "Snapshot {sid} of volume {id} is part of group snapshot {gs}; delete the group snapshot first."
+            )));
+        }
         if !snaps.is_empty() && !cascade {
             return Err(DomainError::volume_state(format!(
                 "Volume {id} still has {} dependent snapshots.",

@@ -200,6 +200,7 @@ pub(super) fn parse_create(
             throughput,
             enterprise_project_id,
             tags,
+            group_id: None,
         },
         count,
         prepaid,
