@@ -19,12 +19,17 @@ pub enum JobKind {
     VolumeRetype,
     VolumeQos,
     VolumeRollback,
+    /// Takes an existing volume device (unmanaged, or never Platter's)
+    /// under a new volume id (Cinder's manage existing).
+    VolumeManage,
+    /// Takes an existing snapshot device under a new snapshot id.
+    SnapshotManage,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -33,6 +38,8 @@ impl JobKind {
         JobKind::VolumeRetype,
         JobKind::VolumeQos,
         JobKind::VolumeRollback,
+        JobKind::VolumeManage,
+        JobKind::SnapshotManage,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -49,12 +56,17 @@ impl JobKind {
             JobKind::VolumeRetype => &[RecordVolumeType],
             JobKind::VolumeQos => &[RecordVolumeQos],
             JobKind::VolumeRollback => &[RollbackVolumeDevice, MarkVolumeRolledBack],
+            JobKind::VolumeManage => &[AdoptVolumeDevice, MarkVolumeManaged],
+            JobKind::SnapshotManage => &[AdoptSnapshotDevice, MarkSnapshotManaged],
         }
     }
 
     /// Whether the job's resource is a snapshot (else a volume).
     pub fn on_snapshot(self) -> bool {
-        matches!(self, JobKind::SnapshotCreate | JobKind::SnapshotDelete)
+        matches!(
+            self,
+            JobKind::SnapshotCreate | JobKind::SnapshotDelete | JobKind::SnapshotManage
+        )
     }
 
     /// The domain name, as stored.
@@ -68,6 +80,8 @@ impl JobKind {
             JobKind::VolumeRetype => "volume_retype",
             JobKind::VolumeQos => "volume_qos",
             JobKind::VolumeRollback => "volume_rollback",
+            JobKind::VolumeManage => "volume_manage",
+            JobKind::SnapshotManage => "snapshot_manage",
         }
     }
 }
@@ -89,6 +103,8 @@ impl FromStr for JobKind {
             "retypeVolume" => JobKind::VolumeRetype,
             "modifyVolumeQos" => JobKind::VolumeQos,
             "rollbackVolume" => JobKind::VolumeRollback,
+            "manageVolume" => JobKind::VolumeManage,
+            "manageSnapshot" => JobKind::SnapshotManage,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -138,6 +154,17 @@ pub enum JobStep {
     /// `rollbacking` -> `available` (snapshot back to `available`) and the
     /// job's end. On failure: `error_rollbacking`.
     MarkVolumeRolledBack,
+    /// Renames the existing volume device to the new volume's id and grows
+    /// it to the volume's whole GiB. Undo: rename it back (the device is
+    /// again what it was before the manage).
+    AdoptVolumeDevice,
+    /// `creating` -> `available` and the job's end. On failure: `error`.
+    MarkVolumeManaged,
+    /// Renames the existing snapshot device to the new snapshot's id.
+    /// Undo: rename it back.
+    AdoptSnapshotDevice,
+    /// `creating` -> `available` and the job's end. On failure: `error`.
+    MarkSnapshotManaged,
 }
 
 impl JobStep {
@@ -158,6 +185,10 @@ impl JobStep {
             JobStep::RecordVolumeQos => "RecordVolumeQos",
             JobStep::RollbackVolumeDevice => "RollbackVolumeDevice",
             JobStep::MarkVolumeRolledBack => "MarkVolumeRolledBack",
+            JobStep::AdoptVolumeDevice => "AdoptVolumeDevice",
+            JobStep::MarkVolumeManaged => "MarkVolumeManaged",
+            JobStep::AdoptSnapshotDevice => "AdoptSnapshotDevice",
+            JobStep::MarkSnapshotManaged => "MarkSnapshotManaged",
         }
     }
 }
@@ -296,6 +327,34 @@ pub struct VolumeRollbackParams {
     pub snapshot_id: SnapshotId,
 }
 
+/// Input of managing an existing volume device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeManageParams {
+    /// The id the device is known by until the job adopts it (the id of
+    /// the volume it was, for a device Platter unmanaged). Also read by
+    /// the store, which refuses a second manage of the same device
+    /// (`$.source_id`).
+    pub source_id: VolumeId,
+    /// The new volume's size: the device's, rounded up to whole GiB.
+    pub size_gib: i64,
+    /// For the job view only.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// For the job view only.
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
+/// Input of managing an existing snapshot device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotManageParams {
+    /// The id the device is known by until the job adopts it (read by the
+    /// store as `$.source_id`, like a volume's).
+    pub source_id: SnapshotId,
+    /// The snapshot's volume (the pool the device is in).
+    pub volume_id: VolumeId,
+}
+
 /// Input of a snapshot create or delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotParams {
@@ -317,6 +376,8 @@ pub enum JobParams {
     VolumeRetype(VolumeRetypeParams),
     VolumeQos(VolumeQosParams),
     VolumeRollback(VolumeRollbackParams),
+    VolumeManage(VolumeManageParams),
+    SnapshotManage(SnapshotManageParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -338,6 +399,8 @@ impl JobParams {
             JobParams::VolumeRetype(_) => JobKind::VolumeRetype,
             JobParams::VolumeQos(_) => JobKind::VolumeQos,
             JobParams::VolumeRollback(_) => JobKind::VolumeRollback,
+            JobParams::VolumeManage(_) => JobKind::VolumeManage,
+            JobParams::SnapshotManage(_) => JobKind::SnapshotManage,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -352,6 +415,8 @@ impl JobParams {
             JobParams::VolumeRetype(p) => serde_json::to_value(p),
             JobParams::VolumeQos(p) => serde_json::to_value(p),
             JobParams::VolumeRollback(p) => serde_json::to_value(p),
+            JobParams::VolumeManage(p) => serde_json::to_value(p),
+            JobParams::SnapshotManage(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -377,6 +442,8 @@ impl JobParams {
             JobKind::VolumeRetype => parse(&raw, JobParams::VolumeRetype),
             JobKind::VolumeQos => parse(&raw, JobParams::VolumeQos),
             JobKind::VolumeRollback => parse(&raw, JobParams::VolumeRollback),
+            JobKind::VolumeManage => parse(&raw, JobParams::VolumeManage),
+            JobKind::SnapshotManage => parse(&raw, JobParams::SnapshotManage),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -572,6 +639,8 @@ mod tests {
                 JobKind::VolumeRetype => 5,
                 JobKind::VolumeQos => 6,
                 JobKind::VolumeRollback => 7,
+                JobKind::VolumeManage => 8,
+                JobKind::SnapshotManage => 9,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {
@@ -635,6 +704,8 @@ mod tests {
             json!({"type_id": "t", "type_name": "SSD", "iops": null, "throughput": null, "restore": "Available", "name": null, "volume_type": "SSD"}),
             json!({"type_id": "t", "iops": 5000, "throughput": 200, "name": null, "volume_type": "GPSSD2"}),
             json!({"snapshot_id": "s1"}),
+            json!({"source_id": "v0", "size_gib": 2, "name": "n", "volume_type": "SAS"}),
+            json!({"source_id": "s0", "volume_id": "v1"}),
         ];
         let kinds = [
             JobKind::VolumeCreate,
@@ -646,6 +717,8 @@ mod tests {
             JobKind::VolumeRetype,
             JobKind::VolumeQos,
             JobKind::VolumeRollback,
+            JobKind::VolumeManage,
+            JobKind::SnapshotManage,
         ];
         for (kind, raw) in kinds.into_iter().zip(cases) {
             let p = JobParams::from_json(kind, raw.clone());

@@ -29,9 +29,10 @@ pub use ids::{
     ProjectId, QosSpecsId, RoleId, SnapshotId, TransferId, UserId, VolumeId, VolumeTypeId,
 };
 pub use job::{
-    Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order, SnapshotParams,
-    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeQosParams,
-    VolumeRetypeParams, VolumeRollbackParams,
+    Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,
+    SnapshotManageParams, SnapshotParams, VolumeCreateParams, VolumeDeleteParams,
+    VolumeExtendParams, VolumeManageParams, VolumeQosParams, VolumeRetypeParams,
+    VolumeRollbackParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};

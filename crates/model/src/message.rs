@@ -52,6 +52,8 @@ named! {
         RevertVolume => "revert_volume",
         CreateSnapshot => "create_snapshot",
         DeleteSnapshot => "delete_snapshot",
+        ManageVolume => "manage_volume",
+        ManageSnapshot => "manage_snapshot",
     }
 }
 

@@ -13,6 +13,7 @@ mod evs;
 mod hosts;
 mod identity;
 mod jobs;
+mod manage;
 mod messages;
 mod qos_specs;
 mod quotas;
@@ -47,8 +48,10 @@ pub use identity::{
     AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
     READER_ROLE,
 };
+pub use manage::{ManageableDevice, SnapshotManage, VolumeManage};
 pub use messages::MESSAGE_TTL_SECS;
 pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};
+pub use platter_store::TrackedDevice;
 pub use platter_store::{Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use qos_specs::QosSpecsChange;
 pub use quotas::{Limits, QuotaSetView};

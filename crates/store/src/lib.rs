@@ -21,9 +21,9 @@ use platter_model::DomainResult;
 pub use platter_model::{Page, SortDir, SortKey};
 pub use repo::{
     AttachmentQuery, AttachmentRepo, CredentialRepo, ExtendTarget, IdempotencyClaim, IdentityRepo,
-    JobRepo, Lifecycle, MessageRepo, NewAttachment, NewSnapshot, NewVolume, OrderRepo,
+    JobRepo, Lifecycle, ManageRepo, MessageRepo, NewAttachment, NewSnapshot, NewVolume, OrderRepo,
     QuotaDefaults, QuotaRepo, Repos, ServiceRepo, SnapshotQuery, SnapshotRepo, StoredTransfer,
-    TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
+    TrackedDevice, TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
 };
 pub use sqlite::LOG_DIRECTIVES;
 

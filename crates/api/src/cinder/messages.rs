@@ -27,6 +27,8 @@ fn action_text(a: MessageAction) -> (&'static str, &'static str) {
         MessageAction::RetypeVolume => ("102", "retype volume"),
         MessageAction::UpdateVolumeQos => ("103", "update volume QoS"),
         MessageAction::RevertVolume => ("104", "revert volume to snapshot"),
+        MessageAction::ManageVolume => ("105", "manage existing volume"),
+        MessageAction::ManageSnapshot => ("106", "manage existing snapshot"),
     }
 }
 

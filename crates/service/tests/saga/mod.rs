@@ -16,7 +16,8 @@ use platter_model::{
     SnapshotStatus, VolumeId, VolumeStatus, GIB,
 };
 use platter_service::{
-    CreateRules, FaultInjection, Platter, ServiceConfig, SnapshotCreate, VolumeCreate,
+    CreateRules, FaultInjection, Platter, ServiceConfig, SnapshotCreate, SnapshotManage,
+    VolumeCreate, VolumeManage,
 };
 use platter_store::Store;
 
@@ -35,6 +36,10 @@ pub enum Scenario {
     Retype,
     Qos,
     Rollback,
+    /// The source volume, unmanaged in the setup, managed again.
+    ManageVolume,
+    /// The snapshot, unmanaged in the setup, managed again.
+    ManageSnapshot,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -53,6 +58,8 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::VolumeRetype => &[Scenario::Retype],
         JobKind::VolumeQos => &[Scenario::Qos],
         JobKind::VolumeRollback => &[Scenario::Rollback],
+        JobKind::VolumeManage => &[Scenario::ManageVolume],
+        JobKind::SnapshotManage => &[Scenario::ManageSnapshot],
     }
 }
 
@@ -221,6 +228,8 @@ impl Scenario {
             Scenario::Retype => JobKind::VolumeRetype,
             Scenario::Qos => JobKind::VolumeQos,
             Scenario::Rollback => JobKind::VolumeRollback,
+            Scenario::ManageVolume => JobKind::VolumeManage,
+            Scenario::ManageSnapshot => JobKind::SnapshotManage,
         }
     }
 
@@ -231,6 +240,7 @@ impl Scenario {
                 | Scenario::Delete
                 | Scenario::SnapshotDelete
                 | Scenario::Rollback
+                | Scenario::ManageSnapshot
         )
     }
 
@@ -276,6 +286,15 @@ impl Scenario {
             fx.snap = Some(snap.id);
             // Newer bytes than the snapshot's.
             w.write(&src, 3, 0);
+        }
+        // What the manage scenarios take back: a device no row tracks.
+        match self {
+            Scenario::ManageVolume => w.p().volume_unmanage(&w.ctx, &src).await.unwrap(),
+            Scenario::ManageSnapshot => {
+                let snap = fx.snap.clone().unwrap();
+                w.p().snapshot_unmanage(&w.ctx, &snap).await.unwrap()
+            }
+            _ => {}
         }
         fx.usage_before = w.usage().await;
         fx.devices_before = devices(w, &fx).into_keys().collect();
@@ -348,6 +367,27 @@ impl Scenario {
                 None,
                 p.snapshot_rollback(ctx, &snap, &fx.src).await.unwrap(),
             ),
+            Scenario::ManageVolume => {
+                let req = VolumeManage {
+                    host: p.pools().default_pool().host(),
+                    device_id: fx.src.to_string(),
+                    name: Some("managed".into()),
+                    ..Default::default()
+                };
+                let (v, job) = p.volume_manage(ctx, req).await.unwrap();
+                (Some(v.id.to_string()), job)
+            }
+            Scenario::ManageSnapshot => {
+                let req = SnapshotManage {
+                    volume_id: fx.src.clone(),
+                    device_id: snap.to_string(),
+                    name: Some("managed".into()),
+                    description: None,
+                    metadata: Default::default(),
+                };
+                let (s, job) = p.snapshot_manage(ctx, req).await.unwrap();
+                (Some(s.id.to_string()), job)
+            }
         };
         fx.target = target;
         job
@@ -428,6 +468,25 @@ impl Scenario {
                 );
                 assert_eq!(snapshot(snap).await.status, SnapshotStatus::Available);
             }
+            Scenario::ManageVolume => {
+                assert_eq!(
+                    volume(target.as_str().into()).await.status,
+                    VolumeStatus::Error
+                );
+                assert!(
+                    w.pool().volume_exists(fx.src.as_str()).unwrap(),
+                    "undo gave the device its old name back"
+                );
+                assert!(!w.pool().volume_exists(&target).unwrap());
+            }
+            Scenario::ManageSnapshot => {
+                assert_eq!(
+                    snapshot(target.as_str().into()).await.status,
+                    SnapshotStatus::Error
+                );
+                assert!(w.pool().open_snapshot(snap.as_str()).is_ok());
+                assert!(w.pool().open_snapshot(&target).is_err());
+            }
         }
     }
 
@@ -467,9 +526,18 @@ impl Scenario {
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
                 after_normal
             }
-            Scenario::SnapshotCreate => {
+            Scenario::SnapshotCreate | Scenario::ManageSnapshot => {
                 let job = p
                     .snapshot_delete(ctx, &target.as_str().into())
+                    .await
+                    .unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            // Deleting the failed volume leaves the device it did not adopt.
+            Scenario::ManageVolume => {
+                let job = p
+                    .volume_delete(ctx, &target.as_str().into(), false)
                     .await
                     .unwrap();
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);

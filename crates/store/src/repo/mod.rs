@@ -58,6 +58,7 @@ mod attachments;
 mod credentials;
 mod identity;
 mod jobs;
+mod manage;
 mod messages;
 mod orders;
 mod qos_specs;
@@ -72,6 +73,7 @@ pub use attachments::*;
 pub use credentials::*;
 pub use identity::*;
 pub use jobs::*;
+pub use manage::*;
 pub use messages::*;
 pub use orders::*;
 pub use qos_specs::*;
@@ -108,6 +110,7 @@ pub trait Repos:
     + ServiceRepo
     + MessageRepo
     + QosSpecsRepo
+    + ManageRepo
     + Lifecycle
 {
 }
@@ -126,6 +129,7 @@ impl<T> Repos for T where
         + ServiceRepo
         + MessageRepo
         + QosSpecsRepo
+        + ManageRepo
         + Lifecycle
 {
 }

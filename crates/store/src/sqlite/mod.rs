@@ -23,6 +23,7 @@ mod attachments;
 mod credentials;
 mod identity;
 mod jobs;
+mod manage;
 mod messages;
 mod metadata;
 mod orders;

@@ -109,6 +109,44 @@ async fn cas(
     Ok(res.rows_affected() == 1)
 }
 
+/// Inserts a new volume's row (`creating`), metadata and tags inside the
+/// caller's transaction (which has checked sources and counted quota).
+pub(crate) async fn insert_creating(
+    conn: &mut SqliteConnection,
+    v: &NewVolume,
+) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
+         volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
+         iops, throughput, enterprise_project_id, pool, order_id) \
+         VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+    )
+    .bind(v.id.as_str())
+    .bind(v.project_id.as_str())
+    .bind(v.user_id.as_str())
+    .bind(&v.name)
+    .bind(&v.description)
+    .bind(v.size)
+    .bind(&v.availability_zone)
+    .bind(v.volume_type_id.as_str())
+    .bind(v.bootable as i64)
+    .bind(v.multiattach as i64)
+    .bind(opt_str(&v.snapshot_id))
+    .bind(opt_str(&v.source_volid))
+    .bind(now_text())
+    .bind(v.iops)
+    .bind(v.throughput)
+    .bind(&v.enterprise_project_id)
+    .bind(&v.pool)
+    .bind(opt_str(&v.order))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    metadata::upsert(conn, MetaTable::Volume, v.id.as_str(), &v.metadata).await?;
+    metadata::upsert(conn, MetaTable::VolumeTags, v.id.as_str(), &v.tags).await?;
+    Ok(())
+}
+
 fn status_list(statuses: &[VolumeStatus]) -> String {
     statuses
         .iter()
@@ -315,36 +353,7 @@ impl VolumeRepo for SqliteStore {
         }
         let mut created = Vec::with_capacity(items.len());
         for (v, job) in items {
-            let now = now_text();
-            sqlx::query(
-                "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
-                 volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
-                 iops, throughput, enterprise_project_id, pool, order_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            )
-            .bind(v.id.as_str())
-            .bind(v.project_id.as_str())
-            .bind(v.user_id.as_str())
-            .bind(&v.name)
-            .bind(&v.description)
-            .bind(v.size)
-            .bind(&v.availability_zone)
-            .bind(v.volume_type_id.as_str())
-            .bind(v.bootable as i64)
-            .bind(v.multiattach as i64)
-            .bind(opt_str(&v.snapshot_id))
-            .bind(opt_str(&v.source_volid))
-            .bind(&now)
-            .bind(v.iops)
-            .bind(v.throughput)
-            .bind(&v.enterprise_project_id)
-            .bind(&v.pool)
-            .bind(opt_str(&v.order))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            metadata::upsert(&mut tx, MetaTable::Volume, v.id.as_str(), &v.metadata).await?;
-            metadata::upsert(&mut tx, MetaTable::VolumeTags, v.id.as_str(), &v.tags).await?;
+            insert_creating(&mut tx, v).await?;
             jobs::insert(&mut tx, job).await?;
             created.push(require_volume(&mut tx, &v.id).await?);
         }
