@@ -3,6 +3,7 @@
 
 mod attachments;
 mod errors;
+mod manage;
 mod messages;
 mod metadata;
 mod params;
@@ -122,6 +123,7 @@ fn project_routes(state: &ApiState) -> Routes {
                 VolumeDetach,
                 VolumeBeginDetaching,
                 VolumeForceDetach,
+                VolumeUnmanage,
                 // Each of them reads the volume first.
                 VolumeGet,
             ]),
@@ -206,6 +208,7 @@ fn project_routes(state: &ApiState) -> Routes {
                 SnapshotResetStatus,
                 SnapshotForceDelete,
                 SnapshotUpdateStatus,
+                SnapshotUnmanage,
             ]),
             post(snapshots::action),
         )
@@ -452,6 +455,7 @@ fn project_routes(state: &ApiState) -> Routes {
         )
         .with(|r| transfers::routes::<{ transfers::OLD }>(r, "/os-volume-transfer"))
         .with(|r| transfers::routes::<{ transfers::NEW }>(r, "/volume-transfers"))
+        .with(manage::routes)
         .add(
             M::POST,
             "/qos-specs",
