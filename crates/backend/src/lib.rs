@@ -83,6 +83,15 @@ pub struct Capabilities {
     pub consistent_group_snapshots: bool,
 }
 
+/// One device a backend holds, as listed for management (Cinder's
+/// manageable volumes and snapshots): the id it is known by and its size
+/// in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub size: u64,
+}
+
 /// A data store for volumes and snapshots. Sizes are in bytes.
 pub trait StorageBackend: Send + Sync + 'static {
     /// A short name for logs and capacity views (`sparse-file`, `local`, `rbd`).
@@ -159,6 +168,24 @@ pub trait StorageBackend: Send + Sync + 'static {
     fn open_snapshot(&self, snapshot_id: &str) -> BackendResult<Arc<dyn VolumeIo>>;
 
     fn pool_stats(&self) -> BackendResult<PoolStats>;
+
+    /// Every volume device the backend holds, tracked or not, sorted by id.
+    fn list_volumes(&self) -> BackendResult<Vec<DeviceInfo>>;
+
+    /// Every snapshot device the backend holds, sorted by id.
+    fn list_snapshots(&self) -> BackendResult<Vec<DeviceInfo>>;
+
+    /// Gives the volume device `from` the id `to`, keeping its bytes (what
+    /// managing an existing volume under a new id does). Atomic: after a
+    /// crash the device has one of the two names, never both or neither.
+    /// Idempotent: when `to` exists and `from` does not, the rename is done.
+    /// Renaming onto an existing device is refused; a missing `from` (and
+    /// `to`) is [`BackendError::VolumeNotFound`].
+    fn rename_volume(&self, from: &str, to: &str) -> BackendResult<()>;
+
+    /// [`StorageBackend::rename_volume`] for a snapshot device
+    /// ([`BackendError::SnapshotNotFound`] when neither exists).
+    fn rename_snapshot(&self, from: &str, to: &str) -> BackendResult<()>;
 }
 
 /// Block I/O on one open volume or snapshot. Safe to share across threads.

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::{
-    check_id, BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo,
+    check_id, BackendError, BackendResult, Capabilities, DeviceInfo, PoolStats, StorageBackend,
+    VolumeIo,
 };
 
 type Bytes = Arc<RwLock<Vec<u8>>>;
@@ -27,6 +28,47 @@ fn get(map: &RwLock<HashMap<String, Bytes>>, id: &str) -> Option<Bytes> {
         .unwrap_or_else(|p| p.into_inner())
         .get(id)
         .cloned()
+}
+
+fn list(map: &RwLock<HashMap<String, Bytes>>) -> Vec<DeviceInfo> {
+    let mut out: Vec<DeviceInfo> = map
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(id, b)| DeviceInfo {
+            id: id.clone(),
+            size: b.read().unwrap_or_else(|p| p.into_inner()).len() as u64,
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// Moves `from` to `to` in one map, under its lock (so atomically);
+/// `missing` is the error when neither is there.
+fn rename(
+    map: &RwLock<HashMap<String, Bytes>>,
+    from: &str,
+    to: &str,
+    missing: BackendError,
+) -> BackendResult<()> {
+    check_id(from)?;
+    check_id(to)?;
+    let mut m = map.write().unwrap_or_else(|p| p.into_inner());
+    match (m.contains_key(from), m.contains_key(to)) {
+        (true, false) => {
+            if let Some(b) = m.remove(from) {
+                m.insert(to.to_string(), b);
+            }
+            Ok(())
+        }
+        (false, true) => Ok(()),
+        (true, true) if from == to => Ok(()),
+        (true, true) => Err(BackendError::Invalid(format!(
+            "cannot rename {from} to {to}: {to} exists"
+        ))),
+        (false, false) => Err(missing),
+    }
 }
 
 fn copy(b: &Bytes) -> Vec<u8> {
@@ -177,6 +219,20 @@ impl StorageBackend for MemoryBackend {
     fn pool_stats(&self) -> BackendResult<PoolStats> {
         Ok(PoolStats::default())
     }
+    fn list_volumes(&self) -> BackendResult<Vec<DeviceInfo>> {
+        Ok(list(&self.volumes))
+    }
+    fn list_snapshots(&self) -> BackendResult<Vec<DeviceInfo>> {
+        Ok(list(&self.snapshots))
+    }
+    fn rename_volume(&self, from: &str, to: &str) -> BackendResult<()> {
+        let missing = BackendError::VolumeNotFound(from.to_string());
+        rename(&self.volumes, from, to, missing)
+    }
+    fn rename_snapshot(&self, from: &str, to: &str) -> BackendResult<()> {
+        let missing = BackendError::SnapshotNotFound(from.to_string());
+        rename(&self.snapshots, from, to, missing)
+    }
 }
 
 struct MemoryIo {
@@ -229,5 +285,60 @@ impl VolumeIo for MemoryIo {
     }
     fn flush(&self) -> BackendResult<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_listed_with_their_sizes() {
+        let b = MemoryBackend::new();
+        b.create_volume("v2", 8192).unwrap();
+        b.create_volume("v1", 4096).unwrap();
+        b.create_snapshot("v1", "s1").unwrap();
+        let ids = |l: Vec<DeviceInfo>| l.into_iter().map(|d| (d.id, d.size)).collect::<Vec<_>>();
+        assert_eq!(
+            ids(b.list_volumes().unwrap()),
+            [("v1".to_string(), 4096), ("v2".to_string(), 8192)]
+        );
+        assert_eq!(ids(b.list_snapshots().unwrap()), [("s1".to_string(), 4096)]);
+    }
+
+    #[test]
+    fn renames_keep_the_bytes_and_are_idempotent() {
+        let b = MemoryBackend::new();
+        b.create_volume("old", 4096).unwrap();
+        b.open_volume("old").unwrap().write_at(b"keep", 10).unwrap();
+        b.rename_volume("old", "new").unwrap();
+        b.rename_volume("old", "new").unwrap();
+        assert!(!b.volume_exists("old").unwrap());
+        let mut buf = [0u8; 4];
+        b.open_volume("new").unwrap().read_at(&mut buf, 10).unwrap();
+        assert_eq!(&buf, b"keep");
+        b.create_volume("other", 4096).unwrap();
+        assert!(matches!(
+            b.rename_volume("new", "other"),
+            Err(BackendError::Invalid(_))
+        ));
+        assert!(matches!(
+            b.rename_volume("gone", "nowhere"),
+            Err(BackendError::VolumeNotFound(_))
+        ));
+
+        b.create_snapshot("new", "s1").unwrap();
+        b.rename_snapshot("s1", "s2").unwrap();
+        b.rename_snapshot("s1", "s2").unwrap();
+        assert!(b.open_snapshot("s1").is_err());
+        b.open_snapshot("s2")
+            .unwrap()
+            .read_at(&mut buf, 10)
+            .unwrap();
+        assert_eq!(&buf, b"keep");
+        assert!(matches!(
+            b.rename_snapshot("s9", "s8"),
+            Err(BackendError::SnapshotNotFound(_))
+        ));
     }
 }

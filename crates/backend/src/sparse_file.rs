@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::{
-    check_id, BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo,
+    check_id, BackendError, BackendResult, Capabilities, DeviceInfo, PoolStats, StorageBackend,
+    VolumeIo,
 };
 
 const COPY_CHUNK: usize = 1 << 20;
@@ -25,6 +26,8 @@ pub struct SparseFileBackend {
     /// Per-volume lock: I/O takes it shared, snapshot/clone/extend exclusive,
     /// so a snapshot is a consistent point in time.
     locks: Mutex<HashMap<String, Arc<RwLock<()>>>>,
+    /// Serialises renames, so checking the target and renaming is one step.
+    renames: Mutex<()>,
 }
 
 impl SparseFileBackend {
@@ -46,6 +49,7 @@ impl SparseFileBackend {
         Ok(SparseFileBackend {
             root,
             locks: Mutex::new(HashMap::new()),
+            renames: Mutex::new(()),
         })
     }
 
@@ -57,6 +61,53 @@ impl SparseFileBackend {
     fn snapshot_path(&self, id: &str) -> BackendResult<PathBuf> {
         check_id(id)?;
         Ok(self.root.join("snapshots").join(format!("{id}.img")))
+    }
+
+    /// The `<id>.img` files of `dir` (`volumes` or `snapshots`), sorted.
+    fn list(&self, dir: &str) -> BackendResult<Vec<DeviceInfo>> {
+        let path = self.root.join(dir);
+        let entries =
+            fs::read_dir(&path).map_err(|e| BackendError::io(path.display().to_string(), e))?;
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".img")) else {
+                continue;
+            };
+            if check_id(id).is_err() {
+                continue;
+            }
+            let meta = entry
+                .metadata()
+                .map_err(|e| BackendError::io(entry.path().display().to_string(), e))?;
+            out.push(DeviceInfo {
+                id: id.to_string(),
+                size: meta.len(),
+            });
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Renames `from` to `to` (paths of one directory): atomic, never over
+    /// an existing file, idempotent; `missing` when neither exists.
+    fn rename(&self, from: &Path, to: &Path, missing: BackendError) -> BackendResult<()> {
+        let _guard = self.renames.lock().unwrap_or_else(|p| p.into_inner());
+        match (from.exists(), to.exists()) {
+            (true, false) => {}
+            (false, true) => return Ok(()),
+            (true, true) if from == to => return Ok(()),
+            (true, true) => {
+                return Err(BackendError::Invalid(format!(
+                    "cannot rename {} to {}: the target exists",
+                    from.display(),
+                    to.display()
+                )))
+            }
+            (false, false) => return Err(missing),
+        }
+        rename_noreplace(from, to).map_err(|e| BackendError::io(to.display().to_string(), e))?;
+        sync_dir(to)
     }
 
     fn lock_for(&self, volume_id: &str) -> Arc<RwLock<()>> {
@@ -99,6 +150,37 @@ fn sync_dir(path: &Path) -> BackendResult<()> {
             .map_err(|e| BackendError::io(dir.display().to_string(), e))?;
     }
     Ok(())
+}
+
+/// `rename(2)` that refuses to replace an existing target (Linux's
+/// `RENAME_NOREPLACE`); where the filesystem lacks it, a plain rename after
+/// the caller's check (renames are serialised, ids are never reused).
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::new(ErrorKind::InvalidInput, "path contains NUL"))
+    };
+    let (cf, ct) = (c(from)?, c(to)?);
+    // SAFETY: renameat2 with two valid C strings relative to the cwd.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            cf.as_ptr(),
+            libc::AT_FDCWD,
+            ct.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) => fs::rename(from, to),
+        _ => Err(err),
+    }
 }
 
 fn remove_if_exists(path: &Path) -> BackendResult<()> {
@@ -380,6 +462,28 @@ impl StorageBackend for SparseFileBackend {
         stats.free_bytes = free;
         Ok(stats)
     }
+
+    fn list_volumes(&self) -> BackendResult<Vec<DeviceInfo>> {
+        self.list("volumes")
+    }
+
+    fn list_snapshots(&self) -> BackendResult<Vec<DeviceInfo>> {
+        self.list("snapshots")
+    }
+
+    fn rename_volume(&self, from: &str, to: &str) -> BackendResult<()> {
+        let (src, dest) = (self.volume_path(from)?, self.volume_path(to)?);
+        self.rename(&src, &dest, BackendError::VolumeNotFound(from.to_string()))
+    }
+
+    fn rename_snapshot(&self, from: &str, to: &str) -> BackendResult<()> {
+        let (src, dest) = (self.snapshot_path(from)?, self.snapshot_path(to)?);
+        self.rename(
+            &src,
+            &dest,
+            BackendError::SnapshotNotFound(from.to_string()),
+        )
+    }
 }
 
 struct SparseFileIo {
@@ -620,6 +724,79 @@ mod tests {
         assert!(io.write_at(b"x", MIB).is_err());
         let mut buf = [0u8; 2];
         assert!(io.read_at(&mut buf, MIB - 1).is_err());
+    }
+
+    #[test]
+    fn devices_are_listed_with_their_sizes_and_leftovers_are_not() {
+        let (d, b) = backend();
+        b.create_volume("v2", 2 * MIB).unwrap();
+        b.create_volume("v1", MIB).unwrap();
+        b.create_snapshot("v1", "s1").unwrap();
+        std::fs::write(d.path().join("volumes").join("v3.img.tmp"), b"x").unwrap();
+        std::fs::write(d.path().join("volumes").join("notes.txt"), b"x").unwrap();
+        let vols: Vec<(String, u64)> = b
+            .list_volumes()
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.id, d.size))
+            .collect();
+        assert_eq!(vols, [("v1".to_string(), MIB), ("v2".to_string(), 2 * MIB)]);
+        let snaps = b.list_snapshots().unwrap();
+        assert_eq!(snaps.len(), 1);
+        assert_eq!((snaps[0].id.as_str(), snaps[0].size), ("s1", MIB));
+    }
+
+    #[test]
+    fn renames_keep_the_bytes_survive_reopening_and_are_idempotent() {
+        let (d, b) = backend();
+        b.create_volume("old", MIB).unwrap();
+        b.open_volume("old")
+            .unwrap()
+            .write_at(b"keep", 100)
+            .unwrap();
+        b.create_snapshot("old", "s1").unwrap();
+        b.rename_volume("old", "new").unwrap();
+        b.rename_volume("old", "new").unwrap();
+        b.rename_snapshot("s1", "s2").unwrap();
+        b.rename_snapshot("s1", "s2").unwrap();
+        drop(b);
+        let b = SparseFileBackend::open(d.path()).unwrap();
+        assert!(!b.volume_exists("old").unwrap());
+        assert_eq!(read(&*b.open_volume("new").unwrap(), 100, 4), b"keep");
+        assert_eq!(read(&*b.open_snapshot("s2").unwrap(), 100, 4), b"keep");
+        assert!(b.open_snapshot("s1").is_err());
+
+        b.create_volume("other", MIB).unwrap();
+        assert!(matches!(
+            b.rename_volume("new", "other"),
+            Err(BackendError::Invalid(_))
+        ));
+        assert_eq!(read(&*b.open_volume("other").unwrap(), 100, 4), [0u8; 4]);
+        assert!(matches!(
+            b.rename_volume("gone", "nowhere"),
+            Err(BackendError::VolumeNotFound(_))
+        ));
+        assert!(matches!(
+            b.rename_snapshot("gone", "nowhere"),
+            Err(BackendError::SnapshotNotFound(_))
+        ));
+        assert!(matches!(
+            b.rename_volume("new", "../x"),
+            Err(BackendError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn rename_never_replaces_a_file() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::write(&a, b"a").unwrap();
+        std::fs::write(&b, b"b").unwrap();
+        assert!(rename_noreplace(&a, &b).is_err());
+        assert_eq!(std::fs::read(&b).unwrap(), b"b");
+        std::fs::remove_file(&b).unwrap();
+        rename_noreplace(&a, &b).unwrap();
+        assert_eq!(std::fs::read(&b).unwrap(), b"a");
     }
 
     #[test]

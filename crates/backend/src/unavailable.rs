@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::{BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo};
+use crate::{
+    BackendError, BackendResult, Capabilities, DeviceInfo, PoolStats, StorageBackend, VolumeIo,
+};
 
 pub struct Unavailable(pub &'static str);
 
@@ -55,6 +57,18 @@ impl StorageBackend for Unavailable {
         self.refuse()
     }
     fn pool_stats(&self) -> BackendResult<PoolStats> {
+        self.refuse()
+    }
+    fn list_volumes(&self) -> BackendResult<Vec<DeviceInfo>> {
+        self.refuse()
+    }
+    fn list_snapshots(&self) -> BackendResult<Vec<DeviceInfo>> {
+        self.refuse()
+    }
+    fn rename_volume(&self, _: &str, _: &str) -> BackendResult<()> {
+        self.refuse()
+    }
+    fn rename_snapshot(&self, _: &str, _: &str) -> BackendResult<()> {
         self.refuse()
     }
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use platter_backend::{
-    check_id, BackendError, BackendResult, Capabilities, PoolStats, StorageBackend, VolumeIo,
+    check_id, BackendError, BackendResult, Capabilities, DeviceInfo, PoolStats, StorageBackend,
+    VolumeIo,
 };
 
 use crate::io::engine_to_backend;
@@ -27,6 +28,40 @@ fn missing(e: EngineError, is_snapshot: bool, id: &str) -> BackendError {
         EngineError::NoDevice(_) if is_snapshot => BackendError::SnapshotNotFound(id.to_string()),
         EngineError::NoDevice(_) => BackendError::VolumeNotFound(id.to_string()),
         other => engine_to_backend(other),
+    }
+}
+
+impl Pool {
+    /// The devices whose names start with `prefix`, by the id after it.
+    fn devices_with(&self, prefix: &str) -> Vec<DeviceInfo> {
+        self.device_names()
+            .into_iter()
+            .filter_map(|name| {
+                let id = name.strip_prefix(prefix)?.to_string();
+                let size = self.device_size(&name).ok()?;
+                Some(DeviceInfo { id, size })
+            })
+            .collect()
+    }
+
+    /// The backend's idempotent rename over [`Pool::rename`].
+    fn rename_idempotent(
+        &self,
+        from: &str,
+        to: &str,
+        is_snapshot: bool,
+        id: &str,
+    ) -> BackendResult<()> {
+        match self.rename(from, to) {
+            Ok(()) => Ok(()),
+            // Done before (a step run again).
+            Err(EngineError::Exists(_)) if !self.exists(from) => Ok(()),
+            Err(EngineError::Exists(_)) => Err(BackendError::Invalid(format!(
+                "cannot rename {from} to {to}: {to} exists"
+            ))),
+            Err(EngineError::NoDevice(_)) if self.exists(to) => Ok(()),
+            Err(e) => Err(missing(e, is_snapshot, id)),
+        }
     }
 }
 
@@ -163,5 +198,126 @@ impl StorageBackend for Pool {
             allocated_bytes: allocated,
             provisioned_bytes: provisioned,
         })
+    }
+
+    fn list_volumes(&self) -> BackendResult<Vec<DeviceInfo>> {
+        Ok(self.devices_with("v:"))
+    }
+
+    fn list_snapshots(&self) -> BackendResult<Vec<DeviceInfo>> {
+        Ok(self.devices_with("s:"))
+    }
+
+    fn rename_volume(&self, from: &str, to: &str) -> BackendResult<()> {
+        self.rename_idempotent(&volume(from)?, &volume(to)?, false, from)
+    }
+
+    fn rename_snapshot(&self, from: &str, to: &str) -> BackendResult<()> {
+        self.rename_idempotent(&snapshot(from)?, &snapshot(to)?, true, from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PoolOptions;
+
+    const MIB: u64 = 1 << 20;
+
+    fn pool(dir: &std::path::Path) -> Pool {
+        Pool::open(
+            dir,
+            PoolOptions {
+                background_commit: None,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn read(io: &dyn VolumeIo, offset: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        io.read_at(&mut buf, offset).unwrap();
+        buf
+    }
+
+    #[test]
+    fn volumes_and_snapshots_are_listed_by_id_with_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = pool(dir.path());
+        p.create_volume("b", 2 * MIB).unwrap();
+        p.create_volume("a", MIB).unwrap();
+        p.create_snapshot("a", "s").unwrap();
+        let pairs = |l: Vec<DeviceInfo>| l.into_iter().map(|d| (d.id, d.size)).collect::<Vec<_>>();
+        assert_eq!(
+            pairs(p.list_volumes().unwrap()),
+            [("a".to_string(), MIB), ("b".to_string(), 2 * MIB)]
+        );
+        assert_eq!(pairs(p.list_snapshots().unwrap()), [("s".to_string(), MIB)]);
+    }
+
+    #[test]
+    fn renamed_devices_keep_their_bytes_across_a_crash_and_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = pool(dir.path());
+        p.create_volume("old", MIB).unwrap();
+        let io = p.open_volume("old").unwrap();
+        io.write_at(&[7u8; 4096], 8192).unwrap();
+        io.flush().unwrap();
+        p.create_snapshot("old", "s1").unwrap();
+        p.rename_volume("old", "new").unwrap();
+        p.rename_volume("old", "new").unwrap();
+        p.rename_snapshot("s1", "s2").unwrap();
+        // A handle opened before the rename still writes the device.
+        io.write_at(&[9u8; 4096], 0).unwrap();
+        io.flush().unwrap();
+        drop(io);
+        // A crash: no checkpoint, the journal alone holds the renames.
+        drop(p);
+        let p = pool(dir.path());
+        assert!(!p.volume_exists("old").unwrap());
+        let v = p.open_volume("new").unwrap();
+        assert_eq!(read(&*v, 8192, 4096), vec![7u8; 4096]);
+        assert_eq!(read(&*v, 0, 4096), vec![9u8; 4096]);
+        assert_eq!(
+            read(&*p.open_snapshot("s2").unwrap(), 8192, 4096),
+            vec![7u8; 4096]
+        );
+        assert!(p.open_snapshot("s1").is_err());
+        // From a checkpoint too.
+        p.close().unwrap();
+        drop((v, p));
+        let p = pool(dir.path());
+        assert_eq!(
+            read(&*p.open_volume("new").unwrap(), 8192, 4096),
+            vec![7u8; 4096]
+        );
+        assert_eq!(p.device_names(), ["s:s2", "v:new"]);
+        assert!(p.scrub().unwrap().errors.is_empty());
+    }
+
+    #[test]
+    fn renames_onto_a_device_or_of_nothing_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = pool(dir.path());
+        p.create_volume("a", MIB).unwrap();
+        p.create_volume("b", MIB).unwrap();
+        assert!(matches!(
+            p.rename_volume("a", "b"),
+            Err(BackendError::Invalid(_))
+        ));
+        assert!(matches!(
+            p.rename_volume("x", "y"),
+            Err(BackendError::VolumeNotFound(_))
+        ));
+        assert!(matches!(
+            p.rename_snapshot("x", "y"),
+            Err(BackendError::SnapshotNotFound(_))
+        ));
+        assert!(matches!(
+            p.rename_volume("a", "../b"),
+            Err(BackendError::Invalid(_))
+        ));
+        assert_eq!(p.device_names(), ["v:a", "v:b"]);
     }
 }

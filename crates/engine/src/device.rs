@@ -24,6 +24,13 @@ pub(crate) struct DeviceState {
 
 pub(crate) struct Device {
     pub id: u32,
-    pub name: String,
+    /// Changes only by a rename (under the pool's device table lock).
+    pub name: RwLock<String>,
     pub state: RwLock<DeviceState>,
+}
+
+impl Device {
+    pub fn name(&self) -> String {
+        read(&self.name).clone()
+    }
 }

@@ -46,13 +46,14 @@ impl Pool {
 }
 
 impl DeviceIo {
-    pub fn name(&self) -> &str {
-        &self.dev.name
+    /// The device's name now (a rename changes it under open handles).
+    pub fn name(&self) -> String {
+        self.dev.name()
     }
 
     fn live<'a>(&self, st: &'a DeviceState) -> EngineResult<&'a DeviceState> {
         if st.deleted {
-            Err(EngineError::NoDevice(self.dev.name.clone()))
+            Err(EngineError::NoDevice(self.dev.name()))
         } else {
             Ok(st)
         }
@@ -63,7 +64,8 @@ impl DeviceIo {
             Some(end) if end <= st.size => Ok(()),
             _ => Err(EngineError::Invalid(format!(
                 "range {offset}+{len} is beyond the end of {} ({} bytes)",
-                self.dev.name, st.size
+                self.dev.name(),
+                st.size
             ))),
         }
     }
@@ -95,7 +97,11 @@ impl DeviceIo {
                 .read_exact_at(buf, e.pblock * BLOCK)
                 .map_err(|err| {
                     EngineError::io(
-                        format!("{} at offset {}", self.dev.name, (first + i as u64) * BLOCK),
+                        format!(
+                            "{} at offset {}",
+                            self.dev.name(),
+                            (first + i as u64) * BLOCK
+                        ),
                         err,
                     )
                 })?;
@@ -103,7 +109,7 @@ impl DeviceIo {
                 let block = &out[k * B..(k + 1) * B];
                 if crc32c::crc32c(block) != entries[k].crc {
                     return Err(EngineError::Checksum {
-                        device: self.dev.name.clone(),
+                        device: self.dev.name(),
                         offset: (first + k as u64) * BLOCK,
                         pblock: entries[k].pblock,
                     });
@@ -164,7 +170,11 @@ impl DeviceIo {
                 .write_all_at(&data[i * B..j * B], pblocks[i] * BLOCK)
                 .map_err(|e| {
                     EngineError::io(
-                        format!("{} at offset {}", self.dev.name, (first + i as u64) * BLOCK),
+                        format!(
+                            "{} at offset {}",
+                            self.dev.name(),
+                            (first + i as u64) * BLOCK
+                        ),
                         e,
                     )
                 })?;
@@ -238,7 +248,7 @@ impl DeviceIo {
 
         let apply = |st: &mut DeviceState| -> EngineResult<()> {
             if st.deleted {
-                return Err(EngineError::NoDevice(self.dev.name.clone()));
+                return Err(EngineError::NoDevice(self.dev.name()));
             }
             let mut pblocks = fresh_blocks.clone();
             let mut in_place = vec![0u64; n];
@@ -333,7 +343,7 @@ impl DeviceIo {
         if st.readonly {
             return Err(EngineError::Invalid(format!(
                 "{} is read-only",
-                self.dev.name
+                self.dev.name()
             )));
         }
         Ok(())

@@ -28,6 +28,11 @@ pub(crate) enum Record {
         dev: u32,
         size: u64,
     },
+    /// `dev` is known by `name` from now on.
+    Rename {
+        dev: u32,
+        name: String,
+    },
     /// `dev`'s tree becomes (a share of) `snap`'s.
     Rollback {
         dev: u32,
@@ -53,6 +58,7 @@ const T_RESIZE: u8 = 3;
 const T_ROLLBACK: u8 = 4;
 const T_MAP: u8 = 5;
 const T_UNMAP: u8 = 6;
+const T_RENAME: u8 = 7;
 
 /// Little-endian reader over a byte slice.
 pub(crate) struct Cursor<'a> {
@@ -126,6 +132,11 @@ impl Record {
                 out.extend_from_slice(&dev.to_le_bytes());
                 out.extend_from_slice(&size.to_le_bytes());
             }
+            Record::Rename { dev, name } => {
+                out.push(T_RENAME);
+                out.extend_from_slice(&dev.to_le_bytes());
+                put_str(out, name);
+            }
             Record::Rollback { dev, snap } => {
                 out.push(T_ROLLBACK);
                 out.extend_from_slice(&dev.to_le_bytes());
@@ -190,6 +201,12 @@ impl Record {
                 dev: c.u32()?,
                 size: c.u64()?,
             },
+            T_RENAME => {
+                let dev = c.u32()?;
+                let n = c.u16()? as usize;
+                let name = String::from_utf8(c.bytes(n)?.to_vec()).ok()?;
+                Record::Rename { dev, name }
+            }
             T_ROLLBACK => Record::Rollback {
                 dev: c.u32()?,
                 snap: c.u32()?,
@@ -325,6 +342,10 @@ mod tests {
                 size: 2 << 30,
             },
             Record::Rollback { dev: 1, snap: 2 },
+            Record::Rename {
+                dev: 1,
+                name: "v:ghi".into(),
+            },
             Record::Delete { dev: 2 },
         ];
         let mut buf = Vec::new();

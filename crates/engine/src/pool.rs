@@ -57,7 +57,7 @@ impl Devices {
     fn insert(&mut self, id: u32, name: String, state: DeviceState) {
         let dev = Arc::new(Device {
             id,
-            name: name.clone(),
+            name: RwLock::new(name.clone()),
             state: RwLock::new(state),
         });
         self.by_name.insert(name, dev.clone());
@@ -67,8 +67,19 @@ impl Devices {
 
     fn remove(&mut self, id: u32) -> Option<Arc<Device>> {
         let dev = self.by_id.remove(&id)?;
-        self.by_name.remove(&dev.name);
+        self.by_name.remove(&dev.name());
         Some(dev)
+    }
+
+    /// Gives device `id` the name `name` (which the caller checked is free).
+    fn rename(&mut self, id: u32, name: String) {
+        let Some(dev) = self.by_id.get(&id).cloned() else {
+            return;
+        };
+        let mut current = write(&dev.name);
+        self.by_name.remove(&*current);
+        self.by_name.insert(name.clone(), dev.clone());
+        *current = name;
     }
 }
 
@@ -270,7 +281,7 @@ impl PoolInner {
                 let st = read(&dev.state);
                 images.push(DeviceImage {
                     id: dev.id,
-                    name: dev.name.clone(),
+                    name: dev.name(),
                     size: st.size,
                     readonly: st.readonly,
                     tree: st.tree.clone(),
@@ -390,7 +401,7 @@ impl Pool {
                     let st = read(&d.state);
                     DeviceImage {
                         id: d.id,
-                        name: d.name.clone(),
+                        name: d.name(),
                         size: st.size,
                         readonly: st.readonly,
                         tree: st.tree.clone(),
@@ -639,6 +650,36 @@ impl Pool {
         self.commit()
     }
 
+    /// Gives a device a new name (O(1)), keeping its data; handles open on
+    /// it keep working. One journal record, durable when this returns: after
+    /// a crash the device has exactly one of the two names. Refused when
+    /// `to` names a device (even `from` itself) or `from` names none.
+    pub fn rename(&self, from: &str, to: &str) -> EngineResult<()> {
+        if to.is_empty() || to.len() > 255 {
+            return Err(EngineError::Invalid(format!("bad device name {to:?}")));
+        }
+        let inner = &self.inner;
+        {
+            let _q = read(&inner.quiesce);
+            let _c = lock(&inner.control);
+            let mut devices = write(&inner.devices);
+            if devices.by_name.contains_key(to) {
+                return Err(EngineError::Exists(to.to_string()));
+            }
+            let dev = devices
+                .by_name
+                .get(from)
+                .cloned()
+                .ok_or_else(|| EngineError::NoDevice(from.into()))?;
+            inner.append(&[Record::Rename {
+                dev: dev.id,
+                name: to.into(),
+            }])?;
+            devices.rename(dev.id, to.to_string());
+        }
+        self.commit()
+    }
+
     /// Deletes a device; its blocks are freed once nothing else shares them.
     pub fn delete(&self, name: &str) -> EngineResult<()> {
         let inner = &self.inner;
@@ -808,6 +849,7 @@ fn replay(devices: &mut Devices, refs: &Arc<Refs>, rec: &Record) {
                 st.tree = Tree::new();
             }
         }
+        Record::Rename { dev, name } => devices.rename(*dev, name.clone()),
         Record::Resize { dev, size } => {
             if let Some(d) = devices.by_id.get(dev) {
                 write(&d.state).size = *size;

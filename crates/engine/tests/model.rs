@@ -1,5 +1,5 @@
 //! Property test: random sequences of write / trim / zero / flush /
-//! snapshot / clone / rollback / delete / extend / crash-and-reopen on the
+//! snapshot / clone / rollback / delete / extend / rename / crash-and-reopen on the
 //! engine agree byte for byte with a plain in-memory model.
 //!
 //! Every control operation and every flush commits; a crash (dropping the
@@ -46,6 +46,9 @@ enum Op {
         dev: usize,
         extra_blocks: u64,
     },
+    Rename {
+        dev: usize,
+    },
     Crash,
     Reopen,
 }
@@ -62,7 +65,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any_dev.clone(), 0u64..4).prop_map(|(dev, extra_blocks)| Op::Clone { dev, extra_blocks }),
         2 => (any_dev.clone(), any_dev.clone()).prop_map(|(dev, snap)| Op::Rollback { dev, snap }),
         2 => any_dev.clone().prop_map(|dev| Op::Delete { dev }),
-        2 => (any_dev, 1u64..8).prop_map(|(dev, extra_blocks)| Op::Extend { dev, extra_blocks }),
+        2 => (any_dev.clone(), 1u64..8).prop_map(|(dev, extra_blocks)| Op::Extend { dev, extra_blocks }),
+        2 => any_dev.prop_map(|dev| Op::Rename { dev }),
         1 => Just(Op::Crash),
         1 => Just(Op::Reopen),
     ]
@@ -255,6 +259,18 @@ impl Harness {
                     .unwrap()
                     .data
                     .resize(size as usize, 0);
+                self.commit_point();
+            }
+            Op::Rename { dev } => {
+                let Some(name) = self.nth(*dev, None) else {
+                    return;
+                };
+                // Same kind of device (the prefix), a name never used.
+                let to = format!("{}{}", &name[..2], self.next);
+                self.next += 1;
+                self.pool().rename(&name, &to).unwrap();
+                let d = self.model.remove(&name).unwrap();
+                self.model.insert(to, d);
                 self.commit_point();
             }
             Op::Crash => {

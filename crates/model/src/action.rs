@@ -81,6 +81,12 @@ actions! {
     VolumeMigrate => "volume_extension:volume_admin_actions:migrate_volume", Admin, None;
     VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;
     VolumeForceDetach => "volume_extension:volume_admin_actions:force_detach", Admin, None;
+    /// Cinder `os-unmanage`: the volume leaves Platter, its device stays.
+    VolumeUnmanage => "volume_extension:volume_unmanage", Admin, None;
+    /// Cinder manage existing (`os-volume-manage`, `manageable_volumes`).
+    VolumeManage => "volume_extension:volume_manage", Admin, None;
+    /// The devices of a pool a volume could be managed from.
+    VolumeManageableList => "volume_extension:list_manageable", Admin, None;
     VolumeReserve => "volume:reserve_volume", Write, Some("evs:volumes:attach");
     VolumeUnreserve => "volume:unreserve_volume", Write, Some("evs:volumes:detach");
     VolumeBeginDetaching => "volume:begin_detaching", Write, Some("evs:volumes:detach");
@@ -111,6 +117,12 @@ actions! {
     SnapshotResetStatus => "volume_extension:snapshot_admin_actions:reset_status", Admin, None;
     SnapshotForceDelete => "volume_extension:snapshot_admin_actions:force_delete", Admin, Some("evs:snapshots:delete");
     SnapshotUpdateStatus => "snapshot_extension:snapshot_actions:update_snapshot_status", Write, Some("evs:snapshots:update");
+    /// Cinder snapshot `os-unmanage`: the row leaves, the device stays.
+    SnapshotUnmanage => "snapshot_extension:snapshot_unmanage", Admin, None;
+    /// Cinder manage existing snapshot (`os-snapshot-manage`, `manageable_snapshots`).
+    SnapshotManage => "snapshot_extension:snapshot_manage", Admin, None;
+    /// The snapshot devices of a pool a snapshot could be managed from.
+    SnapshotManageableList => "snapshot_extension:list_manageable", Admin, None;
 
     // ---- attachments (Cinder 3.27+)
     AttachmentCreate => "volume:attachment_create", Write, Some("evs:volumes:attach");

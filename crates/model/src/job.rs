@@ -24,12 +24,17 @@ pub enum JobKind {
     GroupCreateFromSrc,
     GroupSnapshotCreate,
     GroupSnapshotDelete,
+    /// Takes an existing volume device (unmanaged, or never Platter's)
+    /// under a new volume id (Cinder's manage existing).
+    VolumeManage,
+    /// Takes an existing snapshot device under a new snapshot id.
+    SnapshotManage,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 13] = [
+    pub const ALL: [JobKind; 15] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -43,6 +48,8 @@ impl JobKind {
         JobKind::GroupCreateFromSrc,
         JobKind::GroupSnapshotCreate,
         JobKind::GroupSnapshotDelete,
+        JobKind::VolumeManage,
+        JobKind::SnapshotManage,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -64,12 +71,17 @@ impl JobKind {
             JobKind::GroupCreateFromSrc => &[CloneGroupVolumes, MarkGroupCreated],
             JobKind::GroupSnapshotCreate => &[CreateGroupSnapshotDevices, MarkGroupSnapshotCreated],
             JobKind::GroupSnapshotDelete => &[DeleteGroupSnapshotDevices, RemoveGroupSnapshotRows],
+            JobKind::VolumeManage => &[AdoptVolumeDevice, MarkVolumeManaged],
+            JobKind::SnapshotManage => &[AdoptSnapshotDevice, MarkSnapshotManaged],
         }
     }
 
     /// Whether the job's resource is a snapshot (else a volume).
     pub fn on_snapshot(self) -> bool {
-        matches!(self, JobKind::SnapshotCreate | JobKind::SnapshotDelete)
+        matches!(
+            self,
+            JobKind::SnapshotCreate | JobKind::SnapshotDelete | JobKind::SnapshotManage
+        )
     }
 
     /// The domain name, as stored.
@@ -88,6 +100,8 @@ impl JobKind {
             JobKind::GroupCreateFromSrc => "group_create_from_src",
             JobKind::GroupSnapshotCreate => "group_snapshot_create",
             JobKind::GroupSnapshotDelete => "group_snapshot_delete",
+            JobKind::VolumeManage => "volume_manage",
+            JobKind::SnapshotManage => "snapshot_manage",
         }
     }
 }
@@ -110,6 +124,8 @@ impl FromStr for JobKind {
             "modifyVolumeQos" => JobKind::VolumeQos,
             "rollbackVolume" => JobKind::VolumeRollback,
             "migrateVolume" => JobKind::VolumeMigrate,
+            "manageVolume" => JobKind::VolumeManage,
+            "manageSnapshot" => JobKind::SnapshotManage,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -191,6 +207,17 @@ pub enum JobStep {
     /// Removes the group snapshot's row and its snapshots' rows, and ends
     /// the job. On failure: `error_deleting`.
     RemoveGroupSnapshotRows,
+    /// Renames the existing volume device to the new volume's id and grows
+    /// it to the volume's whole GiB. Undo: rename it back (the device is
+    /// again what it was before the manage).
+    AdoptVolumeDevice,
+    /// `creating` -> `available` and the job's end. On failure: `error`.
+    MarkVolumeManaged,
+    /// Renames the existing snapshot device to the new snapshot's id.
+    /// Undo: rename it back.
+    AdoptSnapshotDevice,
+    /// `creating` -> `available` and the job's end. On failure: `error`.
+    MarkSnapshotManaged,
 }
 
 impl JobStep {
@@ -221,6 +248,10 @@ impl JobStep {
             JobStep::MarkGroupSnapshotCreated => "MarkGroupSnapshotCreated",
             JobStep::DeleteGroupSnapshotDevices => "DeleteGroupSnapshotDevices",
             JobStep::RemoveGroupSnapshotRows => "RemoveGroupSnapshotRows",
+            JobStep::AdoptVolumeDevice => "AdoptVolumeDevice",
+            JobStep::MarkVolumeManaged => "MarkVolumeManaged",
+            JobStep::AdoptSnapshotDevice => "AdoptSnapshotDevice",
+            JobStep::MarkSnapshotManaged => "MarkSnapshotManaged",
         }
     }
 }
@@ -381,6 +412,34 @@ pub struct VolumeRollbackParams {
     pub snapshot_id: SnapshotId,
 }
 
+/// Input of managing an existing volume device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeManageParams {
+    /// The id the device is known by until the job adopts it (the id of
+    /// the volume it was, for a device Platter unmanaged). Also read by
+    /// the store, which refuses a second manage of the same device
+    /// (`$.source_id`).
+    pub source_id: VolumeId,
+    /// The new volume's size: the device's, rounded up to whole GiB.
+    pub size_gib: i64,
+    /// For the job view only.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// For the job view only.
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
+/// Input of managing an existing snapshot device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotManageParams {
+    /// The id the device is known by until the job adopts it (read by the
+    /// store as `$.source_id`, like a volume's).
+    pub source_id: SnapshotId,
+    /// The snapshot's volume (the pool the device is in).
+    pub volume_id: VolumeId,
+}
+
 /// Input of a snapshot create or delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotParams {
@@ -415,6 +474,8 @@ pub enum JobParams {
     GroupCreateFromSrc(GroupJobParams),
     GroupSnapshotCreate(GroupJobParams),
     GroupSnapshotDelete(GroupJobParams),
+    VolumeManage(VolumeManageParams),
+    SnapshotManage(SnapshotManageParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -441,6 +502,8 @@ impl JobParams {
             JobParams::GroupCreateFromSrc(_) => JobKind::GroupCreateFromSrc,
             JobParams::GroupSnapshotCreate(_) => JobKind::GroupSnapshotCreate,
             JobParams::GroupSnapshotDelete(_) => JobKind::GroupSnapshotDelete,
+            JobParams::VolumeManage(_) => JobKind::VolumeManage,
+            JobParams::SnapshotManage(_) => JobKind::SnapshotManage,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -460,6 +523,8 @@ impl JobParams {
             | JobParams::GroupCreateFromSrc(p)
             | JobParams::GroupSnapshotCreate(p)
             | JobParams::GroupSnapshotDelete(p) => serde_json::to_value(p),
+            JobParams::VolumeManage(p) => serde_json::to_value(p),
+            JobParams::SnapshotManage(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -490,6 +555,8 @@ impl JobParams {
             JobKind::GroupCreateFromSrc => parse(&raw, JobParams::GroupCreateFromSrc),
             JobKind::GroupSnapshotCreate => parse(&raw, JobParams::GroupSnapshotCreate),
             JobKind::GroupSnapshotDelete => parse(&raw, JobParams::GroupSnapshotDelete),
+            JobKind::VolumeManage => parse(&raw, JobParams::VolumeManage),
+            JobKind::SnapshotManage => parse(&raw, JobParams::SnapshotManage),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -701,6 +768,8 @@ mod tests {
                 JobKind::GroupCreateFromSrc => 10,
                 JobKind::GroupSnapshotCreate => 11,
                 JobKind::GroupSnapshotDelete => 12,
+                JobKind::VolumeManage => 13,
+                JobKind::SnapshotManage => 14,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {
@@ -764,6 +833,8 @@ mod tests {
             json!({"type_id": "t", "type_name": "SSD", "iops": null, "throughput": null, "restore": "Available", "name": null, "volume_type": "SSD"}),
             json!({"type_id": "t", "iops": 5000, "throughput": 200, "name": null, "volume_type": "GPSSD2"}),
             json!({"snapshot_id": "s1"}),
+            json!({"source_id": "v0", "size_gib": 2, "name": "n", "volume_type": "SAS"}),
+            json!({"source_id": "s0", "volume_id": "v1"}),
         ];
         let kinds = [
             JobKind::VolumeCreate,
@@ -775,6 +846,8 @@ mod tests {
             JobKind::VolumeRetype,
             JobKind::VolumeQos,
             JobKind::VolumeRollback,
+            JobKind::VolumeManage,
+            JobKind::SnapshotManage,
         ];
         for (kind, raw) in kinds.into_iter().zip(cases) {
             let p = JobParams::from_json(kind, raw.clone());

@@ -36,8 +36,9 @@ pub use ids::{
 };
 pub use job::{
     GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,
-    SnapshotParams, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams,
-    VolumeMigrateParams, VolumeQosParams, VolumeRetypeParams, VolumeRollbackParams,
+    SnapshotManageParams, SnapshotParams, VolumeCreateParams, VolumeDeleteParams,
+    VolumeExtendParams, VolumeManageParams, VolumeMigrateParams, VolumeQosParams,
+    VolumeRetypeParams, VolumeRollbackParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};

@@ -57,6 +57,8 @@ named! {
         DeleteGroupSnapshot => "delete_group_snapshot",
         CreateSnapshot => "create_snapshot",
         DeleteSnapshot => "delete_snapshot",
+        ManageVolume => "manage_volume",
+        ManageSnapshot => "manage_snapshot",
     }
 }
 

@@ -480,7 +480,7 @@ async fn types_zones_limits_versions_and_extensions() {
     assert_eq!(r.body["versions"][0]["id"], "v2.0");
 
     let r = c.get("/extensions").await;
-    assert_eq!(r.body["extensions"].as_array().unwrap().len(), 26);
+    assert_eq!(r.body["extensions"].as_array().unwrap().len(), 29);
 }
 
 #[tokio::test]

@@ -177,6 +177,9 @@ impl Platter {
                 return Ok(v.clone());
             }
         }
+        if let JobParams::SnapshotManage(p) = &job.params {
+            return Ok(p.volume_id.clone());
+        }
         Ok(self
             .store()
             .snapshot_get(&job.snapshot_id())
@@ -191,9 +194,10 @@ impl Platter {
         if let Some(pool) = job.params.group_pool() {
             return self.backend_of(pool).map_err(|e| e.to_string());
         }
-        let volume_id = match job.kind {
-            JobKind::SnapshotCreate | JobKind::SnapshotDelete => self.snapshot_volume(job).await?,
-            _ => job.volume_id(),
+        let volume_id = if job.kind.on_snapshot() {
+            self.snapshot_volume(job).await?
+        } else {
+            job.volume_id()
         };
         let pool = match self
             .store()
@@ -355,6 +359,21 @@ impl Platter {
                 }
                 Ok(())
             }
+            (JobStep::AdoptVolumeDevice, JobParams::VolumeManage(p)) => {
+                // The device takes the volume's id, then its whole GiB (a
+                // device Platter made has them already: growing to the
+                // current size is nothing).
+                let (source, size) = (p.source_id.clone(), bytes(p.size_gib));
+                Self::blocking(b, move |b| {
+                    b.rename_volume(source.as_str(), &id)?;
+                    b.extend_volume(&id, size)
+                })
+                .await
+            }
+            (JobStep::AdoptSnapshotDevice, JobParams::SnapshotManage(p)) => {
+                let source = p.source_id.clone();
+                Self::blocking(b, move |b| b.rename_snapshot(source.as_str(), &id)).await
+            }
             (step, _) => Err(format!(
                 "step {step} is not a middle step of a {} job",
                 job.kind.as_str()
@@ -399,6 +418,32 @@ impl Platter {
                 }
                 Ok(())
             }
+            // The device gets its old name back (a grown device stays
+            // grown). Nothing to do when the step never renamed it.
+            JobStep::AdoptVolumeDevice => {
+                let JobParams::VolumeManage(p) = &job.params else {
+                    return Ok(());
+                };
+                let b = self.job_backend(job).await?;
+                let source = p.source_id.clone();
+                Self::blocking(&b, move |b| match b.rename_volume(&id, source.as_str()) {
+                    Err(platter_backend::BackendError::VolumeNotFound(_)) => Ok(()),
+                    other => other,
+                })
+                .await
+            }
+            JobStep::AdoptSnapshotDevice => {
+                let JobParams::SnapshotManage(p) = &job.params else {
+                    return Ok(());
+                };
+                let b = self.job_backend(job).await?;
+                let source = p.source_id.clone();
+                Self::blocking(&b, move |b| match b.rename_snapshot(&id, source.as_str()) {
+                    Err(platter_backend::BackendError::SnapshotNotFound(_)) => Ok(()),
+                    other => other,
+                })
+                .await
+            }
             // Deletes, growth and rollbacks cannot be taken back: their
             // failure statuses (error_deleting, error_extending,
             // error_rollbacking) say so and the operation may be retried.
@@ -422,7 +467,9 @@ impl Platter {
             | JobStep::MarkGroupCreated
             | JobStep::MarkGroupSnapshotCreated
             | JobStep::DeleteGroupSnapshotDevices
-            | JobStep::RemoveGroupSnapshotRows => Ok(()),
+            | JobStep::RemoveGroupSnapshotRows
+            | JobStep::MarkVolumeManaged
+            | JobStep::MarkSnapshotManaged => Ok(()),
         }
     }
 
@@ -521,6 +568,10 @@ impl Platter {
                     .group_snapshot_finish_delete(&id.as_str().into(), &job.id, error)
                     .await
             }
+            JobParams::VolumeManage(_) => store.volume_finish_create(id, &job.id, error).await,
+            JobParams::SnapshotManage(_) => {
+                store.snapshot_finish_create(snapshot, &job.id, error).await
+            }
             JobParams::Unreadable { .. } => {
                 let error = error.unwrap_or("bad job parameters");
                 self.finish_unreadable(job, error).await
@@ -543,7 +594,10 @@ impl Platter {
                     .volume_finish_extend(id, &job.id, 0, VolumeStatus::Available, e)
                     .await
             }
-            JobKind::SnapshotCreate => store.snapshot_finish_create(snapshot, &job.id, e).await,
+            JobKind::SnapshotCreate | JobKind::SnapshotManage => {
+                store.snapshot_finish_create(snapshot, &job.id, e).await
+            }
+            JobKind::VolumeManage => store.volume_finish_create(id, &job.id, e).await,
             JobKind::SnapshotDelete => store.snapshot_finish_delete(snapshot, &job.id, e).await,
             // The type stays; the status returns to what the attachments say.
             JobKind::VolumeRetype => {

@@ -14,6 +14,7 @@ mod groups;
 mod hosts;
 mod identity;
 mod jobs;
+mod manage;
 mod messages;
 mod migration;
 mod qos_specs;
@@ -53,8 +54,10 @@ pub use identity::{
     AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
     READER_ROLE,
 };
+pub use manage::{ManageableDevice, SnapshotManage, VolumeManage};
 pub use messages::MESSAGE_TTL_SECS;
 pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};
+pub use platter_store::TrackedDevice;
 pub use platter_store::{GroupChange, Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
 pub use qos_specs::QosSpecsChange;
 pub use quotas::{Limits, QuotaSetView};

@@ -45,6 +45,8 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
         ),
         (JobKind::SnapshotCreate, _) => (MessageResource::Snapshot, A::CreateSnapshot, detail),
         (JobKind::SnapshotDelete, _) => (MessageResource::Snapshot, A::DeleteSnapshot, detail),
+        (JobKind::VolumeManage, _) => (MessageResource::Volume, A::ManageVolume, detail),
+        (JobKind::SnapshotManage, _) => (MessageResource::Snapshot, A::ManageSnapshot, detail),
     }
 }
 

@@ -12,7 +12,6 @@ use platter_model::{
     VolumeMigrateParams, VolumeStatus, VolumeType,
 };
 
-use crate::scheduler::volume_host_of;
 use crate::volumes::new_job;
 use crate::Platter;
 
@@ -91,21 +90,6 @@ pub(crate) fn delete_if_present(b: &dyn StorageBackend, id: &str) -> Result<(), 
 }
 
 impl Platter {
-    /// The pool `host` names: `platter@<backend>#<pool>` (what
-    /// `os-vol-host-attr:host` shows), or a pool's bare name; a backend
-    /// host `platter@<backend>` with one pool names that pool.
-    pub(crate) fn pool_by_host(&self, host: &str) -> DomainResult<String> {
-        let pools = self.pools();
-        if let Some(p) = pools.iter().find(|p| p.host() == host || p.name == host) {
-            return Ok(p.name.clone());
-        }
-        let mut of_backend = pools.iter().filter(|p| volume_host_of(&p.host()) == host);
-        match (of_backend.next(), of_backend.next()) {
-            (Some(p), None) => Ok(p.name.clone()),
-            _ => Err(DomainError::not_found("Host", host)),
-        }
-    }
-
     /// Starts moving a volume's data to `target_pool`; with `new_type`,
     /// the move is a retype's (status `retyping`, the type changes with
     /// the pool), else an admin's migration (status `maintenance`).
@@ -166,7 +150,7 @@ impl Platter {
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeMigrate)?;
         let v = self.volume_get(ctx, id).await?;
-        let target = self.pool_by_host(host)?;
+        let target = self.pool_by_host(host)?.name.clone();
         self.start_migration(&v, target, None).await
     }
 

@@ -250,7 +250,7 @@ fn order_id_reserved() -> DomainError {
 }
 
 /// Refuses metadata that sets the billing marker.
-fn refuse_order_id(m: &Metadata) -> DomainResult<()> {
+pub(crate) fn refuse_order_id(m: &Metadata) -> DomainResult<()> {
     if m.contains_key(ORDER_ID_KEY) {
         Err(order_id_reserved())
     } else {

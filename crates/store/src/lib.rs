@@ -22,9 +22,10 @@ pub use platter_model::{Page, SortDir, SortKey};
 pub use repo::{
     AttachmentQuery, AttachmentRepo, CredentialRepo, ExtendTarget, GroupChange, GroupQuery,
     GroupRepo, GroupSnapshotQuery, GroupTypeQuery, IdempotencyClaim, IdentityRepo, JobRepo,
-    Lifecycle, MessageRepo, NewAttachment, NewGroup, NewGroupSnapshot, NewSnapshot, NewVolume,
-    OrderRepo, QuotaDefaults, QuotaRepo, Repos, ServiceRepo, SnapshotQuery, SnapshotRepo,
-    StoredTransfer, TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
+    Lifecycle, ManageRepo, MessageRepo, NewAttachment, NewGroup, NewGroupSnapshot, NewSnapshot,
+    NewVolume, OrderRepo, QuotaDefaults, QuotaRepo, Repos, ServiceRepo, SnapshotQuery,
+    SnapshotRepo, StoredTransfer, TrackedDevice, TransferRepo, TransferTaker, TypeRepo,
+    VolumeQuery, VolumeRepo, VolumeUpdate,
 };
 pub use sqlite::LOG_DIRECTIVES;
 

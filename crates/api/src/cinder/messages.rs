@@ -32,6 +32,8 @@ fn action_text(a: MessageAction) -> (&'static str, &'static str) {
         MessageAction::DeleteGroup => ("107", "delete group"),
         MessageAction::CreateGroupSnapshot => ("108", "create group snapshot"),
         MessageAction::DeleteGroupSnapshot => ("109", "delete group snapshot"),
+        MessageAction::ManageVolume => ("110", "manage existing volume"),
+        MessageAction::ManageSnapshot => ("111", "manage existing snapshot"),
     }
 }
 

@@ -5,6 +5,7 @@ mod attachments;
 mod errors;
 mod group_types;
 mod groups;
+mod manage;
 mod messages;
 mod metadata;
 mod params;
@@ -129,6 +130,7 @@ fn project_routes(state: &ApiState) -> Routes {
                 VolumeDetach,
                 VolumeBeginDetaching,
                 VolumeForceDetach,
+                VolumeUnmanage,
                 // Each of them reads the volume first.
                 VolumeGet,
             ]),
@@ -213,6 +215,7 @@ fn project_routes(state: &ApiState) -> Routes {
                 SnapshotResetStatus,
                 SnapshotForceDelete,
                 SnapshotUpdateStatus,
+                SnapshotUnmanage,
             ]),
             post(snapshots::action),
         )
@@ -465,6 +468,7 @@ fn project_routes(state: &ApiState) -> Routes {
         )
         .with(|r| transfers::routes::<{ transfers::OLD }>(r, "/os-volume-transfer"))
         .with(|r| transfers::routes::<{ transfers::NEW }>(r, "/volume-transfers"))
+        .with(manage::routes)
         .add(
             M::POST,
             "/qos-specs",

@@ -335,6 +335,24 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "Allows existing backend storage to be 'managed' by Cinder.",
     ),
     (
+        "2012-05-31T00:00:00+00:00",
+        "VolumeUnmanage",
+        "os-volume-unmanage",
+        "Enable volume unmanage operation.",
+    ),
+    (
+        "2014-12-31T00:00:00+00:00",
+        "SnapshotManage",
+        "os-snapshot-manage",
+        "Allows existing backend storage to be 'managed' by Cinder.",
+    ),
+    (
+        "2014-12-31T00:00:00+00:00",
+        "SnapshotUnmanage",
+        "os-snapshot-unmanage",
+        "Enable volume unmanage operation.",
+    ),
+    (
         "2012-08-25T00:00:00+00:00",
         "AdminActions",
         "os-admin-actions",

@@ -161,7 +161,8 @@ pub async fn delete(
     Ok(empty(StatusCode::ACCEPTED))
 }
 
-/// `POST /snapshots/{id}/action`: `os-reset_status` (admin).
+/// `POST /snapshots/{id}/action`: `os-reset_status`, `os-force_delete`,
+/// `os-unmanage` (admin) and `os-update_snapshot_status`.
 pub async fn action(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
@@ -189,6 +190,13 @@ pub async fn action(
         "os-force_delete" => {
             action_object(name, value)?.deny_unknown(&[])?;
             state.platter.snapshot_force_delete(&c.ctx, &id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-unmanage" => {
+            if !value.is_null() {
+                action_object(name, value)?.deny_unknown(&[])?;
+            }
+            state.platter.snapshot_unmanage(&c.ctx, &id).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
         "os-update_snapshot_status" => {

@@ -530,6 +530,13 @@ pub async fn action(
                 .await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "os-unmanage" => {
+            if !value.is_null() {
+                action_object(name, value)?.deny_unknown(&[])?;
+            }
+            state.platter.volume_unmanage(&c.ctx, &id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
         "os-force_detach" => {
             let (attachment_id, connector) = match value {
                 Value::Null => (None, None),

@@ -257,7 +257,7 @@ fn job_time(t: Option<Timestamp>) -> String {
 fn job_entities(job: &Job) -> Value {
     let mut e = Map::new();
     match job.kind {
-        JobKind::SnapshotCreate | JobKind::SnapshotDelete => {
+        k if k.on_snapshot() => {
             e.insert("snapshot_id".into(), json!(job.resource_id));
         }
         _ => {
@@ -308,6 +308,9 @@ fn job_type(kind: JobKind) -> &'static str {
         JobKind::GroupCreateFromSrc => "createGroupFromSource",
         JobKind::GroupSnapshotCreate => "createGroupSnapshot",
         JobKind::GroupSnapshotDelete => "deleteGroupSnapshot",
+        // Not EVS operations (Cinder's manage existing): Platter's names.
+        JobKind::VolumeManage => "manageVolume",
+        JobKind::SnapshotManage => "manageSnapshot",
     }
 }
 

@@ -17,7 +17,8 @@ use platter_model::{
 };
 use platter_service::{
     CreateRules, FaultInjection, GroupCreate, GroupFromSource, GroupSnapshotCreate,
-    GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, VolumeCreate,
+    GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, SnapshotManage, VolumeCreate,
+    VolumeManage,
 };
 use platter_store::Store;
 use platter_store::{SnapshotQuery, VolumeQuery};
@@ -43,6 +44,10 @@ pub enum Scenario {
     GroupFromGroup,
     GroupSnapshotCreate,
     GroupSnapshotDelete,
+    /// The source volume, unmanaged in the setup, managed again.
+    ManageVolume,
+    /// The snapshot, unmanaged in the setup, managed again.
+    ManageSnapshot,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -68,6 +73,8 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         }
         JobKind::GroupSnapshotCreate => &[Scenario::GroupSnapshotCreate],
         JobKind::GroupSnapshotDelete => &[Scenario::GroupSnapshotDelete],
+        JobKind::VolumeManage => &[Scenario::ManageVolume],
+        JobKind::SnapshotManage => &[Scenario::ManageSnapshot],
     }
 }
 
@@ -279,6 +286,8 @@ impl Scenario {
             }
             Scenario::GroupSnapshotCreate => JobKind::GroupSnapshotCreate,
             Scenario::GroupSnapshotDelete => JobKind::GroupSnapshotDelete,
+            Scenario::ManageVolume => JobKind::VolumeManage,
+            Scenario::ManageSnapshot => JobKind::SnapshotManage,
         }
     }
 
@@ -308,6 +317,7 @@ impl Scenario {
                 | Scenario::Delete
                 | Scenario::SnapshotDelete
                 | Scenario::Rollback
+                | Scenario::ManageSnapshot
         )
     }
 
@@ -402,6 +412,15 @@ impl Scenario {
             fx.snap = Some(snap.id);
             // Newer bytes than the snapshot's.
             w.write(&src, 3, 0);
+        }
+        // What the manage scenarios take back: a device no row tracks.
+        match self {
+            Scenario::ManageVolume => w.p().volume_unmanage(&w.ctx, &src).await.unwrap(),
+            Scenario::ManageSnapshot => {
+                let snap = fx.snap.clone().unwrap();
+                w.p().snapshot_unmanage(&w.ctx, &snap).await.unwrap()
+            }
+            _ => {}
         }
         fx.usage_before = w.usage().await;
         fx.devices_before = devices(w, &fx).into_keys().collect();
@@ -535,6 +554,27 @@ impl Scenario {
             }
             Scenario::GroupSnapshotDelete => {
                 (None, p.group_snapshot_delete(ctx, &gsnap).await.unwrap())
+            }
+            Scenario::ManageVolume => {
+                let req = VolumeManage {
+                    host: p.pools().default_pool().host(),
+                    device_id: fx.src.to_string(),
+                    name: Some("managed".into()),
+                    ..Default::default()
+                };
+                let (v, job) = p.volume_manage(ctx, req).await.unwrap();
+                (Some(v.id.to_string()), job)
+            }
+            Scenario::ManageSnapshot => {
+                let req = SnapshotManage {
+                    volume_id: fx.src.clone(),
+                    device_id: snap.to_string(),
+                    name: Some("managed".into()),
+                    description: None,
+                    metadata: Default::default(),
+                };
+                let (s, job) = p.snapshot_manage(ctx, req).await.unwrap();
+                (Some(s.id.to_string()), job)
             }
         };
         fx.target = target;
@@ -678,6 +718,25 @@ impl Scenario {
                     );
                 }
             }
+            Scenario::ManageVolume => {
+                assert_eq!(
+                    volume(target.as_str().into()).await.status,
+                    VolumeStatus::Error
+                );
+                assert!(
+                    w.pool().volume_exists(fx.src.as_str()).unwrap(),
+                    "undo gave the device its old name back"
+                );
+                assert!(!w.pool().volume_exists(&target).unwrap());
+            }
+            Scenario::ManageSnapshot => {
+                assert_eq!(
+                    snapshot(target.as_str().into()).await.status,
+                    SnapshotStatus::Error
+                );
+                assert!(w.pool().open_snapshot(snap.as_str()).is_ok());
+                assert!(w.pool().open_snapshot(&target).is_err());
+            }
         }
     }
 
@@ -717,9 +776,18 @@ impl Scenario {
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
                 after_normal
             }
-            Scenario::SnapshotCreate => {
+            Scenario::SnapshotCreate | Scenario::ManageSnapshot => {
                 let job = p
                     .snapshot_delete(ctx, &target.as_str().into())
+                    .await
+                    .unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            // Deleting the failed volume leaves the device it did not adopt.
+            Scenario::ManageVolume => {
+                let job = p
+                    .volume_delete(ctx, &target.as_str().into(), false)
                     .await
                     .unwrap();
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);

@@ -59,6 +59,7 @@ mod credentials;
 mod groups;
 mod identity;
 mod jobs;
+mod manage;
 mod messages;
 mod orders;
 mod qos_specs;
@@ -74,6 +75,7 @@ pub use credentials::*;
 pub use groups::*;
 pub use identity::*;
 pub use jobs::*;
+pub use manage::*;
 pub use messages::*;
 pub use orders::*;
 pub use qos_specs::*;
@@ -111,6 +113,7 @@ pub trait Repos:
     + MessageRepo
     + QosSpecsRepo
     + GroupRepo
+    + ManageRepo
     + Lifecycle
 {
 }
@@ -130,6 +133,7 @@ impl<T> Repos for T where
         + MessageRepo
         + QosSpecsRepo
         + GroupRepo
+        + ManageRepo
         + Lifecycle
 {
 }

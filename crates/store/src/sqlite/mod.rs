@@ -24,6 +24,7 @@ mod credentials;
 mod groups;
 mod identity;
 mod jobs;
+mod manage;
 mod messages;
 mod metadata;
 mod orders;

@@ -94,7 +94,10 @@ async fn get_in(conn: &mut SqliteConnection, id: &SnapshotId) -> DomainResult<Op
     Ok(snaps.pop())
 }
 
-async fn require_in(conn: &mut SqliteConnection, id: &SnapshotId) -> DomainResult<Snapshot> {
+pub(crate) async fn require_in(
+    conn: &mut SqliteConnection,
+    id: &SnapshotId,
+) -> DomainResult<Snapshot> {
     get_in(conn, id)
         .await?
         .ok_or_else(|| DomainError::not_found("Snapshot", id))
