@@ -2,8 +2,8 @@
 # Installs everything the tests need on a fresh Debian machine (Debian and
 # PyPI packages), then runs every test: formatting, lints, the Rust suites
 # (unit and integration, against the real binary) and the real-client suites
-# (openstack CLI, python-cinderclient, openstacksdk) against a server the
-# tests start themselves.
+# (openstack CLI, python-cinderclient, openstacksdk) and OpenStack Tempest's
+# volume API suite against servers the tests start themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +48,9 @@ fi
 echo "==> Real-client tests"
 PATH="$PWD/.venv/bin:$PATH" PLATTER_BIN="$PWD/target/debug/platter" \
     .venv/bin/python -m pytest tests/clients -q -p no:cacheprovider
+
+echo "==> OpenStack Tempest: tempest.api.volume (PLATTER_TEMPEST_REGEX narrows it)"
+PATH="$PWD/.venv/bin:$PATH" PLATTER_BIN="$PWD/target/debug/platter" \
+    .venv/bin/python tests/tempest/run.py
 
 echo "==> All tests passed"
