@@ -167,6 +167,10 @@ actions! {
     TypeCreate => "volume_extension:type_create", Admin, None;
     TypeUpdate => "volume_extension:type_update", Admin, None;
     TypeDelete => "volume_extension:type_delete", Admin, None;
+    DefaultTypeSet => "volume_extension:default_set_or_update", Admin, None;
+    DefaultTypeGet => "volume_extension:default_get", Admin, None;
+    DefaultTypeList => "volume_extension:default_get_all", Admin, None;
+    DefaultTypeUnset => "volume_extension:default_unset", Admin, None;
     TypeAccessList => "volume_extension:volume_type_access", Admin, None;
     TypeAccessAdd => "volume_extension:volume_type_access:addProjectAccess", Admin, None;
     TypeAccessRemove => "volume_extension:volume_type_access:removeProjectAccess", Admin, None;

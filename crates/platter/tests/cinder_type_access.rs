@@ -207,3 +207,114 @@ async fn encryption_specs_are_recorded_and_their_types_make_no_volumes() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_projects_default_type_is_what_its_volumes_get_without_one() {
+    let server = Server::start();
+    let adm = admin(&server).await;
+    let m = adm.new_project_user(&server, "p", "u", "member").await;
+    let url = |p: &str| format!("{}/v3/default-types/{p}", adm.volume_url);
+    let call =
+        |method: reqwest::Method, url: String, body: Option<serde_json::Value>, token: String| {
+            let http = adm.http.clone();
+            async move {
+                let mut req = http
+                    .request(method, url)
+                    .header("X-Auth-Token", token)
+                    .header("OpenStack-API-Version", "volume 3.62");
+                if let Some(b) = body {
+                    req = req.json(&b);
+                }
+                let resp = req.send().await.unwrap();
+                let status = resp.status();
+                let text = resp.text().await.unwrap();
+                (
+                    status,
+                    serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+                )
+            }
+        };
+    let ssd = adm.get("/types/SSD").await.body["volume_type"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        url(&m.project_id),
+        Some(json!({"default_type": {"volume_type": "SSD"}})),
+        adm.token.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"default_type": {"project_id": m.project_id, "volume_type_id": ssd}})
+    );
+    let (status, body) = call(
+        reqwest::Method::GET,
+        url(&m.project_id),
+        None,
+        adm.token.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["default_type"]["volume_type_id"], ssd.as_str());
+    let (_, body) = call(
+        reqwest::Method::GET,
+        format!("{}/v3/default-types", adm.volume_url),
+        None,
+        adm.token.clone(),
+    )
+    .await;
+    assert_eq!(body["default_types"].as_array().unwrap().len(), 1);
+
+    // The member's volumes without a type are SSD; the admin's stay SAS.
+    assert_eq!(m.volume(json!({"size": 1})).await["volume_type"], "SSD");
+    assert_eq!(
+        m.get("/types/default").await.body["volume_type"]["name"],
+        "SSD"
+    );
+    assert_eq!(adm.volume(json!({"size": 1})).await["volume_type"], "SAS");
+    // A type that is some project's default is not deleted.
+    assert_eq!(
+        adm.delete(&format!("/types/{ssd}")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Members may not set defaults; below 3.62 there is no such API.
+    let (status, _) = call(
+        reqwest::Method::GET,
+        url(&m.project_id),
+        None,
+        m.token.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let r = common::raw(
+        &adm.http,
+        reqwest::Method::GET,
+        &url(&m.project_id),
+        Some(&adm.token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        url(&m.project_id),
+        None,
+        adm.token.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        url(&m.project_id),
+        None,
+        adm.token.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(m.volume(json!({"size": 1})).await["volume_type"], "SAS");
+}

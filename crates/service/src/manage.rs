@@ -187,7 +187,7 @@ impl Platter {
         let pool = self.pool_by_host(&req.host)?;
         let vtype = match &req.volume_type {
             Some(t) => self.volume_type_usable(ctx, t).await?,
-            None => self.volume_type_default().await?,
+            None => self.volume_type_default_for(&ctx.project_id).await?,
         };
         if vtype.encrypted {
             return Err(DomainError::InvalidState {

@@ -3,7 +3,7 @@
 
 use platter_model::{
     new_uuid, Action, AuthContext, DomainError, DomainResult, ProjectId, Timestamp, TypeEncryption,
-    VolumeType,
+    VolumeType, VolumeTypeId,
 };
 
 use crate::Platter;
@@ -114,6 +114,71 @@ impl Platter {
             }
         }
         Ok(out)
+    }
+
+    /// Admin: sets a project's default type (Cinder 3.62); the type must
+    /// be one the project may use.
+    pub async fn default_type_set(
+        &self,
+        ctx: &AuthContext,
+        project: &ProjectId,
+        type_id_or_name: &str,
+    ) -> DomainResult<VolumeTypeId> {
+        self.authorize(ctx, Action::DefaultTypeSet)?;
+        let t = self.volume_type_get(type_id_or_name).await?;
+        if !t.is_public
+            && !self
+                .store()
+                .type_access_list(&t.id)
+                .await?
+                .contains(project)
+        {
+            return Err(DomainError::not_found("Volume type", type_id_or_name));
+        }
+        self.store().default_type_set(project, &t.id).await?;
+        Ok(t.id)
+    }
+
+    /// Admin: projects' default types, one project's (not found if none)
+    /// or every one.
+    pub async fn default_types(
+        &self,
+        ctx: &AuthContext,
+        project: Option<&ProjectId>,
+    ) -> DomainResult<Vec<(ProjectId, VolumeTypeId)>> {
+        self.authorize(
+            ctx,
+            if project.is_some() {
+                Action::DefaultTypeGet
+            } else {
+                Action::DefaultTypeList
+            },
+        )?;
+        let all = self.store().default_types(project).await?;
+        match project {
+            Some(p) if all.is_empty() => Err(DomainError::not_found(
+                "Default type for project",
+                p.as_str(),
+            )),
+            _ => Ok(all),
+        }
+    }
+
+    /// Admin: unsets a project's default type (not found if none).
+    pub async fn default_type_unset(
+        &self,
+        ctx: &AuthContext,
+        project: &ProjectId,
+    ) -> DomainResult<()> {
+        self.authorize(ctx, Action::DefaultTypeUnset)?;
+        if self.store().default_type_unset(project).await? {
+            Ok(())
+        } else {
+            Err(DomainError::not_found(
+                "Default type for project",
+                project.as_str(),
+            ))
+        }
     }
 
     /// Admin: the projects given access to a private type.

@@ -374,6 +374,16 @@ impl Platter {
             .await
     }
 
+    /// The type a volume of `project` gets when none is asked for: the
+    /// project's default type (Cinder 3.62), else the configured default.
+    pub async fn volume_type_default_for(&self, project: &ProjectId) -> DomainResult<VolumeType> {
+        let fallback = &self.config().default_volume_type;
+        self.store()
+            .volume_type_default_for(project, fallback)
+            .await?
+            .ok_or_else(|| DomainError::not_found("Volume type", fallback.as_str()))
+    }
+
     /// Admin: a new volume type (a `volume_backend_name` extra spec places
     /// its volumes in that pool).
     pub async fn volume_type_create(
@@ -616,7 +626,7 @@ impl Platter {
         let vtype = match (&req.volume_type, &source_volume) {
             (Some(t), _) => self.volume_type_usable(ctx, t).await?,
             (None, Some(src)) => self.volume_type_get(src.volume_type_id.as_str()).await?,
-            (None, None) => self.volume_type_default().await?,
+            (None, None) => self.volume_type_default_for(&ctx.project_id).await?,
         };
         crate::type_access::refuse_encrypted(&vtype)?;
         if let (true, Some(src)) = (rules.source_must_match, &source_volume) {

@@ -576,11 +576,45 @@ fn project_routes(state: &ApiState) -> Routes {
         )
 }
 
+/// `/v3/default-types` (3.62, admin): the URL names the project whose
+/// default is meant, not the caller's.
+fn default_type_routes(state: &ApiState) -> Routes {
+    use platter_model::Action::*;
+    use Method as M;
+    Routes::new(state.clone(), FAMILY)
+        .add(
+            M::GET,
+            "/v3/default-types",
+            Gate::All(&[DefaultTypeList]),
+            get(types::default_type_list),
+        )
+        .add(
+            M::GET,
+            "/v3/default-types/{project_id}",
+            Gate::All(&[DefaultTypeGet]),
+            get(types::default_type_show),
+        )
+        .add(
+            M::PUT,
+            "/v3/default-types/{project_id}",
+            Gate::All(&[DefaultTypeSet]),
+            put(types::default_type_set),
+        )
+        .add(
+            M::DELETE,
+            "/v3/default-types/{project_id}",
+            Gate::All(&[DefaultTypeUnset]),
+            delete(types::default_type_unset),
+        )
+}
+
 /// The Cinder router and its action table.
 pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
     use platter_model::Action::VersionsGet;
     let (project, project_table) = project_routes(&state).finish();
     let project = project.layer(from_fn_with_state(state.clone(), authenticate));
+    let (defaults, defaults_table) = default_type_routes(&state).finish();
+    let defaults = defaults.layer(from_fn_with_state(state.clone(), authenticate));
     let (top, mut table) = Routes::new(state.clone(), FAMILY)
         .add(Method::GET, "/", Gate::All(&[VersionsGet]), get(versions))
         .add(
@@ -608,12 +642,14 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
             get(version_v2),
         )
         .finish();
+    table.extend(defaults_table);
     table.extend(nested(
         &["/v3/{project_id}", "/v2/{project_id}"],
         &project_table,
     ));
 
     let router = top
+        .merge(defaults)
         .nest("/v3/{project_id}", project.clone())
         .nest("/v2/{project_id}", project)
         .fallback(not_found)
@@ -642,7 +678,8 @@ async fn authenticate(State(state): State<ApiState>, req: Request, next: Next) -
         .map(|u| u.0.path().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if segments.len() < 3 {
+    let unscoped = segments.get(1) == Some(&"default-types");
+    if segments.len() < 3 && !unscoped {
         // `/v3/{project_id}`: the version document, open to all.
         return next.run(req).await;
     }
@@ -657,7 +694,12 @@ async fn authenticate(State(state): State<ApiState>, req: Request, next: Next) -
     };
     let api = ApiVersion { major, minor };
     let url_project_id = segments[1].to_string();
-    let (ctx, mut req) = match auth::authenticate(&state, req, &url_project_id).await {
+    let authenticated = if unscoped {
+        auth::authenticate_unscoped_url(&state, req).await
+    } else {
+        auth::authenticate(&state, req, &url_project_id).await
+    };
+    let (ctx, mut req) = match authenticated {
         Ok(authenticated) => authenticated,
         Err(failure) => return auth_failure(&state, failure),
     };

@@ -167,9 +167,12 @@ pub(super) async fn type_show(
 
 pub(super) async fn type_default(
     State(state): State<ApiState>,
-    Extension(_c): Extension<Caller>,
+    Extension(c): Extension<Caller>,
 ) -> CinderResult {
-    let t = state.platter.volume_type_default().await?;
+    let t = state
+        .platter
+        .volume_type_default_for(&c.ctx.project_id)
+        .await?;
     Ok(Json(json!({ "volume_type": views::volume_type(&t) })).into_response())
 }
 

@@ -338,3 +338,72 @@ pub(super) async fn encryption_delete(
         .await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
+
+/// Default types (3.62): the URL's project, not the caller's.
+fn check_default_types_version(c: &Caller) -> Result<(), CinderError> {
+    if c.api.at_least(62) {
+        Ok(())
+    } else {
+        Err(CinderError::not_found("The resource could not be found."))
+    }
+}
+
+fn default_type_view(project: &ProjectId, t: &VolumeTypeId) -> Value {
+    json!({ "project_id": project, "volume_type_id": t })
+}
+
+/// `PUT /v3/default-types/{project_id}`: `{"default_type": {"volume_type": id or name}}`.
+pub(super) async fn default_type_set(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(project): Path<ProjectId>,
+    body: Bytes,
+) -> CinderResult {
+    check_default_types_version(&c)?;
+    let map = json_object(&body)?;
+    Obj::new(&map, "body").deny_unknown(&["default_type"])?;
+    let o = Obj::child(&map, "default_type")?;
+    o.deny_unknown(&["volume_type"])?;
+    let vtype = o.req_str("volume_type", 255)?;
+    let t = state
+        .platter
+        .default_type_set(&c.ctx, &project, &vtype)
+        .await?;
+    Ok(Json(json!({ "default_type": default_type_view(&project, &t) })).into_response())
+}
+
+/// `GET /v3/default-types/{project_id}`.
+pub(super) async fn default_type_show(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(project): Path<ProjectId>,
+) -> CinderResult {
+    check_default_types_version(&c)?;
+    let all = state.platter.default_types(&c.ctx, Some(&project)).await?;
+    let (p, t) = all
+        .first()
+        .ok_or_else(|| CinderError::not_found("The resource could not be found."))?;
+    Ok(Json(json!({ "default_type": default_type_view(p, t) })).into_response())
+}
+
+/// `GET /v3/default-types`.
+pub(super) async fn default_type_list(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+) -> CinderResult {
+    check_default_types_version(&c)?;
+    let all = state.platter.default_types(&c.ctx, None).await?;
+    let items: Vec<Value> = all.iter().map(|(p, t)| default_type_view(p, t)).collect();
+    Ok(Json(json!({ "default_types": items })).into_response())
+}
+
+/// `DELETE /v3/default-types/{project_id}` → 204.
+pub(super) async fn default_type_unset(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(project): Path<ProjectId>,
+) -> CinderResult {
+    check_default_types_version(&c)?;
+    state.platter.default_type_unset(&c.ctx, &project).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}

@@ -96,6 +96,25 @@ pub(crate) async fn authenticate(
     }
 }
 
+/// Authenticates a request whose URL names no project (Cinder's
+/// `/v3/default-types`): a token for whatever project it is scoped to, or
+/// an AK/SK signature for the project its `X-Project-Id` names.
+pub(crate) async fn authenticate_unscoped_url(
+    state: &ApiState,
+    req: Request,
+) -> Result<(AuthContext, Request), AuthFailure> {
+    if let Some(token) = header_str(&req, "x-auth-token") {
+        let ctx = state
+            .platter
+            .auth_context(&token)
+            .await
+            .map_err(AuthFailure::BadToken)?;
+        return Ok((ctx, req));
+    }
+    let project = header_str(&req, "x-project-id").unwrap_or_default();
+    authenticate(state, req, &project).await
+}
+
 fn header_str(req: &Request, name: &str) -> Option<String> {
     req.headers()
         .get(name)

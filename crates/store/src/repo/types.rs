@@ -17,6 +17,22 @@ repository! {
         async fn volume_type_update(&self, t: &VolumeType) -> DomainResult<()>;
         /// Deletes a type no volume uses (else `InvalidState`).
         async fn volume_type_delete(&self, id: &VolumeTypeId) -> DomainResult<()>;
+        /// The default type of `project`, else the type named or id'd
+        /// `fallback` (one read).
+        async fn volume_type_default_for(
+            &self,
+            project: &ProjectId,
+            fallback: &str,
+        ) -> DomainResult<Option<VolumeType>>;
+        /// Projects' default types, one project's or all.
+        async fn default_types(
+            &self,
+            project: Option<&ProjectId>,
+        ) -> DomainResult<Vec<(ProjectId, VolumeTypeId)>>;
+        /// Sets (or replaces) a project's default type.
+        async fn default_type_set(&self, project: &ProjectId, t: &VolumeTypeId) -> DomainResult<()>;
+        /// Unsets a project's default type; whether it had one.
+        async fn default_type_unset(&self, project: &ProjectId) -> DomainResult<bool>;
         /// The projects given access to a (private) type.
         async fn type_access_list(&self, id: &VolumeTypeId) -> DomainResult<Vec<ProjectId>>;
         /// Gives a project access; already given is a `Conflict`.

@@ -139,6 +139,18 @@ impl TypeRepo for SqliteStore {
                 "Volume type {id} is in use by {used} volumes."
             )));
         }
+        let defaults: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM project_default_types WHERE volume_type_id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if defaults > 0 {
+            return Err(DomainError::state(format!(
+                "Volume type {id} is the default type of {defaults} projects; unset those first."
+            )));
+        }
         let grouped: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM group_volume_types WHERE volume_type_id = ?")
                 .bind(id.as_str())
@@ -170,6 +182,66 @@ impl TypeRepo for SqliteStore {
             .await
             .map_err(db_err)?;
         row.as_ref().map(type_from_row).transpose()
+    }
+
+    async fn volume_type_default_for(
+        &self,
+        project: &ProjectId,
+        fallback: &str,
+    ) -> DomainResult<Option<VolumeType>> {
+        let row = sqlx::query(
+            "SELECT t.* FROM project_default_types d JOIN volume_types t ON t.id = d.volume_type_id \
+             WHERE d.project_id = ? \
+             UNION ALL SELECT * FROM volume_types WHERE id = ? \
+             UNION ALL SELECT * FROM volume_types WHERE name = ? LIMIT 1",
+        )
+        .bind(project.as_str())
+        .bind(fallback)
+        .bind(fallback)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(type_from_row).transpose()
+    }
+
+    async fn default_types(
+        &self,
+        project: Option<&ProjectId>,
+    ) -> DomainResult<Vec<(ProjectId, VolumeTypeId)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT project_id, volume_type_id FROM project_default_types \
+             WHERE (?1 IS NULL OR project_id = ?1) ORDER BY project_id",
+        )
+        .bind(project.map(ProjectId::as_str))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, t)| (ProjectId::from(p), VolumeTypeId::from(t)))
+            .collect())
+    }
+
+    async fn default_type_set(&self, project: &ProjectId, t: &VolumeTypeId) -> DomainResult<()> {
+        sqlx::query(
+            "INSERT INTO project_default_types (project_id, volume_type_id) VALUES (?, ?) \
+             ON CONFLICT (project_id) DO UPDATE SET volume_type_id = excluded.volume_type_id",
+        )
+        .bind(project.as_str())
+        .bind(t.as_str())
+        .execute(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn default_type_unset(&self, project: &ProjectId) -> DomainResult<bool> {
+        let res = sqlx::query("DELETE FROM project_default_types WHERE project_id = ?")
+            .bind(project.as_str())
+            .execute(&self.write)
+            .await
+            .map_err(db_err)?;
+        Ok(res.rows_affected() == 1)
     }
 }
 
