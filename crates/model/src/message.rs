@@ -6,41 +6,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::volume::string_enum;
 use crate::{MessageId, ProjectId, Timestamp};
 
-macro_rules! named {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| format!("unknown {} '{}'", stringify!($name), s))
-            }
-        }
-    };
-}
-
-named! {
+string_enum! {
     /// The operation that failed.
     MessageAction {
         ScheduleAllocateVolume => "schedule_allocate_volume",
@@ -62,7 +31,7 @@ named! {
     }
 }
 
-named! {
+string_enum! {
     /// Why it failed.
     MessageDetail {
         UnknownError => "unknown_error",
@@ -71,7 +40,7 @@ named! {
     }
 }
 
-named! {
+string_enum! {
     /// The kind of resource a message is about.
     MessageResource {
         Volume => "volume",

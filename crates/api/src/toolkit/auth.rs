@@ -74,12 +74,7 @@ pub(crate) async fn authenticate(
     req: Request,
     url_project_id: &str,
 ) -> Result<(AuthContext, Request), AuthFailure> {
-    if let Some(token) = header_str(&req, "x-auth-token") {
-        let ctx = state
-            .platter
-            .auth_context(&token)
-            .await
-            .map_err(AuthFailure::BadToken)?;
+    if let Some(ctx) = token_context(state, header_str(&req, "x-auth-token")).await? {
         if ctx.project_id != url_project_id {
             return Err(AuthFailure::ProjectMismatch(format!(
                 "The token is scoped to project {}, not {url_project_id}.",
@@ -103,16 +98,27 @@ pub(crate) async fn authenticate_unscoped_url(
     state: &ApiState,
     req: Request,
 ) -> Result<(AuthContext, Request), AuthFailure> {
-    if let Some(token) = header_str(&req, "x-auth-token") {
-        let ctx = state
-            .platter
-            .auth_context(&token)
-            .await
-            .map_err(AuthFailure::BadToken)?;
+    if let Some(ctx) = token_context(state, header_str(&req, "x-auth-token")).await? {
         return Ok((ctx, req));
     }
     let project = header_str(&req, "x-project-id").unwrap_or_default();
     authenticate(state, req, &project).await
+}
+
+/// The caller an `X-Auth-Token` stands for, if the request has one.
+async fn token_context(
+    state: &ApiState,
+    token: Option<String>,
+) -> Result<Option<AuthContext>, AuthFailure> {
+    match token {
+        Some(token) => state
+            .platter
+            .auth_context(&token)
+            .await
+            .map(Some)
+            .map_err(AuthFailure::BadToken),
+        None => Ok(None),
+    }
 }
 
 fn header_str(req: &Request, name: &str) -> Option<String> {
