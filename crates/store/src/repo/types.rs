@@ -29,7 +29,7 @@ repository! {
             &self,
             project: Option<&ProjectId>,
         ) -> DomainResult<Vec<(ProjectId, VolumeTypeId)>>;
-        /// Sets (or replaces) a project's default type.
+        /// Sets a project's default type, in place of any earlier one.
         async fn default_type_set(&self, project: &ProjectId, t: &VolumeTypeId) -> DomainResult<()>;
         /// Unsets a project's default type; whether it had one.
         async fn default_type_unset(&self, project: &ProjectId) -> DomainResult<bool>;
