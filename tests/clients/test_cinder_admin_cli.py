@@ -110,3 +110,26 @@ def test_volume_service_list_and_disable(platter):
     assert next(s for s in listed if s["Binary"] == "cinder-volume")["Status"] == "enabled"
     openstack(env, "volume", "create", "--size", "1", "placed")
     wait_for(lambda: volume_status(env, "placed"), "available")
+
+
+def test_volume_group_and_group_snapshot(platter):
+    env = dict(platter.env(), OS_VOLUME_API_VERSION="3.14")
+    gt = openstack(env, "volume", "group", "type", "create", "cli-gt")
+    assert gt["Name"] == "cli-gt"
+    g = openstack(env, "volume", "group", "create", "--volume-group-type", "cli-gt",
+                  "--volume-type", "SAS", "--name", "cli-g")
+    assert g["Name"] == "cli-g" and g["Status"] == "available"
+    c = cinder(platter, version="3.14")
+    v = c.volumes.create(1, name="member", volume_type="SAS", group_id=g["ID"])
+    wait_for(lambda: c.volumes.get(v.id).status, "available")
+    gs = openstack(env, "volume", "group", "snapshot", "create", "--name", "cli-gs", "cli-g")
+    assert gs["Name"] == "cli-gs"
+    wait_for(lambda: openstack(env, "volume", "group", "snapshot", "show", "cli-gs")["Status"],
+             "available")
+    members = [s for s in c.volume_snapshots.list() if s.volume_id == v.id]
+    assert len(members) == 1 and members[0].group_snapshot_id == gs["ID"]
+    listed = openstack(env, "volume", "group", "list")
+    assert [x["Name"] for x in listed] == ["cli-g"]
+    # A member is not deleted alone.
+    code, _, err = run(["openstack", "volume", "delete", v.id], env, check=False)
+    assert code != 0
