@@ -88,6 +88,29 @@ pub(crate) async fn insert_volume(conn: &mut SqliteConnection, v: &NewVolume) ->
     .map_err(db_err)?;
     metadata::upsert(conn, MetaTable::Volume, v.id.as_str(), &v.metadata).await?;
     metadata::upsert(conn, MetaTable::VolumeTags, v.id.as_str(), &v.tags).await?;
+    // A copy keeps what its source knew of its image (Cinder copies the
+    // glance metadata): a clone its volume's, a volume from a snapshot the
+    // snapshot's volume's.
+    let source = match (&v.source_volid, &v.snapshot_id) {
+        (Some(src), _) => Some(src.to_string()),
+        (None, Some(snap)) => sqlx::query_scalar("SELECT volume_id FROM snapshots WHERE id = ?")
+            .bind(snap.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?,
+        (None, None) => None,
+    };
+    if let Some(src) = source {
+        sqlx::query(
+            "INSERT INTO volume_image_metadata (volume_id, key, value) \
+             SELECT ?, key, value FROM volume_image_metadata WHERE volume_id = ?",
+        )
+        .bind(v.id.as_str())
+        .bind(src)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
     Ok(())
 }
 
