@@ -126,6 +126,18 @@ async fn a_disabled_volume_service_gets_no_volumes_and_the_failure_is_a_message(
         c.get("/os-services?binary=cinder-volume").await.body["services"][0]["frozen"],
         true
     );
+    // Frozen, it takes no new volumes either; thawed, it does again.
+    assert_eq!(
+        create_and_settle(&c, json!({"size": 1})).await["status"],
+        "error"
+    );
+
+    let r = c.put("/os-services/thaw", json!({"host": "platter"})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        create_and_settle(&c, json!({"size": 1})).await["status"],
+        "available"
+    );
 
     // Members cannot see or change services.
     let m = c.new_project_user(&server, "p", "u", "member").await;

@@ -174,15 +174,16 @@ impl Platter {
         Ok(())
     }
 
-    /// The volume hosts (`platter@<backend>`) an operator disabled.
-    pub(crate) async fn disabled_volume_hosts(&self) -> DomainResult<Vec<String>> {
+    /// The volume hosts (`platter@<pool>`) that take no new volumes, with
+    /// why: an operator disabled or froze them.
+    pub(crate) async fn closed_volume_hosts(&self) -> DomainResult<Vec<(String, &'static str)>> {
         Ok(self
             .store()
             .service_states()
             .await?
             .into_iter()
-            .filter(|s| s.disabled && s.binary == "cinder-volume")
-            .map(|s| s.host)
+            .filter(|s| s.binary == "cinder-volume" && (s.disabled || s.frozen))
+            .map(|s| (s.host, if s.disabled { "disabled" } else { "frozen" }))
             .collect())
     }
 

@@ -83,7 +83,8 @@ impl Platter {
     /// Places a new volume of `vtype`: in its source's pool for a copy,
     /// else in the pool the type's `volume_backend_name` names, else in
     /// any pool (the default first), keeping only pools whose volume
-    /// service is enabled and whose capabilities satisfy the type.
+    /// service is enabled and not frozen, and whose capabilities satisfy
+    /// the type.
     pub(crate) async fn place(
         &self,
         vtype: &VolumeType,
@@ -105,12 +106,12 @@ impl Platter {
                 .chain(pools.iter().filter(|p| p.name != pools.default_pool().name))
                 .collect(),
         };
-        let disabled = self.disabled_volume_hosts().await?;
+        let closed = self.closed_volume_hosts().await?;
         let mut why = Vec::new();
         for pool in &candidates {
             let host = volume_host_of(&pool.host());
-            if disabled.contains(&host) {
-                why.push(format!("volume service {host} is disabled"));
+            if let Some((_, state)) = closed.iter().find(|(h, _)| *h == host) {
+                why.push(format!("volume service {host} is {state}"));
             } else if let Some(m) = mismatch(pool, vtype) {
                 why.push(m);
             } else {
