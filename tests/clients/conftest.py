@@ -115,15 +115,21 @@ class Platter:
         return env
 
 
-@pytest.fixture(scope="module")
-def platter():
-    p = Platter()
+def serving(config=None):
+    """A fixture's body: a started server, stopped afterwards; fails if it
+    answered a 5xx or panicked meanwhile."""
+    p = Platter(config)
     p.start()
     yield p
     p.stop()
     failures = [line for line in p.log().splitlines() if "request failed" in line or "panicked" in line]
     shutil.rmtree(p.tmp, ignore_errors=True)
     assert not failures, "server answered 5xx or panicked:\n" + "\n".join(failures)
+
+
+@pytest.fixture(scope="module")
+def platter():
+    yield from serving()
 
 
 def run(cmd, env, check=True):

@@ -29,6 +29,9 @@ pub struct ExportSpec {
     pub volume_id: String,
     /// The pool holding the volume: its backend serves the export.
     pub pool: String,
+    /// The pool holding the volume's in-sync replica, if any: every write
+    /// goes to it too ([`crate::Mirror`]).
+    pub replica_pool: Option<String>,
     pub read_only: bool,
 }
 

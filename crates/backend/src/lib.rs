@@ -11,6 +11,7 @@
 
 mod datapath;
 mod memory;
+mod mirror;
 mod registry;
 mod sparse_file;
 mod unavailable;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 pub use datapath::{DataPath, DataPathEndpoint, ExportSpec, IoDirection, Qos};
 pub use memory::MemoryBackend;
+pub use mirror::Mirror;
 pub use registry::{BackendPool, BackendRegistry, DEFAULT_POOL, HOST};
 pub use sparse_file::SparseFileBackend;
 pub use unavailable::Unavailable;

@@ -80,6 +80,10 @@ actions! {
     VolumeImageMetadataRemove => "volume_extension:volume_image_metadata:remove", Write, Some("evs:volumes:update");
     VolumeMigrate => "volume_extension:volume_admin_actions:migrate_volume", Admin, None;
     VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;
+    /// Cinder `os-promote-replica`: the replica becomes the primary.
+    VolumePromoteReplica => "volume:promote_replica", Admin, None;
+    /// Cinder `os-reenable-replica`: the replica is made again.
+    VolumeReenableReplica => "volume:reenable_replica", Admin, None;
     VolumeForceDetach => "volume_extension:volume_admin_actions:force_detach", Admin, None;
     /// Cinder `os-unmanage`: the volume leaves Platter, its device stays.
     VolumeUnmanage => "volume_extension:volume_unmanage", Admin, None;

@@ -29,12 +29,15 @@ pub enum JobKind {
     VolumeManage,
     /// Takes an existing snapshot device under a new snapshot id.
     SnapshotManage,
+    /// Makes a replicated volume's replica again from its primary
+    /// (Cinder's `os-reenable-replica`).
+    VolumeReenableReplica,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 15] = [
+    pub const ALL: [JobKind; 16] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -50,6 +53,7 @@ impl JobKind {
         JobKind::GroupSnapshotDelete,
         JobKind::VolumeManage,
         JobKind::SnapshotManage,
+        JobKind::VolumeReenableReplica,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -58,7 +62,7 @@ impl JobKind {
     pub fn steps(self) -> &'static [JobStep] {
         use JobStep::*;
         match self {
-            JobKind::VolumeCreate => &[AllocateVolume, MarkVolumeCreated],
+            JobKind::VolumeCreate => &[AllocateVolume, SyncReplica, MarkVolumeCreated],
             JobKind::VolumeDelete => &[DeleteVolumeSnapshots, DeleteVolumeDevice, RemoveVolumeRows],
             JobKind::VolumeExtend => &[GrowVolumeDevice, RecordVolumeSize],
             JobKind::SnapshotCreate => &[CreateSnapshotDevice, MarkSnapshotCreated],
@@ -73,6 +77,7 @@ impl JobKind {
             JobKind::GroupSnapshotDelete => &[DeleteGroupSnapshotDevices, RemoveGroupSnapshotRows],
             JobKind::VolumeManage => &[AdoptVolumeDevice, MarkVolumeManaged],
             JobKind::SnapshotManage => &[AdoptSnapshotDevice, MarkSnapshotManaged],
+            JobKind::VolumeReenableReplica => &[SyncReplica, MarkReplicaSynced],
         }
     }
 
@@ -102,6 +107,7 @@ impl JobKind {
             JobKind::GroupSnapshotDelete => "group_snapshot_delete",
             JobKind::VolumeManage => "volume_manage",
             JobKind::SnapshotManage => "snapshot_manage",
+            JobKind::VolumeReenableReplica => "volume_reenable_replica",
         }
     }
 }
@@ -126,6 +132,7 @@ impl FromStr for JobKind {
             "migrateVolume" => JobKind::VolumeMigrate,
             "manageVolume" => JobKind::VolumeManage,
             "manageSnapshot" => JobKind::SnapshotManage,
+            "reenableVolumeReplica" => JobKind::VolumeReenableReplica,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -140,6 +147,11 @@ pub enum JobStep {
     /// volume (the backend copies, or shares, the data in the same call).
     /// Undo: delete the device.
     AllocateVolume,
+    /// Makes the volume's replica, if its type replicates it: a copy of
+    /// the primary device in the replica's pool (an empty device for a
+    /// blank volume), verified. A volume without a replica: nothing.
+    /// Undo: delete the replica's device.
+    SyncReplica,
     /// `creating` -> `available` and the job's end. On failure: `error`.
     MarkVolumeCreated,
     /// Deletes the devices of the volume's snapshots. Undo: none (gone).
@@ -218,6 +230,10 @@ pub enum JobStep {
     AdoptSnapshotDevice,
     /// `creating` -> `available` and the job's end. On failure: `error`.
     MarkSnapshotManaged,
+    /// `replication_status` copying -> active, the volume back from
+    /// `maintenance`, and the job's end. On failure: `replication_status`
+    /// error.
+    MarkReplicaSynced,
 }
 
 impl JobStep {
@@ -252,6 +268,8 @@ impl JobStep {
             JobStep::MarkVolumeManaged => "MarkVolumeManaged",
             JobStep::AdoptSnapshotDevice => "AdoptSnapshotDevice",
             JobStep::MarkSnapshotManaged => "MarkSnapshotManaged",
+            JobStep::SyncReplica => "SyncReplica",
+            JobStep::MarkReplicaSynced => "MarkReplicaSynced",
         }
     }
 }
@@ -440,6 +458,14 @@ pub struct SnapshotManageParams {
     pub volume_id: VolumeId,
 }
 
+/// Input of re-enabling a volume's replication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeReplicaParams {
+    /// The status the volume returns to.
+    #[serde(default = "available")]
+    pub restore: VolumeStatus,
+}
+
 /// Input of a snapshot create or delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotParams {
@@ -476,6 +502,7 @@ pub enum JobParams {
     GroupSnapshotDelete(GroupJobParams),
     VolumeManage(VolumeManageParams),
     SnapshotManage(SnapshotManageParams),
+    VolumeReenableReplica(VolumeReplicaParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -504,6 +531,7 @@ impl JobParams {
             JobParams::GroupSnapshotDelete(_) => JobKind::GroupSnapshotDelete,
             JobParams::VolumeManage(_) => JobKind::VolumeManage,
             JobParams::SnapshotManage(_) => JobKind::SnapshotManage,
+            JobParams::VolumeReenableReplica(_) => JobKind::VolumeReenableReplica,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -525,6 +553,7 @@ impl JobParams {
             | JobParams::GroupSnapshotDelete(p) => serde_json::to_value(p),
             JobParams::VolumeManage(p) => serde_json::to_value(p),
             JobParams::SnapshotManage(p) => serde_json::to_value(p),
+            JobParams::VolumeReenableReplica(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -557,6 +586,7 @@ impl JobParams {
             JobKind::GroupSnapshotDelete => parse(&raw, JobParams::GroupSnapshotDelete),
             JobKind::VolumeManage => parse(&raw, JobParams::VolumeManage),
             JobKind::SnapshotManage => parse(&raw, JobParams::SnapshotManage),
+            JobKind::VolumeReenableReplica => parse(&raw, JobParams::VolumeReenableReplica),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -770,6 +800,7 @@ mod tests {
                 JobKind::GroupSnapshotDelete => 12,
                 JobKind::VolumeManage => 13,
                 JobKind::SnapshotManage => 14,
+                JobKind::VolumeReenableReplica => 15,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

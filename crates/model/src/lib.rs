@@ -38,7 +38,7 @@ pub use job::{
     GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,
     SnapshotManageParams, SnapshotParams, VolumeCreateParams, VolumeDeleteParams,
     VolumeExtendParams, VolumeManageParams, VolumeMigrateParams, VolumeQosParams,
-    VolumeRetypeParams, VolumeRollbackParams,
+    VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};
@@ -49,6 +49,7 @@ pub use time_fmt::Timestamp;
 pub use transfer::Transfer;
 pub use type_encryption::TypeEncryption;
 pub use volume::{
-    AttachMode, Attachment, AttachmentStatus, Metadata, MigrationStatus, Snapshot, SnapshotStatus,
-    Volume, VolumeSource, VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,
+    AttachMode, Attachment, AttachmentStatus, Metadata, MigrationStatus, ReplicationStatus,
+    Snapshot, SnapshotStatus, Volume, VolumeSource, VolumeStatus, VolumeType,
+    DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,
 };

@@ -28,6 +28,7 @@ string_enum! {
         DeleteSnapshot => "delete_snapshot",
         ManageVolume => "manage_volume",
         ManageSnapshot => "manage_snapshot",
+        ReenableReplica => "reenable_replica",
     }
 }
 

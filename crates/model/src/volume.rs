@@ -85,6 +85,25 @@ string_enum! {
 }
 
 string_enum! {
+    /// Where a volume's replica stands (Cinder's replication v1
+    /// `replication_status`, the one `os-promote-replica` and
+    /// `os-reenable-replica` act on).
+    ///
+    /// `disabled`: the type does not replicate the volume; `copying`: the
+    /// replica is being made; `active`: the replica holds the primary's
+    /// bytes and every write goes to both; `inactive`: the replica was
+    /// promoted, writes go to the primary only and the old primary is
+    /// stale until re-enabled; `error`: making the replica failed.
+    ReplicationStatus {
+        Disabled => "disabled",
+        Copying => "copying",
+        Active => "active",
+        Inactive => "inactive",
+        Error => "error",
+    }
+}
+
+string_enum! {
     /// Attachment statuses (Cinder's `attach_status` values).
     AttachmentStatus {
         Reserved => "reserved",
@@ -199,9 +218,22 @@ pub struct Volume {
     pub order: Option<OrderId>,
     /// The generic volume group the volume belongs to, if any.
     pub group_id: Option<GroupId>,
+    /// Where the volume's replica stands.
+    pub replication_status: ReplicationStatus,
+    /// The pool holding the volume's replica (a replicated type's), if any.
+    pub replica_pool: Option<String>,
 }
 
 impl Volume {
+    /// The pool the data path mirrors writes to: the replica's, while it
+    /// is in sync.
+    pub fn mirror_pool(&self) -> Option<&str> {
+        match self.replication_status {
+            ReplicationStatus::Active => self.replica_pool.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Cinder's `attach_status` of the volume, from its attachments.
     pub fn attach_status(&self) -> &'static str {
         let has = |s: AttachmentStatus| self.attachments.iter().any(|a| a.status == s);

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use platter_backend::{BackendRegistry, BackendResult, StorageBackend};
+use platter_backend::{BackendRegistry, BackendResult, Mirror, StorageBackend, VolumeIo};
 use platter_backend::{DataPath, ExportSpec, Qos};
 use tokio::sync::watch;
 
@@ -17,6 +17,8 @@ pub struct Export {
     pub volume_id: String,
     /// The pool whose backend holds the volume.
     pub pool: String,
+    /// The pool of the volume's in-sync replica: writes go there too.
+    pub replica_pool: Option<String>,
     pub read_only: bool,
     pub limiter: Arc<Limiter>,
     /// Becomes `true` when the export is withdrawn.
@@ -58,6 +60,19 @@ impl Exports {
         self.pools.backend(&export.pool)
     }
 
+    /// Opens an export's volume for I/O (blocking): the volume itself, or
+    /// the volume and its replica as one [`Mirror`].
+    pub fn open_blocking(&self, export: &Export) -> BackendResult<Arc<dyn VolumeIo>> {
+        let primary = self.backend_of(export)?.open_volume(&export.volume_id)?;
+        match &export.replica_pool {
+            None => Ok(primary),
+            Some(pool) => {
+                let replica = self.pools.backend(pool)?.open_volume(&export.volume_id)?;
+                Ok(Arc::new(Mirror::new(primary, replica)))
+            }
+        }
+    }
+
     pub fn lookup(&self, name: &str) -> Option<Arc<Export>> {
         let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
         inner.exports.get(name).map(|e| e.export.clone())
@@ -90,6 +105,7 @@ impl DataPath for Exports {
             name: spec.name.clone(),
             volume_id: spec.volume_id,
             pool: spec.pool,
+            replica_pool: spec.replica_pool,
             read_only: spec.read_only,
             limiter,
             closed,

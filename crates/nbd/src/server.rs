@@ -88,13 +88,12 @@ fn transmission_flags(export: &Export) -> u16 {
 }
 
 async fn open(
-    exports: &Exports,
-    export: &Export,
+    exports: &Arc<Exports>,
+    export: &Arc<Export>,
 ) -> Result<(Arc<dyn VolumeIo>, u64), BackendError> {
-    let backend = exports.backend_of(export)?;
-    let volume = export.volume_id.clone();
+    let (exports, export) = (exports.clone(), export.clone());
     tokio::task::spawn_blocking(move || {
-        let io = backend.open_volume(&volume)?;
+        let io = exports.open_blocking(&export)?;
         let size = io.size()?;
         Ok((io, size))
     })
@@ -157,7 +156,7 @@ async fn reply_error<W: AsyncWrite + Unpin>(
 async fn negotiate<R, W>(
     rd: &mut R,
     wr: &mut W,
-    exports: &Exports,
+    exports: &Arc<Exports>,
 ) -> Result<Option<Session>, NbdError>
 where
     R: AsyncRead + Unpin,

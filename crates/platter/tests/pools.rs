@@ -8,6 +8,7 @@ mod common;
 
 use std::process::Command;
 
+use common::storage::{config_file, engine_devices, engine_read, qemu_io, settled};
 use common::{admin, Client, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -26,26 +27,6 @@ path = "p2"
 volume_backend_name = "SSD"
 "#;
 
-fn qemu_io(uri: &str, cmds: &[&str]) {
-    let mut args = vec!["-f", "raw"];
-    for cmd in cmds {
-        args.extend(["-c", cmd]);
-    }
-    args.push(uri);
-    let out = Command::new("qemu-io")
-        .args(&args)
-        .output()
-        .unwrap_or_else(|e| panic!("qemu-io: {e} (is it installed?)"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "qemu-io {args:?}:\n{text}");
-    assert!(!text.contains("Pattern verification failed"), "{text}");
-    assert!(!text.to_lowercase().contains("error"), "{text}");
-}
-
 async fn host_of(c: &Client, id: &str) -> String {
     let r = c.get(&format!("/volumes/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -59,32 +40,9 @@ fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
 }
 
-/// The device names of an engine pool directory, and the first `len`
-/// bytes of a device (opened while the server is stopped).
-fn engine_devices(dir: &std::path::Path) -> Vec<String> {
-    let pool = platter_engine::Pool::open(dir, Default::default()).unwrap();
-    let mut names = pool.device_names();
-    names.sort();
-    pool.close().unwrap();
-    names
-}
-
-fn engine_read(dir: &std::path::Path, device: &str, len: usize) -> Vec<u8> {
-    let pool = platter_engine::Pool::open(dir, Default::default()).unwrap();
-    let io = pool.open_device(device).unwrap();
-    let mut buf = vec![0u8; len];
-    io.read_at(&mut buf, 0).unwrap();
-    drop(io);
-    pool.close().unwrap();
-    buf
-}
-
 #[tokio::test]
 async fn types_place_volumes_in_their_pool_and_nothing_crosses_pools() {
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_dir.path().join("platter.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let config = config.to_str().unwrap().to_string();
+    let (_config_dir, config) = config_file(CONFIG);
     let env = [("PLATTER_CONFIG", config.as_str())];
     let mut server = Server::start_with(&env);
     let c = admin(&server).await;
@@ -258,25 +216,9 @@ async fn a_server_refuses_to_start_without_the_pool_of_its_volumes() {
     );
 }
 
-/// Polls a volume until its status is settled (not retyping, not in
-/// maintenance).
-async fn settled(c: &Client, id: &str) -> Value {
-    for _ in 0..600 {
-        let v = c.get(&format!("/volumes/{id}")).await.body["volume"].clone();
-        if !matches!(v["status"].as_str(), Some("retyping" | "maintenance")) {
-            return v;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("volume {id} never settled");
-}
-
 #[tokio::test]
 async fn a_retype_on_demand_and_an_admin_migration_move_the_bytes_between_pools() {
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_dir.path().join("platter.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let config = config.to_str().unwrap().to_string();
+    let (_config_dir, config) = config_file(CONFIG);
     let mut server = Server::start_with(&[("PLATTER_CONFIG", config.as_str())]);
     let c = admin(&server).await;
 

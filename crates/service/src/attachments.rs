@@ -97,6 +97,7 @@ impl Platter {
                 name: name.clone(),
                 volume_id: v.id.to_string(),
                 pool: v.pool.clone(),
+                replica_pool: v.mirror_pool().map(str::to_string),
                 read_only: a.attach_mode == AttachMode::ReadOnly || v.readonly,
             },
             qos,

@@ -474,6 +474,7 @@ impl Platter {
                 pool: source.pool.clone(),
                 order: None,
                 group_id: Some(id.clone()),
+                replica_pool: None,
             })
             .collect();
         let new = NewGroup {

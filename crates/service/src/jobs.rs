@@ -15,8 +15,9 @@ use std::sync::{Arc, Weak};
 
 use platter_backend::StorageBackend;
 use platter_model::{
-    DomainResult, GroupSnapshotStatus, GroupStatus, Job, JobKind, JobParams, JobStep, SnapshotId,
-    SnapshotStatus, Timestamp, VolumeId, VolumeSource, VolumeStatus, VolumeTypeId, GIB,
+    DomainResult, GroupSnapshotStatus, GroupStatus, Job, JobKind, JobParams, JobStep,
+    ReplicationStatus, SnapshotId, SnapshotStatus, Timestamp, VolumeCreateParams, VolumeId,
+    VolumeSource, VolumeStatus, VolumeTypeId, GIB,
 };
 use platter_store::{SnapshotQuery, VolumeQuery};
 use tokio::sync::{mpsc, Semaphore};
@@ -214,6 +215,19 @@ impl Platter {
         self.backend_of(&pool).map_err(|e| e.to_string())
     }
 
+    /// The backend of a volume job's replica, if the volume has one.
+    async fn job_replica(&self, job: &Job) -> Result<Option<Arc<dyn StorageBackend>>, String> {
+        match self
+            .store()
+            .volume_get(&job.volume_id())
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(v) => self.replica_backend(&v),
+            None => Ok(None),
+        }
+    }
+
     /// The volumes of a group (by its id).
     async fn group_members(&self, group_id: &str) -> Result<Vec<platter_model::Volume>, String> {
         self.store()
@@ -279,6 +293,16 @@ impl Platter {
                     }
                 }
             }
+            (JobStep::SyncReplica, params) => {
+                let blank = matches!(
+                    params,
+                    JobParams::VolumeCreate(VolumeCreateParams {
+                        source: VolumeSource::Blank,
+                        ..
+                    })
+                );
+                self.run_sync_replica(&job.volume_id(), blank).await
+            }
             (JobStep::CopyVolumeToPool, JobParams::VolumeMigrate(p)) => {
                 let (src, dst) = self.migration_backends(p)?;
                 tokio::task::spawn_blocking(move || {
@@ -302,10 +326,28 @@ impl Platter {
                 Ok(())
             }
             (JobStep::DeleteVolumeDevice, _) => {
+                // The replica first: a crash after it leaves the primary,
+                // still the volume's, for the re-run.
+                if let Some(replica) = self.job_replica(job).await? {
+                    let id = id.clone();
+                    Self::blocking(&replica, move |b| b.delete_volume(&id)).await?;
+                }
                 Self::blocking(b, move |b| b.delete_volume(&id)).await
             }
             (JobStep::GrowVolumeDevice, JobParams::VolumeExtend(p)) => {
                 let size = bytes(p.new_size_gib);
+                // The replica first, so a mirrored export never sees the
+                // primary larger than its replica.
+                if let Some(replica) = self.job_replica(job).await? {
+                    let id = id.clone();
+                    Self::blocking(&replica, move |b| {
+                        if b.volume_exists(&id)? {
+                            b.extend_volume(&id, size)?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                }
                 Self::blocking(b, move |b| b.extend_volume(&id, size)).await
             }
             (JobStep::CreateSnapshotDevice, _) => {
@@ -317,7 +359,13 @@ impl Platter {
             }
             (JobStep::RollbackVolumeDevice, JobParams::VolumeRollback(p)) => {
                 let snap = p.snapshot_id.clone();
-                Self::blocking(b, move |b| b.rollback_volume(&id, snap.as_str())).await
+                let volume = job.volume_id();
+                let resync = self.begin_replica_resync(&volume).await?;
+                Self::blocking(b, move |b| b.rollback_volume(&id, snap.as_str())).await?;
+                if resync {
+                    self.end_replica_resync(&volume).await?;
+                }
+                Ok(())
             }
             (JobStep::DeleteGroupVolumeDevices, _) => {
                 for v in self.group_members(&id).await? {
@@ -393,6 +441,7 @@ impl Platter {
                 let b = self.job_backend(job).await?;
                 Self::blocking(&b, move |b| b.delete_snapshot(&id)).await
             }
+            JobStep::SyncReplica => self.undo_sync_replica(&job.volume_id()).await,
             JobStep::CopyVolumeToPool => match &job.params {
                 JobParams::VolumeMigrate(p) => {
                     let (_, dst) = self.migration_backends(p)?;
@@ -469,7 +518,8 @@ impl Platter {
             | JobStep::DeleteGroupSnapshotDevices
             | JobStep::RemoveGroupSnapshotRows
             | JobStep::MarkVolumeManaged
-            | JobStep::MarkSnapshotManaged => Ok(()),
+            | JobStep::MarkSnapshotManaged
+            | JobStep::MarkReplicaSynced => Ok(()),
         }
     }
 
@@ -516,8 +566,21 @@ impl Platter {
                 r
             }
             JobParams::VolumeRollback(p) => {
+                if error.is_some() {
+                    // A replica the failed revert left half made is not in sync.
+                    let copying = [ReplicationStatus::Copying];
+                    store
+                        .volume_cas_replication(id, &copying, ReplicationStatus::Error)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 store
                     .volume_finish_rollback(id, &p.snapshot_id, &job.id, error)
+                    .await
+            }
+            JobParams::VolumeReenableReplica(p) => {
+                store
+                    .volume_finish_reenable_replica(id, &job.id, p.restore, error)
                     .await
             }
             JobParams::VolumeMigrate(p) => {
@@ -669,6 +732,11 @@ impl Platter {
             JobKind::GroupSnapshotDelete => {
                 store
                     .group_snapshot_finish_delete(&id.as_str().into(), &job.id, e)
+                    .await
+            }
+            JobKind::VolumeReenableReplica => {
+                store
+                    .volume_finish_reenable_replica(id, &job.id, VolumeStatus::Available, e)
                     .await
             }
         }

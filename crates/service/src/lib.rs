@@ -19,6 +19,7 @@ mod messages;
 mod migration;
 mod qos_specs;
 mod quotas;
+mod replication;
 mod scheduler;
 mod snapshots;
 mod transfers;
@@ -88,6 +89,9 @@ pub struct PoolReport {
     pub volume_backend_names: Vec<String>,
     pub capabilities: Capabilities,
     pub stats: PoolStats,
+    /// The other pools, which can hold replicas of this pool's volumes
+    /// (their `platter@<backend>#<pool>` hosts).
+    pub replication_targets: Vec<String>,
 }
 
 struct Inner {
@@ -218,6 +222,12 @@ impl Platter {
                 volume_backend_names: pool.volume_backend_names.clone(),
                 capabilities: pool.backend.capabilities(),
                 stats,
+                replication_targets: self
+                    .pools()
+                    .iter()
+                    .filter(|p| p.name != pool.name)
+                    .map(|p| p.host())
+                    .collect(),
             });
         }
         Ok(reports)

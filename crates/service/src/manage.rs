@@ -253,6 +253,7 @@ impl Platter {
             tags: Metadata::new(),
             pool: pool.name.clone(),
             order: None,
+            replica_pool: None,
         };
         let volume = self
             .store()

@@ -47,6 +47,9 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
         (JobKind::SnapshotDelete, _) => (MessageResource::Snapshot, A::DeleteSnapshot, detail),
         (JobKind::VolumeManage, _) => (MessageResource::Volume, A::ManageVolume, detail),
         (JobKind::SnapshotManage, _) => (MessageResource::Snapshot, A::ManageSnapshot, detail),
+        (JobKind::VolumeReenableReplica, _) => {
+            (MessageResource::Volume, A::ReenableReplica, detail)
+        }
     }
 }
 

@@ -18,6 +18,8 @@ pub(crate) fn volume_host_of(pool_host: &str) -> String {
 }
 
 /// A capability a pool reports, by the name extra specs use.
+/// `replication_enabled` is reported by [`Platter::place`], which knows
+/// whether another pool can take the replica.
 fn capability(pool: &BackendPool, name: &str) -> Option<String> {
     let caps = pool.backend.capabilities();
     let flag = |b: bool| if b { "True" } else { "False" }.to_string();
@@ -58,7 +60,7 @@ fn satisfies(have: &str, want: &str) -> bool {
 fn mismatch(pool: &BackendPool, vtype: &VolumeType) -> Option<String> {
     vtype.extra_specs.iter().find_map(|(key, want)| {
         let name = key.strip_prefix("capabilities:").unwrap_or(key);
-        if name.contains(':') {
+        if name.contains(':') || name == REPLICATION_SPEC {
             return None;
         }
         let have = capability(pool, name)?;
@@ -71,9 +73,24 @@ fn mismatch(pool: &BackendPool, vtype: &VolumeType) -> Option<String> {
     })
 }
 
+/// The extra spec that makes a type's volumes replicated (Cinder's).
+pub const REPLICATION_SPEC: &str = "replication_enabled";
+
+/// Whether a type's volumes keep a replica in a second pool: its
+/// `replication_enabled` (or `capabilities:replication_enabled`) extra
+/// spec asks for `<is> True`.
+pub fn replicated(vtype: &VolumeType) -> bool {
+    vtype.extra_specs.iter().any(|(key, want)| {
+        key.strip_prefix("capabilities:").unwrap_or(key) == REPLICATION_SPEC
+            && satisfies("True", want)
+    })
+}
+
 /// Where a new volume goes.
 pub(crate) struct Placement {
     pub(crate) pool: String,
+    /// The pool of the volume's replica, for a replicated type.
+    pub(crate) replica_pool: Option<String>,
     /// Why no pool could take it (the volume is then recorded in `pool`
     /// and its create fails, as Cinder's scheduler fails it).
     pub(crate) unschedulable: Option<String>,
@@ -84,7 +101,8 @@ impl Platter {
     /// else in the pool the type's `volume_backend_name` names, else in
     /// any pool (the default first), keeping only pools whose volume
     /// service is enabled and not frozen, and whose capabilities satisfy
-    /// the type.
+    /// the type. A replicated type's volume also gets a replica pool: the
+    /// first other pool whose service is open.
     pub(crate) async fn place(
         &self,
         vtype: &VolumeType,
@@ -114,14 +132,31 @@ impl Platter {
                 why.push(format!("volume service {host} is {state}"));
             } else if let Some(m) = mismatch(pool, vtype) {
                 why.push(m);
-            } else {
+            } else if !replicated(vtype) {
                 return Ok(Placement {
                     pool: pool.name.clone(),
+                    replica_pool: None,
                     unschedulable: None,
                 });
+            } else if let Some(replica) = pools
+                .iter()
+                .filter(|p| p.name != pool.name)
+                .find(|p| !closed.iter().any(|(h, _)| *h == volume_host_of(&p.host())))
+            {
+                return Ok(Placement {
+                    pool: pool.name.clone(),
+                    replica_pool: Some(replica.name.clone()),
+                    unschedulable: None,
+                });
+            } else {
+                why.push(format!(
+                    "volume type {} is replicated, but no pool other than {} can take the replica",
+                    vtype.name, pool.name
+                ));
             }
         }
         Ok(Placement {
+            replica_pool: None,
             pool: candidates
                 .first()
                 .map_or_else(|| pools.default_pool().name.clone(), |p| p.name.clone()),

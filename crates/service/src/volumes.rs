@@ -124,6 +124,7 @@ pub(crate) struct CreatePlan {
     az: String,
     bootable: bool,
     pool: String,
+    replica_pool: Option<String>,
     unschedulable: Option<String>,
 }
 
@@ -175,6 +176,7 @@ impl CreatePlan {
             pool: self.pool.clone(),
             order,
             group_id: req.group_id.clone(),
+            replica_pool: self.replica_pool.clone(),
         };
         (new, job)
     }
@@ -349,6 +351,16 @@ impl Platter {
     /// Refuses a type that would move a volume to another pool: volumes
     /// are not migrated between pools.
     pub(crate) fn check_type_keeps_pool(&self, v: &Volume, t: &VolumeType) -> DomainResult<()> {
+        let has_replica = v.replica_pool.is_some();
+        if crate::scheduler::replicated(t) != has_replica {
+            return Err(DomainError::invalid(format!(
+                "volume {} is {}replicated and volume type {} {}; a retype does not turn replication on or off.",
+                v.id,
+                if has_replica { "" } else { "not " },
+                t.name,
+                if has_replica { "is not" } else { "is" },
+            )));
+        }
         match self.pool_of_type(t) {
             Some(named) if named != v.pool => Err(DomainError::invalid(format!(
                 "volume type {} places volumes in pool {named}, but volume {} is in pool {}; volumes cannot move between pools.",
@@ -691,6 +703,7 @@ impl Platter {
             az,
             bootable,
             pool: placement.pool,
+            replica_pool: placement.replica_pool,
             unschedulable: placement.unschedulable,
         })
     }

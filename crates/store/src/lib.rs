@@ -23,7 +23,7 @@ pub use repo::{
     AttachmentQuery, AttachmentRepo, CredentialRepo, ExtendTarget, GroupChange, GroupQuery,
     GroupRepo, GroupSnapshotQuery, GroupTypeQuery, IdempotencyClaim, IdentityRepo, JobRepo,
     Lifecycle, ManageRepo, MessageRepo, NewAttachment, NewGroup, NewGroupSnapshot, NewSnapshot,
-    NewVolume, OrderRepo, QuotaDefaults, QuotaRepo, Repos, ServiceRepo, SnapshotQuery,
+    NewVolume, OrderRepo, QuotaDefaults, QuotaRepo, ReplicaRepo, Repos, ServiceRepo, SnapshotQuery,
     SnapshotRepo, StoredTransfer, TrackedDevice, TransferRepo, TransferTaker, TypeRepo,
     VolumeQuery, VolumeRepo, VolumeUpdate,
 };

@@ -34,6 +34,7 @@ fn action_text(a: MessageAction) -> (&'static str, &'static str) {
         MessageAction::DeleteGroupSnapshot => ("109", "delete group snapshot"),
         MessageAction::ManageVolume => ("110", "manage existing volume"),
         MessageAction::ManageSnapshot => ("111", "manage existing snapshot"),
+        MessageAction::ReenableReplica => ("112", "re-enable volume replication"),
     }
 }
 

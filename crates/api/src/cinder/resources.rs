@@ -46,6 +46,9 @@ pub(super) async fn get_pools(
                     "reserved_percentage": 0,
                     "multiattach": true,
                     "QoS_support": true,
+                    "replication_enabled": !p.replication_targets.is_empty(),
+                    "replication_type": "sync",
+                    "replication_targets": p.replication_targets,
                     "platter:instant_snapshots": caps.instant_snapshots,
                     "platter:rollback": caps.rollback,
                     "platter:clone": caps.clone,
@@ -86,7 +89,7 @@ pub(super) async fn capabilities(
         "display_name": null,
         "description": null,
         "visibility": null,
-        "replication_targets": [],
+        "replication_targets": p.replication_targets,
         "properties": {
             "thin_provisioning": property("Thin Provisioning", "Sets thin provisioning."),
             "qos": property("QoS", "Enables QoS."),

@@ -84,7 +84,7 @@ pub fn volume_detail(
         "encrypted": false,
         "multiattach": v.multiattach,
         "attachments": volume_attachments(v),
-        "replication_status": "disabled",
+        "replication_status": v.replication_status.as_str(),
         "consistencygroup_id": null,
         "user_id": v.user_id,
     });

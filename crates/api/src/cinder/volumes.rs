@@ -413,6 +413,16 @@ pub async fn action(
             state.platter.volume_migrate(&c.ctx, &id, &host).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        // Replication v1 (admin): the value is not read, as upstream
+        // (clients send `null`).
+        "os-promote-replica" => {
+            state.platter.volume_promote_replica(&c.ctx, &id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-reenable-replica" => {
+            state.platter.volume_reenable_replica(&c.ctx, &id).await?;
+            Ok(empty(StatusCode::ACCEPTED))
+        }
         "os-reset_status" => {
             let o = action_object(name, value)?;
             o.deny_unknown(&["status", "attach_status", "migration_status"])?;

@@ -55,7 +55,7 @@ pub fn volume_detail_with(state: &ApiState, prefix: &str, v: &Volume) -> Value {
         "bootable": if v.bootable { "true" } else { "false" },
         "metadata": volume_metadata(v),
         "encrypted": false,
-        "replication_status": "disabled",
+        "replication_status": v.replication_status.as_str(),
         "os-volume-replication:extended_status": null,
         "os-vol-mig-status-attr:migstat": v.migration_status.map(|m| m.as_str()),
         "os-vol-mig-status-attr:name_id": null,
@@ -311,6 +311,7 @@ fn job_type(kind: JobKind) -> &'static str {
         // Not EVS operations (Cinder's manage existing): Platter's names.
         JobKind::VolumeManage => "manageVolume",
         JobKind::SnapshotManage => "manageSnapshot",
+        JobKind::VolumeReenableReplica => "reenableVolumeReplica",
     }
 }
 

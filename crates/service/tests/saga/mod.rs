@@ -13,12 +13,13 @@ use platter_backend::{BackendPool, BackendRegistry, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{
     AuthContext, DomainError, GroupId, GroupSnapshotId, GroupSnapshotStatus, GroupStatus, Job,
-    JobId, JobKind, JobStatus, QuotaUsage, SnapshotId, SnapshotStatus, VolumeId, VolumeStatus, GIB,
+    JobId, JobKind, JobStatus, QuotaUsage, ReplicationStatus, SnapshotId, SnapshotStatus, VolumeId,
+    VolumeStatus, GIB,
 };
 use platter_service::{
     CreateRules, FaultInjection, GroupCreate, GroupFromSource, GroupSnapshotCreate,
-    GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, SnapshotManage, VolumeCreate,
-    VolumeManage,
+    GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, SnapshotManage, TypeFields,
+    VolumeCreate, VolumeManage,
 };
 use platter_store::Store;
 use platter_store::{SnapshotQuery, VolumeQuery};
@@ -48,6 +49,11 @@ pub enum Scenario {
     ManageVolume,
     /// The snapshot, unmanaged in the setup, managed again.
     ManageSnapshot,
+    /// A copy of `src` of a replicated type: its replica in pool2.
+    CreateReplicated,
+    /// `src` is of a replicated type and its replica was promoted (it now
+    /// lives in pool2); the job makes the replica in `pool` again.
+    ReenableReplica,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -58,6 +64,7 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
             Scenario::CreateBlank,
             Scenario::CreateFromSnapshot,
             Scenario::CreateFromVolume,
+            Scenario::CreateReplicated,
         ],
         JobKind::VolumeDelete => &[Scenario::Delete],
         JobKind::VolumeExtend => &[Scenario::Extend],
@@ -75,6 +82,7 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::GroupSnapshotDelete => &[Scenario::GroupSnapshotDelete],
         JobKind::VolumeManage => &[Scenario::ManageVolume],
         JobKind::SnapshotManage => &[Scenario::ManageSnapshot],
+        JobKind::VolumeReenableReplica => &[Scenario::ReenableReplica],
     }
 }
 
@@ -269,9 +277,10 @@ impl Fixture {
 impl Scenario {
     pub fn kind(self) -> JobKind {
         match self {
-            Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
-                JobKind::VolumeCreate
-            }
+            Scenario::CreateBlank
+            | Scenario::CreateFromSnapshot
+            | Scenario::CreateFromVolume
+            | Scenario::CreateReplicated => JobKind::VolumeCreate,
             Scenario::Delete => JobKind::VolumeDelete,
             Scenario::Extend => JobKind::VolumeExtend,
             Scenario::SnapshotCreate => JobKind::SnapshotCreate,
@@ -288,7 +297,13 @@ impl Scenario {
             Scenario::GroupSnapshotDelete => JobKind::GroupSnapshotDelete,
             Scenario::ManageVolume => JobKind::VolumeManage,
             Scenario::ManageSnapshot => JobKind::SnapshotManage,
+            Scenario::ReenableReplica => JobKind::VolumeReenableReplica,
         }
+    }
+
+    /// The scenarios whose volumes are of the replicated type `REPL`.
+    fn replicated(self) -> bool {
+        matches!(self, Scenario::CreateReplicated | Scenario::ReenableReplica)
     }
 
     /// The scenarios whose fixture is a group of two volumes (`src`, `src2`).
@@ -353,12 +368,32 @@ impl Scenario {
             fx.groups.push((g.id.clone(), "group".into()));
             group_id = Some(g.id);
         }
+        if self.replicated() {
+            let specs = [("replication_enabled".to_string(), "<is> True".to_string())];
+            w.p()
+                .volume_type_create(
+                    &w.ctx,
+                    TypeFields {
+                        name: Some("REPL".into()),
+                        extra_specs: Some(specs.into_iter().collect()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+        }
         let req = if self == Scenario::Qos {
             VolumeCreate {
                 size: Some(1),
                 volume_type: Some("GPSSD2".into()),
                 iops: Some(3000),
                 throughput: Some(125),
+                ..Default::default()
+            }
+        } else if self == Scenario::ReenableReplica {
+            VolumeCreate {
+                size: Some(1),
+                volume_type: Some("REPL".into()),
                 ..Default::default()
             }
         } else {
@@ -372,6 +407,14 @@ impl Scenario {
         assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
         w.write(&src, 1, 0);
         w.write(&src, 2, GIB - MIB);
+        if self == Scenario::ReenableReplica {
+            let v = w.p().volume_promote_replica(&w.ctx, &src).await.unwrap();
+            assert_eq!(v.pool, "pool2");
+            // Bytes only the new primary has.
+            let io = w.pool2().open_volume(src.as_str()).unwrap();
+            io.write_at(&pattern(5, MIB as usize), MIB).unwrap();
+            io.flush().unwrap();
+        }
         fx.src = src.clone();
         if self.in_group() {
             let (src2, job) = w.new_volume(req).await;
@@ -466,6 +509,19 @@ impl Scenario {
                     })
                     .await;
                 (Some(id.to_string()), job)
+            }
+            Scenario::CreateReplicated => {
+                let (id, job) = w
+                    .new_volume(VolumeCreate {
+                        source_volid: Some(fx.src.clone()),
+                        volume_type: Some("REPL".into()),
+                        ..Default::default()
+                    })
+                    .await;
+                (Some(id.to_string()), job)
+            }
+            Scenario::ReenableReplica => {
+                (None, p.volume_reenable_replica(ctx, &fx.src).await.unwrap())
             }
             Scenario::Delete => (None, p.volume_delete(ctx, &fx.src, true).await.unwrap()),
             Scenario::Extend => (None, p.volume_extend(ctx, &fx.src, 2).await.unwrap()),
@@ -606,14 +662,32 @@ impl Scenario {
         let volume = |id: VolumeId| async move { p.volume_get(ctx, &id).await.unwrap() };
         let snapshot = |id: SnapshotId| async move { p.snapshot_get(ctx, &id).await.unwrap() };
         match self {
-            Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
-                assert_eq!(
-                    volume(target.as_str().into()).await.status,
-                    VolumeStatus::Error
-                );
+            Scenario::CreateBlank
+            | Scenario::CreateFromSnapshot
+            | Scenario::CreateFromVolume
+            | Scenario::CreateReplicated => {
+                let v = volume(target.as_str().into()).await;
+                assert_eq!(v.status, VolumeStatus::Error);
                 assert!(
                     !w.pool().volume_exists(&target).unwrap(),
                     "undo left the device"
+                );
+                if self == Scenario::CreateReplicated {
+                    assert_eq!(v.replication_status, ReplicationStatus::Error);
+                    assert!(
+                        !w.pool2().volume_exists(&target).unwrap(),
+                        "undo left the replica"
+                    );
+                }
+            }
+            Scenario::ReenableReplica => {
+                let v = volume(fx.src.clone()).await;
+                assert_eq!(v.status, VolumeStatus::Available);
+                assert_eq!(v.replication_status, ReplicationStatus::Error);
+                assert_eq!(v.pool, "pool2", "the primary stays where it is");
+                assert!(
+                    !w.pool().volume_exists(fx.src.as_str()).unwrap(),
+                    "undo deleted the half-made replica"
                 );
             }
             Scenario::Delete => {
@@ -756,7 +830,10 @@ impl Scenario {
             normal.devices.keys().cloned().collect(),
         );
         match self {
-            Scenario::CreateBlank | Scenario::CreateFromSnapshot | Scenario::CreateFromVolume => {
+            Scenario::CreateBlank
+            | Scenario::CreateFromSnapshot
+            | Scenario::CreateFromVolume
+            | Scenario::CreateReplicated => {
                 let job = p
                     .volume_delete(ctx, &target.as_str().into(), false)
                     .await
@@ -806,6 +883,12 @@ impl Scenario {
             | Scenario::Qos
             | Scenario::Rollback
             | Scenario::Migrate => before,
+            // Re-enabling again makes the replica.
+            Scenario::ReenableReplica => {
+                let job = p.volume_reenable_replica(ctx, &fx.src).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
+            }
             Scenario::GroupDelete => {
                 // Deleting again finishes the job.
                 let job = p.group_delete(ctx, &fx.groups[0].0, true).await.unwrap();
@@ -859,8 +942,18 @@ impl Fixture {
     }
 }
 
-/// A volume's status, size, type, provisioned IOPS, throughput and pool.
-pub type VolumeRow = (VolumeStatus, i64, String, Option<i64>, Option<i64>, String);
+/// A volume's status, size, type, provisioned IOPS, throughput, pool,
+/// replication status and replica's pool.
+pub type VolumeRow = (
+    VolumeStatus,
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    ReplicationStatus,
+    Option<String>,
+);
 
 /// Everything a job's end leaves, with ids replaced by their roles.
 #[derive(Debug, Clone, PartialEq)]
@@ -938,6 +1031,8 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
                         v.iops,
                         v.throughput,
                         v.pool,
+                        v.replication_status,
+                        v.replica_pool,
                     )),
                 );
             }

@@ -64,6 +64,7 @@ mod messages;
 mod orders;
 mod qos_specs;
 mod quotas;
+mod replication;
 mod services;
 mod snapshots;
 mod transfers;
@@ -80,6 +81,7 @@ pub use messages::*;
 pub use orders::*;
 pub use qos_specs::*;
 pub use quotas::*;
+pub use replication::*;
 pub use services::*;
 pub use snapshots::*;
 pub use transfers::*;
@@ -114,6 +116,7 @@ pub trait Repos:
     + QosSpecsRepo
     + GroupRepo
     + ManageRepo
+    + ReplicaRepo
     + Lifecycle
 {
 }
@@ -134,6 +137,7 @@ impl<T> Repos for T where
         + QosSpecsRepo
         + GroupRepo
         + ManageRepo
+        + ReplicaRepo
         + Lifecycle
 {
 }

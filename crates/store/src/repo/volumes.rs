@@ -35,6 +35,9 @@ pub struct NewVolume {
     /// The generic volume group the volume joins: it must be of one of the
     /// group's volume types and in its pool.
     pub group_id: Option<GroupId>,
+    /// The pool that will hold the volume's replica, for a replicated
+    /// type: the volume starts with `replication_status` copying.
+    pub replica_pool: Option<String>,
 }
 
 /// Filters, sort and paging of a volume listing.

@@ -31,6 +31,7 @@ mod orders;
 mod page;
 mod qos_specs;
 mod quotas;
+mod replication;
 mod services;
 mod snapshots;
 mod transfers;

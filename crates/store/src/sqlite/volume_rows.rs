@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use platter_model::{
-    Attachment, AttachmentStatus, DomainError, DomainResult, Metadata, Volume, VolumeId,
-    VolumeStatus,
+    Attachment, AttachmentStatus, DomainError, DomainResult, Metadata, ReplicationStatus, Volume,
+    VolumeId, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -51,6 +51,8 @@ pub(crate) fn volume_from_row(r: &SqliteRow) -> DomainResult<Volume> {
             .map(|s| parse_enum(&s))
             .transpose()?,
         group_id: r.id_opt("group_id"),
+        replication_status: parse_enum(&r.get::<String, _>("replication_status"))?,
+        replica_pool: r.get("replica_pool"),
     })
 }
 
@@ -61,8 +63,8 @@ pub(crate) async fn insert_volume(conn: &mut SqliteConnection, v: &NewVolume) ->
     sqlx::query(
         "INSERT INTO volumes (id, project_id, user_id, name, description, size, status, availability_zone, \
          volume_type_id, bootable, multiattach, readonly, snapshot_id, source_volid, created_at, updated_at, \
-         iops, throughput, enterprise_project_id, pool, order_id, group_id) \
-         VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+         iops, throughput, enterprise_project_id, pool, order_id, group_id, replication_status, replica_pool) \
+         VALUES (?, ?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, 0, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(v.id.as_str())
     .bind(v.project_id.as_str())
@@ -83,6 +85,13 @@ pub(crate) async fn insert_volume(conn: &mut SqliteConnection, v: &NewVolume) ->
     .bind(&v.pool)
     .bind(opt_str(&v.order))
     .bind(opt_str(&v.group_id))
+    .bind(if v.replica_pool.is_some() {
+        ReplicationStatus::Copying
+    } else {
+        ReplicationStatus::Disabled
+    }
+    .as_str())
+    .bind(&v.replica_pool)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
@@ -203,14 +212,38 @@ pub(crate) async fn set_status(
     id: &VolumeId,
     status: VolumeStatus,
 ) -> DomainResult<()> {
-    sqlx::query("UPDATE volumes SET status = ?, updated_at = ? WHERE id = ?")
-        .bind(status.as_str())
-        .bind(now_text())
-        .bind(id.as_str())
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
+    set_column(conn, id, "status", status.as_str()).await
+}
+
+/// Sets a volume's text `column` (a constant name) to `value`.
+pub(crate) async fn set_column(
+    conn: &mut SqliteConnection,
+    id: &VolumeId,
+    column: &'static str,
+    value: &str,
+) -> DomainResult<()> {
+    sqlx::query(&format!(
+        "UPDATE volumes SET {column} = ?, updated_at = ? WHERE id = ?"
+    ))
+    .bind(value)
+    .bind(now_text())
+    .bind(id.as_str())
+    .execute(conn)
+    .await
+    .map_err(db_err)?;
     Ok(())
+}
+
+/// How many snapshots a volume has.
+pub(crate) async fn snapshot_count(
+    conn: &mut SqliteConnection,
+    id: &VolumeId,
+) -> DomainResult<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE volume_id = ?")
+        .bind(id.as_str())
+        .fetch_one(conn)
+        .await
+        .map_err(db_err)
 }
 
 /// Sets the volume's status from its attachments: in-use if one is

@@ -12,7 +12,8 @@ use super::metadata::{self, MetaTable};
 use super::page::PageSql;
 use super::quotas;
 use super::volume_rows::{
-    get_in, insert_volume, load_metadata, require_volume, settle, volume_from_row, SELECT_VOLUME,
+    get_in, insert_volume, load_metadata, require_volume, settle, snapshot_count, volume_from_row,
+    SELECT_VOLUME,
 };
 use super::{db_err, jobs, now_text, SqliteStore};
 use crate::repo::{ExtendTarget, NewVolume, QuotaDefaults, VolumeQuery, VolumeRepo, VolumeUpdate};
@@ -92,20 +93,33 @@ async fn touch(conn: &mut SqliteConnection, id: &VolumeId) -> DomainResult<()> {
 }
 
 /// Sets a volume's status if it is one of `from`; returns whether it was.
-async fn cas(
+pub(crate) async fn cas(
     conn: &mut SqliteConnection,
     id: &VolumeId,
     from: &[VolumeStatus],
     to: VolumeStatus,
 ) -> DomainResult<bool> {
-    let mut qb = QueryBuilder::<Sqlite>::new("UPDATE volumes SET status = ");
-    qb.push_bind(to.as_str());
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    cas_column(conn, id, "status", &from, to.as_str()).await
+}
+
+/// Sets a volume's status-like text `column` (a constant name) to `to`
+/// if it is one of `from`; returns whether it was.
+pub(crate) async fn cas_column(
+    conn: &mut SqliteConnection,
+    id: &VolumeId,
+    column: &'static str,
+    from: &[&str],
+    to: &str,
+) -> DomainResult<bool> {
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("UPDATE volumes SET {column} = "));
+    qb.push_bind(to.to_string());
     qb.push(", updated_at = ").push_bind(now_text());
     qb.push(" WHERE id = ").push_bind(id.to_string());
-    qb.push(" AND status IN (");
+    qb.push(format!(" AND {column} IN ("));
     let mut sep = qb.separated(", ");
     for s in from {
-        sep.push_bind(s.as_str());
+        sep.push_bind(s.to_string());
     }
     qb.push(")");
     let res = qb.build().execute(conn).await.map_err(db_err)?;
@@ -343,6 +357,15 @@ impl VolumeRepo for SqliteStore {
             VolumeStatus::Available
         };
         cas(&mut tx, id, &[VolumeStatus::Creating], to).await?;
+        // A replica made with the volume is in sync once the volume is.
+        sqlx::query(
+            "UPDATE volumes SET replication_status = ? WHERE id = ? AND replication_status = 'copying'",
+        )
+        .bind(if error.is_some() { "error" } else { "active" })
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
     }
@@ -787,15 +810,16 @@ impl VolumeRepo for SqliteStore {
                 v.status
             )));
         }
-        let snapshots: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM snapshots WHERE volume_id = ?")
-                .bind(id.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let snapshots = snapshot_count(&mut tx, id).await?;
         if snapshots > 0 {
             return Err(DomainError::volume_state(format!(
                 "Volume {id} has {snapshots} snapshots; a volume with snapshots cannot move to another pool."
+            )));
+        }
+        if v.replica_pool.is_some() {
+            return Err(DomainError::invalid(format!(
+                "Volume {id} is replicated (replication_status {}); a replicated volume does not move to another pool: promote its replica instead.",
+                v.replication_status
             )));
         }
         if let Some(t) = new_type_name {
