@@ -79,6 +79,8 @@ actions! {
     VolumeImageMetadataSet => "volume_extension:volume_image_metadata:set", Write, Some("evs:volumes:update");
     VolumeImageMetadataRemove => "volume_extension:volume_image_metadata:remove", Write, Some("evs:volumes:update");
     VolumeMigrate => "volume_extension:volume_admin_actions:migrate_volume", Admin, None;
+    /// Cinder `os-migrate_volume_completion`: Nova's volume swap ends.
+    VolumeMigrateCompletion => "volume_extension:volume_admin_actions:migrate_volume_completion", Admin, None;
     VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;
     /// Cinder `os-promote-replica`: the replica becomes the primary.
     VolumePromoteReplica => "volume:promote_replica", Admin, None;

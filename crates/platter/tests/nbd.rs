@@ -990,3 +990,93 @@ async fn an_in_use_extend_grows_the_live_export_without_reconnecting() {
         "still bounded"
     );
 }
+
+/// Nova's volume swap with the legacy actions: the new volume reserved and
+/// connected, then `os-migrate_volume_completion` on the old one moves the
+/// attachment (instance, host, mountpoint) to the new volume, whose export
+/// serves its own bytes; the old one is detached and its export gone.
+#[tokio::test]
+async fn a_nova_swap_ends_with_migrate_volume_completion() {
+    const SERVER: &str = "6b1f2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+    let server = Server::start();
+    let c = admin(&server).await;
+    let old = c.volume(json!({"size": 1})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new = c.volume(json!({"size": 1})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let action = |vid: &str, body: Value| {
+        let (c, vid) = (c.clone(), vid.to_string());
+        async move { c.post(&format!("/volumes/{vid}/action"), body).await }
+    };
+    let connect = |vid: &str| {
+        let action = &action;
+        let vid = vid.to_string();
+        async move {
+            let r = action(&vid, json!({"os-reserve": {}})).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+            let connector = json!({"host": "compute-1", "ip": "127.0.0.1"});
+            let r = action(
+                &vid,
+                json!({"os-initialize_connection": {"connector": connector}}),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body["connection_info"]["data"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let old_uri = connect(&old).await;
+    let attach = json!({"os-attach": {"instance_uuid": SERVER, "mountpoint": "/dev/vdb", "host_name": "compute-1"}});
+    assert_eq!(action(&old, attach).await.status, StatusCode::ACCEPTED);
+    let new_uri = connect(&new).await;
+    let mut client = NbdClient::connect(&new_uri).unwrap();
+    assert_eq!(client.write(4096, b"swapped in").unwrap(), 0);
+    drop(client);
+
+    // Bad requests change nothing.
+    let r = action(&old, json!({"os-migrate_volume_completion": {}})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let missing = json!({"os-migrate_volume_completion": {"new_volume": "4f0c1c5e-0000-4000-8000-000000000000"}});
+    assert_eq!(action(&old, missing).await.status, StatusCode::NOT_FOUND);
+    // Nova reports an error: the volume to keep is still named, nothing moves.
+    let r = action(
+        &old,
+        json!({"os-migrate_volume_completion": {"new_volume": new, "error": true}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"save_volume_id": new}));
+    let shown = |vid: &str| {
+        let (c, vid) = (c.clone(), vid.to_string());
+        async move { c.get(&format!("/volumes/{vid}")).await.body["volume"].clone() }
+    };
+    assert_eq!(shown(&old).await["status"], "in-use");
+
+    let r = action(
+        &old,
+        json!({"os-migrate_volume_completion": {"new_volume": new, "error": false}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"save_volume_id": new}));
+    let (o, n) = (shown(&old).await, shown(&new).await);
+    assert_eq!(o["status"], "available", "{o}");
+    assert_eq!(o["attachments"], json!([]));
+    assert_eq!(n["status"], "in-use", "{n}");
+    let a = &n["attachments"][0];
+    assert_eq!(
+        (&a["server_id"], &a["device"], &a["host_name"]),
+        (&json!(SERVER), &json!("/dev/vdb"), &json!("compute-1"))
+    );
+    // The new volume's export still serves its bytes; the old one's is gone.
+    let mut client = NbdClient::connect(&new_uri).unwrap();
+    let got = client.read(4096, 10).unwrap().unwrap();
+    assert_eq!(got, b"swapped in");
+    assert!(NbdClient::connect(&old_uri).is_err());
+}

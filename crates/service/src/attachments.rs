@@ -4,7 +4,7 @@
 
 use platter_model::{
     new_hex_id, Action, AttachMode, Attachment, AttachmentId, AttachmentStatus, AuthContext,
-    DomainError, DomainResult, Volume, VolumeId,
+    DomainError, DomainResult, MigrationStatus, Volume, VolumeId,
 };
 use platter_store::{AttachmentQuery, NewAttachment};
 use serde_json::Value;
@@ -420,6 +420,58 @@ impl Platter {
         let gone = self.store().attachment_delete(&target.id).await?;
         self.withdraw(&gone);
         Ok(())
+    }
+
+    /// Admin `os-migrate_volume_completion`, as Nova calls it at the end
+    /// of a volume swap: unless `error`, every attachment of `id` moves
+    /// to `new_id` (detached from the old volume, attached to the new one
+    /// with the same instance, host and mountpoint, read-write). Returns
+    /// the id of the volume to keep: the new one. Platter's own
+    /// migrations move bytes, not volumes, so a volume mid-migration is
+    /// never completed this way (400, as upstream for a mismatched pair).
+    /// Each attachment is made on the new volume before it is removed from
+    /// the old one, so a failure in between loses none.
+    pub async fn volume_migrate_completion(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeId,
+        new_id: &VolumeId,
+        error: bool,
+    ) -> DomainResult<VolumeId> {
+        self.authorize(ctx, Action::VolumeMigrateCompletion)?;
+        let old = self.volume_get(ctx, id).await?;
+        let new = self.volume_get(ctx, new_id).await?;
+        let migrating = |v: &Volume| v.migration_status == Some(MigrationStatus::Migrating);
+        if migrating(&old) {
+            return Err(DomainError::volume_state(
+                "Destination volume not mid-migration.",
+            ));
+        }
+        if migrating(&new) {
+            return Err(DomainError::volume_state(
+                "Source volume not mid-migration.",
+            ));
+        }
+        if old.id == new.id {
+            return Err(DomainError::invalid(
+                "the new volume must differ from the volume swapped out.",
+            ));
+        }
+        if !error {
+            for a in &old.attachments {
+                self.volume_attach(
+                    ctx,
+                    &new.id,
+                    a.instance_uuid.clone().unwrap_or_default(),
+                    a.mountpoint.clone().unwrap_or_default(),
+                    a.host.clone(),
+                    AttachMode::ReadWrite,
+                )
+                .await?;
+                self.volume_detach(ctx, &old.id, Some(&a.id)).await?;
+            }
+        }
+        Ok(new.id)
     }
 
     pub async fn volume_begin_detaching(

@@ -413,6 +413,17 @@ pub async fn action(
             state.platter.volume_migrate(&c.ctx, &id, &host).await?;
             Ok(empty(StatusCode::ACCEPTED))
         }
+        "os-migrate_volume_completion" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&["new_volume", "error"])?;
+            let new_volume = o.req_str("new_volume", 255)?;
+            let error = o.opt_bool("error")?.unwrap_or(false);
+            let keep = state
+                .platter
+                .volume_migrate_completion(&c.ctx, &id, &new_volume.as_str().into(), error)
+                .await?;
+            Ok(Json(json!({ "save_volume_id": keep })).into_response())
+        }
         // Replication v1 (admin): the value is not read, as upstream
         // (clients send `null`).
         "os-promote-replica" => {
