@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         let backend = Arc::new(MemoryBackend::new());
         backend.create_volume("v", 1 << 20).expect("volume");
         let exports = Exports::new(backend);
-        exports.publish(ExportSpec { name: "e".into(), volume_id: "v".into(), pool: platter_backend::DEFAULT_POOL.into(), read_only: false }, Qos::default());
+        exports.publish(ExportSpec { name: "e".into(), volume_id: "v".into(), pool: platter_backend::DEFAULT_POOL.into(), replica_pool: None, read_only: false }, Qos::default());
         let (client, server) = tokio::io::duplex(1 << 16);
         let task = tokio::spawn(platter_nbd::handle_connection(server, exports));
         let (mut rd, mut wr) = tokio::io::split(client);
