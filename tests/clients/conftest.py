@@ -42,6 +42,7 @@ class Platter:
         self.data_dir = os.path.join(self.tmp, "data")
         self.identity_port = free_port()
         self.volume_port = free_port()
+        self.image_port = free_port()
         self.nbd_port = free_port()
         self.log_path = os.path.join(self.tmp, "server.log")
         self.proc = None
@@ -55,6 +56,7 @@ class Platter:
             [platter_binary(), "serve", "--data-dir", self.data_dir,
              "--identity-port", str(self.identity_port),
              "--block-storage-port", str(self.volume_port),
+             "--image-port", str(self.image_port),
              "--nbd-port", str(self.nbd_port)],
             stdout=subprocess.DEVNULL, stderr=log, env=env)
         deadline = time.time() + 60

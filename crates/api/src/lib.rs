@@ -11,6 +11,7 @@
 mod cinder;
 mod common;
 mod evs;
+mod glance;
 mod identity;
 pub mod toolkit;
 
@@ -31,6 +32,8 @@ pub struct PublicUrls {
     pub identity: String,
     /// e.g. `http://127.0.0.1:8776`
     pub block_storage: String,
+    /// e.g. `http://127.0.0.1:9292`
+    pub image: String,
     pub region: String,
 }
 
@@ -60,6 +63,8 @@ pub enum Listener {
     /// The block-storage port (8776): Cinder and EVS share it, as on
     /// Huawei Cloud (EVS paths are its own: `cloudvolumes`, `/v5/...`).
     BlockStorage,
+    /// The image service's port (9292).
+    Image,
 }
 
 /// A service the catalog lists for a family: its type, name, and the path
@@ -123,6 +128,17 @@ pub const FAMILIES: &[FamilyDef] = &[
         build: evs::build,
         catalog: &[],
     },
+    FamilyDef {
+        name: "glance",
+        listener: Listener::Image,
+        build: glance::build,
+        // The unversioned root: clients discover `/v2` from it.
+        catalog: &[CatalogEntry {
+            kind: "image",
+            name: "glance",
+            path: "",
+        }],
+    },
 ];
 
 /// The router of one listener: every family served on it, merged.
@@ -151,6 +167,11 @@ pub fn route_table(state: ApiState) -> Vec<(&'static str, routes::RouteEntry)> {
                 .map(move |e| (f.name, e))
         })
         .collect()
+}
+
+/// The image service (Glance v2).
+pub fn image_router(state: ApiState) -> Router {
+    router_for(Listener::Image, state)
 }
 
 /// Cinder v2/v3 and the EVS API share the block-storage endpoint.

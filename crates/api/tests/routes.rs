@@ -28,6 +28,7 @@ async fn table() -> Vec<(&'static str, platter_api::routes::RouteEntry)> {
         platter,
         PublicUrls {
             identity: "http://127.0.0.1:5000".into(),
+            image: "http://127.0.0.1:9292".into(),
             block_storage: "http://127.0.0.1:8776".into(),
             region: "RegionOne".into(),
         },

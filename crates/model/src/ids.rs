@@ -188,6 +188,10 @@ id_type! {
     MessageId, new = new_uuid
 }
 id_type! {
+    /// An image (UUID).
+    ImageId, new = new_uuid
+}
+id_type! {
     /// A yearly/monthly order (EVS's shape, `CS` + date and time + 5
     /// letters; made by the service).
     OrderId

@@ -10,6 +10,7 @@ mod error;
 mod group;
 mod identity;
 mod ids;
+mod image;
 mod job;
 mod message;
 mod page;
@@ -31,8 +32,12 @@ pub use group::{
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use ids::{
     new_hex_id, new_uuid, AccessKeyId, AttachmentId, DomainId, GroupId, GroupSnapshotId,
-    GroupTypeId, JobId, MessageId, OrderId, ProjectId, QosSpecsId, RoleId, SnapshotId, TransferId,
-    UserId, VolumeId, VolumeTypeId,
+    GroupTypeId, ImageId, JobId, MessageId, OrderId, ProjectId, QosSpecsId, RoleId, SnapshotId,
+    TransferId, UserId, VolumeId, VolumeTypeId,
+};
+pub use image::{
+    image_disk_device, image_file_device, is_image_device, DiskFormat, Image, ImageMember,
+    ImageStatus, ImageVisibility, MemberStatus,
 };
 pub use job::{
     GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,

@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// Port of the block-storage (Cinder) API.
     #[arg(long, env = "PLATTER_BLOCK_STORAGE_PORT")]
     pub block_storage_port: Option<u16>,
+    /// Port of the image service (Glance v2).
+    #[arg(long, env = "PLATTER_IMAGE_PORT")]
+    pub image_port: Option<u16>,
     /// Port of the NBD server (attached volumes).
     #[arg(long, env = "PLATTER_NBD_PORT")]
     pub nbd_port: Option<u16>,
@@ -71,6 +74,7 @@ pub struct FileConfig {
     bind: Option<String>,
     identity_port: Option<u16>,
     block_storage_port: Option<u16>,
+    image_port: Option<u16>,
     nbd_port: Option<u16>,
     public_host: Option<String>,
     log_format: Option<String>,
@@ -151,6 +155,7 @@ pub struct Config {
     pub bind: String,
     pub identity_port: u16,
     pub block_storage_port: u16,
+    pub image_port: u16,
     pub nbd_port: u16,
     pub public_host: String,
     pub log_format: String,
@@ -298,6 +303,7 @@ impl Config {
                 host: public_host.clone(),
                 port: nbd_port,
             },
+            scratch_dir: Some(data_dir.join("tmp")),
             ..Default::default()
         };
         if let Some(zones) = file.availability_zones {
@@ -355,6 +361,7 @@ impl Config {
                 .block_storage_port
                 .or(file.block_storage_port)
                 .unwrap_or(8776),
+            image_port: args.image_port.or(file.image_port).unwrap_or(9292),
             nbd_port,
             public_host,
             log_format,
@@ -371,6 +378,10 @@ impl Config {
 
     pub fn block_storage_url(&self) -> String {
         format!("http://{}:{}", self.public_host, self.block_storage_port)
+    }
+
+    pub fn image_url(&self) -> String {
+        format!("http://{}:{}", self.public_host, self.image_port)
     }
 }
 

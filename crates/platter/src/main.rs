@@ -202,6 +202,9 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
+    let scratch = config.data_dir.join("tmp");
+    fs::create_dir_all(&scratch)
+        .with_context(|| format!("creating scratch directory {}", scratch.display()))?;
     let platter = open_service(&config, true).await?;
     platter.check_pools().await?;
 
@@ -242,6 +245,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         PublicUrls {
             identity: config.identity_url(),
             block_storage: config.block_storage_url(),
+            image: config.image_url(),
             region: config.region.clone(),
         },
     );
@@ -253,6 +257,10 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     let volume_listener = TcpListener::bind(&volume_addr)
         .await
         .with_context(|| format!("binding block-storage listener {volume_addr}"))?;
+    let image_addr = format!("{}:{}", config.bind, config.image_port);
+    let image_listener = TcpListener::bind(&image_addr)
+        .await
+        .with_context(|| format!("binding image listener {image_addr}"))?;
     let nbd_addr = format!("{}:{}", config.bind, config.nbd_port);
     // Bound on the NBD runtime, whose reactor then drives its sockets.
     let nbd_listener = nbd
@@ -260,7 +268,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         .await
         .context("the NBD runtime")?
         .with_context(|| format!("binding NBD listener {nbd_addr}"))?;
-    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, nbd = %nbd_addr, data_dir = %config.data_dir.display(), "platter serving");
+    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, image = %image_addr, nbd = %nbd_addr, data_dir = %config.data_dir.display(), "platter serving");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -271,13 +279,19 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         platter_api::identity_router(state.clone()),
     )
     .with_graceful_shutdown(wait(stop_rx.clone()));
-    let volume = axum::serve(volume_listener, platter_api::block_storage_router(state))
+    let volume = axum::serve(
+        volume_listener,
+        platter_api::block_storage_router(state.clone()),
+    )
+    .with_graceful_shutdown(wait(stop_rx.clone()));
+    let image = axum::serve(image_listener, platter_api::image_router(state))
         .with_graceful_shutdown(wait(stop_rx.clone()));
     let nbd_server = nbd.spawn(platter_nbd::serve(nbd_listener, exports, stop_rx));
-    let servers =
-        tokio::spawn(
-            async move { tokio::try_join!(async { identity.await }, async { volume.await }) },
-        );
+    let servers = tokio::spawn(async move {
+        tokio::try_join!(async { identity.await }, async { volume.await }, async {
+            image.await
+        })
+    });
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     servers.await?.context("serving")?;

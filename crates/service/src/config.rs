@@ -22,6 +22,9 @@ pub struct ServiceConfig {
     pub faults: FaultInjection,
     /// Where clients reach the NBD server (for `connection_info`).
     pub data_path: platter_backend::DataPathEndpoint,
+    /// Where uploads are staged before they go into a pool (the data
+    /// directory's `tmp`); `None`: the system's temporary directory.
+    pub scratch_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -36,6 +39,7 @@ impl Default for ServiceConfig {
             job_concurrency: 8,
             faults: FaultInjection::default(),
             data_path: platter_backend::DataPathEndpoint::default(),
+            scratch_dir: None,
         }
     }
 }

@@ -837,6 +837,7 @@ impl Platter {
             tracing::warn!(group_snapshot = %gs.id, from = %gs.status, to = %to, "group snapshot in a transitional status without a job");
             self.store().group_snapshot_set_status(&gs.id, to).await?;
         }
+        self.recover_images().await?;
         let count = jobs.len();
         for job in jobs {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");

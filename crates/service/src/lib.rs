@@ -13,6 +13,7 @@ mod evs;
 mod groups;
 mod hosts;
 mod identity;
+mod images;
 mod jobs;
 mod manage;
 mod messages;
@@ -55,11 +56,14 @@ pub use identity::{
     AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
     READER_ROLE,
 };
+pub use images::{ImageCreate, ImageUpload};
 pub use manage::{ManageableDevice, SnapshotManage, VolumeManage};
 pub use messages::MESSAGE_TTL_SECS;
 pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};
 pub use platter_store::TrackedDevice;
-pub use platter_store::{GroupChange, Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate};
+pub use platter_store::{
+    GroupChange, ImageUpdate, Page, QuotaDefaults, SortDir, SortKey, VolumeUpdate,
+};
 pub use qos_specs::QosSpecsChange;
 pub use quotas::{Limits, QuotaSetView};
 pub use scheduler::{STORAGE_PROTOCOL, VENDOR_NAME};
@@ -153,6 +157,14 @@ impl Platter {
     /// The backend of the default pool.
     pub fn backend(&self) -> &Arc<dyn StorageBackend> {
         &self.inner.pools.default_pool().backend
+    }
+
+    /// Where uploads are staged.
+    pub(crate) fn scratch_dir(&self) -> std::path::PathBuf {
+        self.config()
+            .scratch_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
     }
 
     pub fn pools(&self) -> &Arc<BackendRegistry> {

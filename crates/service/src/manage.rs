@@ -138,6 +138,11 @@ impl Platter {
         self.authorize(ctx, Action::VolumeManageableList)?;
         let pool = self.pool_by_host(host)?;
         let devices = blocking(&pool.backend, |b| b.list_volumes()).await?;
+        // An image's devices are the image service's, not Cinder's.
+        let devices: Vec<_> = devices
+            .into_iter()
+            .filter(|d| !platter_model::is_image_device(&d.id))
+            .collect();
         let ids: Vec<String> = devices.iter().map(|d| d.id.clone()).collect();
         let mut tracked = self.store().volume_devices_tracked(&ids).await?;
         Ok(devices
@@ -159,6 +164,11 @@ impl Platter {
         self.authorize(ctx, Action::SnapshotManageableList)?;
         let pool = self.pool_by_host(host)?;
         let devices = blocking(&pool.backend, |b| b.list_snapshots()).await?;
+        // An image's devices are the image service's, not Cinder's.
+        let devices: Vec<_> = devices
+            .into_iter()
+            .filter(|d| !platter_model::is_image_device(&d.id))
+            .collect();
         let ids: Vec<String> = devices.iter().map(|d| d.id.clone()).collect();
         let mut tracked = self.store().snapshot_devices_tracked(&ids).await?;
         Ok(devices

@@ -72,6 +72,7 @@ fn catalog_services(state: &ApiState, project_id: Option<&str>) -> Vec<CatalogSe
         let base = match family.listener {
             Listener::Identity => &state.urls.identity,
             Listener::BlockStorage => &state.urls.block_storage,
+            Listener::Image => &state.urls.image,
         };
         for entry in family.catalog {
             let path = if entry.path.contains("{project_id}") {

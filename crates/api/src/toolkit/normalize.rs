@@ -26,6 +26,11 @@ pub fn status_of(e: &DomainError) -> StatusCode {
     }
 }
 
+/// Marks a response a family has already written in its own error format
+/// (one that is not JSON): [`normalize`] leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyRendered;
+
 /// Writes an error in a family's format, from a status and a message.
 pub type RenderError = fn(StatusCode, String) -> Response;
 
@@ -43,7 +48,10 @@ fn is_json(resp: &Response) -> bool {
 pub async fn normalize(render: RenderError, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
-    if status.as_u16() < 400 || is_json(&resp) {
+    if status.as_u16() < 400
+        || is_json(&resp)
+        || resp.extensions().get::<FamilyRendered>().is_some()
+    {
         return resp;
     }
     let (parts, body) = resp.into_parts();

@@ -20,6 +20,7 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub identity_port: u16,
     pub volume_port: u16,
+    pub image_port: u16,
     pub nbd_port: u16,
 }
 
@@ -45,6 +46,7 @@ impl Server {
                 dir: tempfile::tempdir().unwrap(),
                 identity_port: free_port(),
                 volume_port: free_port(),
+                image_port: free_port(),
                 nbd_port: free_port(),
             };
             match s.try_spawn(env) {
@@ -62,6 +64,10 @@ impl Server {
 
     pub fn identity_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.identity_port)
+    }
+
+    pub fn image_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.image_port)
     }
 
     pub fn volume_url(&self) -> String {
@@ -90,6 +96,8 @@ impl Server {
             .arg(self.identity_port.to_string())
             .arg("--block-storage-port")
             .arg(self.volume_port.to_string())
+            .arg("--image-port")
+            .arg(self.image_port.to_string())
             .arg("--nbd-port")
             .arg(self.nbd_port.to_string())
             .env("PLATTER_ADMIN_PASSWORD", ADMIN_PASSWORD)

@@ -58,6 +58,7 @@ mod attachments;
 mod credentials;
 mod groups;
 mod identity;
+mod images;
 mod jobs;
 mod manage;
 mod messages;
@@ -75,6 +76,7 @@ pub use attachments::*;
 pub use credentials::*;
 pub use groups::*;
 pub use identity::*;
+pub use images::*;
 pub use jobs::*;
 pub use manage::*;
 pub use messages::*;
@@ -117,6 +119,7 @@ pub trait Repos:
     + GroupRepo
     + ManageRepo
     + ReplicaRepo
+    + ImageRepo
     + Lifecycle
 {
 }
@@ -138,6 +141,7 @@ impl<T> Repos for T where
         + GroupRepo
         + ManageRepo
         + ReplicaRepo
+        + ImageRepo
         + Lifecycle
 {
 }

@@ -18,6 +18,8 @@ pub(crate) enum MetaTable {
     SnapshotTags,
     /// Cinder's `volume_image_metadata`.
     VolumeImage,
+    /// An image's custom properties.
+    ImageProperties,
 }
 
 impl MetaTable {
@@ -28,6 +30,7 @@ impl MetaTable {
             MetaTable::VolumeTags => "volume_tags",
             MetaTable::SnapshotTags => "snapshot_tags",
             MetaTable::VolumeImage => "volume_image_metadata",
+            MetaTable::ImageProperties => "image_properties",
         }
     }
 
@@ -35,6 +38,7 @@ impl MetaTable {
         match self {
             MetaTable::Volume | MetaTable::VolumeTags | MetaTable::VolumeImage => "volume_id",
             MetaTable::Snapshot | MetaTable::SnapshotTags => "snapshot_id",
+            MetaTable::ImageProperties => "image_id",
         }
     }
 }

@@ -23,6 +23,7 @@ mod attachments;
 mod credentials;
 mod groups;
 mod identity;
+mod images;
 mod jobs;
 mod manage;
 mod messages;
