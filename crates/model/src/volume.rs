@@ -5,8 +5,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AttachmentId, GroupId, GroupSnapshotId, OrderId, ProjectId, QosSpecsId, SnapshotId, Timestamp,
-    UserId, VolumeId, VolumeTypeId,
+    AttachmentId, GroupId, GroupSnapshotId, ImageId, OrderId, ProjectId, QosSpecsId, SnapshotId,
+    Timestamp, UserId, VolumeId, VolumeTypeId,
 };
 
 /// One gibibyte: volume sizes are whole GiB in every API.
@@ -174,6 +174,8 @@ pub enum VolumeSource {
     Blank,
     Snapshot(SnapshotId),
     Volume(VolumeId),
+    /// An image's disk (raw), cloned from its device.
+    Image(ImageId),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -475,6 +475,7 @@ impl Platter {
                 order: None,
                 group_id: Some(id.clone()),
                 replica_pool: None,
+                image_metadata: Metadata::new(),
             })
             .collect();
         let new = NewGroup {

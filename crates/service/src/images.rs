@@ -199,7 +199,132 @@ fn store_upload(
     stored.map(|()| probe.virtual_size)
 }
 
+/// The least size, GiB, of a volume from an image: its `min_disk`, and
+/// room for its disk.
+pub(crate) fn image_min_gib(image: &Image) -> i64 {
+    let bytes = image.virtual_size.max(image.size).unwrap_or(0).max(0) as u64;
+    (bytes.div_ceil(platter_model::GIB) as i64)
+        .max(image.min_disk)
+        .max(1)
+}
+
+/// What a volume from an image records of it (Cinder's
+/// `volume_image_metadata`, every value a string): the image's identity
+/// and data facts, and its custom properties.
+pub(crate) fn volume_image_metadata(image: &Image) -> Metadata {
+    let mut m = image.properties.clone();
+    m.insert("image_id".into(), image.id.to_string());
+    if let Some(n) = &image.name {
+        m.insert("image_name".into(), n.clone());
+    }
+    let facts = [
+        ("checksum", image.checksum.clone()),
+        ("container_format", image.container_format.clone()),
+        ("disk_format", image.disk_format.map(|f| f.to_string())),
+        ("min_disk", Some(image.min_disk.to_string())),
+        ("min_ram", Some(image.min_ram.to_string())),
+        ("size", image.size.map(|s| s.to_string())),
+    ];
+    for (k, v) in facts {
+        if let Some(v) = v {
+            m.insert(k.into(), v);
+        }
+    }
+    m
+}
+
+/// Copies a snapshot device of one backend into a new volume of another,
+/// skipping zeros (a volume from an image stored in another pool).
+pub(crate) fn copy_snapshot_to_volume(
+    src: &dyn StorageBackend,
+    snapshot: &str,
+    dst: &dyn StorageBackend,
+    volume: &str,
+    size: u64,
+) -> Result<(), String> {
+    let from = src
+        .open_snapshot(snapshot)
+        .map_err(|e| format!("opening {snapshot}: {e}"))?;
+    let len = from.size().map_err(|e| format!("sizing {snapshot}: {e}"))?;
+    dst.delete_volume(volume)
+        .and_then(|()| dst.create_volume(volume, size.max(len)))
+        .map_err(|e| format!("creating {volume}: {e}"))?;
+    let to = dst
+        .open_volume(volume)
+        .map_err(|e| format!("opening {volume}: {e}"))?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut pos = 0;
+    while pos < len {
+        let n = CHUNK.min((len - pos) as usize);
+        from.read_at(&mut buf[..n], pos)
+            .map_err(|e| format!("reading {snapshot}: {e}"))?;
+        if buf[..n].iter().any(|&b| b != 0) {
+            to.write_at(&buf[..n], pos)
+                .map_err(|e| format!("writing {volume}: {e}"))?;
+        }
+        pos += n as u64;
+    }
+    to.flush().map_err(|e| format!("flushing {volume}: {e}"))
+}
+
 impl Platter {
+    /// An image a volume may be created from: visible to the caller and
+    /// active (Cinder's 400s otherwise).
+    pub(crate) async fn image_for_volume(
+        &self,
+        ctx: &AuthContext,
+        id: &ImageId,
+    ) -> DomainResult<Image> {
+        let image = match self.store().image_get(id).await? {
+            Some(i) if self.image_visible(ctx, &i).await? => i,
+            _ => {
+                return Err(DomainError::invalid(
+                    "Invalid image identifier or unable to access requested image.",
+                ))
+            }
+        };
+        if image.status != ImageStatus::Active || image.pool.is_none() {
+            return Err(DomainError::invalid(format!("Image {id} is not active.")));
+        }
+        Ok(image)
+    }
+
+    /// The `AllocateVolume` step of a volume from an image: a clone of the
+    /// image's disk when it is in the volume's pool, else a copy.
+    pub(crate) async fn allocate_from_image(
+        &self,
+        image_id: &ImageId,
+        volume: &Arc<dyn StorageBackend>,
+        volume_pool: &str,
+        volume_id: &str,
+        size: u64,
+    ) -> Result<(), String> {
+        let image = self
+            .store()
+            .image_get(image_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("image {image_id} is gone"))?;
+        let pool = image
+            .pool
+            .ok_or_else(|| format!("image {image_id} has no data"))?;
+        let disk = image_disk_device(image_id);
+        let (dst, id) = (volume.clone(), volume_id.to_string());
+        let task = if pool == volume_pool {
+            tokio::task::spawn_blocking(move || {
+                dst.clone_from_snapshot(&disk, &id, size)
+                    .map_err(|e| e.to_string())
+            })
+        } else {
+            let src = self.backend_of(&pool).map_err(|e| e.to_string())?;
+            tokio::task::spawn_blocking(move || {
+                copy_snapshot_to_volume(&*src, &disk, &*dst, &id, size)
+            })
+        };
+        task.await
+            .map_err(|e| format!("image copy task failed: {e}"))?
+    }
+
     /// The pool images are stored in.
     fn image_pool(&self) -> DomainResult<(String, Arc<dyn StorageBackend>)> {
         let name = self.pools().default_pool().name.clone();

@@ -189,6 +189,16 @@ impl Platter {
             .map_or_else(|| VolumeId::from(String::new()), |s| s.volume_id))
     }
 
+    /// The pool a volume job's volume lives in.
+    async fn job_pool(&self, job: &Job) -> Result<String, String> {
+        self.store()
+            .volume_get(&job.volume_id())
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|v| v.pool)
+            .ok_or_else(|| format!("volume {} is gone", job.resource_id))
+    }
+
     /// The backend of the pool a job's volume (or its snapshot's volume)
     /// lives in.
     async fn job_backend(&self, job: &Job) -> Result<Arc<dyn StorageBackend>, String> {
@@ -290,6 +300,10 @@ impl Platter {
                     VolumeSource::Volume(src) => {
                         Self::blocking(b, move |b| b.clone_from_volume(src.as_str(), &id, size))
                             .await
+                    }
+                    VolumeSource::Image(image) => {
+                        let pool = self.job_pool(job).await?;
+                        self.allocate_from_image(&image, b, &pool, &id, size).await
                     }
                 }
             }

@@ -264,6 +264,7 @@ impl Platter {
             pool: pool.name.clone(),
             order: None,
             replica_pool: None,
+            image_metadata: Metadata::new(),
         };
         let volume = self
             .store()

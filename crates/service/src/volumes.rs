@@ -1,10 +1,10 @@
 //! Volume operations.
 
 use platter_model::{
-    Action, AuthContext, CreateRule, DomainError, DomainResult, GroupId, Job, JobId, JobKind,
-    JobParams, JobStatus, Metadata, OrderId, ProjectId, QosRule, SnapshotId, SnapshotStatus,
-    Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeId, VolumeSource,
-    VolumeStatus, VolumeType, VolumeTypeId, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
+    Action, AuthContext, CreateRule, DomainError, DomainResult, GroupId, ImageId, Job, JobId,
+    JobKind, JobParams, JobStatus, Metadata, OrderId, ProjectId, QosRule, SnapshotId,
+    SnapshotStatus, Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeId,
+    VolumeSource, VolumeStatus, VolumeType, VolumeTypeId, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 
@@ -43,6 +43,8 @@ pub struct VolumeCreate {
     pub tags: Metadata,
     /// The generic volume group the volume is created in (Cinder 3.13).
     pub group_id: Option<GroupId>,
+    /// An image whose disk the volume starts with (Cinder's `imageRef`).
+    pub image_id: Option<ImageId>,
 }
 
 /// IOPS range of the types with provisioned performance.
@@ -126,6 +128,8 @@ pub(crate) struct CreatePlan {
     pool: String,
     replica_pool: Option<String>,
     unschedulable: Option<String>,
+    /// What a volume from an image records of it.
+    image_metadata: Metadata,
 }
 
 impl CreatePlan {
@@ -177,6 +181,7 @@ impl CreatePlan {
             order,
             group_id: req.group_id.clone(),
             replica_pool: self.replica_pool.clone(),
+            image_metadata: self.image_metadata.clone(),
         };
         (new, job)
     }
@@ -599,7 +604,12 @@ impl Platter {
         rules: CreateRules,
     ) -> DomainResult<CreatePlan> {
         self.authorize(ctx, Action::VolumeCreate)?;
-        if req.snapshot_id.is_some() && req.source_volid.is_some() {
+        let sources = [
+            req.snapshot_id.is_some(),
+            req.source_volid.is_some(),
+            req.image_id.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
             return Err(DomainError::InvalidCreate(CreateRule::TwoSources));
         }
         let zones = &self.config().availability_zones;
@@ -635,6 +645,13 @@ impl Platter {
             source = VolumeSource::Volume(src.id.clone());
             source_volume = Some(src);
         }
+        let mut image_metadata = Metadata::new();
+        if let Some(image_id) = &req.image_id {
+            let image = self.image_for_volume(ctx, image_id).await?;
+            source_size = Some(crate::images::image_min_gib(&image));
+            image_metadata = crate::images::volume_image_metadata(&image);
+            source = VolumeSource::Image(image.id);
+        }
         let vtype = match (&req.volume_type, &source_volume) {
             (Some(t), _) => self.volume_type_usable(ctx, t).await?,
             (None, Some(src)) => self.volume_type_get(src.volume_type_id.as_str()).await?,
@@ -655,7 +672,7 @@ impl Platter {
                 }));
             }
         }
-        let bootable = source_volume.as_ref().is_some_and(|v| v.bootable);
+        let bootable = req.image_id.is_some() || source_volume.as_ref().is_some_and(|v| v.bootable);
         let max = match rules.max_bootable_gib {
             Some(m) if bootable => m,
             _ => self.config().max_volume_size_gib,
@@ -705,6 +722,7 @@ impl Platter {
             pool: placement.pool,
             replica_pool: placement.replica_pool,
             unschedulable: placement.unschedulable,
+            image_metadata,
         })
     }
 

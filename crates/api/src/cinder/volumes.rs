@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use platter_model::{
-    AttachMode, AttachmentId, GroupId, ProjectId, SnapshotId, VolumeId, VolumeStatus,
+    AttachMode, AttachmentId, GroupId, ImageId, ProjectId, SnapshotId, VolumeId, VolumeStatus,
 };
 use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
 use serde_json::{json, Map, Value};
@@ -81,9 +81,15 @@ fn parse_create(c: &Caller, body: &Map<String, Value>) -> Result<VolumeCreate, C
     if let Some(g) = &group_id {
         check_uuid("group_id", g)?;
     }
+    let image_ref = match (v.opt_str("imageRef", 255)?, v.opt_str("image_id", 255)?) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(CinderError::bad_request(
+                "Invalid input received: imageRef and image_id name different images.",
+            ))
+        }
+        (a, b) => a.or(b),
+    };
     for unsupported in [
-        "imageRef",
-        "image_id",
         "backup_id",
         "source_replica",
         "consistencygroup_id",
@@ -98,10 +104,14 @@ fn parse_create(c: &Caller, body: &Map<String, Value>) -> Result<VolumeCreate, C
             )));
         }
     }
-    let sources = [snapshot_id.is_some(), source_volid.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let sources = [
+        snapshot_id.is_some(),
+        source_volid.is_some(),
+        image_ref.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if sources > 1 {
         return Err(CinderError::bad_request(
             "Invalid input received: snapshot_id, source_volid and imageRef are mutually exclusive.",
@@ -120,6 +130,7 @@ fn parse_create(c: &Caller, body: &Map<String, Value>) -> Result<VolumeCreate, C
         iops: v.opt_int("iops")?,
         throughput: v.opt_int("throughput")?,
         group_id: group_id.map(GroupId::from),
+        image_id: image_ref.map(ImageId::from),
         ..Default::default()
     })
 }

@@ -38,6 +38,8 @@ pub struct NewVolume {
     /// The pool that will hold the volume's replica, for a replicated
     /// type: the volume starts with `replication_status` copying.
     pub replica_pool: Option<String>,
+    /// Cinder's `volume_image_metadata` of a volume from an image.
+    pub image_metadata: Metadata,
 }
 
 /// Filters, sort and paging of a volume listing.

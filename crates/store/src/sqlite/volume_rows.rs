@@ -97,6 +97,13 @@ pub(crate) async fn insert_volume(conn: &mut SqliteConnection, v: &NewVolume) ->
     .map_err(db_err)?;
     metadata::upsert(conn, MetaTable::Volume, v.id.as_str(), &v.metadata).await?;
     metadata::upsert(conn, MetaTable::VolumeTags, v.id.as_str(), &v.tags).await?;
+    metadata::upsert(
+        conn,
+        MetaTable::VolumeImage,
+        v.id.as_str(),
+        &v.image_metadata,
+    )
+    .await?;
     // A copy keeps what its source knew of its image (Cinder copies the
     // glance metadata): a clone its volume's, a volume from a snapshot the
     // snapshot's volume's.

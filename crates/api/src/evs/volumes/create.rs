@@ -7,7 +7,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AuthContext, DomainError, Metadata, SnapshotId};
+use platter_model::{AuthContext, DomainError, ImageId, Metadata, SnapshotId};
 use platter_service::{CreateRules, IdempotencyClaim, Prepaid, VolumeCreate};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -82,11 +82,16 @@ pub(super) fn parse_create(
             "Invalid input received: May specify only one of imageRef, snapshot_id, backup_id!",
         ));
     }
-    if v.get("imageRef").is_some_and(|x| !x.is_null()) {
-        return Err(EvsError::malformed(
-            "Invalid imageRef provided. There is no image service on this endpoint.",
-        ));
-    }
+    let image_id = match v.get("imageRef") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(i)) if is_uuid(i) => Some(ImageId::from(i.as_str())),
+        Some(other) => {
+            return Err(EvsError::bad(
+                "EVS.2044",
+                format!("invalid imageRef! '{}'", other.as_str().unwrap_or_default()),
+            ))
+        }
+    };
     if v.get("backup_id").is_some_and(|x| !x.is_null()) {
         return Err(EvsError::bad(
             "EVS.1006",
@@ -201,6 +206,7 @@ pub(super) fn parse_create(
             enterprise_project_id,
             tags,
             group_id: None,
+            image_id,
         },
         count,
         prepaid,
