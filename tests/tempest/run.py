@@ -15,6 +15,7 @@ The configuration is that of a cloud without compute, image, network and
 backup services: Tempest skips what it gates on them.
 """
 
+import json
 import os
 import pathlib
 import re
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "clients"))
@@ -57,18 +59,24 @@ application_credentials = False
 [service_available]
 cinder = True
 nova = False
-glance = False
+glance = True
 neutron = False
 swift = False
 heat = False
 
+[compute]
+# A public raw image the harness uploads before the run.
+image_ref = {image_ref}
+
 [compute-feature-enabled]
 volume_multiattach = False
 
+[image]
+build_interval = 1
+build_timeout = 120
+
 [enforce_scope]
-# Reads go through the project-reader credentials. (Without it, Tempest's
-# volume tests reach for a Glance client that a cloud without Glance
-# lacks, and whole classes fail to set up.)
+# Reads go through the project-reader credentials.
 cinder = True
 
 [volume]
@@ -111,6 +119,30 @@ backend = "engine"
 """
 
 
+def public_image(server):
+    """Uploads a 1 MiB public raw image as admin; returns its id."""
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+    req = urllib.request.Request(f"{server.identity_url}/v3/auth/tokens",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        token = r.headers["X-Subject-Token"]
+    base = f"http://127.0.0.1:{server.image_port}/v2/images"
+    req = urllib.request.Request(base, method="POST", data=json.dumps({
+        "name": "tempest-image", "disk_format": "raw", "container_format": "bare",
+        "visibility": "public"}).encode(),
+        headers={"X-Auth-Token": token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        image_id = json.load(r)["id"]
+    req = urllib.request.Request(f"{base}/{image_id}/file", method="PUT", data=os.urandom(1 << 20),
+                                 headers={"X-Auth-Token": token,
+                                          "Content-Type": "application/octet-stream"})
+    urllib.request.urlopen(req).close()
+    return image_id
+
+
 def main():
     regex = os.environ.get("PLATTER_TEMPEST_REGEX", "^tempest.api.volume")
     concurrency = os.environ.get("PLATTER_TEMPEST_CONCURRENCY", "2")
@@ -122,7 +154,8 @@ def main():
         subprocess.run(["tempest", "init", ws], check=True, capture_output=True)
         os.makedirs(os.path.join(ws, "logs"), exist_ok=True)
         with open(os.path.join(ws, "etc", "tempest.conf"), "w") as f:
-            f.write(CONF.format(ws=ws, password=ADMIN_PASSWORD, identity=server.identity_url))
+            f.write(CONF.format(ws=ws, password=ADMIN_PASSWORD, identity=server.identity_url,
+                                image_ref=public_image(server)))
         exclude = REPO / "tests" / "tempest" / "exclude.txt"
         proc = subprocess.run(
             ["tempest", "run", "--regex", regex, "--concurrency", concurrency,

@@ -79,6 +79,10 @@ actions! {
     VolumeImageMetadataSet => "volume_extension:volume_image_metadata:set", Write, Some("evs:volumes:update");
     VolumeImageMetadataRemove => "volume_extension:volume_image_metadata:remove", Write, Some("evs:volumes:update");
     VolumeMigrate => "volume_extension:volume_admin_actions:migrate_volume", Admin, None;
+    /// Cinder `os-volume_upload_image`: a new image of the volume's data.
+    VolumeUploadImage => "volume_extension:volume_actions:upload_image", Write, None;
+    /// Uploading to a `public` image (admins, as upstream).
+    VolumeUploadPublicImage => "volume_extension:volume_actions:upload_public", Admin, None;
     /// Cinder `os-migrate_volume_completion`: Nova's volume swap ends.
     VolumeMigrateCompletion => "volume_extension:volume_admin_actions:migrate_volume_completion", Admin, None;
     VolumeResetStatus => "volume_extension:volume_admin_actions:reset_status", Admin, None;

@@ -4,8 +4,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    JobId, OrderId, ProjectId, SnapshotId, Timestamp, VolumeId, VolumeSource, VolumeStatus,
-    VolumeTypeId,
+    DiskFormat, ImageId, JobId, OrderId, ProjectId, SnapshotId, Timestamp, VolumeId, VolumeSource,
+    VolumeStatus, VolumeTypeId,
 };
 
 /// What a durable job does. Each kind is a short list of idempotent steps.
@@ -32,12 +32,15 @@ pub enum JobKind {
     /// Makes a replicated volume's replica again from its primary
     /// (Cinder's `os-reenable-replica`).
     VolumeReenableReplica,
+    /// Copies a volume's data into a new image (Cinder's
+    /// `os-volume_upload_image`).
+    VolumeUploadImage,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 16] = [
+    pub const ALL: [JobKind; 17] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -54,6 +57,7 @@ impl JobKind {
         JobKind::VolumeManage,
         JobKind::SnapshotManage,
         JobKind::VolumeReenableReplica,
+        JobKind::VolumeUploadImage,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -78,6 +82,7 @@ impl JobKind {
             JobKind::VolumeManage => &[AdoptVolumeDevice, MarkVolumeManaged],
             JobKind::SnapshotManage => &[AdoptSnapshotDevice, MarkSnapshotManaged],
             JobKind::VolumeReenableReplica => &[SyncReplica, MarkReplicaSynced],
+            JobKind::VolumeUploadImage => &[CopyVolumeToImage, MarkVolumeUploaded],
         }
     }
 
@@ -108,6 +113,7 @@ impl JobKind {
             JobKind::VolumeManage => "volume_manage",
             JobKind::SnapshotManage => "snapshot_manage",
             JobKind::VolumeReenableReplica => "volume_reenable_replica",
+            JobKind::VolumeUploadImage => "volume_upload_image",
         }
     }
 }
@@ -133,6 +139,7 @@ impl FromStr for JobKind {
             "manageVolume" => JobKind::VolumeManage,
             "manageSnapshot" => JobKind::SnapshotManage,
             "reenableVolumeReplica" => JobKind::VolumeReenableReplica,
+            "uploadVolumeImage" => JobKind::VolumeUploadImage,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -234,6 +241,13 @@ pub enum JobStep {
     /// `maintenance`, and the job's end. On failure: `replication_status`
     /// error.
     MarkReplicaSynced,
+    /// Reads the volume into the image's devices (its disk as raw, and
+    /// the data converted to the image's disk format), hashes the data and
+    /// makes the image `active`. Undo: delete the image's devices; the
+    /// image is `killed`.
+    CopyVolumeToImage,
+    /// `uploading` -> the status before, and the job's end.
+    MarkVolumeUploaded,
 }
 
 impl JobStep {
@@ -270,6 +284,8 @@ impl JobStep {
             JobStep::MarkSnapshotManaged => "MarkSnapshotManaged",
             JobStep::SyncReplica => "SyncReplica",
             JobStep::MarkReplicaSynced => "MarkReplicaSynced",
+            JobStep::CopyVolumeToImage => "CopyVolumeToImage",
+            JobStep::MarkVolumeUploaded => "MarkVolumeUploaded",
         }
     }
 }
@@ -466,6 +482,16 @@ pub struct VolumeReplicaParams {
     pub restore: VolumeStatus,
 }
 
+/// Input of an upload of a volume to an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeUploadParams {
+    pub image_id: ImageId,
+    pub disk_format: DiskFormat,
+    /// The status the volume returns to (`available`, or `in-use` for a
+    /// forced upload).
+    pub restore: VolumeStatus,
+}
+
 /// Input of a snapshot create or delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotParams {
@@ -503,6 +529,7 @@ pub enum JobParams {
     VolumeManage(VolumeManageParams),
     SnapshotManage(SnapshotManageParams),
     VolumeReenableReplica(VolumeReplicaParams),
+    VolumeUploadImage(VolumeUploadParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -532,6 +559,7 @@ impl JobParams {
             JobParams::VolumeManage(_) => JobKind::VolumeManage,
             JobParams::SnapshotManage(_) => JobKind::SnapshotManage,
             JobParams::VolumeReenableReplica(_) => JobKind::VolumeReenableReplica,
+            JobParams::VolumeUploadImage(_) => JobKind::VolumeUploadImage,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -554,6 +582,7 @@ impl JobParams {
             JobParams::VolumeManage(p) => serde_json::to_value(p),
             JobParams::SnapshotManage(p) => serde_json::to_value(p),
             JobParams::VolumeReenableReplica(p) => serde_json::to_value(p),
+            JobParams::VolumeUploadImage(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -587,6 +616,7 @@ impl JobParams {
             JobKind::VolumeManage => parse(&raw, JobParams::VolumeManage),
             JobKind::SnapshotManage => parse(&raw, JobParams::SnapshotManage),
             JobKind::VolumeReenableReplica => parse(&raw, JobParams::VolumeReenableReplica),
+            JobKind::VolumeUploadImage => parse(&raw, JobParams::VolumeUploadImage),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -801,6 +831,7 @@ mod tests {
                 JobKind::VolumeManage => 13,
                 JobKind::SnapshotManage => 14,
                 JobKind::VolumeReenableReplica => 15,
+                JobKind::VolumeUploadImage => 16,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

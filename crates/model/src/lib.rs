@@ -43,7 +43,7 @@ pub use job::{
     GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,
     SnapshotManageParams, SnapshotParams, VolumeCreateParams, VolumeDeleteParams,
     VolumeExtendParams, VolumeManageParams, VolumeMigrateParams, VolumeQosParams,
-    VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams,
+    VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams, VolumeUploadParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};

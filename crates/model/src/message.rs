@@ -29,6 +29,7 @@ string_enum! {
         ManageVolume => "manage_volume",
         ManageSnapshot => "manage_snapshot",
         ReenableReplica => "reenable_replica",
+        UploadImage => "upload_image",
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod image_cmd;
 mod volume_cmd;
 
 use std::fs::{self, File, OpenOptions};
@@ -40,12 +41,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the service: identity on :5000, block storage on :8776.
+    /// Run the service: identity on :5000, block storage on :8776, images
+    /// on :9292.
     Serve(ServeArgs),
     /// Administer identity from the shell (works while the service runs).
     Admin(admin::AdminArgs),
     /// Import and export disk images (credentials from an openrc file).
     Volume(volume_cmd::VolumeArgs),
+    /// Upload disk image files to the image service (credentials from an
+    /// openrc file).
+    Image(image_cmd::ImageArgs),
 }
 
 fn init_logging(format: &str) {
@@ -315,5 +320,6 @@ fn main() -> Result<()> {
         }
         Command::Admin(args) => runtime.block_on(admin::run(args)),
         Command::Volume(args) => runtime.block_on(volume_cmd::run(args)),
+        Command::Image(args) => runtime.block_on(image_cmd::run(args)),
     }
 }

@@ -27,7 +27,7 @@ pub struct VolumeArgs {
 
 /// The same variables an openrc file sets.
 #[derive(Debug, Args)]
-struct Credentials {
+pub(crate) struct Credentials {
     #[arg(long, env = "OS_AUTH_URL", hide_env_values = true)]
     os_auth_url: String,
     #[arg(long, env = "OS_USERNAME")]
@@ -70,8 +70,15 @@ struct Api {
     volume_url: String,
 }
 
-impl Api {
-    async fn login(c: &Credentials) -> Result<Api> {
+/// A logged-in user: its token and the catalog it was given.
+pub(crate) struct Session {
+    pub(crate) http: reqwest::Client,
+    pub(crate) token: String,
+    catalog: Value,
+}
+
+impl Session {
+    pub(crate) async fn login(c: &Credentials) -> Result<Session> {
         let http = reqwest::Client::new();
         let body = json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
@@ -99,11 +106,20 @@ impl Api {
             .ok_or_else(|| anyhow!("no token in the login reply"))?
             .to_string();
         let body: Value = resp.json().await?;
-        let volume_url = body["token"]["catalog"]
+        Ok(Session {
+            http,
+            token,
+            catalog: body["token"]["catalog"].clone(),
+        })
+    }
+
+    /// The public URL of the catalog's service of `kind`.
+    pub(crate) fn endpoint(&self, kind: &str) -> Result<String> {
+        self.catalog
             .as_array()
             .into_iter()
             .flatten()
-            .find(|s| s["type"] == "volumev3")
+            .find(|s| s["type"] == kind)
             .and_then(|s| {
                 s["endpoints"]
                     .as_array()?
@@ -111,11 +127,18 @@ impl Api {
                     .find(|e| e["interface"] == "public")
             })
             .and_then(|e| e["url"].as_str())
-            .ok_or_else(|| anyhow!("no volumev3 endpoint in the catalog"))?
-            .to_string();
+            .map(|u| u.trim_end_matches('/').to_string())
+            .ok_or_else(|| anyhow!("no {kind} endpoint in the catalog"))
+    }
+}
+
+impl Api {
+    async fn login(c: &Credentials) -> Result<Api> {
+        let session = Session::login(c).await?;
+        let volume_url = session.endpoint("volumev3")?;
         Ok(Api {
-            http,
-            token,
+            http: session.http,
+            token: session.token,
             volume_url,
         })
     }

@@ -48,6 +48,147 @@ pub struct ImageCreate {
     pub properties: Metadata,
 }
 
+/// An upload of a volume to a new image (`os-volume_upload_image`).
+#[derive(Debug, Clone)]
+pub struct VolumeToImage {
+    pub force: bool,
+    pub image_name: Option<String>,
+    pub disk_format: DiskFormat,
+    pub container_format: String,
+    pub visibility: ImageVisibility,
+    pub protected: bool,
+}
+
+/// What a copy of a volume into an image stored.
+struct Stored {
+    size: u64,
+    virtual_size: u64,
+    md5: String,
+    sha512: String,
+}
+
+/// Keys of a volume's image metadata that are facts of its source image,
+/// not properties to carry to a new image.
+const CORE_IMAGE_KEYS: &[&str] = &[
+    "checksum",
+    "container_format",
+    "disk_format",
+    "image_name",
+    "image_id",
+    "min_disk",
+    "min_ram",
+    "name",
+    "size",
+];
+
+/// Reads volume `volume` of `src` into image `id`'s devices of `dst`: its
+/// disk as raw (`img-<id>`), and, for another format, the data converted
+/// with `qemu-img` (`imgf-<id>`). Hashes the image's data (the raw disk,
+/// or the converted file).
+fn copy_volume_to_image(
+    src: &dyn StorageBackend,
+    volume: &str,
+    dst: &dyn StorageBackend,
+    id: &ImageId,
+    format: DiskFormat,
+    scratch: &Path,
+) -> Result<Stored, String> {
+    use std::os::unix::fs::FileExt;
+    let from = src
+        .open_volume(volume)
+        .map_err(|e| format!("opening the volume: {e}"))?;
+    let len = from.size().map_err(|e| format!("sizing the volume: {e}"))?;
+    let disk = image_disk_device(id);
+    let raw = format.qemu_format() == "raw";
+    dst.delete_snapshot(&disk)
+        .and_then(|()| dst.delete_volume(&disk))
+        .and_then(|()| dst.create_volume(&disk, len.div_ceil(DEVICE_ALIGN) * DEVICE_ALIGN))
+        .map_err(|e| format!("creating the image's disk: {e}"))?;
+    let to = dst
+        .open_volume(&disk)
+        .map_err(|e| format!("opening the image's disk: {e}"))?;
+    let staged = scratch.join(format!("image-{id}.raw"));
+    let file = if raw {
+        None
+    } else {
+        let f = std::fs::File::create(&staged).map_err(|e| format!("staging: {e}"))?;
+        f.set_len(len).map_err(|e| format!("staging: {e}"))?;
+        Some(f)
+    };
+    let (mut md5, mut sha512) = (Md5::new(), Sha512::new());
+    let mut buf = vec![0u8; CHUNK];
+    let mut pos = 0u64;
+    while pos < len {
+        let n = CHUNK.min((len - pos) as usize);
+        from.read_at(&mut buf[..n], pos)
+            .map_err(|e| format!("reading the volume: {e}"))?;
+        if raw {
+            md5.update(&buf[..n]);
+            sha512.update(&buf[..n]);
+        }
+        if buf[..n].iter().any(|&b| b != 0) {
+            to.write_at(&buf[..n], pos)
+                .map_err(|e| format!("writing the image's disk: {e}"))?;
+            if let Some(f) = &file {
+                f.write_all_at(&buf[..n], pos)
+                    .map_err(|e| format!("staging: {e}"))?;
+            }
+        }
+        pos += n as u64;
+    }
+    to.flush()
+        .map_err(|e| format!("flushing the image's disk: {e}"))?;
+    drop(to);
+    dst.create_snapshot(&disk, &disk)
+        .and_then(|()| dst.delete_volume(&disk))
+        .map_err(|e| format!("sealing the image's disk: {e}"))?;
+    if raw {
+        return Ok(Stored {
+            size: len,
+            virtual_size: len,
+            md5: hex::encode(md5.finalize()),
+            sha512: hex::encode(sha512.finalize()),
+        });
+    }
+    drop(file);
+    let converted = scratch.join(format!("image-{id}.{}", format.qemu_format()));
+    let result = (|| {
+        let out = Command::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", format.qemu_format()])
+            .arg(&staged)
+            .arg(&converted)
+            .output()
+            .map_err(|e| format!("running qemu-img: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "qemu-img convert: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let mut f = std::fs::File::open(&converted).map_err(|e| format!("reading: {e}"))?;
+        let mut size = 0u64;
+        loop {
+            let n = f.read(&mut buf).map_err(|e| format!("reading: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            md5.update(&buf[..n]);
+            sha512.update(&buf[..n]);
+            size += n as u64;
+        }
+        store_file(dst, &image_file_device(id), &converted)?;
+        Ok(Stored {
+            size,
+            virtual_size: len,
+            md5: hex::encode(md5.finalize()),
+            sha512: hex::encode(sha512.finalize()),
+        })
+    })();
+    let _ = std::fs::remove_file(&staged);
+    let _ = std::fs::remove_file(&converted);
+    result
+}
+
 /// An upload in progress: the scratch file and the running hashes.
 pub struct ImageUpload {
     image: Image,
@@ -323,6 +464,127 @@ impl Platter {
         };
         task.await
             .map_err(|e| format!("image copy task failed: {e}"))?
+    }
+
+    /// Cinder's `os-volume_upload_image`: a new image (`saving`, owned by
+    /// the caller's project) of the volume's data, made by a job while the
+    /// volume is `uploading`. Returns the volume, the image and the job.
+    pub async fn volume_upload_image(
+        &self,
+        ctx: &AuthContext,
+        volume_id: &platter_model::VolumeId,
+        req: VolumeToImage,
+    ) -> DomainResult<(platter_model::Volume, Image, platter_model::JobId)> {
+        self.authorize(ctx, Action::VolumeUploadImage)?;
+        self.authorize(ctx, Action::ImageCreate)?;
+        if req.visibility == ImageVisibility::Public {
+            self.authorize(ctx, Action::VolumeUploadPublicImage)?;
+        }
+        let v = self.volume_get(ctx, volume_id).await?;
+        let properties = v
+            .image_metadata
+            .iter()
+            .filter(|(k, _)| !CORE_IMAGE_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let now = Timestamp::now();
+        let image = Image {
+            id: ImageId::new(),
+            name: req.image_name,
+            owner: ctx.project_id.clone(),
+            status: ImageStatus::Saving,
+            visibility: req.visibility,
+            protected: req.protected,
+            os_hidden: false,
+            disk_format: Some(req.disk_format),
+            container_format: Some(req.container_format),
+            min_disk: 0,
+            min_ram: 0,
+            size: None,
+            virtual_size: None,
+            checksum: None,
+            os_hash_value: None,
+            tags: Vec::new(),
+            properties,
+            pool: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let job = crate::volumes::new_job(
+            platter_model::JobKind::VolumeUploadImage,
+            &v.project_id,
+            v.id.as_str(),
+            platter_model::JobParams::VolumeUploadImage(platter_model::VolumeUploadParams {
+                image_id: image.id.clone(),
+                disk_format: req.disk_format,
+                restore: v.status,
+            }),
+        );
+        self.store()
+            .volume_begin_upload(&v.id, req.force, &image, &job)
+            .await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        let v = self.volume_get(ctx, volume_id).await?;
+        Ok((v, image, job_id))
+    }
+
+    /// The `CopyVolumeToImage` step: the volume's data into the image,
+    /// which becomes `active` (nothing to do if it already is).
+    pub(crate) async fn run_copy_to_image(
+        &self,
+        volume_id: &platter_model::VolumeId,
+        p: &platter_model::VolumeUploadParams,
+    ) -> Result<(), String> {
+        let store = self.store();
+        let image = store
+            .image_get(&p.image_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("image {} was deleted", p.image_id))?;
+        match image.status {
+            ImageStatus::Active => return Ok(()),
+            ImageStatus::Saving => {}
+            other => return Err(format!("image {} is {other}", p.image_id)),
+        }
+        let volume = store
+            .volume_get(volume_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("volume {volume_id} is gone"))?;
+        let src = self.backend_of(&volume.pool).map_err(|e| e.to_string())?;
+        let (pool, dst) = self.image_pool().map_err(|e| e.to_string())?;
+        let scratch = self.scratch_dir();
+        let (vid, id, format) = (volume_id.to_string(), p.image_id.clone(), p.disk_format);
+        let stored = tokio::task::spawn_blocking(move || {
+            copy_volume_to_image(&*src, &vid, &*dst, &id, format, &scratch)
+        })
+        .await
+        .map_err(|e| format!("copy task failed: {e}"))??;
+        let data = ImageData {
+            pool,
+            size: stored.size as i64,
+            virtual_size: stored.virtual_size as i64,
+            checksum: stored.md5,
+            os_hash_value: stored.sha512,
+        };
+        if !store
+            .image_finish_upload(&p.image_id, &data)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Err(format!("image {} left saving meanwhile", p.image_id));
+        }
+        Ok(())
+    }
+
+    /// Undoes `CopyVolumeToImage`: the image's devices go.
+    pub(crate) async fn undo_copy_to_image(&self, image_id: &ImageId) -> Result<(), String> {
+        let (_, backend) = self.image_pool().map_err(|e| e.to_string())?;
+        let id = image_id.clone();
+        tokio::task::spawn_blocking(move || delete_devices(&*backend, &id))
+            .await
+            .map_err(|e| format!("undo task failed: {e}"))?
     }
 
     /// The pool images are stored in.
@@ -790,11 +1052,15 @@ impl Platter {
     }
 
     /// At start: uploads a previous process left `saving` are `queued`
-    /// again, with their partial devices and scratch files removed.
-    pub(crate) async fn recover_images(&self) -> DomainResult<()> {
+    /// again, with their partial devices and scratch files removed, except
+    /// the images of unfinished upload jobs (`busy`), which those jobs end.
+    pub(crate) async fn recover_images(
+        &self,
+        busy: &std::collections::HashSet<String>,
+    ) -> DomainResult<()> {
         let (_, backend) = self.image_pool()?;
         for image in self.store().image_list(None).await? {
-            if image.status != ImageStatus::Saving {
+            if image.status != ImageStatus::Saving || busy.contains(image.id.as_str()) {
                 continue;
             }
             tracing::warn!(image = %image.id, "upload interrupted; the image is queued again");
@@ -805,7 +1071,10 @@ impl Platter {
                 .map_err(DomainError::Backend)?;
             self.image_upload_abort_status(&image.id).await;
         }
-        if let Ok(entries) = std::fs::read_dir(self.scratch_dir()) {
+        // Only a scratch directory of our own is swept (the system's
+        // temporary directory may be shared with other services).
+        let own = self.config().scratch_dir.clone();
+        if let Some(Ok(entries)) = own.map(std::fs::read_dir) {
             for e in entries.flatten() {
                 if e.file_name().to_string_lossy().starts_with("image-") {
                     let _ = std::fs::remove_file(e.path());

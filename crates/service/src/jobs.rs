@@ -317,6 +317,9 @@ impl Platter {
                 );
                 self.run_sync_replica(&job.volume_id(), blank).await
             }
+            (JobStep::CopyVolumeToImage, JobParams::VolumeUploadImage(p)) => {
+                self.run_copy_to_image(&job.volume_id(), p).await
+            }
             (JobStep::CopyVolumeToPool, JobParams::VolumeMigrate(p)) => {
                 let (src, dst) = self.migration_backends(p)?;
                 tokio::task::spawn_blocking(move || {
@@ -456,6 +459,10 @@ impl Platter {
                 Self::blocking(&b, move |b| b.delete_snapshot(&id)).await
             }
             JobStep::SyncReplica => self.undo_sync_replica(&job.volume_id()).await,
+            JobStep::CopyVolumeToImage => match &job.params {
+                JobParams::VolumeUploadImage(p) => self.undo_copy_to_image(&p.image_id).await,
+                _ => Ok(()),
+            },
             JobStep::CopyVolumeToPool => match &job.params {
                 JobParams::VolumeMigrate(p) => {
                     let (_, dst) = self.migration_backends(p)?;
@@ -533,7 +540,8 @@ impl Platter {
             | JobStep::RemoveGroupSnapshotRows
             | JobStep::MarkVolumeManaged
             | JobStep::MarkSnapshotManaged
-            | JobStep::MarkReplicaSynced => Ok(()),
+            | JobStep::MarkReplicaSynced
+            | JobStep::MarkVolumeUploaded => Ok(()),
         }
     }
 
@@ -595,6 +603,11 @@ impl Platter {
             JobParams::VolumeReenableReplica(p) => {
                 store
                     .volume_finish_reenable_replica(id, &job.id, p.restore, error)
+                    .await
+            }
+            JobParams::VolumeUploadImage(p) => {
+                store
+                    .volume_finish_upload(id, &job.id, &p.image_id, p.restore, error)
                     .await
             }
             JobParams::VolumeMigrate(p) => {
@@ -753,6 +766,19 @@ impl Platter {
                     .volume_finish_reenable_replica(id, &job.id, VolumeStatus::Available, e)
                     .await
             }
+            // The image is left `saving`; the start-up sweep queues it
+            // again. The volume returns to what its attachments say.
+            JobKind::VolumeUploadImage => {
+                store
+                    .volume_finish_upload(
+                        id,
+                        &job.id,
+                        &Default::default(),
+                        VolumeStatus::Available,
+                        e,
+                    )
+                    .await
+            }
         }
     }
 
@@ -851,7 +877,15 @@ impl Platter {
             tracing::warn!(group_snapshot = %gs.id, from = %gs.status, to = %to, "group snapshot in a transitional status without a job");
             self.store().group_snapshot_set_status(&gs.id, to).await?;
         }
-        self.recover_images().await?;
+        // Images an unfinished upload job is filling stay `saving`.
+        let uploading: HashSet<String> = jobs
+            .iter()
+            .filter_map(|j| match &j.params {
+                JobParams::VolumeUploadImage(p) => Some(p.image_id.to_string()),
+                _ => None,
+            })
+            .collect();
+        self.recover_images(&uploading).await?;
         let count = jobs.len();
         for job in jobs {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");

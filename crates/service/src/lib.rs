@@ -56,7 +56,7 @@ pub use identity::{
     AuthRequest, DomainRef, IssuedToken, ProjectScope, UserRef, ADMIN_ROLE, MEMBER_ROLE,
     READER_ROLE,
 };
-pub use images::{ImageCreate, ImageUpload};
+pub use images::{ImageCreate, ImageUpload, VolumeToImage};
 pub use manage::{ManageableDevice, SnapshotManage, VolumeManage};
 pub use messages::MESSAGE_TTL_SECS;
 pub use platter_backend::{BackendPool, BackendRegistry, Capabilities, PoolStats};

@@ -50,6 +50,7 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
         (JobKind::VolumeReenableReplica, _) => {
             (MessageResource::Volume, A::ReenableReplica, detail)
         }
+        (JobKind::VolumeUploadImage, _) => (MessageResource::Volume, A::UploadImage, detail),
     }
 }
 

@@ -35,6 +35,7 @@ fn action_text(a: MessageAction) -> (&'static str, &'static str) {
         MessageAction::ManageVolume => ("110", "manage existing volume"),
         MessageAction::ManageSnapshot => ("111", "manage existing snapshot"),
         MessageAction::ReenableReplica => ("112", "re-enable volume replication"),
+        MessageAction::UploadImage => ("113", "copy volume to image"),
     }
 }
 

@@ -131,6 +131,10 @@ fn project_routes(state: &ApiState) -> Routes {
                 VolumeBeginDetaching,
                 VolumeForceDetach,
                 VolumeUnmanage,
+                VolumeUploadImage,
+                VolumePromoteReplica,
+                VolumeReenableReplica,
+                VolumeMigrateCompletion,
                 // Each of them reads the volume first.
                 VolumeGet,
             ]),

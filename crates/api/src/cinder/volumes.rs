@@ -6,9 +6,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use platter_model::{
-    AttachMode, AttachmentId, GroupId, ImageId, ProjectId, SnapshotId, VolumeId, VolumeStatus,
+    AttachMode, AttachmentId, GroupId, ImageId, ImageVisibility, ProjectId, SnapshotId, VolumeId,
+    VolumeStatus,
 };
-use platter_service::{VolumeCreate, VolumeListRequest, VolumeUpdate};
+use platter_service::{VolumeCreate, VolumeListRequest, VolumeToImage, VolumeUpdate};
 use serde_json::{json, Map, Value};
 
 use super::params::ListQuery;
@@ -423,6 +424,87 @@ pub async fn action(
             o.opt_bool("lock_volume")?;
             state.platter.volume_migrate(&c.ctx, &id, &host).await?;
             Ok(empty(StatusCode::ACCEPTED))
+        }
+        "os-volume_upload_image" => {
+            let o = action_object(name, value)?;
+            o.deny_unknown(&[
+                "force",
+                "image_name",
+                "disk_format",
+                "container_format",
+                "visibility",
+                "protected",
+            ])?;
+            let force = o.opt_bool("force")?.unwrap_or(false);
+            let image_name = o.opt_str("image_name", 255)?;
+            let disk_format = o
+                .opt_str("disk_format", 16)?
+                .unwrap_or_else(|| "raw".into());
+            let disk_format = disk_format.parse().map_err(|_| {
+                CinderError::bad_request(format!(
+                    "Invalid input received: Invalid disk-format '{disk_format}' is specified. Allowed disk-formats are raw, qcow2, vmdk, vhd, vhdx, iso."
+                ))
+            })?;
+            let container_format = o
+                .opt_str("container_format", 16)?
+                .unwrap_or_else(|| "bare".into());
+            if container_format != "bare" {
+                return Err(CinderError::bad_request(format!(
+                    "Invalid input received: Invalid container format '{container_format}': only bare is supported."
+                )));
+            }
+            let (visibility, protected) = if c.api.at_least(1) {
+                let v = match o.opt_str("visibility", 16)?.as_deref() {
+                    None | Some("private") => ImageVisibility::Private,
+                    Some(other) => other.parse().map_err(|_| {
+                        CinderError::bad_request(format!(
+                            "Invalid input received: Invalid visibility '{other}'."
+                        ))
+                    })?,
+                };
+                (v, o.opt_bool("protected")?.unwrap_or(false))
+            } else {
+                (ImageVisibility::Shared, false)
+            };
+            let req = VolumeToImage {
+                force,
+                image_name,
+                disk_format,
+                container_format,
+                visibility,
+                protected,
+            };
+            let (v, image, _) = state.platter.volume_upload_image(&c.ctx, &id, req).await?;
+            let mut out = json!({
+                "id": v.id,
+                "updated_at": v.updated_at,
+                "status": views::volume_status(v.status),
+                "display_description": v.description,
+                "size": v.size,
+                "volume_type": {
+                    "id": v.volume_type_id,
+                    "name": v.volume_type_name,
+                    "description": null,
+                    "is_public": true,
+                    "extra_specs": {},
+                    "qos_specs_id": null,
+                    "deleted": false,
+                    "deleted_at": null,
+                },
+                "image_id": image.id,
+                "container_format": image.container_format,
+                "disk_format": image.disk_format.map(|f| f.as_str()),
+                "image_name": image.name,
+            });
+            if c.api.at_least(1) {
+                out["visibility"] = json!(image.visibility.as_str());
+                out["protected"] = json!(image.protected);
+            }
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({ "os-volume_upload_image": out })),
+            )
+                .into_response())
         }
         "os-migrate_volume_completion" => {
             let o = action_object(name, value)?;

@@ -312,6 +312,7 @@ fn job_type(kind: JobKind) -> &'static str {
         JobKind::VolumeManage => "manageVolume",
         JobKind::SnapshotManage => "manageSnapshot",
         JobKind::VolumeReenableReplica => "reenableVolumeReplica",
+        JobKind::VolumeUploadImage => "uploadVolumeImage",
     }
 }
 

@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use platter_backend::{BackendPool, BackendRegistry, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{
-    AuthContext, DomainError, GroupId, GroupSnapshotId, GroupSnapshotStatus, GroupStatus, Job,
-    JobId, JobKind, JobStatus, QuotaUsage, ReplicationStatus, SnapshotId, SnapshotStatus, VolumeId,
-    VolumeStatus, GIB,
+    AuthContext, DiskFormat, DomainError, GroupId, GroupSnapshotId, GroupSnapshotStatus,
+    GroupStatus, ImageId, ImageStatus, ImageVisibility, Job, JobId, JobKind, JobStatus, QuotaUsage,
+    ReplicationStatus, SnapshotId, SnapshotStatus, VolumeId, VolumeStatus, GIB,
 };
 use platter_service::{
     CreateRules, FaultInjection, GroupCreate, GroupFromSource, GroupSnapshotCreate,
     GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, SnapshotManage, TypeFields,
-    VolumeCreate, VolumeManage,
+    VolumeCreate, VolumeManage, VolumeToImage,
 };
 use platter_store::Store;
 use platter_store::{SnapshotQuery, VolumeQuery};
@@ -54,6 +54,8 @@ pub enum Scenario {
     /// `src` is of a replicated type and its replica was promoted (it now
     /// lives in pool2); the job makes the replica in `pool` again.
     ReenableReplica,
+    /// `src` uploaded to a new qcow2 image.
+    UploadImage,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -83,6 +85,7 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::VolumeManage => &[Scenario::ManageVolume],
         JobKind::SnapshotManage => &[Scenario::ManageSnapshot],
         JobKind::VolumeReenableReplica => &[Scenario::ReenableReplica],
+        JobKind::VolumeUploadImage => &[Scenario::UploadImage],
     }
 }
 
@@ -104,8 +107,11 @@ fn open(
 ) -> (Platter, Arc<Pool>, Arc<Pool>) {
     let pool = Arc::new(Pool::open(dir.join("pool"), PoolOptions::default()).unwrap());
     let pool2 = Arc::new(Pool::open(dir.join("pool2"), PoolOptions::default()).unwrap());
+    let scratch = dir.join("tmp");
+    std::fs::create_dir_all(&scratch).unwrap();
     let config = ServiceConfig {
         faults,
+        scratch_dir: Some(scratch),
         ..Default::default()
     };
     let registry = BackendRegistry::new(vec![
@@ -256,6 +262,8 @@ pub struct Fixture {
     pub groups: Vec<(GroupId, String)>,
     /// Group snapshots, with their labels.
     pub group_snapshots: Vec<(GroupSnapshotId, String)>,
+    /// Images the job under test makes.
+    pub images: Vec<ImageId>,
 }
 
 impl Fixture {
@@ -298,6 +306,7 @@ impl Scenario {
             Scenario::ManageVolume => JobKind::VolumeManage,
             Scenario::ManageSnapshot => JobKind::SnapshotManage,
             Scenario::ReenableReplica => JobKind::VolumeReenableReplica,
+            Scenario::UploadImage => JobKind::VolumeUploadImage,
         }
     }
 
@@ -523,6 +532,23 @@ impl Scenario {
             Scenario::ReenableReplica => {
                 (None, p.volume_reenable_replica(ctx, &fx.src).await.unwrap())
             }
+            Scenario::UploadImage => {
+                let req = VolumeToImage {
+                    force: false,
+                    image_name: Some("up".into()),
+                    disk_format: DiskFormat::Qcow2,
+                    container_format: "bare".into(),
+                    visibility: ImageVisibility::Private,
+                    protected: false,
+                };
+                let (_, image, job) = p.volume_upload_image(ctx, &fx.src, req).await.unwrap();
+                for (device, label) in [("img", "image-disk"), ("imgf", "image-file")] {
+                    fx.extra
+                        .push((format!("{device}-{}", image.id), label.to_string()));
+                }
+                fx.images.push(image.id.clone());
+                (None, job)
+            }
             Scenario::Delete => (None, p.volume_delete(ctx, &fx.src, true).await.unwrap()),
             Scenario::Extend => (None, p.volume_extend(ctx, &fx.src, 2).await.unwrap()),
             Scenario::SnapshotCreate => {
@@ -677,6 +703,22 @@ impl Scenario {
                     assert!(
                         !w.pool2().volume_exists(&target).unwrap(),
                         "undo left the replica"
+                    );
+                }
+            }
+            Scenario::UploadImage => {
+                let v = volume(fx.src.clone()).await;
+                assert_eq!(v.status, VolumeStatus::Available);
+                let image = p.image_get(ctx, &fx.images[0]).await.unwrap();
+                assert_eq!(image.status, ImageStatus::Killed);
+                for (device, _) in fx.extra.iter().filter(|(_, l)| l.starts_with("image-")) {
+                    assert!(
+                        w.pool().open_snapshot(device).is_err(),
+                        "undo left {device}"
+                    );
+                    assert!(
+                        !w.pool().volume_exists(device).unwrap(),
+                        "undo left {device}"
                     );
                 }
             }
@@ -883,6 +925,11 @@ impl Scenario {
             | Scenario::Qos
             | Scenario::Rollback
             | Scenario::Migrate => before,
+            // The killed image is deleted.
+            Scenario::UploadImage => {
+                p.image_delete(ctx, &fx.images[0]).await.unwrap();
+                before
+            }
             // Re-enabling again makes the replica.
             Scenario::ReenableReplica => {
                 let job = p.volume_reenable_replica(ctx, &fx.src).await.unwrap();

@@ -1,7 +1,8 @@
 //! Images: records, tags, properties and members.
 
 use platter_model::{
-    DomainResult, Image, ImageId, ImageMember, ImageStatus, MemberStatus, Metadata, ProjectId,
+    DomainResult, Image, ImageId, ImageMember, ImageStatus, Job, JobId, MemberStatus, Metadata,
+    ProjectId, VolumeId, VolumeStatus,
 };
 
 /// A change to an image's record (Glance's PATCH, applied): `Some` fields
@@ -51,5 +52,20 @@ repository! {
         async fn image_member_upsert(&self, m: &ImageMember) -> DomainResult<()>;
         async fn image_member_delete(&self, id: &ImageId, member: &ProjectId) -> DomainResult<bool>;
         async fn image_member_set_status(&self, id: &ImageId, member: &ProjectId, status: MemberStatus) -> DomainResult<bool>;
+        /// Starts an upload of a volume to a new image, in one
+        /// transaction: the image's row (`saving`), the volume from
+        /// `available` (or, with `force`, `in-use`) to `uploading`, and the
+        /// job. Returns the status to restore.
+        async fn volume_begin_upload(&self, volume_id: &VolumeId, force: bool, image: &Image, job: &Job) -> DomainResult<VolumeStatus>;
+        /// Ends it: the volume back to `restore`, the image `killed` on
+        /// failure (its data is gone), and the job's end.
+        async fn volume_finish_upload(
+            &self,
+            volume_id: &VolumeId,
+            job_id: &JobId,
+            image_id: &ImageId,
+            restore: VolumeStatus,
+            error: Option<&str>,
+        ) -> DomainResult<()>;
     }
 }

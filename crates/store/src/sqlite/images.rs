@@ -5,13 +5,16 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use platter_model::{
-    DomainResult, Image, ImageId, ImageMember, ImageStatus, MemberStatus, ProjectId,
+    DomainError, DomainResult, Image, ImageId, ImageMember, ImageStatus, Job, JobId, MemberStatus,
+    ProjectId, VolumeId, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::metadata::{self, MetaTable};
-use super::{db_err, now_text, opt_str, parse_enum, RowExt, SqliteStore};
+use super::volume_rows::{require_volume, settle};
+use super::volumes::cas;
+use super::{db_err, jobs, now_text, opt_str, parse_enum, RowExt, SqliteStore};
 use crate::repo::{ImageData, ImageRepo, ImageUpdate};
 
 fn image_from_row(r: &SqliteRow) -> DomainResult<Image> {
@@ -127,6 +130,44 @@ async fn set_column(
     Ok(())
 }
 
+async fn insert_image(conn: &mut SqliteConnection, i: &Image) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO images (id, name, owner, status, visibility, protected, os_hidden, disk_format, \
+         container_format, min_disk, min_ram, size, virtual_size, checksum, os_hash_value, pool, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(i.id.as_str())
+    .bind(&i.name)
+    .bind(i.owner.as_str())
+    .bind(i.status.as_str())
+    .bind(i.visibility.as_str())
+    .bind(i.protected as i64)
+    .bind(i.os_hidden as i64)
+    .bind(i.disk_format.map(|f| f.as_str()))
+    .bind(&i.container_format)
+    .bind(i.min_disk)
+    .bind(i.min_ram)
+    .bind(i.size)
+    .bind(i.virtual_size)
+    .bind(&i.checksum)
+    .bind(&i.os_hash_value)
+    .bind(opt_str(&i.pool))
+    .bind(i.created_at.to_string())
+    .bind(i.updated_at.to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    set_tags(conn, &i.id, &i.tags).await?;
+    metadata::upsert(
+        conn,
+        MetaTable::ImageProperties,
+        i.id.as_str(),
+        &i.properties,
+    )
+    .await?;
+    Ok(())
+}
+
 fn member_from_row(r: &SqliteRow) -> DomainResult<ImageMember> {
     Ok(ImageMember {
         image_id: r.id("image_id"),
@@ -141,40 +182,7 @@ fn member_from_row(r: &SqliteRow) -> DomainResult<ImageMember> {
 impl ImageRepo for SqliteStore {
     async fn image_insert(&self, i: &Image) -> DomainResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO images (id, name, owner, status, visibility, protected, os_hidden, disk_format, \
-             container_format, min_disk, min_ram, size, virtual_size, checksum, os_hash_value, pool, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(i.id.as_str())
-        .bind(&i.name)
-        .bind(i.owner.as_str())
-        .bind(i.status.as_str())
-        .bind(i.visibility.as_str())
-        .bind(i.protected as i64)
-        .bind(i.os_hidden as i64)
-        .bind(i.disk_format.map(|f| f.as_str()))
-        .bind(&i.container_format)
-        .bind(i.min_disk)
-        .bind(i.min_ram)
-        .bind(i.size)
-        .bind(i.virtual_size)
-        .bind(&i.checksum)
-        .bind(&i.os_hash_value)
-        .bind(opt_str(&i.pool))
-        .bind(i.created_at.to_string())
-        .bind(i.updated_at.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        set_tags(&mut tx, &i.id, &i.tags).await?;
-        metadata::upsert(
-            &mut tx,
-            MetaTable::ImageProperties,
-            i.id.as_str(),
-            &i.properties,
-        )
-        .await?;
+        insert_image(&mut tx, i).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -371,5 +379,69 @@ impl ImageRepo for SqliteStore {
         .await
         .map_err(db_err)?;
         Ok(res.rows_affected() == 1)
+    }
+
+    async fn volume_begin_upload(
+        &self,
+        volume_id: &VolumeId,
+        force: bool,
+        image: &Image,
+        job: &Job,
+    ) -> DomainResult<VolumeStatus> {
+        let mut tx = self.begin().await?;
+        let v = require_volume(&mut tx, volume_id).await?;
+        let allowed: &[VolumeStatus] = if force {
+            &[VolumeStatus::Available, VolumeStatus::InUse]
+        } else {
+            &[VolumeStatus::Available]
+        };
+        if !allowed.contains(&v.status) {
+            return Err(DomainError::volume_state(format!(
+                "Volume {volume_id} status must be {}, but current status is: {}.",
+                if force {
+                    "available or in-use"
+                } else {
+                    "available"
+                },
+                v.status
+            )));
+        }
+        if !cas(&mut tx, volume_id, &[v.status], VolumeStatus::Uploading).await? {
+            return Err(DomainError::volume_state(format!(
+                "Volume {volume_id} changed status concurrently."
+            )));
+        }
+        insert_image(&mut tx, image).await?;
+        jobs::insert(&mut tx, job).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(v.status)
+    }
+
+    async fn volume_finish_upload(
+        &self,
+        volume_id: &VolumeId,
+        job_id: &JobId,
+        image_id: &ImageId,
+        restore: VolumeStatus,
+        error: Option<&str>,
+    ) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        if cas(&mut tx, volume_id, &[VolumeStatus::Uploading], restore).await? {
+            settle(&mut tx, volume_id).await?;
+        }
+        // A failed job's image is killed, even if its copy had finished:
+        // the undo removed its data.
+        if error.is_some() {
+            sqlx::query(
+                "UPDATE images SET status = 'killed', updated_at = ? WHERE id = ? AND status IN ('saving', 'active')",
+            )
+            .bind(now_text())
+            .bind(image_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
     }
 }
