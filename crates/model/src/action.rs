@@ -223,8 +223,9 @@ actions! {
     ImageDelete => "delete_image", Write, Some("ims:images:delete");
     ImageUpload => "upload_image", Write, Some("ims:images:upload");
     ImageDownload => "download_image", Read, Some("ims:images:download");
-    ImageDeactivate => "deactivate", Admin, None;
-    ImageReactivate => "reactivate", Admin, None;
+    /// The image's owner (a member of its project) or an admin.
+    ImageDeactivate => "deactivate", Write, Some("ims:images:deactivate");
+    ImageReactivate => "reactivate", Write, Some("ims:images:reactivate");
     ImageMemberList => "get_members", Read, Some("ims:images:getMembers");
     ImageMemberAdd => "add_member", Write, Some("ims:images:share");
     ImageMemberGet => "get_member", Read, Some("ims:images:getMember");

@@ -758,8 +758,8 @@ impl Platter {
         Ok(())
     }
 
-    /// Admin: hides (`deactivated`) or shows again (`active`) an image's
-    /// data.
+    /// The owner (or an admin) hides (`deactivated`) or shows again
+    /// (`active`) an image's data.
     pub async fn image_set_active(
         &self,
         ctx: &AuthContext,
@@ -780,7 +780,7 @@ impl Platter {
             )
         };
         self.authorize(ctx, action)?;
-        let image = self.image_find(ctx, id).await?;
+        let image = self.image_owned(ctx, id).await?;
         if image.status == to {
             return Ok(());
         }
