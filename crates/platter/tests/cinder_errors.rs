@@ -152,7 +152,7 @@ async fn bad_requests_get_cinder_faults_and_write_nothing() {
             Some(r#"{"volume": {"size": 1, "imageRef": "6d1f6b36-4b5e-4b0d-9b0e-9f8a3e0e0e0e"}}"#),
             400,
             "badRequest",
-            "imageRef",
+            "image identifier",
         ),
         (
             Method::POST,

@@ -13,11 +13,12 @@ fn workspace() -> PathBuf {
 
 /// The layers, lowest first. A crate may depend only on crates of strictly
 /// lower layers: shared types and the storage contract at the bottom; the
-/// metadata store, the block engine and the NBD server on them; the service
+/// metadata store, the block engine, the NBD server and the backup
+/// repository on them; the service
 /// over those; the HTTP API over the service; the binary over everything.
 const LAYERS: &[&[&str]] = &[
     &["platter-model", "platter-backend"],
-    &["platter-store", "platter-engine", "platter-nbd"],
+    &["platter-store", "platter-engine", "platter-nbd", "platter-backup"],
     &["platter-service"],
     &["platter-api"],
     &["platter"],
@@ -100,6 +101,7 @@ fn crates_depend_only_on_lower_layers() {
     expect("platter-engine", &["platter-backend"]);
     expect("platter-nbd", &["platter-backend"]);
     expect("platter-store", &["platter-model"]);
+    expect("platter-backup", &["platter-backend"]);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,362 @@
+//! Platter's backup repository: volumes stored as fixed-size chunks,
+//! compressed (zstd), named by their SHA-256 and so stored once however
+//! many backups (and volumes) hold them, with one manifest per backup.
+//!
+//! - A chunk that reads as zeros is not stored (the manifest says so).
+//! - An incremental backup reads only the chunks its caller says changed
+//!   since the parent (the engine knows which blocks differ between two
+//!   devices); the others are the parent's.
+//! - A restore checks every chunk against its hash before writing it.
+//! - Deleting a backup deletes its manifest; [`Repository::gc`] then
+//!   removes the chunks no manifest names.
+//!
+//! Chunks live behind [`ChunkStore`], so an object store can replace the
+//! directory ([`DirStore`]).
+
+mod dir;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use platter_backend::VolumeIo;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use dir::DirStore;
+
+/// Bytes per chunk: small enough that a 1% change rewrites about 1% of a
+/// volume, large enough that a 1 TiB volume has a manageable manifest.
+pub const CHUNK_SIZE: u64 = 1 << 20;
+const ZSTD_LEVEL: i32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("backup {0} does not exist in the repository")]
+    NoBackup(String),
+    #[error("chunk {0} is missing from the repository")]
+    MissingChunk(String),
+    #[error("chunk {hash} is corrupt: {why}")]
+    Corrupt { hash: String, why: String },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("I/O error on {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("volume I/O: {0}")]
+    Volume(#[from] platter_backend::BackendError),
+}
+
+pub type BackupResult<T> = Result<T, BackupError>;
+
+pub(crate) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
+    let what = what.into();
+    move |source| BackupError::Io { what, source }
+}
+
+/// Where chunks are kept: by hash, write-once.
+pub trait ChunkStore: Send + Sync {
+    fn has(&self, hash: &str) -> BackupResult<bool>;
+    /// Stores a chunk's compressed bytes (replacing a partial earlier
+    /// write of the same hash); durable when it returns.
+    fn put(&self, hash: &str, compressed: &[u8]) -> BackupResult<()>;
+    fn get(&self, hash: &str) -> BackupResult<Vec<u8>>;
+    /// Deletes a chunk; a missing one is fine.
+    fn delete(&self, hash: &str) -> BackupResult<()>;
+    /// Every stored chunk's hash, and its stored (compressed) size.
+    fn list(&self) -> BackupResult<Vec<(String, u64)>>;
+}
+
+/// One backup: its size and, per chunk, the hash of its bytes (`None`: the
+/// chunk reads as zeros).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    /// The volume's size in bytes.
+    pub size: u64,
+    pub chunk_size: u64,
+    /// The backup this one is incremental to, if any.
+    pub parent: Option<String>,
+    pub chunks: Vec<Option<String>>,
+}
+
+impl Manifest {
+    pub fn chunk_count(size: u64) -> usize {
+        size.div_ceil(CHUNK_SIZE) as usize
+    }
+}
+
+/// What a backup read and stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackupStats {
+    /// Chunks read from the volume.
+    pub chunks_read: u64,
+    /// Chunks the repository did not have and now stores.
+    pub chunks_new: u64,
+    /// Compressed bytes those new chunks take.
+    pub bytes_stored: u64,
+    /// Chunks that read as zeros (not stored).
+    pub chunks_zero: u64,
+}
+
+/// The facts `check` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    pub backups: u64,
+    pub chunks: u64,
+    /// `(backup, chunk hash, what is wrong)`.
+    pub problems: Vec<(String, String, String)>,
+}
+
+pub struct Repository {
+    root: PathBuf,
+    chunks: Box<dyn ChunkStore>,
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+impl Repository {
+    /// A repository in a directory: manifests in `manifests/`, chunks in
+    /// `chunks/` ([`DirStore`]).
+    pub fn open_dir(root: &Path) -> BackupResult<Repository> {
+        let chunks = DirStore::open(&root.join("chunks"))?;
+        Repository::with_store(root, Box::new(chunks))
+    }
+
+    /// Manifests in `root/manifests`, chunks in `chunks`.
+    pub fn with_store(root: &Path, chunks: Box<dyn ChunkStore>) -> BackupResult<Repository> {
+        let manifests = root.join("manifests");
+        std::fs::create_dir_all(&manifests).map_err(io_err(manifests.display().to_string()))?;
+        Ok(Repository {
+            root: root.to_path_buf(),
+            chunks,
+        })
+    }
+
+    fn manifest_path(&self, id: &str) -> BackupResult<PathBuf> {
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(BackupError::Invalid(format!("bad backup id {id:?}")));
+        }
+        Ok(self.root.join("manifests").join(format!("{id}.json")))
+    }
+
+    pub fn manifest(&self, id: &str) -> BackupResult<Manifest> {
+        let path = self.manifest_path(id)?;
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BackupError::NoBackup(id.to_string()))
+            }
+            Err(e) => return Err(io_err(path.display().to_string())(e)),
+        };
+        serde_json::from_slice(&text).map_err(|e| BackupError::Corrupt {
+            hash: format!("manifest {id}"),
+            why: e.to_string(),
+        })
+    }
+
+    pub fn exists(&self, id: &str) -> BackupResult<bool> {
+        Ok(self.manifest_path(id)?.exists())
+    }
+
+    /// Every backup's id.
+    pub fn list(&self) -> BackupResult<Vec<String>> {
+        let dir = self.root.join("manifests");
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&dir).map_err(io_err(dir.display().to_string()))? {
+            let e = e.map_err(io_err(dir.display().to_string()))?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(id) = name.strip_suffix(".json") {
+                out.push(id.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Backs `io` up as backup `id`. With a `parent`, `changed(i)` says
+    /// whether chunk `i` may differ from the parent's: the others are
+    /// taken from the parent's manifest unread. The manifest is written
+    /// last (atomically), after every chunk it names is durable; running
+    /// the same backup again (after a crash) redoes it.
+    pub fn backup(
+        &self,
+        id: &str,
+        io: &dyn VolumeIo,
+        parent: Option<&str>,
+        changed: &dyn Fn(usize) -> bool,
+    ) -> BackupResult<BackupStats> {
+        let path = self.manifest_path(id)?;
+        let size = io.size()?;
+        let parent = parent.map(|p| self.manifest(p)).transpose()?;
+        if let Some(p) = &parent {
+            if p.chunk_size != CHUNK_SIZE {
+                return Err(BackupError::Invalid(format!(
+                    "parent {} has chunks of {} bytes",
+                    p.id, p.chunk_size
+                )));
+            }
+        }
+        let count = Manifest::chunk_count(size);
+        let mut chunks = Vec::with_capacity(count);
+        let mut stats = BackupStats::default();
+        let mut buf = vec![0u8; CHUNK_SIZE as usize];
+        for i in 0..count {
+            let from_parent = parent
+                .as_ref()
+                .filter(|_| !changed(i))
+                .and_then(|p| p.chunks.get(i).cloned());
+            if let Some(entry) = from_parent {
+                chunks.push(entry);
+                continue;
+            }
+            let offset = i as u64 * CHUNK_SIZE;
+            let n = CHUNK_SIZE.min(size - offset) as usize;
+            io.read_at(&mut buf[..n], offset)?;
+            stats.chunks_read += 1;
+            if buf[..n].iter().all(|&b| b == 0) {
+                stats.chunks_zero += 1;
+                chunks.push(None);
+                continue;
+            }
+            let hash = sha256_hex(&buf[..n]);
+            if !self.chunks.has(&hash)? {
+                let compressed = zstd::bulk::compress(&buf[..n], ZSTD_LEVEL)
+                    .map_err(io_err(format!("compressing chunk {hash}")))?;
+                self.chunks.put(&hash, &compressed)?;
+                stats.chunks_new += 1;
+                stats.bytes_stored += compressed.len() as u64;
+            }
+            chunks.push(Some(hash));
+        }
+        let manifest = Manifest {
+            id: id.to_string(),
+            size,
+            chunk_size: CHUNK_SIZE,
+            parent: parent.map(|p| p.id),
+            chunks,
+        };
+        let text = serde_json::to_vec(&manifest)
+            .map_err(|e| BackupError::Invalid(format!("writing the manifest: {e}")))?;
+        dir::write_atomic(&path, &text)?;
+        Ok(stats)
+    }
+
+    /// A chunk's bytes, checked against its hash.
+    fn chunk(&self, hash: &str, len: usize) -> BackupResult<Vec<u8>> {
+        let compressed = self.chunks.get(hash)?;
+        let data = zstd::bulk::decompress(&compressed, len).map_err(|e| BackupError::Corrupt {
+            hash: hash.to_string(),
+            why: e.to_string(),
+        })?;
+        if data.len() != len || sha256_hex(&data) != hash {
+            return Err(BackupError::Corrupt {
+                hash: hash.to_string(),
+                why: "its bytes do not match its hash".into(),
+            });
+        }
+        Ok(data)
+    }
+
+    /// Writes backup `id` onto `io` (at least the backup's size), every
+    /// chunk checked against its hash first; zero chunks are written as
+    /// zeros. Bytes past the backup's size are left as they are.
+    pub fn restore(&self, id: &str, io: &dyn VolumeIo) -> BackupResult<()> {
+        let m = self.manifest(id)?;
+        if io.size()? < m.size {
+            return Err(BackupError::Invalid(format!(
+                "the target holds {} bytes, the backup {}",
+                io.size()?,
+                m.size
+            )));
+        }
+        for (i, entry) in m.chunks.iter().enumerate() {
+            let offset = i as u64 * m.chunk_size;
+            let n = m.chunk_size.min(m.size - offset) as usize;
+            match entry {
+                None => io.write_zeroes(offset, n as u64)?,
+                Some(hash) => io.write_at(&self.chunk(hash, n)?, offset)?,
+            }
+        }
+        io.flush()?;
+        Ok(())
+    }
+
+    /// Deletes a backup's manifest (its chunks go at the next [`gc`]).
+    ///
+    /// [`gc`]: Repository::gc
+    pub fn delete(&self, id: &str) -> BackupResult<()> {
+        let path = self.manifest_path(id)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(path.display().to_string())(e)),
+        }
+    }
+
+    /// Removes every chunk no manifest names; returns how many and their
+    /// stored bytes.
+    pub fn gc(&self) -> BackupResult<(u64, u64)> {
+        let mut live = HashSet::new();
+        for id in self.list()? {
+            for h in self.manifest(&id)?.chunks.into_iter().flatten() {
+                live.insert(h);
+            }
+        }
+        let (mut n, mut bytes) = (0, 0);
+        for (hash, size) in self.chunks.list()? {
+            if !live.contains(&hash) {
+                self.chunks.delete(&hash)?;
+                n += 1;
+                bytes += size;
+            }
+        }
+        Ok((n, bytes))
+    }
+
+    /// Stored chunks and their compressed bytes in all.
+    pub fn usage(&self) -> BackupResult<(u64, u64)> {
+        let all = self.chunks.list()?;
+        Ok((all.len() as u64, all.iter().map(|(_, s)| s).sum()))
+    }
+
+    /// Reads every chunk of every backup and checks it against its hash.
+    pub fn check(&self) -> BackupResult<CheckReport> {
+        let mut report = CheckReport::default();
+        let mut checked = HashSet::new();
+        for id in self.list()? {
+            report.backups += 1;
+            let m = match self.manifest(&id) {
+                Ok(m) => m,
+                Err(e) => {
+                    report.problems.push((id, String::new(), e.to_string()));
+                    continue;
+                }
+            };
+            for (i, entry) in m.chunks.iter().enumerate() {
+                let Some(hash) = entry else { continue };
+                if !checked.insert(hash.clone()) {
+                    continue;
+                }
+                report.chunks += 1;
+                let offset = i as u64 * m.chunk_size;
+                let n = m.chunk_size.min(m.size - offset) as usize;
+                if let Err(e) = self.chunk(hash, n) {
+                    report
+                        .problems
+                        .push((id.clone(), hash.clone(), e.to_string()));
+                }
+            }
+        }
+        Ok(report)
+    }
+}
