@@ -102,6 +102,42 @@ pub struct Image {
     pub updated_at: Timestamp,
 }
 
+impl Image {
+    /// The least size, GiB, of a volume from the image: its `min_disk`,
+    /// and room for its disk.
+    pub fn min_volume_gib(&self) -> i64 {
+        let bytes = self.virtual_size.max(self.size).unwrap_or(0).max(0) as u64;
+        (bytes.div_ceil(crate::GIB) as i64)
+            .max(self.min_disk)
+            .max(1)
+    }
+
+    /// What a volume from the image records of it (Cinder's
+    /// `volume_image_metadata`, every value a string): the image's
+    /// identity and data facts, and its custom properties.
+    pub fn volume_metadata(&self) -> Metadata {
+        let mut m = self.properties.clone();
+        m.insert("image_id".into(), self.id.to_string());
+        if let Some(n) = &self.name {
+            m.insert("image_name".into(), n.clone());
+        }
+        let facts = [
+            ("checksum", self.checksum.clone()),
+            ("container_format", self.container_format.clone()),
+            ("disk_format", self.disk_format.map(|f| f.to_string())),
+            ("min_disk", Some(self.min_disk.to_string())),
+            ("min_ram", Some(self.min_ram.to_string())),
+            ("size", self.size.map(|s| s.to_string())),
+        ];
+        for (k, v) in facts {
+            if let Some(v) = v {
+                m.insert(k.into(), v);
+            }
+        }
+        m
+    }
+}
+
 /// A project an image is shared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageMember {

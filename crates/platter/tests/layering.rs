@@ -18,7 +18,12 @@ fn workspace() -> PathBuf {
 /// over those; the HTTP API over the service; the binary over everything.
 const LAYERS: &[&[&str]] = &[
     &["platter-model", "platter-backend"],
-    &["platter-store", "platter-engine", "platter-nbd", "platter-backup"],
+    &[
+        "platter-store",
+        "platter-engine",
+        "platter-nbd",
+        "platter-backup",
+    ],
     &["platter-service"],
     &["platter-api"],
     &["platter"],

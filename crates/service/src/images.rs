@@ -340,40 +340,6 @@ fn store_upload(
     stored.map(|()| probe.virtual_size)
 }
 
-/// The least size, GiB, of a volume from an image: its `min_disk`, and
-/// room for its disk.
-pub(crate) fn image_min_gib(image: &Image) -> i64 {
-    let bytes = image.virtual_size.max(image.size).unwrap_or(0).max(0) as u64;
-    (bytes.div_ceil(platter_model::GIB) as i64)
-        .max(image.min_disk)
-        .max(1)
-}
-
-/// What a volume from an image records of it (Cinder's
-/// `volume_image_metadata`, every value a string): the image's identity
-/// and data facts, and its custom properties.
-pub(crate) fn volume_image_metadata(image: &Image) -> Metadata {
-    let mut m = image.properties.clone();
-    m.insert("image_id".into(), image.id.to_string());
-    if let Some(n) = &image.name {
-        m.insert("image_name".into(), n.clone());
-    }
-    let facts = [
-        ("checksum", image.checksum.clone()),
-        ("container_format", image.container_format.clone()),
-        ("disk_format", image.disk_format.map(|f| f.to_string())),
-        ("min_disk", Some(image.min_disk.to_string())),
-        ("min_ram", Some(image.min_ram.to_string())),
-        ("size", image.size.map(|s| s.to_string())),
-    ];
-    for (k, v) in facts {
-        if let Some(v) = v {
-            m.insert(k.into(), v);
-        }
-    }
-    m
-}
-
 /// Copies a snapshot device of one backend into a new volume of another,
 /// skipping zeros (a volume from an image stored in another pool).
 pub(crate) fn copy_snapshot_to_volume(

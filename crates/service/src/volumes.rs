@@ -648,8 +648,8 @@ impl Platter {
         let mut image_metadata = Metadata::new();
         if let Some(image_id) = &req.image_id {
             let image = self.image_for_volume(ctx, image_id).await?;
-            source_size = Some(crate::images::image_min_gib(&image));
-            image_metadata = crate::images::volume_image_metadata(&image);
+            source_size = Some(image.min_volume_gib());
+            image_metadata = image.volume_metadata();
             source = VolumeSource::Image(image.id);
         }
         let vtype = match (&req.volume_type, &source_volume) {
