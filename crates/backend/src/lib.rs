@@ -188,6 +188,18 @@ pub trait StorageBackend: Send + Sync + 'static {
     /// [`StorageBackend::rename_volume`] for a snapshot device
     /// ([`BackendError::SnapshotNotFound`] when neither exists).
     fn rename_snapshot(&self, from: &str, to: &str) -> BackendResult<()>;
+
+    /// The byte ranges `(offset, len)` of volume `volume_id` that may
+    /// differ from snapshot `snapshot_id` (an incremental backup reads only
+    /// these), in order; `None` when the backend cannot tell (then
+    /// everything may differ). The default cannot tell.
+    fn changed_ranges(
+        &self,
+        _snapshot_id: &str,
+        _volume_id: &str,
+    ) -> BackendResult<Option<Vec<(u64, u64)>>> {
+        Ok(None)
+    }
 }
 
 /// Block I/O on one open volume or snapshot. Safe to share across threads.

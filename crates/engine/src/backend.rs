@@ -10,7 +10,7 @@ use platter_backend::{
 
 use crate::io::engine_to_backend;
 use crate::pool::Pool;
-use crate::EngineError;
+use crate::{EngineError, BLOCK};
 
 fn volume(id: &str) -> BackendResult<String> {
     check_id(id)?;
@@ -163,6 +163,27 @@ impl StorageBackend for Pool {
     fn extend_volume(&self, volume_id: &str, new_size: u64) -> BackendResult<()> {
         self.resize(&volume(volume_id)?, new_size)
             .map_err(|e| missing(e, false, volume_id))
+    }
+
+    /// The engine knows: the blocks whose mapping differs between the two
+    /// trees (shared subtrees skipped), [`Pool::changed_blocks`].
+    fn changed_ranges(
+        &self,
+        snapshot_id: &str,
+        volume_id: &str,
+    ) -> BackendResult<Option<Vec<(u64, u64)>>> {
+        let (snap, vol) = (snapshot(snapshot_id)?, volume(volume_id)?);
+        if !self.exists(&snap) {
+            return Err(BackendError::SnapshotNotFound(snapshot_id.to_string()));
+        }
+        let runs = self
+            .changed_blocks(&snap, &vol)
+            .map_err(|e| missing(e, false, volume_id))?;
+        Ok(Some(
+            runs.into_iter()
+                .map(|(first, count)| (first * BLOCK, count * BLOCK))
+                .collect(),
+        ))
     }
 
     fn volume_exists(&self, volume_id: &str) -> BackendResult<bool> {

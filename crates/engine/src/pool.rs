@@ -793,6 +793,37 @@ impl Pool {
         Ok(out)
     }
 
+    /// The blocks whose contents may differ between devices `a` and `b`
+    /// (say a snapshot and the volume it was taken of), as runs of
+    /// `(first block, count)` in order. Shared subtrees are skipped, so
+    /// the cost follows the changes. Blocks past the smaller device's end
+    /// count as changed.
+    pub fn changed_blocks(&self, a: &str, b: &str) -> EngineResult<Vec<(u64, u64)>> {
+        let snapshot_of = |name: &str| -> EngineResult<(Tree, u64)> {
+            let dev = self.inner.device(name)?;
+            let st = read(&dev.state);
+            Ok((st.tree.clone(), st.size))
+        };
+        let (ta, sa) = snapshot_of(a)?;
+        let (tb, sb) = snapshot_of(b)?;
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        let mut push = |v: u64| match runs.last_mut() {
+            Some((first, count)) if *first + *count == v => *count += 1,
+            _ => runs.push((v, 1)),
+        };
+        ta.diff(&tb, &mut push);
+        let (small, large) = (sa.min(sb) / BLOCK, sa.max(sb).div_ceil(BLOCK));
+        if large > small {
+            // Trim runs past the smaller end, then add the tail whole.
+            runs.retain(|(first, _)| *first < small);
+            if let Some((first, count)) = runs.last_mut() {
+                *count = (*count).min(small - *first);
+            }
+            runs.push((small, large - small));
+        }
+        Ok(runs)
+    }
+
     /// The physical block behind a device's virtual block (for tests and tools).
     pub fn physical_block(&self, name: &str, vblock: u64) -> EngineResult<Option<u64>> {
         let dev = self.inner.device(name)?;

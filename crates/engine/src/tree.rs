@@ -256,6 +256,61 @@ impl Tree {
     pub fn for_each_mapped<F: FnMut(u64, Entry)>(&self, f: &mut F) {
         each_mapped(&self.root, DEPTH - 1, 0, f);
     }
+    /// Calls `f` with every block whose mapping differs between this tree
+    /// and `other`, in order. Subtrees the two share (the same node, as a
+    /// snapshot and its volume share everything neither rewrote) are
+    /// skipped unvisited, so the cost follows what changed, not the size.
+    pub fn diff<F: FnMut(u64)>(&self, other: &Tree, f: &mut F) {
+        diff_in(Some(&self.root), Some(&other.root), DEPTH - 1, 0, f);
+    }
+}
+
+/// The child `i` of an interior node (none for a missing node or a leaf).
+fn child(node: Option<&Arc<Node>>, i: usize) -> Option<&Arc<Node>> {
+    match node.map(|n| &**n) {
+        Some(Node::Interior(n)) => n.children[i].as_ref(),
+        _ => None,
+    }
+}
+
+/// Slot `s` of a leaf as `(pblock, crc)`; `(0, 0)` when unmapped.
+fn leaf_slot(node: Option<&Arc<Node>>, s: usize) -> (u64, u32) {
+    match node.map(|n| &**n) {
+        Some(Node::Leaf(l)) => (l.pblocks[s], l.crcs[s]),
+        _ => (0, 0),
+    }
+}
+
+fn diff_in<F: FnMut(u64)>(
+    a: Option<&Arc<Node>>,
+    b: Option<&Arc<Node>>,
+    level: u32,
+    base: u64,
+    f: &mut F,
+) {
+    match (a, b) {
+        (None, None) => return,
+        (Some(x), Some(y)) if Arc::ptr_eq(x, y) => return,
+        _ => {}
+    }
+    if level == 0 {
+        for s in 0..FANOUT {
+            if leaf_slot(a, s) != leaf_slot(b, s) {
+                f(base + s as u64);
+            }
+        }
+        return;
+    }
+    let span = 1u64 << (FANOUT_BITS * level);
+    for i in 0..FANOUT {
+        diff_in(
+            child(a, i),
+            child(b, i),
+            level - 1,
+            base + i as u64 * span,
+            f,
+        );
+    }
 }
 
 #[cold]

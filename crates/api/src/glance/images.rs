@@ -4,7 +4,7 @@
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::StreamExt;
 use platter_model::{
@@ -472,13 +472,27 @@ pub(super) async fn reactivate(
 }
 
 /// `PUT /v2/images/{id}/file` → 204: the data, streamed (chunked or not,
-/// empty allowed), in `application/octet-stream`.
+/// empty allowed), in `application/octet-stream`. An error answered before
+/// the body was read closes the connection (`Connection: close`), so a
+/// client does not send its next request after unread data.
 pub(super) async fn upload(
     State(state): State<ApiState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
     req: Request,
-) -> GlanceResult {
+) -> Response {
+    match receive(state, c, id, req).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            let mut resp = e.into_response();
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+    }
+}
+
+async fn receive(state: ApiState, c: Caller, id: String, req: Request) -> GlanceResult {
     let media = req
         .headers()
         .get(header::CONTENT_TYPE)
