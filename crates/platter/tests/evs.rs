@@ -386,3 +386,60 @@ async fn the_deprecated_v1_show_answers_huaweis_cinder_volume_detail() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(code(&r).starts_with("EVS."), "{}", r.body);
 }
+
+/// EVS's `imageRef`: a system disk from an image (Huawei IMS property
+/// names are kept as the image's properties), bootable, with the image's
+/// metadata; a bad or unknown image is refused with EVS's codes.
+#[tokio::test]
+async fn a_disk_from_an_image_is_bootable_and_records_the_image() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let base = format!("{}/v2/images", server.image_url());
+    let created: Value = c
+        .http
+        .post(&base)
+        .header("X-Auth-Token", &c.token)
+        .json(&json!({"name": "centos", "disk_format": "raw", "container_format": "bare",
+                      "__os_type": "Linux", "__platform": "CentOS", "min_disk": 10}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let image = created["id"].as_str().unwrap().to_string();
+    let resp = c
+        .http
+        .put(format!("{base}/{image}/file"))
+        .header("X-Auth-Token", &c.token)
+        .header("Content-Type", "application/octet-stream")
+        .body(vec![0x42u8; 1 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+
+    let mut body = volume("sys", 1);
+    body["volume"]["imageRef"] = json!(image);
+    let r = evs(&c, Method::POST, "v2.1", "/cloudvolumes", Some(body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let job = r.body["job_id"].as_str().unwrap().to_string();
+    assert_eq!(wait_job(&c, &job).await["status"], "SUCCESS");
+    let id = r.body["volume_ids"][0].as_str().unwrap();
+    let v = evs(&c, Method::GET, "v2", &format!("/cloudvolumes/{id}"), None).await;
+    let v = &v.body["volume"];
+    assert_eq!(v["bootable"], "true", "{v}");
+    assert_eq!(v["volume_image_metadata"]["image_id"], image.as_str());
+    assert_eq!(v["volume_image_metadata"]["__os_type"], "Linux");
+
+    // Not a UUID, then an image nobody has.
+    let mut body = volume("bad", 1);
+    body["volume"]["imageRef"] = json!("centos");
+    let r = evs(&c, Method::POST, "v2.1", "/cloudvolumes", Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let mut body = volume("none", 1);
+    body["volume"]["imageRef"] = json!("0d4e8e1a-0000-4000-8000-000000000000");
+    let r = evs(&c, Method::POST, "v2.1", "/cloudvolumes", Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(code(&r).starts_with("EVS."), "{}", r.body);
+}
