@@ -114,6 +114,8 @@ async fn a_disabled_volume_service_gets_no_volumes_and_the_failure_is_a_message(
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let keep = create_and_settle(&c, json!({"size": 1})).await;
+    let keep = keep["id"].as_str().unwrap().to_string();
     let r = c
         .put("/os-services/freeze", json!({"host": "nohost"}))
         .await;
@@ -131,6 +133,21 @@ async fn a_disabled_volume_service_gets_no_volumes_and_the_failure_is_a_message(
         create_and_settle(&c, json!({"size": 1})).await["status"],
         "error"
     );
+    // Nor does it change the volumes it holds (Cinder's rule).
+    let frozen = "Modification operations are not allowed on frozen storage backends.";
+    for r in [
+        c.delete(&format!("/volumes/{keep}")).await,
+        c.post(
+            &format!("/volumes/{keep}/action"),
+            json!({"os-extend": {"new_size": 2}}),
+        )
+        .await,
+        c.post("/snapshots", json!({"snapshot": {"volume_id": keep}}))
+            .await,
+    ] {
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert!(r.body.to_string().contains(frozen), "{}", r.body);
+    }
 
     let r = c.put("/os-services/thaw", json!({"host": "platter"})).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -138,6 +155,8 @@ async fn a_disabled_volume_service_gets_no_volumes_and_the_failure_is_a_message(
         create_and_settle(&c, json!({"size": 1})).await["status"],
         "available"
     );
+    let r = c.delete(&format!("/volumes/{keep}")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
 
     // Members cannot see or change services.
     let m = c.new_project_user(&server, "p", "u", "member").await;

@@ -399,8 +399,10 @@ async fn a_disk_from_an_image_is_bootable_and_records_the_image() {
         .http
         .post(&base)
         .header("X-Auth-Token", &c.token)
-        .json(&json!({"name": "centos", "disk_format": "raw", "container_format": "bare",
-                      "__os_type": "Linux", "__platform": "CentOS", "min_disk": 10}))
+        .json(
+            &json!({"name": "centos", "disk_format": "raw", "container_format": "bare",
+                      "__os_type": "Linux", "__platform": "CentOS", "min_disk": 10}),
+        )
         .send()
         .await
         .unwrap()

@@ -355,6 +355,7 @@ impl Platter {
     ) -> DomainResult<(JobId, Option<OrderId>)> {
         self.authorize(ctx, Action::VolumeRetype)?;
         let v = self.volume_get(ctx, id).await?;
+        self.refuse_frozen(&v).await?;
         let t = self.volume_type_usable(ctx, new_type).await?;
         refuse_encrypted(&t)?;
         if !evs_matrix && t.id == v.volume_type_id {
@@ -446,7 +447,8 @@ impl Platter {
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::SnapshotRollback)?;
         let s = self.snapshot_get(ctx, snapshot_id).await?;
-        self.volume_get(ctx, volume_id).await?;
+        let v = self.volume_get(ctx, volume_id).await?;
+        self.refuse_frozen(&v).await?;
         let job = new_job(
             JobKind::VolumeRollback,
             &s.project_id,

@@ -187,6 +187,25 @@ impl Platter {
             .collect())
     }
 
+    /// Cinder's rule for a frozen backend (replication freeze): no
+    /// management operation changes what it holds, while attachments and
+    /// I/O go on.
+    pub(crate) async fn refuse_frozen(&self, v: &platter_model::Volume) -> DomainResult<()> {
+        let host = crate::scheduler::volume_host_of(&self.volume_host(v));
+        let frozen = self
+            .store()
+            .service_states()
+            .await?
+            .into_iter()
+            .any(|s| s.binary == "cinder-volume" && s.frozen && s.host == host);
+        if frozen {
+            return Err(DomainError::invalid(
+                "Modification operations are not allowed on frozen storage backends.",
+            ));
+        }
+        Ok(())
+    }
+
     /// Admin: the volumes and snapshots a volume host holds, in total and
     /// per project.
     pub async fn host_show(&self, ctx: &AuthContext, host: &str) -> DomainResult<Vec<HostUsage>> {

@@ -99,6 +99,7 @@ impl Platter {
         target_pool: String,
         new_type: Option<&VolumeType>,
     ) -> DomainResult<JobId> {
+        self.refuse_frozen(v).await?;
         if target_pool == v.pool {
             return Err(DomainError::invalid(format!(
                 "Volume {} is already in pool {target_pool}.",

@@ -132,6 +132,7 @@ impl Platter {
     ) -> DomainResult<(Snapshot, JobId)> {
         self.authorize(ctx, Action::SnapshotCreate)?;
         let volume = self.volume_get(ctx, &req.volume_id).await?;
+        self.refuse_frozen(&volume).await?;
         let id = SnapshotId::new();
         let job = new_job(
             JobKind::SnapshotCreate,
@@ -252,6 +253,9 @@ impl Platter {
         force: bool,
     ) -> DomainResult<JobId> {
         let s = self.snapshot_get(ctx, id).await?;
+        if let Some(v) = self.store().volume_get(&s.volume_id).await? {
+            self.refuse_frozen(&v).await?;
+        }
         let job = new_job(
             JobKind::SnapshotDelete,
             &s.project_id,

@@ -779,6 +779,7 @@ impl Platter {
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeDelete)?;
         let v = self.volume_get(ctx, id).await?;
+        self.refuse_frozen(&v).await?;
         if let Some(order) = v.order_id() {
             return Err(DomainError::volume_state(format!(
                 "Volume {id} is yearly/monthly (order {order}); unsubscribe it instead of deleting it."
@@ -842,6 +843,7 @@ impl Platter {
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeExtend)?;
         let v = self.volume_get(ctx, id).await?;
+        self.refuse_frozen(&v).await?;
         let (job, from) = self.plan_extend(&v, new_size, online)?;
         self.store()
             .volume_begin_extend(id, new_size, from, &job, &self.quota_defaults_now())
