@@ -189,14 +189,15 @@ pub trait StorageBackend: Send + Sync + 'static {
     /// ([`BackendError::SnapshotNotFound`] when neither exists).
     fn rename_snapshot(&self, from: &str, to: &str) -> BackendResult<()>;
 
-    /// The byte ranges `(offset, len)` of volume `volume_id` that may
-    /// differ from snapshot `snapshot_id` (an incremental backup reads only
-    /// these), in order; `None` when the backend cannot tell (then
-    /// everything may differ). The default cannot tell.
+    /// The byte ranges `(offset, len)` of snapshot `snapshot_id` that may
+    /// differ from the earlier snapshot `base_id` of the same volume (an
+    /// incremental backup reads only these), in order; `None` when the
+    /// backend cannot tell (then everything may differ). The default
+    /// cannot tell.
     fn changed_ranges(
         &self,
+        _base_id: &str,
         _snapshot_id: &str,
-        _volume_id: &str,
     ) -> BackendResult<Option<Vec<(u64, u64)>>> {
         Ok(None)
     }

@@ -169,16 +169,18 @@ impl StorageBackend for Pool {
     /// trees (shared subtrees skipped), [`Pool::changed_blocks`].
     fn changed_ranges(
         &self,
+        base_id: &str,
         snapshot_id: &str,
-        volume_id: &str,
     ) -> BackendResult<Option<Vec<(u64, u64)>>> {
-        let (snap, vol) = (snapshot(snapshot_id)?, volume(volume_id)?);
-        if !self.exists(&snap) {
-            return Err(BackendError::SnapshotNotFound(snapshot_id.to_string()));
+        let (base, snap) = (snapshot(base_id)?, snapshot(snapshot_id)?);
+        for (name, id) in [(&base, base_id), (&snap, snapshot_id)] {
+            if !self.exists(name) {
+                return Err(BackendError::SnapshotNotFound(id.to_string()));
+            }
         }
         let runs = self
-            .changed_blocks(&snap, &vol)
-            .map_err(|e| missing(e, false, volume_id))?;
+            .changed_blocks(&base, &snap)
+            .map_err(|e| missing(e, true, snapshot_id))?;
         Ok(Some(
             runs.into_iter()
                 .map(|(first, count)| (first * BLOCK, count * BLOCK))

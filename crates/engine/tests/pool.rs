@@ -498,9 +498,10 @@ fn the_backend_reports_changed_byte_ranges_for_incremental_backups() {
         .unwrap()
         .write_at(&pattern(6, 10), 40 * MIB + 1)
         .unwrap();
+    pool.create_snapshot("vol", "next").unwrap();
     assert_eq!(
-        pool.changed_ranges("base", "vol").unwrap(),
+        pool.changed_ranges("base", "next").unwrap(),
         Some(vec![(40 * MIB, BLOCK)])
     );
-    assert!(pool.changed_ranges("nope", "vol").is_err());
+    assert!(pool.changed_ranges("nope", "next").is_err());
 }

@@ -213,6 +213,12 @@ actions! {
     HostGet => "volume_extension:hosts", Admin, None;
     JobGet => "evs:jobs:get", Read, None;
 
+    // ---- backups
+    BackupCreate => "backup:create", Write, None;
+    BackupList => "backup:get_all", Read, None;
+    BackupGet => "backup:get", Read, None;
+    BackupDelete => "backup:delete", Write, None;
+
     // ---- images (Glance's policy names, Huawei IMS's IAM actions)
     ImageCreate => "add_image", Write, Some("ims:images:create");
     ImageList => "get_images", Read, Some("ims:images:list");

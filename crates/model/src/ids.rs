@@ -192,6 +192,10 @@ id_type! {
     ImageId, new = new_uuid
 }
 id_type! {
+    /// A backup (UUID).
+    BackupId, new = new_uuid
+}
+id_type! {
     /// A yearly/monthly order (EVS's shape, `CS` + date and time + 5
     /// letters; made by the service).
     OrderId

@@ -4,8 +4,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    DiskFormat, ImageId, JobId, OrderId, ProjectId, SnapshotId, Timestamp, VolumeId, VolumeSource,
-    VolumeStatus, VolumeTypeId,
+    BackupId, DiskFormat, ImageId, JobId, OrderId, ProjectId, SnapshotId, Timestamp, VolumeId,
+    VolumeSource, VolumeStatus, VolumeTypeId,
 };
 
 /// What a durable job does. Each kind is a short list of idempotent steps.
@@ -35,12 +35,16 @@ pub enum JobKind {
     /// Copies a volume's data into a new image (Cinder's
     /// `os-volume_upload_image`).
     VolumeUploadImage,
+    /// Backs a volume up into the backup repository.
+    BackupCreate,
+    /// Deletes a backup from the repository.
+    BackupDelete,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 17] = [
+    pub const ALL: [JobKind; 19] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -58,6 +62,8 @@ impl JobKind {
         JobKind::SnapshotManage,
         JobKind::VolumeReenableReplica,
         JobKind::VolumeUploadImage,
+        JobKind::BackupCreate,
+        JobKind::BackupDelete,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -83,6 +89,8 @@ impl JobKind {
             JobKind::SnapshotManage => &[AdoptSnapshotDevice, MarkSnapshotManaged],
             JobKind::VolumeReenableReplica => &[SyncReplica, MarkReplicaSynced],
             JobKind::VolumeUploadImage => &[CopyVolumeToImage, MarkVolumeUploaded],
+            JobKind::BackupCreate => &[SnapshotForBackup, WriteBackup, MarkBackupCreated],
+            JobKind::BackupDelete => &[DeleteBackupData, RemoveBackupRow],
         }
     }
 
@@ -114,6 +122,8 @@ impl JobKind {
             JobKind::SnapshotManage => "snapshot_manage",
             JobKind::VolumeReenableReplica => "volume_reenable_replica",
             JobKind::VolumeUploadImage => "volume_upload_image",
+            JobKind::BackupCreate => "backup_create",
+            JobKind::BackupDelete => "backup_delete",
         }
     }
 }
@@ -140,6 +150,8 @@ impl FromStr for JobKind {
             "manageSnapshot" => JobKind::SnapshotManage,
             "reenableVolumeReplica" => JobKind::VolumeReenableReplica,
             "uploadVolumeImage" => JobKind::VolumeUploadImage,
+            "createBackup" => JobKind::BackupCreate,
+            "deleteBackup" => JobKind::BackupDelete,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -248,6 +260,22 @@ pub enum JobStep {
     CopyVolumeToImage,
     /// `uploading` -> the status before, and the job's end.
     MarkVolumeUploaded,
+    /// Takes the snapshot the backup reads (`bk-<backup id>`), kept as
+    /// the base of the next incremental backup. Undo: delete it.
+    SnapshotForBackup,
+    /// Writes the snapshot's chunks and the manifest to the repository
+    /// (only the chunks changed since the parent's snapshot, for an
+    /// incremental backup). Undo: delete the manifest.
+    WriteBackup,
+    /// `creating` -> `available`, the volume back to its status, and the
+    /// job's end. On failure: `error`.
+    MarkBackupCreated,
+    /// Deletes the manifest, the chunks no other backup names, and the
+    /// backup's snapshot. Undo: none (gone).
+    DeleteBackupData,
+    /// Removes the backup's row and ends the job. On failure:
+    /// `error_deleting`.
+    RemoveBackupRow,
 }
 
 impl JobStep {
@@ -286,6 +314,11 @@ impl JobStep {
             JobStep::MarkReplicaSynced => "MarkReplicaSynced",
             JobStep::CopyVolumeToImage => "CopyVolumeToImage",
             JobStep::MarkVolumeUploaded => "MarkVolumeUploaded",
+            JobStep::SnapshotForBackup => "SnapshotForBackup",
+            JobStep::WriteBackup => "WriteBackup",
+            JobStep::MarkBackupCreated => "MarkBackupCreated",
+            JobStep::DeleteBackupData => "DeleteBackupData",
+            JobStep::RemoveBackupRow => "RemoveBackupRow",
         }
     }
 }
@@ -492,6 +525,21 @@ pub struct VolumeUploadParams {
     pub restore: VolumeStatus,
 }
 
+/// Input of a backup job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupJobParams {
+    /// The backed-up volume.
+    pub volume_id: VolumeId,
+    /// The pool holding the backup's snapshot.
+    pub pool: String,
+    /// The backup an incremental one builds on.
+    #[serde(default)]
+    pub parent_id: Option<BackupId>,
+    /// The status the volume returns to after a create.
+    #[serde(default = "available")]
+    pub restore: VolumeStatus,
+}
+
 /// Input of a snapshot create or delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotParams {
@@ -530,6 +578,8 @@ pub enum JobParams {
     SnapshotManage(SnapshotManageParams),
     VolumeReenableReplica(VolumeReplicaParams),
     VolumeUploadImage(VolumeUploadParams),
+    BackupCreate(BackupJobParams),
+    BackupDelete(BackupJobParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -560,6 +610,8 @@ impl JobParams {
             JobParams::SnapshotManage(_) => JobKind::SnapshotManage,
             JobParams::VolumeReenableReplica(_) => JobKind::VolumeReenableReplica,
             JobParams::VolumeUploadImage(_) => JobKind::VolumeUploadImage,
+            JobParams::BackupCreate(_) => JobKind::BackupCreate,
+            JobParams::BackupDelete(_) => JobKind::BackupDelete,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -583,6 +635,7 @@ impl JobParams {
             JobParams::SnapshotManage(p) => serde_json::to_value(p),
             JobParams::VolumeReenableReplica(p) => serde_json::to_value(p),
             JobParams::VolumeUploadImage(p) => serde_json::to_value(p),
+            JobParams::BackupCreate(p) | JobParams::BackupDelete(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -617,6 +670,8 @@ impl JobParams {
             JobKind::SnapshotManage => parse(&raw, JobParams::SnapshotManage),
             JobKind::VolumeReenableReplica => parse(&raw, JobParams::VolumeReenableReplica),
             JobKind::VolumeUploadImage => parse(&raw, JobParams::VolumeUploadImage),
+            JobKind::BackupCreate => parse(&raw, JobParams::BackupCreate),
+            JobKind::BackupDelete => parse(&raw, JobParams::BackupDelete),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -832,6 +887,8 @@ mod tests {
                 JobKind::SnapshotManage => 14,
                 JobKind::VolumeReenableReplica => 15,
                 JobKind::VolumeUploadImage => 16,
+                JobKind::BackupCreate => 17,
+                JobKind::BackupDelete => 18,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

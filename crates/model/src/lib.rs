@@ -5,6 +5,7 @@
 //! about HTTP or JSON field names of any family.
 
 mod action;
+mod backup;
 mod credential;
 mod error;
 mod group;
@@ -23,6 +24,7 @@ mod type_encryption;
 mod volume;
 
 pub use action::{Access, Action};
+pub use backup::{backup_snapshot_device, Backup, BackupStatus};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{CreateRule, DomainError, DomainResult, QosRule};
 pub use group::{
@@ -31,7 +33,7 @@ pub use group::{
 };
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use ids::{
-    new_hex_id, new_uuid, AccessKeyId, AttachmentId, DomainId, GroupId, GroupSnapshotId,
+    new_hex_id, new_uuid, AccessKeyId, AttachmentId, BackupId, DomainId, GroupId, GroupSnapshotId,
     GroupTypeId, ImageId, JobId, MessageId, OrderId, ProjectId, QosSpecsId, RoleId, SnapshotId,
     TransferId, UserId, VolumeId, VolumeTypeId,
 };
@@ -40,8 +42,8 @@ pub use image::{
     ImageStatus, ImageVisibility, MemberStatus,
 };
 pub use job::{
-    GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus, JobStep, Order,
-    SnapshotManageParams, SnapshotParams, VolumeCreateParams, VolumeDeleteParams,
+    BackupJobParams, GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus,
+    JobStep, Order, SnapshotManageParams, SnapshotParams, VolumeCreateParams, VolumeDeleteParams,
     VolumeExtendParams, VolumeManageParams, VolumeMigrateParams, VolumeQosParams,
     VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams, VolumeUploadParams,
 };

@@ -30,6 +30,8 @@ string_enum! {
         ManageSnapshot => "manage_snapshot",
         ReenableReplica => "reenable_replica",
         UploadImage => "upload_image",
+        CreateBackup => "create_backup",
+        DeleteBackup => "delete_backup",
     }
 }
 
@@ -49,6 +51,7 @@ string_enum! {
         Snapshot => "snapshot",
         Group => "group",
         GroupSnapshot => "group_snapshot",
+        Backup => "backup",
     }
 }
 

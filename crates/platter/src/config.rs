@@ -304,6 +304,7 @@ impl Config {
                 port: nbd_port,
             },
             scratch_dir: Some(data_dir.join("tmp")),
+            backup_dir: Some(data_dir.join("backups")),
             ..Default::default()
         };
         if let Some(zones) = file.availability_zones {

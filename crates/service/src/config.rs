@@ -25,6 +25,10 @@ pub struct ServiceConfig {
     /// Where uploads are staged before they go into a pool (the data
     /// directory's `tmp`); `None`: the system's temporary directory.
     pub scratch_dir: Option<std::path::PathBuf>,
+    /// The backup repository's directory (the data directory's
+    /// `backups`); `None`: `platter-backups` in the system's temporary
+    /// directory.
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -40,6 +44,7 @@ impl Default for ServiceConfig {
             faults: FaultInjection::default(),
             data_path: platter_backend::DataPathEndpoint::default(),
             scratch_dir: None,
+            backup_dir: None,
         }
     }
 }

@@ -202,6 +202,9 @@ impl Platter {
     /// The backend of the pool a job's volume (or its snapshot's volume)
     /// lives in.
     async fn job_backend(&self, job: &Job) -> Result<Arc<dyn StorageBackend>, String> {
+        if let JobParams::BackupCreate(p) | JobParams::BackupDelete(p) = &job.params {
+            return self.backend_of(&p.pool).map_err(|e| e.to_string());
+        }
         if let Some(pool) = job.params.group_pool() {
             return self.backend_of(pool).map_err(|e| e.to_string());
         }
@@ -316,6 +319,18 @@ impl Platter {
                     })
                 );
                 self.run_sync_replica(&job.volume_id(), blank).await
+            }
+            (JobStep::SnapshotForBackup, JobParams::BackupCreate(p)) => {
+                self.run_backup_snapshot(&job.resource_id.as_str().into(), p)
+                    .await
+            }
+            (JobStep::WriteBackup, JobParams::BackupCreate(p)) => {
+                self.run_backup_write(&job.resource_id.as_str().into(), p)
+                    .await
+            }
+            (JobStep::DeleteBackupData, JobParams::BackupDelete(p)) => {
+                self.remove_backup_data(&job.resource_id.as_str().into(), p, true)
+                    .await
             }
             (JobStep::CopyVolumeToImage, JobParams::VolumeUploadImage(p)) => {
                 self.run_copy_to_image(&job.volume_id(), p).await
@@ -459,6 +474,20 @@ impl Platter {
                 Self::blocking(&b, move |b| b.delete_snapshot(&id)).await
             }
             JobStep::SyncReplica => self.undo_sync_replica(&job.volume_id()).await,
+            JobStep::SnapshotForBackup => match &job.params {
+                JobParams::BackupCreate(p) => {
+                    self.undo_backup_snapshot(&job.resource_id.as_str().into(), p)
+                        .await
+                }
+                _ => Ok(()),
+            },
+            JobStep::WriteBackup => match &job.params {
+                JobParams::BackupCreate(p) => {
+                    self.remove_backup_data(&job.resource_id.as_str().into(), p, false)
+                        .await
+                }
+                _ => Ok(()),
+            },
             JobStep::CopyVolumeToImage => match &job.params {
                 JobParams::VolumeUploadImage(p) => self.undo_copy_to_image(&p.image_id).await,
                 _ => Ok(()),
@@ -541,7 +570,10 @@ impl Platter {
             | JobStep::MarkVolumeManaged
             | JobStep::MarkSnapshotManaged
             | JobStep::MarkReplicaSynced
-            | JobStep::MarkVolumeUploaded => Ok(()),
+            | JobStep::MarkVolumeUploaded
+            | JobStep::MarkBackupCreated
+            | JobStep::DeleteBackupData
+            | JobStep::RemoveBackupRow => Ok(()),
         }
     }
 
@@ -608,6 +640,18 @@ impl Platter {
             JobParams::VolumeUploadImage(p) => {
                 store
                     .volume_finish_upload(id, &job.id, &p.image_id, p.restore, error)
+                    .await
+            }
+            JobParams::BackupCreate(p) => {
+                let backup = job.resource_id.as_str().into();
+                let objects = self.backup_object_count(&backup);
+                store
+                    .backup_finish_create(&backup, &job.id, objects, p.restore, error)
+                    .await
+            }
+            JobParams::BackupDelete(_) => {
+                store
+                    .backup_finish_delete(&job.resource_id.as_str().into(), &job.id, error)
                     .await
             }
             JobParams::VolumeMigrate(p) => {
@@ -768,6 +812,22 @@ impl Platter {
             }
             // The image is left `saving`; the start-up sweep queues it
             // again. The volume returns to what its attachments say.
+            JobKind::BackupCreate => {
+                store
+                    .backup_finish_create(
+                        &job.resource_id.as_str().into(),
+                        &job.id,
+                        0,
+                        VolumeStatus::Available,
+                        e,
+                    )
+                    .await
+            }
+            JobKind::BackupDelete => {
+                store
+                    .backup_finish_delete(&job.resource_id.as_str().into(), &job.id, e)
+                    .await
+            }
             JobKind::VolumeUploadImage => {
                 store
                     .volume_finish_upload(

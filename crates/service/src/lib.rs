@@ -7,6 +7,7 @@
 
 mod attachments;
 mod authz;
+mod backups;
 mod config;
 mod credentials;
 mod evs;
@@ -35,6 +36,7 @@ use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, Connection, ConnectionInfo};
 pub use authz::{Authorizer, DenyList, RoleAuthorizer};
+pub use backups::BackupCreate;
 pub use config::{FaultInjection, ServiceConfig};
 pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use evs::{

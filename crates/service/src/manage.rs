@@ -138,10 +138,11 @@ impl Platter {
         self.authorize(ctx, Action::VolumeManageableList)?;
         let pool = self.pool_by_host(host)?;
         let devices = blocking(&pool.backend, |b| b.list_volumes()).await?;
-        // An image's devices are the image service's, not Cinder's.
+        // An image's devices are the image service's, a backup's snapshot
+        // the backup's: not Cinder's to manage.
         let devices: Vec<_> = devices
             .into_iter()
-            .filter(|d| !platter_model::is_image_device(&d.id))
+            .filter(|d| !platter_model::is_image_device(&d.id) && !d.id.starts_with("bk-"))
             .collect();
         let ids: Vec<String> = devices.iter().map(|d| d.id.clone()).collect();
         let mut tracked = self.store().volume_devices_tracked(&ids).await?;
@@ -164,10 +165,11 @@ impl Platter {
         self.authorize(ctx, Action::SnapshotManageableList)?;
         let pool = self.pool_by_host(host)?;
         let devices = blocking(&pool.backend, |b| b.list_snapshots()).await?;
-        // An image's devices are the image service's, not Cinder's.
+        // An image's devices are the image service's, a backup's snapshot
+        // the backup's: not Cinder's to manage.
         let devices: Vec<_> = devices
             .into_iter()
-            .filter(|d| !platter_model::is_image_device(&d.id))
+            .filter(|d| !platter_model::is_image_device(&d.id) && !d.id.starts_with("bk-"))
             .collect();
         let ids: Vec<String> = devices.iter().map(|d| d.id.clone()).collect();
         let mut tracked = self.store().snapshot_devices_tracked(&ids).await?;

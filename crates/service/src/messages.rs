@@ -51,6 +51,8 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
             (MessageResource::Volume, A::ReenableReplica, detail)
         }
         (JobKind::VolumeUploadImage, _) => (MessageResource::Volume, A::UploadImage, detail),
+        (JobKind::BackupCreate, _) => (MessageResource::Backup, A::CreateBackup, detail),
+        (JobKind::BackupDelete, _) => (MessageResource::Backup, A::DeleteBackup, detail),
     }
 }
 

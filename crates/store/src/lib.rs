@@ -20,12 +20,12 @@ use platter_model::DomainResult;
 
 pub use platter_model::{Page, SortDir, SortKey};
 pub use repo::{
-    AttachmentQuery, AttachmentRepo, CredentialRepo, ExtendTarget, GroupChange, GroupQuery,
-    GroupRepo, GroupSnapshotQuery, GroupTypeQuery, IdempotencyClaim, IdentityRepo, ImageData,
-    ImageRepo, ImageUpdate, JobRepo, Lifecycle, ManageRepo, MessageRepo, NewAttachment, NewGroup,
-    NewGroupSnapshot, NewSnapshot, NewVolume, OrderRepo, QuotaDefaults, QuotaRepo, ReplicaRepo,
-    Repos, ServiceRepo, SnapshotQuery, SnapshotRepo, StoredTransfer, TrackedDevice, TransferRepo,
-    TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
+    AttachmentQuery, AttachmentRepo, BackupRepo, CredentialRepo, ExtendTarget, GroupChange,
+    GroupQuery, GroupRepo, GroupSnapshotQuery, GroupTypeQuery, IdempotencyClaim, IdentityRepo,
+    ImageData, ImageRepo, ImageUpdate, JobRepo, Lifecycle, ManageRepo, MessageRepo, NewAttachment,
+    NewGroup, NewGroupSnapshot, NewSnapshot, NewVolume, OrderRepo, QuotaDefaults, QuotaRepo,
+    ReplicaRepo, Repos, ServiceRepo, SnapshotQuery, SnapshotRepo, StoredTransfer, TrackedDevice,
+    TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
 };
 pub use sqlite::LOG_DIRECTIVES;
 

@@ -36,6 +36,8 @@ fn action_text(a: MessageAction) -> (&'static str, &'static str) {
         MessageAction::ManageSnapshot => ("111", "manage existing snapshot"),
         MessageAction::ReenableReplica => ("112", "re-enable volume replication"),
         MessageAction::UploadImage => ("113", "copy volume to image"),
+        MessageAction::CreateBackup => ("114", "create backup"),
+        MessageAction::DeleteBackup => ("115", "delete backup"),
     }
 }
 
@@ -57,6 +59,7 @@ fn view(state: &ApiState, c: &Caller, m: &UserMessage) -> Value {
         MessageResource::Snapshot => "SNAPSHOT",
         MessageResource::Group => "GROUP",
         MessageResource::GroupSnapshot => "GROUP_SNAPSHOT",
+        MessageResource::Backup => "BACKUP",
     };
     json!({
         "id": m.id,

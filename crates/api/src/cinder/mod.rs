@@ -2,6 +2,7 @@
 //! `/v3/{project_id}` and `/v2/{project_id}`.
 
 mod attachments;
+mod backups;
 mod errors;
 mod group_types;
 mod groups;
@@ -175,6 +176,36 @@ fn project_routes(state: &ApiState) -> Routes {
             "/volumes/{volume_id}/metadata/{key}",
             Gate::All(&[VolumeMetadataDelete, VolumeGet]),
             metadata::item_remove(Owner::Volume),
+        )
+        .add(
+            M::GET,
+            "/backups",
+            Gate::All(&[BackupList]),
+            get(backups::list),
+        )
+        .add(
+            M::POST,
+            "/backups",
+            Gate::All(&[BackupCreate, VolumeGet]),
+            post(backups::create),
+        )
+        .add(
+            M::GET,
+            "/backups/detail",
+            Gate::All(&[BackupList]),
+            get(backups::list_detail),
+        )
+        .add(
+            M::GET,
+            "/backups/{backup_id}",
+            Gate::All(&[BackupGet]),
+            get(backups::show),
+        )
+        .add(
+            M::DELETE,
+            "/backups/{backup_id}",
+            Gate::All(&[BackupDelete, BackupGet]),
+            delete(backups::delete),
         )
         .add(
             M::GET,

@@ -313,6 +313,8 @@ fn job_type(kind: JobKind) -> &'static str {
         JobKind::SnapshotManage => "manageSnapshot",
         JobKind::VolumeReenableReplica => "reenableVolumeReplica",
         JobKind::VolumeUploadImage => "uploadVolumeImage",
+        JobKind::BackupCreate => "createBackup",
+        JobKind::BackupDelete => "deleteBackup",
     }
 }
 

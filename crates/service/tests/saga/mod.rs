@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use platter_backend::{BackendPool, BackendRegistry, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{
-    AuthContext, DiskFormat, DomainError, GroupId, GroupSnapshotId, GroupSnapshotStatus,
-    GroupStatus, ImageId, ImageStatus, ImageVisibility, Job, JobId, JobKind, JobStatus, QuotaUsage,
-    ReplicationStatus, SnapshotId, SnapshotStatus, VolumeId, VolumeStatus, GIB,
+    AuthContext, BackupId, BackupStatus, DiskFormat, DomainError, GroupId, GroupSnapshotId,
+    GroupSnapshotStatus, GroupStatus, ImageId, ImageStatus, ImageVisibility, Job, JobId, JobKind,
+    JobStatus, QuotaUsage, ReplicationStatus, SnapshotId, SnapshotStatus, VolumeId, VolumeStatus,
+    GIB,
 };
 use platter_service::{
-    CreateRules, FaultInjection, GroupCreate, GroupFromSource, GroupSnapshotCreate,
+    BackupCreate, CreateRules, FaultInjection, GroupCreate, GroupFromSource, GroupSnapshotCreate,
     GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, SnapshotManage, TypeFields,
     VolumeCreate, VolumeManage, VolumeToImage,
 };
@@ -56,6 +57,10 @@ pub enum Scenario {
     ReenableReplica,
     /// `src` uploaded to a new qcow2 image.
     UploadImage,
+    /// A full backup of `src`.
+    BackupCreate,
+    /// A backup of `src`, made in the setup, deleted.
+    BackupDelete,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -86,6 +91,8 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::SnapshotManage => &[Scenario::ManageSnapshot],
         JobKind::VolumeReenableReplica => &[Scenario::ReenableReplica],
         JobKind::VolumeUploadImage => &[Scenario::UploadImage],
+        JobKind::BackupCreate => &[Scenario::BackupCreate],
+        JobKind::BackupDelete => &[Scenario::BackupDelete],
     }
 }
 
@@ -112,6 +119,7 @@ fn open(
     let config = ServiceConfig {
         faults,
         scratch_dir: Some(scratch),
+        backup_dir: Some(dir.join("backups")),
         ..Default::default()
     };
     let registry = BackendRegistry::new(vec![
@@ -264,6 +272,8 @@ pub struct Fixture {
     pub group_snapshots: Vec<(GroupSnapshotId, String)>,
     /// Images the job under test makes.
     pub images: Vec<ImageId>,
+    /// Backups of the scenario.
+    pub backups: Vec<BackupId>,
 }
 
 impl Fixture {
@@ -307,6 +317,8 @@ impl Scenario {
             Scenario::ManageSnapshot => JobKind::SnapshotManage,
             Scenario::ReenableReplica => JobKind::VolumeReenableReplica,
             Scenario::UploadImage => JobKind::VolumeUploadImage,
+            Scenario::BackupCreate => JobKind::BackupCreate,
+            Scenario::BackupDelete => JobKind::BackupDelete,
         }
     }
 
@@ -465,6 +477,17 @@ impl Scenario {
             // Newer bytes than the snapshot's.
             w.write(&src, 3, 0);
         }
+        if self == Scenario::BackupDelete {
+            let req = BackupCreate {
+                volume_id: src.clone(),
+                ..Default::default()
+            };
+            let (b, job) = w.p().backup_create(&w.ctx, req).await.unwrap();
+            assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+            fx.extra
+                .push((format!("bk-{}", b.id), "backup-snap".into()));
+            fx.backups.push(b.id);
+        }
         // What the manage scenarios take back: a device no row tracks.
         match self {
             Scenario::ManageVolume => w.p().volume_unmanage(&w.ctx, &src).await.unwrap(),
@@ -532,6 +555,21 @@ impl Scenario {
             Scenario::ReenableReplica => {
                 (None, p.volume_reenable_replica(ctx, &fx.src).await.unwrap())
             }
+            Scenario::BackupCreate => {
+                let req = BackupCreate {
+                    volume_id: fx.src.clone(),
+                    ..Default::default()
+                };
+                let (b, job) = p.backup_create(ctx, req).await.unwrap();
+                fx.extra
+                    .push((format!("bk-{}", b.id), "backup-snap".into()));
+                fx.backups.push(b.id);
+                (None, job)
+            }
+            Scenario::BackupDelete => (
+                None,
+                p.backup_delete(ctx, &fx.backups[0], false).await.unwrap(),
+            ),
             Scenario::UploadImage => {
                 let req = VolumeToImage {
                     force: false,
@@ -705,6 +743,24 @@ impl Scenario {
                         "undo left the replica"
                     );
                 }
+            }
+            Scenario::BackupCreate => {
+                let b = p.backup_get(ctx, &fx.backups[0]).await.unwrap();
+                assert_eq!(b.status, BackupStatus::Error);
+                assert_eq!(volume(fx.src.clone()).await.status, VolumeStatus::Available);
+                let snap = format!("bk-{}", b.id);
+                assert!(w.pool().open_snapshot(&snap).is_err(), "undo left {snap}");
+                let repo =
+                    platter_backup::Repository::open_dir(&w.dir.path().join("backups")).unwrap();
+                assert!(
+                    !repo.exists(b.id.as_str()).unwrap(),
+                    "undo left the manifest"
+                );
+                assert_eq!(repo.usage().unwrap().0, 0, "undo left chunks");
+            }
+            Scenario::BackupDelete => {
+                let b = p.backup_get(ctx, &fx.backups[0]).await.unwrap();
+                assert_eq!(b.status, BackupStatus::ErrorDeleting);
             }
             Scenario::UploadImage => {
                 let v = volume(fx.src.clone()).await;
@@ -925,6 +981,18 @@ impl Scenario {
             | Scenario::Qos
             | Scenario::Rollback
             | Scenario::Migrate => before,
+            // The failed backup is deleted.
+            Scenario::BackupCreate => {
+                let job = p.backup_delete(ctx, &fx.backups[0], false).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            // Deleting again (forced, from error_deleting) finishes it.
+            Scenario::BackupDelete => {
+                let job = p.backup_delete(ctx, &fx.backups[0], true).await.unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
+            }
             // The killed image is deleted.
             Scenario::UploadImage => {
                 p.image_delete(ctx, &fx.images[0]).await.unwrap();

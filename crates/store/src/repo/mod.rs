@@ -55,6 +55,7 @@ macro_rules! repository {
 }
 
 mod attachments;
+mod backups;
 mod credentials;
 mod groups;
 mod identity;
@@ -73,6 +74,7 @@ mod types;
 mod volumes;
 
 pub use attachments::*;
+pub use backups::*;
 pub use credentials::*;
 pub use groups::*;
 pub use identity::*;
@@ -120,6 +122,7 @@ pub trait Repos:
     + ManageRepo
     + ReplicaRepo
     + ImageRepo
+    + BackupRepo
     + Lifecycle
 {
 }
@@ -142,6 +145,7 @@ impl<T> Repos for T where
         + ManageRepo
         + ReplicaRepo
         + ImageRepo
+        + BackupRepo
         + Lifecycle
 {
 }

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use platter_model::{
-    DomainError, DomainResult, Image, ImageId, ImageMember, ImageStatus, Job, JobId, MemberStatus,
-    ProjectId, VolumeId, VolumeStatus,
+    DomainResult, Image, ImageId, ImageMember, ImageStatus, Job, JobId, MemberStatus, ProjectId,
+    VolumeId, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::metadata::{self, MetaTable};
-use super::volume_rows::{require_volume, settle};
-use super::volumes::cas;
+use super::volume_rows::settle;
+use super::volumes::{begin_read, cas};
 use super::{db_err, jobs, now_text, opt_str, parse_enum, RowExt, SqliteStore};
 use crate::repo::{ImageData, ImageRepo, ImageUpdate};
 
@@ -389,28 +389,7 @@ impl ImageRepo for SqliteStore {
         job: &Job,
     ) -> DomainResult<VolumeStatus> {
         let mut tx = self.begin().await?;
-        let v = require_volume(&mut tx, volume_id).await?;
-        let allowed: &[VolumeStatus] = if force {
-            &[VolumeStatus::Available, VolumeStatus::InUse]
-        } else {
-            &[VolumeStatus::Available]
-        };
-        if !allowed.contains(&v.status) {
-            return Err(DomainError::volume_state(format!(
-                "Volume {volume_id} status must be {}, but current status is: {}.",
-                if force {
-                    "available or in-use"
-                } else {
-                    "available"
-                },
-                v.status
-            )));
-        }
-        if !cas(&mut tx, volume_id, &[v.status], VolumeStatus::Uploading).await? {
-            return Err(DomainError::volume_state(format!(
-                "Volume {volume_id} changed status concurrently."
-            )));
-        }
+        let v = begin_read(&mut tx, volume_id, force, VolumeStatus::Uploading).await?;
         insert_image(&mut tx, image).await?;
         jobs::insert(&mut tx, job).await?;
         tx.commit().await.map_err(db_err)?;

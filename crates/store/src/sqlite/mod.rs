@@ -20,6 +20,7 @@
 //! The migrations are SQLite DDL.
 
 mod attachments;
+mod backups;
 mod credentials;
 mod groups;
 mod identity;

@@ -99,6 +99,18 @@ pub(crate) async fn usage(
     if groups > 0 {
         add("groups".into(), groups);
     }
+    let backups = sqlx::query(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS gb FROM backups WHERE project_id = ?",
+    )
+    .bind(project_id.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let (n, gb): (i64, i64) = (backups.get("n"), backups.get("gb"));
+    if n > 0 {
+        add("backups".into(), n);
+        add("backup_gigabytes".into(), gb);
+    }
     Ok(used)
 }
 

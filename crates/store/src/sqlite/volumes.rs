@@ -103,6 +103,40 @@ pub(crate) async fn cas(
     cas_column(conn, id, "status", &from, to.as_str()).await
 }
 
+/// Moves a volume that is `available` (or, with `force`, `in-use`) to
+/// `to`, for an operation that reads it (a backup, an upload to an
+/// image); returns the volume as it was.
+pub(crate) async fn begin_read(
+    conn: &mut SqliteConnection,
+    id: &VolumeId,
+    force: bool,
+    to: VolumeStatus,
+) -> DomainResult<platter_model::Volume> {
+    let v = super::volume_rows::require_volume(conn, id).await?;
+    let allowed: &[VolumeStatus] = if force {
+        &[VolumeStatus::Available, VolumeStatus::InUse]
+    } else {
+        &[VolumeStatus::Available]
+    };
+    if !allowed.contains(&v.status) {
+        return Err(DomainError::volume_state(format!(
+            "Volume {id} status must be {}, but current status is: {}.",
+            if force {
+                "available or in-use"
+            } else {
+                "available"
+            },
+            v.status
+        )));
+    }
+    if !cas(conn, id, &[v.status], to).await? {
+        return Err(DomainError::volume_state(format!(
+            "Volume {id} changed status concurrently."
+        )));
+    }
+    Ok(v)
+}
+
 /// Sets a volume's status-like text `column` (a constant name) to `to`
 /// if it is one of `from`; returns whether it was.
 pub(crate) async fn cas_column(
