@@ -17,10 +17,17 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "client-tests-admin"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """`n` distinct free ports (held open together while chosen, so the
+    system cannot hand out the same one twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def platter_binary():
@@ -40,14 +47,23 @@ class Platter:
             with open(self.config, "w") as f:
                 f.write(config)
         self.data_dir = os.path.join(self.tmp, "data")
-        self.identity_port = free_port()
-        self.volume_port = free_port()
-        self.image_port = free_port()
-        self.nbd_port = free_port()
+        self.identity_port, self.volume_port, self.image_port, self.nbd_port = free_ports(4)
         self.log_path = os.path.join(self.tmp, "server.log")
         self.proc = None
 
     def start(self):
+        """Starts the server; a port taken between our probe and its bind
+        (tests run servers side by side) means new ports and a retry."""
+        for attempt in range(5):
+            try:
+                return self._spawn()
+            except RuntimeError as e:
+                if "Address already in use" not in str(e) or attempt == 4:
+                    raise
+                ports = free_ports(4)
+                self.identity_port, self.volume_port, self.image_port, self.nbd_port = ports
+
+    def _spawn(self):
         log = open(self.log_path, "ab")
         env = dict(os.environ, PLATTER_ADMIN_PASSWORD=ADMIN_PASSWORD, PLATTER_LOG="info,sqlx=warn")
         if self.config:

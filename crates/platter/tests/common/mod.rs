@@ -24,12 +24,14 @@ pub struct Server {
     pub nbd_port: u16,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Four distinct free ports: the listeners are held together while the
+/// ports are chosen, so the system cannot hand out one twice.
+fn free_ports() -> [u16; 4] {
+    let held: Vec<TcpListener> = (0..4)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let port = |i: usize| held[i].local_addr().unwrap().port();
+    [port(0), port(1), port(2), port(3)]
 }
 
 impl Server {
@@ -41,13 +43,14 @@ impl Server {
         // A free port can be taken by someone else between our probe and the
         // server's bind (tests run in parallel): then start again elsewhere.
         for _ in 0..5 {
+            let [identity_port, volume_port, image_port, nbd_port] = free_ports();
             let mut s = Server {
                 child: None,
                 dir: tempfile::tempdir().unwrap(),
-                identity_port: free_port(),
-                volume_port: free_port(),
-                image_port: free_port(),
-                nbd_port: free_port(),
+                identity_port,
+                volume_port,
+                image_port,
+                nbd_port,
             };
             match s.try_spawn(env) {
                 Ok(()) => return s,
