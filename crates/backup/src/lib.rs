@@ -113,6 +113,10 @@ pub struct CheckReport {
 pub struct Repository {
     root: PathBuf,
     chunks: Box<dyn ChunkStore>,
+    /// Writers of manifests (backups, imports) share it; [`Repository::gc`]
+    /// takes it alone, so it never collects a chunk a backup has stored
+    /// (or found stored) but not yet named in its manifest.
+    gc_lock: std::sync::RwLock<()>,
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -134,6 +138,7 @@ impl Repository {
         Ok(Repository {
             root: root.to_path_buf(),
             chunks,
+            gc_lock: std::sync::RwLock::new(()),
         })
     }
 
@@ -196,6 +201,7 @@ impl Repository {
         changed: &dyn Fn(usize) -> bool,
     ) -> BackupResult<BackupStats> {
         let path = self.manifest_path(id)?;
+        let _writing = self.gc_lock.read().unwrap_or_else(|e| e.into_inner());
         let size = io.size()?;
         let parent = parent.map(|p| self.manifest(p)).transpose()?;
         if let Some(p) = &parent {
@@ -249,6 +255,41 @@ impl Repository {
             .map_err(|e| BackupError::Invalid(format!("writing the manifest: {e}")))?;
         dir::write_atomic(&path, &text)?;
         Ok(stats)
+    }
+
+    /// Records `manifest` (another repository's export, or this one's) as
+    /// backup `id`, once every chunk it names is stored here.
+    pub fn import(&self, id: &str, manifest: &Manifest) -> BackupResult<()> {
+        let path = self.manifest_path(id)?;
+        let _writing = self.gc_lock.read().unwrap_or_else(|e| e.into_inner());
+        if path.exists() {
+            return Err(BackupError::Invalid(format!("backup {id} already exists")));
+        }
+        if manifest.chunk_size != CHUNK_SIZE
+            || manifest.chunks.len() != Manifest::chunk_count(manifest.size)
+        {
+            return Err(BackupError::Invalid(
+                "the manifest's chunks do not cover its size".into(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for hash in manifest.chunks.iter().flatten() {
+            let well_formed =
+                hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !well_formed {
+                return Err(BackupError::Invalid(format!("bad chunk hash {hash:?}")));
+            }
+            if seen.insert(hash.as_str()) && !self.chunks.has(hash)? {
+                return Err(BackupError::MissingChunk(hash.clone()));
+            }
+        }
+        let m = Manifest {
+            id: id.to_string(),
+            ..manifest.clone()
+        };
+        let text = serde_json::to_vec(&m)
+            .map_err(|e| BackupError::Invalid(format!("writing the manifest: {e}")))?;
+        dir::write_atomic(&path, &text)
     }
 
     /// A chunk's bytes, checked against its hash.
@@ -306,6 +347,7 @@ impl Repository {
     /// Removes every chunk no manifest names; returns how many and their
     /// stored bytes.
     pub fn gc(&self) -> BackupResult<(u64, u64)> {
+        let _alone = self.gc_lock.write().unwrap_or_else(|e| e.into_inner());
         let mut live = HashSet::new();
         for id in self.list()? {
             for h in self.manifest(&id)?.chunks.into_iter().flatten() {

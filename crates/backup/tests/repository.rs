@@ -128,3 +128,34 @@ fn gc_removes_only_chunks_no_backup_names() {
     assert!(repo.check().unwrap().problems.is_empty());
     assert_eq!(CHUNK_SIZE, MIB);
 }
+
+#[test]
+fn an_imported_manifest_needs_every_chunk_and_restores_like_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::open_dir(dir.path()).unwrap();
+    let b = MemoryBackend::new();
+    let v = volume(&b, "v", 4);
+    fill(&*v, MIB, 2 * MIB as usize, 5);
+    repo.backup("b1", &*v, None, &|_| true).unwrap();
+    let m = repo.manifest("b1").unwrap();
+
+    repo.import("b2", &m).unwrap();
+    assert_eq!(repo.manifest("b2").unwrap().chunks, m.chunks);
+    assert!(repo.import("b2", &m).is_err(), "an id is imported once");
+    // Deleting the source keeps the chunks the import names.
+    repo.delete("b1").unwrap();
+    assert_eq!(repo.gc().unwrap().0, 0);
+    let target = volume(&b, "t", 4);
+    repo.restore("b2", &*target).unwrap();
+    assert_eq!(read_all(&*target), read_all(&*v));
+
+    // A manifest naming a chunk the repository lacks, or not covering its
+    // size, is refused and leaves nothing behind.
+    let mut missing = m.clone();
+    missing.chunks[0] = Some("ab".repeat(32));
+    assert!(repo.import("b3", &missing).is_err());
+    let mut short = m.clone();
+    short.chunks.pop();
+    assert!(repo.import("b3", &short).is_err());
+    assert!(!repo.exists("b3").unwrap());
+}

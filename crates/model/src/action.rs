@@ -218,6 +218,12 @@ actions! {
     BackupList => "backup:get_all", Read, None;
     BackupGet => "backup:get", Read, None;
     BackupDelete => "backup:delete", Write, None;
+    BackupUpdate => "backup:update", Write, None;
+    BackupRestore => "backup:restore", Write, None;
+    BackupExport => "backup:export-import", Admin, None;
+    BackupImport => "backup:backup-import", Admin, None;
+    BackupResetStatus => "volume_extension:backup_admin_actions:reset_status", Admin, None;
+    BackupForceDelete => "volume_extension:backup_admin_actions:force_delete", Admin, None;
 
     // ---- images (Glance's policy names, Huawei IMS's IAM actions)
     ImageCreate => "add_image", Write, Some("ims:images:create");

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::volume::string_enum;
-use crate::{BackupId, ProjectId, Timestamp, UserId, VolumeId};
+use crate::{BackupId, Metadata, ProjectId, SnapshotId, Timestamp, UserId, VolumeId};
 
 string_enum! {
     /// Cinder's backup statuses.
@@ -40,6 +40,27 @@ pub struct Backup {
     pub fail_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Option<Timestamp>,
+    /// The snapshot backed up, if it was one (not the volume as it was).
+    pub snapshot_id: Option<SnapshotId>,
+    /// The backup's own metadata (Cinder 3.43).
+    pub metadata: Metadata,
+    /// When the data was what the backup holds: the snapshot's creation
+    /// for a snapshot's backup, else the backup's.
+    pub data_timestamp: Timestamp,
+    /// What the volume was besides its bytes, for restores.
+    pub source: BackupSource,
+}
+
+/// A backed-up volume's metadata, bootable flag and image metadata: a
+/// restore gives them to the volume it writes, as Cinder does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackupSource {
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub bootable: bool,
+    #[serde(default)]
+    pub image_metadata: Metadata,
 }
 
 /// The snapshot device a backup reads (and keeps, as the base of the next

@@ -15,6 +15,11 @@ use serde::{Deserialize, Serialize};
 
 /// A new random UUID in its canonical hyphenated form (volumes, snapshots,
 /// attachments, jobs, volume types).
+/// Whether `s` is a UUID in any of its usual spellings.
+pub fn is_uuid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok()
+}
+
 pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }

@@ -39,12 +39,14 @@ pub enum JobKind {
     BackupCreate,
     /// Deletes a backup from the repository.
     BackupDelete,
+    /// Writes a backup onto an existing volume.
+    BackupRestore,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 19] = [
+    pub const ALL: [JobKind; 20] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -64,6 +66,7 @@ impl JobKind {
         JobKind::VolumeUploadImage,
         JobKind::BackupCreate,
         JobKind::BackupDelete,
+        JobKind::BackupRestore,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -91,6 +94,7 @@ impl JobKind {
             JobKind::VolumeUploadImage => &[CopyVolumeToImage, MarkVolumeUploaded],
             JobKind::BackupCreate => &[SnapshotForBackup, WriteBackup, MarkBackupCreated],
             JobKind::BackupDelete => &[DeleteBackupData, RemoveBackupRow],
+            JobKind::BackupRestore => &[RestoreBackupData, MarkBackupRestored],
         }
     }
 
@@ -124,6 +128,7 @@ impl JobKind {
             JobKind::VolumeUploadImage => "volume_upload_image",
             JobKind::BackupCreate => "backup_create",
             JobKind::BackupDelete => "backup_delete",
+            JobKind::BackupRestore => "backup_restore",
         }
     }
 }
@@ -152,6 +157,7 @@ impl FromStr for JobKind {
             "uploadVolumeImage" => JobKind::VolumeUploadImage,
             "createBackup" => JobKind::BackupCreate,
             "deleteBackup" => JobKind::BackupDelete,
+            "restoreBackup" => JobKind::BackupRestore,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -276,6 +282,14 @@ pub enum JobStep {
     /// Removes the backup's row and ends the job. On failure:
     /// `error_deleting`.
     RemoveBackupRow,
+    /// Writes the backup's chunks onto the volume (each checked against
+    /// its hash), and resyncs the volume's replica if it has one. Undo:
+    /// nothing (the volume ends `error_restoring`).
+    RestoreBackupData,
+    /// The volume `restoring-backup` -> `available` with the backup's
+    /// volume metadata, the backup `restoring` -> `available`, and the
+    /// job's end.
+    MarkBackupRestored,
 }
 
 impl JobStep {
@@ -319,6 +333,8 @@ impl JobStep {
             JobStep::MarkBackupCreated => "MarkBackupCreated",
             JobStep::DeleteBackupData => "DeleteBackupData",
             JobStep::RemoveBackupRow => "RemoveBackupRow",
+            JobStep::RestoreBackupData => "RestoreBackupData",
+            JobStep::MarkBackupRestored => "MarkBackupRestored",
         }
     }
 }
@@ -538,6 +554,15 @@ pub struct BackupJobParams {
     /// The status the volume returns to after a create.
     #[serde(default = "available")]
     pub restore: VolumeStatus,
+    /// The snapshot backed up (`None`: the volume as it is).
+    #[serde(default)]
+    pub snapshot_id: Option<SnapshotId>,
+}
+
+/// Input of a restore onto an existing volume (the job's resource).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupRestoreParams {
+    pub backup_id: BackupId,
 }
 
 /// Input of a snapshot create or delete.
@@ -580,6 +605,7 @@ pub enum JobParams {
     VolumeUploadImage(VolumeUploadParams),
     BackupCreate(BackupJobParams),
     BackupDelete(BackupJobParams),
+    BackupRestore(BackupRestoreParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -612,6 +638,7 @@ impl JobParams {
             JobParams::VolumeUploadImage(_) => JobKind::VolumeUploadImage,
             JobParams::BackupCreate(_) => JobKind::BackupCreate,
             JobParams::BackupDelete(_) => JobKind::BackupDelete,
+            JobParams::BackupRestore(_) => JobKind::BackupRestore,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -636,6 +663,7 @@ impl JobParams {
             JobParams::VolumeReenableReplica(p) => serde_json::to_value(p),
             JobParams::VolumeUploadImage(p) => serde_json::to_value(p),
             JobParams::BackupCreate(p) | JobParams::BackupDelete(p) => serde_json::to_value(p),
+            JobParams::BackupRestore(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -672,6 +700,7 @@ impl JobParams {
             JobKind::VolumeUploadImage => parse(&raw, JobParams::VolumeUploadImage),
             JobKind::BackupCreate => parse(&raw, JobParams::BackupCreate),
             JobKind::BackupDelete => parse(&raw, JobParams::BackupDelete),
+            JobKind::BackupRestore => parse(&raw, JobParams::BackupRestore),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -695,6 +724,18 @@ impl JobParams {
             | JobParams::GroupCreateFromSrc(p)
             | JobParams::GroupSnapshotCreate(p)
             | JobParams::GroupSnapshotDelete(p) => Some(&p.pool),
+            _ => None,
+        }
+    }
+
+    /// The backup a job reads to restore a volume, if it does.
+    pub fn restored_backup(&self) -> Option<&BackupId> {
+        match self {
+            JobParams::BackupRestore(p) => Some(&p.backup_id),
+            JobParams::VolumeCreate(VolumeCreateParams {
+                source: VolumeSource::Backup(b),
+                ..
+            }) => Some(b),
             _ => None,
         }
     }
@@ -889,6 +930,7 @@ mod tests {
                 JobKind::VolumeUploadImage => 16,
                 JobKind::BackupCreate => 17,
                 JobKind::BackupDelete => 18,
+                JobKind::BackupRestore => 19,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

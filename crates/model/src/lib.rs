@@ -24,7 +24,7 @@ mod type_encryption;
 mod volume;
 
 pub use action::{Access, Action};
-pub use backup::{backup_snapshot_device, Backup, BackupStatus};
+pub use backup::{backup_snapshot_device, Backup, BackupSource, BackupStatus};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{CreateRule, DomainError, DomainResult, QosRule};
 pub use group::{
@@ -33,19 +33,20 @@ pub use group::{
 };
 pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
 pub use ids::{
-    new_hex_id, new_uuid, AccessKeyId, AttachmentId, BackupId, DomainId, GroupId, GroupSnapshotId,
-    GroupTypeId, ImageId, JobId, MessageId, OrderId, ProjectId, QosSpecsId, RoleId, SnapshotId,
-    TransferId, UserId, VolumeId, VolumeTypeId,
+    is_uuid, new_hex_id, new_uuid, AccessKeyId, AttachmentId, BackupId, DomainId, GroupId,
+    GroupSnapshotId, GroupTypeId, ImageId, JobId, MessageId, OrderId, ProjectId, QosSpecsId,
+    RoleId, SnapshotId, TransferId, UserId, VolumeId, VolumeTypeId,
 };
 pub use image::{
     image_disk_device, image_file_device, is_image_device, DiskFormat, Image, ImageMember,
     ImageStatus, ImageVisibility, MemberStatus,
 };
 pub use job::{
-    BackupJobParams, GroupJobParams, Job, JobGroup, JobGroupKind, JobKind, JobParams, JobStatus,
-    JobStep, Order, SnapshotManageParams, SnapshotParams, VolumeCreateParams, VolumeDeleteParams,
-    VolumeExtendParams, VolumeManageParams, VolumeMigrateParams, VolumeQosParams,
-    VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams, VolumeUploadParams,
+    BackupJobParams, BackupRestoreParams, GroupJobParams, Job, JobGroup, JobGroupKind, JobKind,
+    JobParams, JobStatus, JobStep, Order, SnapshotManageParams, SnapshotParams, VolumeCreateParams,
+    VolumeDeleteParams, VolumeExtendParams, VolumeManageParams, VolumeMigrateParams,
+    VolumeQosParams, VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams,
+    VolumeUploadParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};

@@ -32,6 +32,7 @@ string_enum! {
         UploadImage => "upload_image",
         CreateBackup => "create_backup",
         DeleteBackup => "delete_backup",
+        RestoreBackup => "restore_backup",
     }
 }
 

@@ -5,8 +5,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AttachmentId, GroupId, GroupSnapshotId, ImageId, OrderId, ProjectId, QosSpecsId, SnapshotId,
-    Timestamp, UserId, VolumeId, VolumeTypeId,
+    AttachmentId, BackupId, GroupId, GroupSnapshotId, ImageId, OrderId, ProjectId, QosSpecsId,
+    SnapshotId, Timestamp, UserId, VolumeId, VolumeTypeId,
 };
 
 /// One gibibyte: volume sizes are whole GiB in every API.
@@ -176,6 +176,8 @@ pub enum VolumeSource {
     Volume(VolumeId),
     /// An image's disk (raw), cloned from its device.
     Image(ImageId),
+    /// A backup's data, written from the repository.
+    Backup(BackupId),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

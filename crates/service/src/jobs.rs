@@ -15,9 +15,9 @@ use std::sync::{Arc, Weak};
 
 use platter_backend::StorageBackend;
 use platter_model::{
-    DomainResult, GroupSnapshotStatus, GroupStatus, Job, JobKind, JobParams, JobStep,
-    ReplicationStatus, SnapshotId, SnapshotStatus, Timestamp, VolumeCreateParams, VolumeId,
-    VolumeSource, VolumeStatus, VolumeTypeId, GIB,
+    BackupId, BackupStatus, DomainResult, GroupSnapshotStatus, GroupStatus, Job, JobKind,
+    JobParams, JobStep, ReplicationStatus, SnapshotId, SnapshotStatus, Timestamp,
+    VolumeCreateParams, VolumeId, VolumeSource, VolumeStatus, VolumeTypeId, GIB,
 };
 use platter_store::{SnapshotQuery, VolumeQuery};
 use tokio::sync::{mpsc, Semaphore};
@@ -308,6 +308,15 @@ impl Platter {
                         let pool = self.job_pool(job).await?;
                         self.allocate_from_image(&image, b, &pool, &id, size).await
                     }
+                    VolumeSource::Backup(backup) => {
+                        let volume = job.volume_id();
+                        Self::blocking(b, move |b| match b.volume_exists(&id)? {
+                            true => Ok(()),
+                            false => b.create_volume(&id, size),
+                        })
+                        .await?;
+                        self.write_backup_to(b, &backup, &volume).await
+                    }
                 }
             }
             (JobStep::SyncReplica, params) => {
@@ -334,6 +343,9 @@ impl Platter {
             }
             (JobStep::CopyVolumeToImage, JobParams::VolumeUploadImage(p)) => {
                 self.run_copy_to_image(&job.volume_id(), p).await
+            }
+            (JobStep::RestoreBackupData, JobParams::BackupRestore(p)) => {
+                self.run_backup_restore(b, &job.volume_id(), p).await
             }
             (JobStep::CopyVolumeToPool, JobParams::VolumeMigrate(p)) => {
                 let (src, dst) = self.migration_backends(p)?;
@@ -572,6 +584,8 @@ impl Platter {
             | JobStep::MarkReplicaSynced
             | JobStep::MarkVolumeUploaded
             | JobStep::MarkBackupCreated
+            | JobStep::RestoreBackupData
+            | JobStep::MarkBackupRestored
             | JobStep::DeleteBackupData
             | JobStep::RemoveBackupRow => Ok(()),
         }
@@ -584,7 +598,13 @@ impl Platter {
         let (id, snapshot) = (&job.volume_id(), &job.snapshot_id());
         let store = self.store();
         let r = match &job.params {
-            JobParams::VolumeCreate(_) => store.volume_finish_create(id, &job.id, error).await,
+            JobParams::VolumeCreate(p) => {
+                let r = store.volume_finish_create(id, &job.id, error).await;
+                if let (Ok(()), VolumeSource::Backup(backup)) = (&r, &p.source) {
+                    self.end_restore_if_last(backup).await?;
+                }
+                r
+            }
             JobParams::VolumeDelete(_) => store.volume_finish_delete(id, &job.id, error).await,
             JobParams::VolumeExtend(p) => {
                 store
@@ -654,6 +674,7 @@ impl Platter {
                     .backup_finish_delete(&job.resource_id.as_str().into(), &job.id, error)
                     .await
             }
+            JobParams::BackupRestore(p) => self.finish_backup_restore(id, &job.id, p, error).await,
             JobParams::VolumeMigrate(p) => {
                 let r = store
                     .volume_finish_migrate(
@@ -712,6 +733,25 @@ impl Platter {
             }
         };
         r.map_err(|e| e.to_string())
+    }
+
+    /// Frees a backup a volume create read (`restoring` -> `available`)
+    /// once no other unfinished job reads it.
+    async fn end_restore_if_last(&self, backup: &BackupId) -> Result<(), String> {
+        let others = self
+            .store()
+            .job_list_unfinished()
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .any(|j| j.params.restored_backup() == Some(backup));
+        if !others {
+            self.store()
+                .backup_cas_status(backup, &[BackupStatus::Restoring], BackupStatus::Available)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// Fails a job whose parameters could not be read, leaving its
@@ -826,6 +866,12 @@ impl Platter {
             JobKind::BackupDelete => {
                 store
                     .backup_finish_delete(&job.resource_id.as_str().into(), &job.id, e)
+                    .await
+            }
+            // The backup is left `restoring`; the start-up sweep frees it.
+            JobKind::BackupRestore => {
+                store
+                    .backup_finish_restore(&BackupId::from(String::new()), id, &job.id, None, e)
                     .await
             }
             JobKind::VolumeUploadImage => {
@@ -946,6 +992,11 @@ impl Platter {
             })
             .collect();
         self.recover_images(&uploading).await?;
+        let restoring: HashSet<String> = jobs
+            .iter()
+            .filter_map(|j| j.params.restored_backup().map(|b| b.to_string()))
+            .collect();
+        self.recover_backups(&busy, &restoring).await?;
         let count = jobs.len();
         for job in jobs {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");

@@ -36,7 +36,7 @@ use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, Connection, ConnectionInfo};
 pub use authz::{Authorizer, DenyList, RoleAuthorizer};
-pub use backups::BackupCreate;
+pub use backups::{BackupCreate, BackupRecord, BackupUpdate, RestoreStarted, BACKUP_SERVICE};
 pub use config::{FaultInjection, ServiceConfig};
 pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use evs::{
@@ -113,6 +113,9 @@ struct Inner {
     /// When this process started (the services' `updated_at` until an
     /// operator changes them).
     started_at: platter_model::Timestamp,
+    /// The backup repository, opened at first use and shared, so its
+    /// garbage collection and its writers exclude each other.
+    backup_repo: std::sync::Mutex<Option<Arc<platter_backup::Repository>>>,
 }
 
 impl Platter {
@@ -146,6 +149,7 @@ impl Platter {
                 authorizer,
                 quota_defaults,
                 started_at: platter_model::Timestamp::now(),
+                backup_repo: std::sync::Mutex::new(None),
             }),
         };
         jobs::spawn_runner(platter.clone(), receiver);

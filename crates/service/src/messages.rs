@@ -53,6 +53,7 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
         (JobKind::VolumeUploadImage, _) => (MessageResource::Volume, A::UploadImage, detail),
         (JobKind::BackupCreate, _) => (MessageResource::Backup, A::CreateBackup, detail),
         (JobKind::BackupDelete, _) => (MessageResource::Backup, A::DeleteBackup, detail),
+        (JobKind::BackupRestore, _) => (MessageResource::Volume, A::RestoreBackup, detail),
     }
 }
 

@@ -1,10 +1,11 @@
 //! Volume operations.
 
 use platter_model::{
-    Action, AuthContext, CreateRule, DomainError, DomainResult, GroupId, ImageId, Job, JobId,
-    JobKind, JobParams, JobStatus, Metadata, OrderId, ProjectId, QosRule, SnapshotId,
-    SnapshotStatus, Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeId,
-    VolumeSource, VolumeStatus, VolumeType, VolumeTypeId, DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
+    Action, AuthContext, BackupId, BackupStatus, CreateRule, DomainError, DomainResult, GroupId,
+    ImageId, Job, JobId, JobKind, JobParams, JobStatus, Metadata, OrderId, ProjectId, QosRule,
+    SnapshotId, SnapshotStatus, Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams,
+    VolumeId, VolumeSource, VolumeStatus, VolumeType, VolumeTypeId, DEFAULT_ENTERPRISE_PROJECT,
+    ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 
@@ -45,6 +46,8 @@ pub struct VolumeCreate {
     pub group_id: Option<GroupId>,
     /// An image whose disk the volume starts with (Cinder's `imageRef`).
     pub image_id: Option<ImageId>,
+    /// A backup whose data the volume starts with (Cinder 3.47, EVS).
+    pub backup_id: Option<BackupId>,
 }
 
 /// IOPS range of the types with provisioned performance.
@@ -608,6 +611,7 @@ impl Platter {
             req.snapshot_id.is_some(),
             req.source_volid.is_some(),
             req.image_id.is_some(),
+            req.backup_id.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() > 1 {
             return Err(DomainError::InvalidCreate(CreateRule::TwoSources));
@@ -652,6 +656,20 @@ impl Platter {
             image_metadata = image.volume_metadata();
             source = VolumeSource::Image(image.id);
         }
+        let mut backup_source = None;
+        if let Some(backup_id) = &req.backup_id {
+            let b = self.backup_get(ctx, backup_id).await?;
+            if b.status != BackupStatus::Available {
+                return Err(DomainError::invalid(format!(
+                    "Invalid backup: Backup status must be available, but current status is: {}.",
+                    b.status
+                )));
+            }
+            source_size = Some(b.size);
+            image_metadata = b.source.image_metadata.clone();
+            source = VolumeSource::Backup(b.id);
+            backup_source = Some(b.source);
+        }
         let vtype = match (&req.volume_type, &source_volume) {
             (Some(t), _) => self.volume_type_usable(ctx, t).await?,
             (None, Some(src)) => self.volume_type_get(src.volume_type_id.as_str()).await?,
@@ -672,7 +690,16 @@ impl Platter {
                 }));
             }
         }
-        let bootable = req.image_id.is_some() || source_volume.as_ref().is_some_and(|v| v.bootable);
+        let bootable = req.image_id.is_some()
+            || source_volume.as_ref().is_some_and(|v| v.bootable)
+            || backup_source.as_ref().is_some_and(|b| b.bootable);
+        let mut req = req;
+        if let Some(b) = &backup_source {
+            // The backed-up volume's metadata, under the request's own.
+            let mut metadata = b.metadata.clone();
+            metadata.extend(std::mem::take(&mut req.metadata));
+            req.metadata = metadata;
+        }
         let max = match rules.max_bootable_gib {
             Some(m) if bootable => m,
             _ => self.config().max_volume_size_gib,

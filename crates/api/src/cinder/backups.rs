@@ -1,15 +1,18 @@
-//! `backups`: create (full or incremental), list, detail, show, delete.
+//! `backups`: create (full or incremental, of a volume or one of its
+//! snapshots), list, detail, show, update (3.9), delete, restore,
+//! export and import of records, and the admin actions.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{Backup, BackupId, BackupStatus, VolumeId};
-use platter_service::BackupCreate;
-use serde_json::{json, Value};
+use platter_model::{Backup, BackupId, BackupStatus, SnapshotId, VolumeId};
+use platter_service::{BackupCreate, BackupUpdate, BACKUP_SERVICE};
+use serde_json::{json, Map, Value};
 
 use super::params::ListQuery;
+use super::versions::check_version;
 use super::volumes::check_uuid;
 use super::{views, Caller, CinderError, CinderResult};
 use crate::toolkit::body::{json_object, Obj};
@@ -35,12 +38,12 @@ fn detail(state: &ApiState, c: &Caller, b: &Backup, dependents: bool) -> Value {
         "created_at": b.created_at,
         "updated_at": b.updated_at,
         "volume_id": b.volume_id,
-        "snapshot_id": null,
+        "snapshot_id": b.snapshot_id,
         "fail_reason": b.fail_reason,
         "object_count": b.object_count,
         "is_incremental": b.parent_id.is_some(),
         "has_dependent_backups": dependents,
-        "data_timestamp": b.created_at,
+        "data_timestamp": b.data_timestamp,
     });
     if let (Value::Object(o), Value::Object(e)) = (&mut out, extra) {
         o.extend(e);
@@ -49,12 +52,41 @@ fn detail(state: &ApiState, c: &Caller, b: &Backup, dependents: bool) -> Value {
         out["os-backup-project-attr:project_id"] = json!(b.project_id);
     }
     if c.api.at_least(43) {
-        out["metadata"] = json!({});
+        out["metadata"] = json!(b.metadata);
     }
     if c.api.at_least(56) {
         out["user_id"] = json!(b.user_id);
     }
+    if c.api.at_least(64) {
+        out["encryption_key_id"] = Value::Null;
+    }
     out
+}
+
+/// The object under `key` of a JSON body (400 when it is missing).
+fn element<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a Map<String, Value>, CinderError> {
+    map.get(key).and_then(Value::as_object).ok_or_else(|| {
+        CinderError::bad_request(format!("Missing required element '{key}' in request body."))
+    })
+}
+
+/// Refuses fields a microversion does not know yet, as upstream's schema.
+fn refuse_before(
+    c: &Caller,
+    o: &Map<String, Value>,
+    field: &str,
+    minor: u16,
+) -> Result<(), CinderError> {
+    if !c.api.at_least(minor) && o.contains_key(field) {
+        return Err(CinderError::bad_request(format!(
+            "Invalid input for field/attribute backup. Value: {}. Additional properties are not allowed ('{field}' was unexpected)",
+            Value::Object(o.clone())
+        )));
+    }
+    Ok(())
 }
 
 /// `POST /backups` → 202 with the new backup's id, links and name.
@@ -64,11 +96,9 @@ pub async fn create(
     body: Bytes,
 ) -> CinderResult {
     let map = json_object(&body)?;
-    let Some(v) = map.get("backup").and_then(Value::as_object) else {
-        return Err(CinderError::bad_request(
-            "Missing required element 'backup' in request body.",
-        ));
-    };
+    let v = element(&map, "backup")?;
+    refuse_before(&c, v, "metadata", 43)?;
+    refuse_before(&c, v, "availability_zone", 51)?;
     let o = Obj::new(v, "backup");
     o.deny_unknown(&[
         "volume_id",
@@ -83,10 +113,9 @@ pub async fn create(
     ])?;
     let volume_id = o.req_str("volume_id", 36)?;
     check_uuid("volume_id", &volume_id)?;
-    if o.opt_str("snapshot_id", 36)?.is_some() {
-        return Err(CinderError::bad_request(
-            "Invalid input received: backing up a snapshot is not supported yet; back the volume up.",
-        ));
+    let snapshot_id = o.opt_str("snapshot_id", 36)?;
+    if let Some(s) = &snapshot_id {
+        check_uuid("snapshot_id", s)?;
     }
     let req = BackupCreate {
         volume_id: VolumeId::from(volume_id),
@@ -94,6 +123,9 @@ pub async fn create(
         description: o.opt_str("description", 255)?,
         incremental: o.opt_bool("incremental")?.unwrap_or(false),
         force: o.opt_bool("force")?.unwrap_or(false),
+        snapshot_id: snapshot_id.map(SnapshotId::from),
+        metadata: o.opt_metadata("metadata")?.unwrap_or_default(),
+        availability_zone: o.opt_str("availability_zone", 255)?,
     };
     let (b, _) = state.platter.backup_create(&c.ctx, req).await?;
     Ok((
@@ -155,6 +187,39 @@ pub async fn show(
     Ok(Json(json!({ "backup": detail(&state, &c, &b, dependents) })).into_response())
 }
 
+/// `PUT /backups/{backup_id}` (3.9): name, description, metadata (3.43)
+/// → 200 with the summary.
+pub async fn update(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): Path<(String, String)>,
+    body: Bytes,
+) -> CinderResult {
+    check_version(&c, 9)?;
+    let map = json_object(&body)?;
+    let v = element(&map, "backup")?;
+    refuse_before(&c, v, "metadata", 43)?;
+    let o = Obj::new(v, "backup");
+    o.deny_unknown(&["name", "description", "metadata"])?;
+    let text = |key: &str| -> Result<Option<Option<String>>, CinderError> {
+        match v.get(key) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(_) => Ok(Some(o.opt_str(key, 255)?)),
+        }
+    };
+    let update = BackupUpdate {
+        name: text("name")?,
+        description: text("description")?,
+        metadata: o.opt_metadata("metadata")?,
+    };
+    let b = state
+        .platter
+        .backup_update(&c.ctx, &BackupId::from(id), update)
+        .await?;
+    Ok(Json(json!({ "backup": summary(&state, &c, &b) })).into_response())
+}
+
 /// `DELETE /backups/{backup_id}` → 202 (`?force=True` for any status).
 pub async fn delete(
     State(state): State<ApiState>,
@@ -170,4 +235,118 @@ pub async fn delete(
     }
     state.platter.backup_delete(&c.ctx, &id, force).await?;
     Ok(empty(StatusCode::ACCEPTED))
+}
+
+/// `POST /backups/{backup_id}/restore` → 202 with the backup, the volume
+/// written and its name.
+pub async fn restore(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): Path<(String, String)>,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    let v = element(&map, "restore")?;
+    let o = Obj::new(v, "restore");
+    o.deny_unknown(&["volume_id", "name"])?;
+    let volume_id = o.opt_str("volume_id", 36)?;
+    if let Some(v) = &volume_id {
+        check_uuid("volume_id", v)?;
+    }
+    let name = o.opt_str("name", 255)?;
+    let r = state
+        .platter
+        .backup_restore(
+            &c.ctx,
+            &BackupId::from(id),
+            volume_id.map(VolumeId::from).as_ref(),
+            name,
+        )
+        .await?;
+    let body = json!({ "restore": {
+        "backup_id": r.backup_id,
+        "volume_id": r.volume_id,
+        "volume_name": r.volume_name.unwrap_or_default(),
+    }});
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `GET /backups/{backup_id}/export_record` (admin).
+pub async fn export_record(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): Path<(String, String)>,
+) -> CinderResult {
+    let url = state
+        .platter
+        .backup_export(&c.ctx, &BackupId::from(id))
+        .await?;
+    Ok(Json(json!({ "backup-record": {
+        "backup_service": BACKUP_SERVICE,
+        "backup_url": url,
+    }}))
+    .into_response())
+}
+
+/// `POST /backups/import_record` (admin) → 201 with the summary.
+pub async fn import_record(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    let v = element(&map, "backup-record")?;
+    let o = Obj::new(v, "backup-record");
+    o.deny_unknown(&["backup_service", "backup_url"])?;
+    let service = o.req_str("backup_service", 255)?;
+    let url = o.req_str("backup_url", 64 << 20)?;
+    let b = state.platter.backup_import(&c.ctx, &service, &url).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "backup": summary(&state, &c, &b) })),
+    )
+        .into_response())
+}
+
+/// `POST /backups/{backup_id}/action`: `os-reset_status` (admin;
+/// `available` or `error`) and `os-force_delete` (admin) → 202.
+pub async fn action(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_p, id)): Path<(String, String)>,
+    body: Bytes,
+) -> CinderResult {
+    let map = json_object(&body)?;
+    let id = BackupId::from(id);
+    if let Some(v) = map.get("os-reset_status") {
+        let Some(v) = v.as_object() else {
+            return Err(CinderError::bad_request(
+                "Invalid input for field/attribute os-reset_status: it must be an object.",
+            ));
+        };
+        let o = Obj::new(v, "os-reset_status");
+        o.deny_unknown(&["status"])?;
+        let status = o.req_str("status", 255)?;
+        let status = match status.to_ascii_lowercase().as_str() {
+            "available" => BackupStatus::Available,
+            "error" => BackupStatus::Error,
+            _ => {
+                return Err(CinderError::bad_request(format!(
+                    "Invalid input for field/attribute status. Value: {status}. '{status}' is not one of ['available', 'error']"
+                )))
+            }
+        };
+        state
+            .platter
+            .backup_reset_status(&c.ctx, &id, status)
+            .await?;
+        return Ok(empty(StatusCode::ACCEPTED));
+    }
+    if map.contains_key("os-force_delete") {
+        state.platter.backup_delete(&c.ctx, &id, true).await?;
+        return Ok(empty(StatusCode::ACCEPTED));
+    }
+    Err(CinderError::bad_request(
+        "There is no such action: the backup actions are os-reset_status and os-force_delete.",
+    ))
 }

@@ -38,6 +38,7 @@ fn action_text(a: MessageAction) -> (&'static str, &'static str) {
         MessageAction::UploadImage => ("113", "copy volume to image"),
         MessageAction::CreateBackup => ("114", "create backup"),
         MessageAction::DeleteBackup => ("115", "delete backup"),
+        MessageAction::RestoreBackup => ("116", "restore backup"),
     }
 }
 

@@ -208,6 +208,36 @@ fn project_routes(state: &ApiState) -> Routes {
             delete(backups::delete),
         )
         .add(
+            M::PUT,
+            "/backups/{backup_id}",
+            Gate::All(&[BackupUpdate, BackupGet]),
+            put(backups::update),
+        )
+        .add(
+            M::POST,
+            "/backups/{backup_id}/restore",
+            Gate::All(&[BackupRestore, BackupGet]),
+            post(backups::restore),
+        )
+        .add(
+            M::GET,
+            "/backups/{backup_id}/export_record",
+            Gate::All(&[BackupExport]),
+            get(backups::export_record),
+        )
+        .add(
+            M::POST,
+            "/backups/import_record",
+            Gate::All(&[BackupImport]),
+            post(backups::import_record),
+        )
+        .add(
+            M::POST,
+            "/backups/{backup_id}/action",
+            Gate::OneOf(&[BackupResetStatus, BackupForceDelete]),
+            post(backups::action),
+        )
+        .add(
             M::GET,
             "/snapshots",
             Gate::All(&[SnapshotList]),

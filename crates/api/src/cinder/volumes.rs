@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use platter_model::{
-    AttachMode, AttachmentId, GroupId, ImageId, ImageVisibility, ProjectId, SnapshotId, VolumeId,
-    VolumeStatus,
+    AttachMode, AttachmentId, BackupId, GroupId, ImageId, ImageVisibility, ProjectId, SnapshotId,
+    VolumeId, VolumeStatus,
 };
 use platter_service::{VolumeCreate, VolumeListRequest, VolumeToImage, VolumeUpdate};
 use serde_json::{json, Map, Value};
@@ -90,12 +90,16 @@ fn parse_create(c: &Caller, body: &Map<String, Value>) -> Result<VolumeCreate, C
         }
         (a, b) => a.or(b),
     };
-    for unsupported in [
-        "backup_id",
-        "source_replica",
-        "consistencygroup_id",
-        "group_id",
-    ] {
+    // Upstream reads backup_id from 3.47 and ignores it before.
+    let backup_id = if c.api.at_least(47) {
+        v.opt_str("backup_id", 36)?
+    } else {
+        None
+    };
+    if let Some(b) = &backup_id {
+        check_uuid("backup_id", b)?;
+    }
+    for unsupported in ["source_replica", "consistencygroup_id", "group_id"] {
         if unsupported == "group_id" && c.api.at_least(13) {
             continue;
         }
@@ -109,13 +113,14 @@ fn parse_create(c: &Caller, body: &Map<String, Value>) -> Result<VolumeCreate, C
         snapshot_id.is_some(),
         source_volid.is_some(),
         image_ref.is_some(),
+        backup_id.is_some(),
     ]
     .iter()
     .filter(|b| **b)
     .count();
     if sources > 1 {
         return Err(CinderError::bad_request(
-            "Invalid input received: snapshot_id, source_volid and imageRef are mutually exclusive.",
+            "Invalid input received: snapshot_id, source_volid, imageRef and backup_id are mutually exclusive.",
         ));
     }
     Ok(VolumeCreate {
@@ -132,6 +137,7 @@ fn parse_create(c: &Caller, body: &Map<String, Value>) -> Result<VolumeCreate, C
         throughput: v.opt_int("throughput")?,
         group_id: group_id.map(GroupId::from),
         image_id: image_ref.map(ImageId::from),
+        backup_id: backup_id.map(BackupId::from),
         ..Default::default()
     })
 }

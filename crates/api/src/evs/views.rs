@@ -315,6 +315,7 @@ fn job_type(kind: JobKind) -> &'static str {
         JobKind::VolumeUploadImage => "uploadVolumeImage",
         JobKind::BackupCreate => "createBackup",
         JobKind::BackupDelete => "deleteBackup",
+        JobKind::BackupRestore => "restoreBackup",
     }
 }
 

@@ -61,6 +61,11 @@ pub enum Scenario {
     BackupCreate,
     /// A backup of `src`, made in the setup, deleted.
     BackupDelete,
+    /// A volume made from a backup of `src` (taken in the setup).
+    CreateFromBackup,
+    /// A backup of `src` (taken in the setup, before newer bytes) restored
+    /// onto `src`.
+    BackupRestore,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -72,6 +77,7 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
             Scenario::CreateFromSnapshot,
             Scenario::CreateFromVolume,
             Scenario::CreateReplicated,
+            Scenario::CreateFromBackup,
         ],
         JobKind::VolumeDelete => &[Scenario::Delete],
         JobKind::VolumeExtend => &[Scenario::Extend],
@@ -93,6 +99,7 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::VolumeUploadImage => &[Scenario::UploadImage],
         JobKind::BackupCreate => &[Scenario::BackupCreate],
         JobKind::BackupDelete => &[Scenario::BackupDelete],
+        JobKind::BackupRestore => &[Scenario::BackupRestore],
     }
 }
 
@@ -298,7 +305,8 @@ impl Scenario {
             Scenario::CreateBlank
             | Scenario::CreateFromSnapshot
             | Scenario::CreateFromVolume
-            | Scenario::CreateReplicated => JobKind::VolumeCreate,
+            | Scenario::CreateReplicated
+            | Scenario::CreateFromBackup => JobKind::VolumeCreate,
             Scenario::Delete => JobKind::VolumeDelete,
             Scenario::Extend => JobKind::VolumeExtend,
             Scenario::SnapshotCreate => JobKind::SnapshotCreate,
@@ -319,6 +327,7 @@ impl Scenario {
             Scenario::UploadImage => JobKind::VolumeUploadImage,
             Scenario::BackupCreate => JobKind::BackupCreate,
             Scenario::BackupDelete => JobKind::BackupDelete,
+            Scenario::BackupRestore => JobKind::BackupRestore,
         }
     }
 
@@ -477,7 +486,10 @@ impl Scenario {
             // Newer bytes than the snapshot's.
             w.write(&src, 3, 0);
         }
-        if self == Scenario::BackupDelete {
+        if matches!(
+            self,
+            Scenario::BackupDelete | Scenario::CreateFromBackup | Scenario::BackupRestore
+        ) {
             let req = BackupCreate {
                 volume_id: src.clone(),
                 ..Default::default()
@@ -487,6 +499,8 @@ impl Scenario {
             fx.extra
                 .push((format!("bk-{}", b.id), "backup-snap".into()));
             fx.backups.push(b.id);
+            // Newer bytes than the backup's.
+            w.write(&src, 6, 0);
         }
         // What the manage scenarios take back: a device no row tracks.
         match self {
@@ -570,6 +584,23 @@ impl Scenario {
                 None,
                 p.backup_delete(ctx, &fx.backups[0], false).await.unwrap(),
             ),
+            Scenario::CreateFromBackup => {
+                let (id, job) = w
+                    .new_volume(VolumeCreate {
+                        backup_id: Some(fx.backups[0].clone()),
+                        ..Default::default()
+                    })
+                    .await;
+                (Some(id.to_string()), job)
+            }
+            Scenario::BackupRestore => {
+                let r = p
+                    .backup_restore(ctx, &fx.backups[0], Some(&fx.src), None)
+                    .await
+                    .unwrap();
+                assert_eq!(r.volume_id, fx.src);
+                (None, r.job_id)
+            }
             Scenario::UploadImage => {
                 let req = VolumeToImage {
                     force: false,
@@ -762,6 +793,22 @@ impl Scenario {
                 let b = p.backup_get(ctx, &fx.backups[0]).await.unwrap();
                 assert_eq!(b.status, BackupStatus::ErrorDeleting);
             }
+            Scenario::CreateFromBackup => {
+                let v = volume(target.as_str().into()).await;
+                assert_eq!(v.status, VolumeStatus::Error);
+                assert!(
+                    !w.pool().volume_exists(&target).unwrap(),
+                    "undo left the device"
+                );
+                let b = p.backup_get(ctx, &fx.backups[0]).await.unwrap();
+                assert_eq!(b.status, BackupStatus::Available, "the backup is freed");
+            }
+            Scenario::BackupRestore => {
+                let v = volume(fx.src.clone()).await;
+                assert_eq!(v.status, VolumeStatus::ErrorRestoring);
+                let b = p.backup_get(ctx, &fx.backups[0]).await.unwrap();
+                assert_eq!(b.status, BackupStatus::Available, "the backup is freed");
+            }
             Scenario::UploadImage => {
                 let v = volume(fx.src.clone()).await;
                 assert_eq!(v.status, VolumeStatus::Available);
@@ -931,7 +978,8 @@ impl Scenario {
             Scenario::CreateBlank
             | Scenario::CreateFromSnapshot
             | Scenario::CreateFromVolume
-            | Scenario::CreateReplicated => {
+            | Scenario::CreateReplicated
+            | Scenario::CreateFromBackup => {
                 let job = p
                     .volume_delete(ctx, &target.as_str().into(), false)
                     .await
@@ -986,6 +1034,19 @@ impl Scenario {
                 let job = p.backup_delete(ctx, &fx.backups[0], false).await.unwrap();
                 assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
                 before
+            }
+            // An admin resets the volume and restores again.
+            Scenario::BackupRestore => {
+                p.volume_reset_status(ctx, &fx.src, VolumeStatus::Available)
+                    .await
+                    .unwrap();
+                let job = p
+                    .backup_restore(ctx, &fx.backups[0], Some(&fx.src), None)
+                    .await
+                    .unwrap()
+                    .job_id;
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
             }
             // Deleting again (forced, from error_deleting) finishes it.
             Scenario::BackupDelete => {
@@ -1085,6 +1146,8 @@ pub struct Outcome {
     pub groups: BTreeMap<String, Option<GroupStatus>>,
     /// Label -> status, or gone.
     pub group_snapshots: BTreeMap<String, Option<GroupSnapshotStatus>>,
+    /// Index -> status, or gone.
+    pub backups: BTreeMap<usize, Option<BackupStatus>>,
 }
 
 fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
@@ -1184,6 +1247,14 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
         };
         group_snapshots.insert(label.clone(), status);
     }
+    let mut backups = BTreeMap::new();
+    for (i, id) in fx.backups.iter().enumerate() {
+        let status = match p.store().backup_get(id).await.unwrap() {
+            Some(b) => Some(b.status),
+            None => None,
+        };
+        backups.insert(i, status);
+    }
     Outcome {
         job: job.status,
         volumes,
@@ -1192,5 +1263,6 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
         usage: w.usage().await,
         groups,
         group_snapshots,
+        backups,
     }
 }

@@ -1,6 +1,9 @@
 //! Backups: rows, and the transactions that start and end their jobs.
 
-use platter_model::{Backup, BackupId, DomainResult, Job, JobId, ProjectId, VolumeStatus};
+use platter_model::{
+    Backup, BackupId, BackupSource, BackupStatus, DomainResult, Job, JobId, Metadata, ProjectId,
+    VolumeId, VolumeStatus,
+};
 
 use super::QuotaDefaults;
 
@@ -31,5 +34,32 @@ repository! {
         async fn backup_begin_delete(&self, id: &BackupId, force: bool, job: &Job) -> DomainResult<()>;
         /// Ends it: the row removed (or `error_deleting`), and the job's end.
         async fn backup_finish_delete(&self, id: &BackupId, job_id: &JobId, error: Option<&str>) -> DomainResult<()>;
+        /// Sets name, description and metadata (`None`: unchanged).
+        async fn backup_update(
+            &self,
+            id: &BackupId,
+            name: Option<Option<String>>,
+            description: Option<Option<String>>,
+            metadata: Option<&Metadata>,
+        ) -> DomainResult<Backup>;
+        /// Sets the status if it is one of `from`; returns whether it was.
+        async fn backup_cas_status(&self, id: &BackupId, from: &[BackupStatus], to: BackupStatus) -> DomainResult<bool>;
+        /// Records an imported backup's row as given (refused if its id exists).
+        async fn backup_import(&self, b: &Backup) -> DomainResult<()>;
+        /// Starts a restore onto an existing volume, in one transaction: the
+        /// backup `available` -> `restoring`, the volume (`available`, at
+        /// least the backup's size) -> `restoring-backup`, and the job.
+        async fn backup_begin_restore(&self, id: &BackupId, volume_id: &VolumeId, job: &Job) -> DomainResult<()>;
+        /// Ends it: the backup back to `available`; the volume `available`
+        /// with the backup's `source` metadata merged in (or
+        /// `error_restoring`), and the job's end.
+        async fn backup_finish_restore(
+            &self,
+            id: &BackupId,
+            volume_id: &VolumeId,
+            job_id: &JobId,
+            source: Option<&BackupSource>,
+            error: Option<&str>,
+        ) -> DomainResult<()>;
     }
 }

@@ -241,6 +241,33 @@ pub(crate) async fn set_column(
     Ok(())
 }
 
+/// Gives a volume what a backup recorded of its source: metadata merged
+/// in (the backup's keys win), the bootable flag, and the image metadata
+/// (replacing the volume's, when the backup has any).
+pub(crate) async fn restore_source(
+    conn: &mut SqliteConnection,
+    id: &VolumeId,
+    src: &platter_model::BackupSource,
+) -> DomainResult<()> {
+    metadata::upsert(conn, MetaTable::Volume, id.as_str(), &src.metadata).await?;
+    if !src.image_metadata.is_empty() {
+        metadata::replace(
+            conn,
+            MetaTable::VolumeImage,
+            id.as_str(),
+            &src.image_metadata,
+        )
+        .await?;
+    }
+    sqlx::query("UPDATE volumes SET bootable = ? WHERE id = ?")
+        .bind(src.bootable as i64)
+        .bind(id.as_str())
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// How many snapshots a volume has.
 pub(crate) async fn snapshot_count(
     conn: &mut SqliteConnection,

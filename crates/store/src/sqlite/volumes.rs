@@ -368,7 +368,16 @@ impl VolumeRepo for SqliteStore {
             super::orders::insert(&mut tx, o).await?;
         }
         let mut created = Vec::with_capacity(items.len());
+        let mut restoring = Vec::new();
         for (v, job) in items {
+            // A volume from a backup holds the backup `restoring` until its
+            // data is written (one backup may fill a batch).
+            if let Some(b) = job.params.restored_backup() {
+                if !restoring.contains(b) {
+                    super::backups::begin_restore_in(&mut tx, b).await?;
+                    restoring.push(b.clone());
+                }
+            }
             insert_volume(&mut tx, v).await?;
             jobs::insert(&mut tx, job).await?;
             created.push(require_volume(&mut tx, &v.id).await?);

@@ -7,7 +7,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{AuthContext, DomainError, ImageId, Metadata, SnapshotId};
+use platter_model::{AuthContext, BackupId, DomainError, ImageId, Metadata, SnapshotId};
 use platter_service::{CreateRules, IdempotencyClaim, Prepaid, VolumeCreate};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -92,12 +92,19 @@ pub(super) fn parse_create(
             ))
         }
     };
-    if v.get("backup_id").is_some_and(|x| !x.is_null()) {
-        return Err(EvsError::bad(
-            "EVS.1006",
-            "invalid backup id! There is no backup service on this endpoint.",
-        ));
-    }
+    let backup_id = match v.get("backup_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(b)) if is_uuid(b) => Some(BackupId::from(b.as_str())),
+        Some(other) => {
+            return Err(EvsError::bad(
+                "EVS.1006",
+                format!(
+                    "invalid backup id! '{}'",
+                    other.as_str().unwrap_or_default()
+                ),
+            ))
+        }
+    };
     let az = opt_text(v, "availability_zone", 255, "EVS.2083")?;
     let vtype = opt_text(v, "volume_type", 255, "EVS.2083")?;
     let (Some(az), Some(vtype)) = (az, vtype) else {
@@ -207,6 +214,7 @@ pub(super) fn parse_create(
             tags,
             group_id: None,
             image_id,
+            backup_id,
         },
         count,
         prepaid,
