@@ -482,3 +482,25 @@ def test_legacy_and_v3_paths_tokens_and_enterprise_projects(platter, evs, keys):
     r = requests.get(f"{platter.volume_url}/v2/{project_id}/cloudvolumes/detail",
                      headers={"X-Auth-Token": "garbage"}, timeout=30)
     assert (r.status_code, r.json()["error"]["code"]) == (400, "Common.0013"), r.text
+
+
+def test_a_disk_from_a_backup(platter, evs):
+    env = platter.env()
+    out = create(evs, name="evs-bk-src")
+    wait_job(evs, out.job_id)
+    src = out.volume_ids[0]
+    b = openstack(env, "volume", "backup", "create", "--name", "evs-bk", src)
+    deadline = time.time() + 120
+    while openstack(env, "volume", "backup", "show", b["id"])["status"] != "available":
+        assert time.time() < deadline
+        time.sleep(0.5)
+
+    made = create(evs, name="evs-from-backup", backup_id=b["id"], size=None)
+    job = wait_job(evs, made.job_id)
+    assert job.status == "SUCCESS", job
+    v = evs.show_volume(m.ShowVolumeRequest(volume_id=made.volume_ids[0])).volume
+    assert (v.size, v.status) == (10, "available")
+    # Smaller than the backup, a malformed id, an unknown backup.
+    fails(lambda: create(evs, backup_id=b["id"], size=5), 400, "EVS.1010")
+    fails(lambda: create(evs, backup_id="not-a-uuid"), 400, "EVS.1006")
+    fails(lambda: create(evs, backup_id=str(uuid.uuid4())), 404, "EVS.5404")

@@ -94,7 +94,7 @@ backend_names = alpha,beta
 
 [volume-feature-enabled]
 multi_backend = True
-backup = False
+backup = True
 snapshot = True
 clone = True
 manage_volume = True

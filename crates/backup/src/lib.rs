@@ -119,6 +119,14 @@ pub struct Repository {
     gc_lock: std::sync::RwLock<()>,
 }
 
+/// Whether a range of `io` is all hole (reads as zeros, stores nothing).
+fn unallocated(io: &dyn VolumeIo, offset: u64, len: u64) -> BackupResult<bool> {
+    Ok(io
+        .allocation(offset, len)?
+        .iter()
+        .all(|(_, allocated)| !allocated))
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
@@ -227,6 +235,12 @@ impl Repository {
             }
             let offset = i as u64 * CHUNK_SIZE;
             let n = CHUNK_SIZE.min(size - offset) as usize;
+            // A hole is zeros without reading it.
+            if unallocated(io, offset, n as u64)? {
+                stats.chunks_zero += 1;
+                chunks.push(None);
+                continue;
+            }
             io.read_at(&mut buf[..n], offset)?;
             stats.chunks_read += 1;
             if buf[..n].iter().all(|&b| b == 0) {
@@ -265,6 +279,19 @@ impl Repository {
         if path.exists() {
             return Err(BackupError::Invalid(format!("backup {id} already exists")));
         }
+        self.verify(manifest)?;
+        let m = Manifest {
+            id: id.to_string(),
+            ..manifest.clone()
+        };
+        let text = serde_json::to_vec(&m)
+            .map_err(|e| BackupError::Invalid(format!("writing the manifest: {e}")))?;
+        dir::write_atomic(&path, &text)
+    }
+
+    /// Whether a manifest is whole here: its chunks cover its size and are
+    /// all stored (not read: [`Repository::check`] reads them).
+    pub fn verify(&self, manifest: &Manifest) -> BackupResult<()> {
         if manifest.chunk_size != CHUNK_SIZE
             || manifest.chunks.len() != Manifest::chunk_count(manifest.size)
         {
@@ -283,13 +310,7 @@ impl Repository {
                 return Err(BackupError::MissingChunk(hash.clone()));
             }
         }
-        let m = Manifest {
-            id: id.to_string(),
-            ..manifest.clone()
-        };
-        let text = serde_json::to_vec(&m)
-            .map_err(|e| BackupError::Invalid(format!("writing the manifest: {e}")))?;
-        dir::write_atomic(&path, &text)
+        Ok(())
     }
 
     /// A chunk's bytes, checked against its hash.
@@ -324,6 +345,8 @@ impl Repository {
             let offset = i as u64 * m.chunk_size;
             let n = m.chunk_size.min(m.size - offset) as usize;
             match entry {
+                // A hole in the target already reads as zeros.
+                None if unallocated(io, offset, n as u64)? => {}
                 None => io.write_zeroes(offset, n as u64)?,
                 Some(hash) => io.write_at(&self.chunk(hash, n)?, offset)?,
             }

@@ -42,6 +42,10 @@ enum AdminCommand {
     /// Read every block of the storage pool and verify its checksum (the
     /// server must be stopped: it owns the pool). Exits 1 when a block is bad.
     Scrub,
+    /// Read every chunk of every backup in the backup repository and
+    /// verify it against its hash (safe while the server runs). Exits 1
+    /// when a chunk is missing or corrupt.
+    BackupCheck,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +174,28 @@ async fn user_id_in_domain(platter: &Platter, name_or_id: &str, domain: &str) ->
 }
 
 /// Scrubs every engine pool; `Ok(false)` when a block is bad.
+/// Checks the backup repository; whether it is clean.
+fn backup_check(config: &Config) -> Result<bool> {
+    let dir = config
+        .service
+        .backup_dir
+        .clone()
+        .context("this configuration has no backup repository")?;
+    let repo = platter_backup::Repository::open_dir(&dir)
+        .with_context(|| format!("opening the backup repository {}", dir.display()))?;
+    let report = repo.check()?;
+    for (backup, chunk, why) in &report.problems {
+        println!("backup {backup}: chunk {chunk}: {why}");
+    }
+    println!(
+        "checked {} backups, {} chunks: {} problems",
+        report.backups,
+        report.chunks,
+        report.problems.len()
+    );
+    Ok(report.problems.is_empty())
+}
+
 fn scrub(config: &Config) -> Result<bool> {
     let engines: Vec<_> = config
         .pools
@@ -231,10 +257,16 @@ pub async fn run(args: AdminArgs) -> Result<()> {
         }
         return Ok(());
     }
+    if let AdminCommand::BackupCheck = args.command {
+        if !backup_check(&config)? {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let platter = crate::open_service(&config, false).await?;
     platter.bootstrap(None).await?;
     match args.command {
-        AdminCommand::Scrub => {}
+        AdminCommand::Scrub | AdminCommand::BackupCheck => {}
         AdminCommand::Project(ProjectCommand::Create { name, description }) => {
             let p = platter
                 .project_create(ProjectFields {

@@ -605,11 +605,24 @@ impl Platter {
             data_timestamp: r.data_timestamp.unwrap_or(now),
             source: r.volume_source,
         };
+        let repo = self.backup_repo().map_err(DomainError::Internal)?;
+        let manifest = r.manifest;
+        // Checked before any row is written; checked again (under the
+        // repository's lock) as the manifest is.
+        let checked = {
+            let (repo, manifest) = (repo.clone(), manifest.clone());
+            tokio::task::spawn_blocking(move || repo.verify(&manifest))
+                .await
+                .map_err(|e| DomainError::Internal(e.to_string()))?
+        };
+        if let Err(e) = checked {
+            return Err(DomainError::invalid(format!(
+                "Invalid backup: the repository cannot take the record back: {e}."
+            )));
+        }
         // The row first (`creating`: a crash before the manifest is written
         // leaves it `error`, never a manifest nothing names).
         self.store().backup_import(&backup).await?;
-        let repo = self.backup_repo().map_err(DomainError::Internal)?;
-        let manifest = r.manifest;
         let written = {
             let id = id.clone();
             tokio::task::spawn_blocking(move || repo.import(id.as_str(), &manifest))

@@ -171,7 +171,7 @@ fn create_error(rule: &CreateRule) -> EvsError {
         ),
         CreateRule::SmallerThanSource { size, source_size } => EvsError::bad(
             "EVS.1010",
-            format!("invalid volume size! {size} GiB is smaller than the snapshot's {source_size} GiB."),
+            format!("invalid volume size! {size} GiB is smaller than its source's {source_size} GiB."),
         ),
         CreateRule::UnknownZone { zone } => {
             EvsError::bad("EVS.1036", format!("invalid availability zone! '{zone}'"))
