@@ -11,8 +11,9 @@ Knobs (environment): PLATTER_TEMPEST_REGEX (default `^tempest.api.volume`),
 PLATTER_TEMPEST_CONCURRENCY (default 2), PLATTER_TEMPEST_KEEP=1 keeps the
 workspace and the server log. Exits non-zero when a test fails.
 
-The configuration is that of a cloud without compute, image, network and
-backup services: Tempest skips what it gates on them.
+The configuration is that of a cloud with block storage, images and
+backups but without compute or network services: Tempest skips what it
+gates on them.
 """
 
 import json

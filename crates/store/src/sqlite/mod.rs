@@ -20,6 +20,7 @@
 //! The migrations are SQLite DDL.
 
 mod attachments;
+mod backup_rows;
 mod backups;
 mod credentials;
 mod groups;

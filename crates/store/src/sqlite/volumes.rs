@@ -374,7 +374,7 @@ impl VolumeRepo for SqliteStore {
             // data is written (one backup may fill a batch).
             if let Some(b) = job.params.restored_backup() {
                 if !restoring.contains(b) {
-                    super::backups::begin_restore_in(&mut tx, b).await?;
+                    super::backup_rows::begin_restore_in(&mut tx, b).await?;
                     restoring.push(b.clone());
                 }
             }
