@@ -232,3 +232,82 @@ def test_update_export_import_reset_and_check(platter):
         f.write(b"\xff\xff\xff\xff")
     out = subprocess.run(check, capture_output=True, text=True)
     assert out.returncode != 0 and "corrupt" in out.stdout, out.stdout + out.stderr
+
+
+def test_round_trip_by_sha256_and_a_one_percent_incremental(platter, tmp_path):
+    """Issue 11's acceptance with independent tools: a 1 GiB volume of
+    random bytes written and read with nbdcopy; backup, write over the
+    volume, restore: the original bytes. Changing 1% of it (ten 1 MiB
+    pieces written with qemu-io) makes an incremental backup store about
+    1% new chunks."""
+    from test_images import read_volume, sha256
+    env = platter.env()
+    c = cinder(platter, version="3.54")
+    v = openstack(env, "volume", "create", "--size", "1", "rt-src")
+    volume_available(env, v["id"])
+    original = tmp_path / "original.raw"
+    with open(original, "wb") as f:
+        for _ in range(1024):
+            f.write(os.urandom(1 << 20))
+    att = c.attachments.create(v["id"], {"host": "rt", "ip": "127.0.0.1", "initiator": None},
+                               mode="rw")
+    uri = att["connection_info"]["data"]["uri"]
+    run(["nbdcopy", str(original), uri], {})
+    c.attachments.delete(att["id"])
+    volume_available(env, v["id"])
+
+    full = openstack(env, "volume", "backup", "create", "--name", "rt-full", v["id"])
+    backup_available(env, full["id"])
+    before = repository_chunks(platter)
+
+    # 1%: ten 1 MiB pieces, spread over the volume.
+    changed = tmp_path / "changed.raw"
+    data = bytearray(original.read_bytes())
+    patch = tmp_path / "patch"
+    writes = []
+    for k in range(10):
+        off = (k * 101 + 7) << 20
+        piece = os.urandom(1 << 20)
+        data[off:off + (1 << 20)] = piece
+        (tmp_path / f"patch{k}").write_bytes(piece)
+        writes.append(f"write -s {tmp_path / f'patch{k}'} {off} 1M")
+    changed.write_bytes(bytes(data))
+    del data, patch
+    with_nbd(c, v["id"], *writes, "flush")
+    inc = openstack(env, "volume", "backup", "create", "--incremental", "--name", "rt-inc",
+                    v["id"])
+    backup_available(env, inc["id"])
+    new = repository_chunks(platter) - before
+    print(f"\nincremental after changing 1% of a 1 GiB volume: {new} new chunks of 1024 "
+          f"({new / 1024:.2%})")
+    assert 10 <= new <= 12, new
+
+    # Write over the volume, then restore each backup and read it back.
+    with_nbd(c, v["id"], "write -P 0xee 0 1G", "flush")
+    openstack(env, "volume", "backup", "restore", "--force", inc["id"], v["id"])
+    volume_available(env, v["id"])
+    got = tmp_path / "got.raw"
+    read_volume(c, v["id"], str(got))
+    assert sha256(got) == sha256(changed)
+    r = openstack(env, "volume", "backup", "restore", full["id"], "rt-restored")
+    volume_available(env, r["volume_id"])
+    read_volume(c, r["volume_id"], str(got))
+    assert sha256(got) == sha256(original)
+
+    # Refused: a restore onto an in-use volume; a backup over quota.
+    att = c.attachments.create(v["id"], {"host": "rt", "ip": "127.0.0.1", "initiator": None},
+                               mode="rw")
+    code, _, err = run(["openstack", "volume", "backup", "restore", "--force", full["id"],
+                        v["id"]], env, check=False)
+    assert code != 0 and "must be available" in err, err
+    c.attachments.delete(att["id"])
+    volume_available(env, v["id"])
+    used = len(c.backups.list())
+    run(["openstack", "quota", "set", "--backups", str(used), "admin"], env)
+    try:
+        code, _, err = run(["openstack", "volume", "backup", "create", v["id"]], env,
+                           check=False)
+        assert code != 0 and "413" in err, err
+        assert len(c.backups.list()) == used, "nothing half-made"
+    finally:
+        run(["openstack", "quota", "set", "--backups", "100", "admin"], env)

@@ -1,17 +1,26 @@
 //! Chunks as files in a directory, fanned out by the hash's first two hex
-//! digits: `chunks/ab/abcdef…`. Each is written to a temporary name,
-//! synced, then renamed into place, so a crash never leaves a chunk that
-//! reads as another.
+//! digits: `chunks/ab/abcdef…`. Each is written to a temporary name of its
+//! own, synced, then renamed into place, so a crash never leaves a chunk
+//! that reads as another. The renames are made durable together (the
+//! fan-out directories synced once) by [`ChunkStore::sync`], before a
+//! manifest names them.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::{io_err, BackupError, BackupResult, ChunkStore};
 
 pub struct DirStore {
     root: PathBuf,
+    /// Fan-out directories with renames not yet synced.
+    dirty: Mutex<HashSet<PathBuf>>,
 }
+
+static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `data` at `path` through a synced temporary file and a rename;
 /// the directory is synced too.
@@ -44,6 +53,7 @@ impl DirStore {
         fs::create_dir_all(root).map_err(io_err(root.display().to_string()))?;
         Ok(DirStore {
             root: root.to_path_buf(),
+            dirty: Mutex::new(HashSet::new()),
         })
     }
 
@@ -60,10 +70,42 @@ impl ChunkStore for DirStore {
 
     fn put(&self, hash: &str, compressed: &[u8]) -> BackupResult<()> {
         let path = self.path(hash)?;
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io_err(dir.display().to_string()))?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(io_err(dir.display().to_string()))?;
+        // A name of its own: two writers of one hash never share a file.
+        let seq = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!("{hash}.{}.{seq}.tmp", std::process::id()));
+        let what = || path.display().to_string();
+        let mut f = File::create(&tmp).map_err(io_err(what()))?;
+        f.write_all(compressed).map_err(io_err(what()))?;
+        f.sync_all().map_err(io_err(what()))?;
+        drop(f);
+        fs::rename(&tmp, &path).map_err(io_err(what()))?;
+        self.dirty
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir);
+        Ok(())
+    }
+
+    fn sync(&self) -> BackupResult<()> {
+        let dirs: Vec<PathBuf> = self
+            .dirty
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for (k, dir) in dirs.iter().enumerate() {
+            if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+                // Not durable yet: the next sync tries these again.
+                self.dirty
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(dirs[k..].iter().cloned());
+                return Err(io_err(dir.display().to_string())(e));
+            }
         }
-        write_atomic(&path, compressed)
+        Ok(())
     }
 
     fn get(&self, hash: &str) -> BackupResult<Vec<u8>> {

@@ -17,6 +17,9 @@ mod dir;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
 
 use platter_backend::VolumeIo;
 use serde::{Deserialize, Serialize};
@@ -65,6 +68,11 @@ pub trait ChunkStore: Send + Sync {
     fn get(&self, hash: &str) -> BackupResult<Vec<u8>>;
     /// Deletes a chunk; a missing one is fine.
     fn delete(&self, hash: &str) -> BackupResult<()>;
+    /// Makes every chunk stored so far durable under its name (a store
+    /// whose `put` is durable on return has nothing to do).
+    fn sync(&self) -> BackupResult<()> {
+        Ok(())
+    }
     /// Every stored chunk's hash, and its stored (compressed) size.
     fn list(&self) -> BackupResult<Vec<(String, u64)>>;
 }
@@ -117,6 +125,33 @@ pub struct Repository {
     /// takes it alone, so it never collects a chunk a backup has stored
     /// (or found stored) but not yet named in its manifest.
     gc_lock: std::sync::RwLock<()>,
+}
+
+/// Threads that hash and compress (backup) or decompress and verify
+/// (restore) alongside the one doing the volume's I/O.
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
+#[derive(Default)]
+struct AtomicStats {
+    read: AtomicU64,
+    new: AtomicU64,
+    bytes: AtomicU64,
+    zero: AtomicU64,
+}
+
+impl From<AtomicStats> for BackupStats {
+    fn from(s: AtomicStats) -> BackupStats {
+        BackupStats {
+            chunks_read: s.read.into_inner(),
+            chunks_new: s.new.into_inner(),
+            bytes_stored: s.bytes.into_inner(),
+            chunks_zero: s.zero.into_inner(),
+        }
+    }
 }
 
 /// Whether a range of `io` is all hole (reads as zeros, stores nothing).
@@ -221,54 +256,101 @@ impl Repository {
             }
         }
         let count = Manifest::chunk_count(size);
-        let mut chunks = Vec::with_capacity(count);
-        let mut stats = BackupStats::default();
-        let mut buf = vec![0u8; CHUNK_SIZE as usize];
-        for i in 0..count {
-            let from_parent = parent
-                .as_ref()
-                .filter(|_| !changed(i))
-                .and_then(|p| p.chunks.get(i).cloned());
-            if let Some(entry) = from_parent {
-                chunks.push(entry);
-                continue;
+        let chunks: Vec<Mutex<Option<String>>> = (0..count).map(|_| Mutex::new(None)).collect();
+        let stats = AtomicStats::default();
+        // This thread reads the volume in order; workers hash, compress
+        // and store what it read.
+        let (tx, rx) = sync_channel::<(usize, Vec<u8>)>(workers() * 2);
+        let rx = Mutex::new(rx);
+        let failed: Mutex<Option<BackupError>> = Mutex::new(None);
+        std::thread::scope(|scope| -> BackupResult<()> {
+            for _ in 0..workers() {
+                scope.spawn(|| loop {
+                    let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((i, data)) = next else { break };
+                    match self.store_chunk(&data, &stats) {
+                        Ok(entry) => *chunks[i].lock().unwrap_or_else(|e| e.into_inner()) = entry,
+                        Err(e) => {
+                            failed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
+                        }
+                    }
+                });
             }
-            let offset = i as u64 * CHUNK_SIZE;
-            let n = CHUNK_SIZE.min(size - offset) as usize;
-            // A hole is zeros without reading it.
-            if unallocated(io, offset, n as u64)? {
-                stats.chunks_zero += 1;
-                chunks.push(None);
-                continue;
-            }
-            io.read_at(&mut buf[..n], offset)?;
-            stats.chunks_read += 1;
-            if buf[..n].iter().all(|&b| b == 0) {
-                stats.chunks_zero += 1;
-                chunks.push(None);
-                continue;
-            }
-            let hash = sha256_hex(&buf[..n]);
-            if !self.chunks.has(&hash)? {
-                let compressed = zstd::bulk::compress(&buf[..n], ZSTD_LEVEL)
-                    .map_err(io_err(format!("compressing chunk {hash}")))?;
-                self.chunks.put(&hash, &compressed)?;
-                stats.chunks_new += 1;
-                stats.bytes_stored += compressed.len() as u64;
-            }
-            chunks.push(Some(hash));
+            let read = || -> BackupResult<()> {
+                for (i, slot) in chunks.iter().enumerate() {
+                    if failed.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                        break;
+                    }
+                    let from_parent = parent
+                        .as_ref()
+                        .filter(|_| !changed(i))
+                        .and_then(|p| p.chunks.get(i).cloned());
+                    if let Some(entry) = from_parent {
+                        *slot.lock().unwrap_or_else(|e| e.into_inner()) = entry;
+                        continue;
+                    }
+                    let offset = i as u64 * CHUNK_SIZE;
+                    let n = CHUNK_SIZE.min(size - offset) as usize;
+                    // A hole is zeros without reading it.
+                    if unallocated(io, offset, n as u64)? {
+                        stats.zero.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let mut buf = vec![0u8; n];
+                    io.read_at(&mut buf, offset)?;
+                    stats.read.fetch_add(1, Ordering::Relaxed);
+                    if tx.send((i, buf)).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            };
+            let r = read();
+            drop(tx);
+            r
+        })?;
+        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
         }
+        // Every chunk the manifest names is durable before the manifest is.
+        self.chunks.sync()?;
         let manifest = Manifest {
             id: id.to_string(),
             size,
             chunk_size: CHUNK_SIZE,
             parent: parent.map(|p| p.id),
-            chunks,
+            chunks: chunks
+                .into_iter()
+                .map(|c| c.into_inner().unwrap_or_else(|e| e.into_inner()))
+                .collect(),
         };
         let text = serde_json::to_vec(&manifest)
             .map_err(|e| BackupError::Invalid(format!("writing the manifest: {e}")))?;
         dir::write_atomic(&path, &text)?;
-        Ok(stats)
+        Ok(stats.into())
+    }
+
+    /// Hashes one chunk read from a volume and stores it unless the
+    /// repository has it; its manifest entry (`None`: zeros).
+    fn store_chunk(&self, data: &[u8], stats: &AtomicStats) -> BackupResult<Option<String>> {
+        if data.iter().all(|&b| b == 0) {
+            stats.zero.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let hash = sha256_hex(data);
+        if !self.chunks.has(&hash)? {
+            let compressed = zstd::bulk::compress(data, ZSTD_LEVEL)
+                .map_err(io_err(format!("compressing chunk {hash}")))?;
+            self.chunks.put(&hash, &compressed)?;
+            stats.new.fetch_add(1, Ordering::Relaxed);
+            stats
+                .bytes
+                .fetch_add(compressed.len() as u64, Ordering::Relaxed);
+        }
+        Ok(Some(hash))
     }
 
     /// Records `manifest` (another repository's export, or this one's) as
@@ -341,16 +423,53 @@ impl Repository {
                 m.size
             )));
         }
-        for (i, entry) in m.chunks.iter().enumerate() {
-            let offset = i as u64 * m.chunk_size;
-            let n = m.chunk_size.min(m.size - offset) as usize;
-            match entry {
-                // A hole in the target already reads as zeros.
-                None if unallocated(io, offset, n as u64)? => {}
-                None => io.write_zeroes(offset, n as u64)?,
-                Some(hash) => io.write_at(&self.chunk(hash, n)?, offset)?,
+        // Workers fetch, decompress and verify chunks; this thread writes
+        // them (at their offsets, in whatever order they come).
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = sync_channel::<BackupResult<(u64, Vec<u8>)>>(workers() * 2);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| -> BackupResult<()> {
+            for _ in 0..workers() {
+                let tx = tx.clone();
+                let (m, next, stop) = (&m, &next, &stop);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= m.chunks.len() || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Some(hash) = &m.chunks[i] else { continue };
+                    let offset = i as u64 * m.chunk_size;
+                    let n = m.chunk_size.min(m.size - offset) as usize;
+                    let item = self.chunk(hash, n).map(|data| (offset, data));
+                    if tx.send(item).is_err() {
+                        break;
+                    }
+                });
             }
-        }
+            drop(tx);
+            let write = || -> BackupResult<()> {
+                for (i, entry) in m.chunks.iter().enumerate() {
+                    let offset = i as u64 * m.chunk_size;
+                    let n = m.chunk_size.min(m.size - offset);
+                    // A hole in the target already reads as zeros.
+                    if entry.is_none() && !unallocated(io, offset, n)? {
+                        io.write_zeroes(offset, n)?;
+                    }
+                }
+                for item in rx.iter() {
+                    let (offset, data) = item?;
+                    io.write_at(&data, offset)?;
+                }
+                Ok(())
+            };
+            let r = write();
+            if r.is_err() {
+                stop.store(true, Ordering::Relaxed);
+                // Unblock the workers: drain what they still send.
+                for _ in rx.iter() {}
+            }
+            r
+        })?;
         io.flush()?;
         Ok(())
     }

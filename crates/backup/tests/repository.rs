@@ -159,3 +159,42 @@ fn an_imported_manifest_needs_every_chunk_and_restores_like_its_source() {
     assert!(repo.import("b3", &short).is_err());
     assert!(!repo.exists("b3").unwrap());
 }
+
+#[test]
+fn identical_chunks_hashed_at_once_are_stored_once_and_leave_no_temporaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::open_dir(dir.path()).unwrap();
+    let b = MemoryBackend::new();
+    let v = volume(&b, "v", 32);
+    let same = vec![0x5au8; MIB as usize];
+    for i in 0..32 {
+        v.write_at(&same, i * MIB).unwrap();
+    }
+    let stats = repo.backup("b1", &*v, None, &|_| true).unwrap();
+    assert_eq!((stats.chunks_read, stats.chunks_zero), (32, 0));
+    assert_eq!(repo.usage().unwrap().0, 1);
+    let m = repo.manifest("b1").unwrap();
+    assert!(m.chunks.iter().all(|c| c == &m.chunks[0] && c.is_some()));
+    let target = volume(&b, "t", 32);
+    repo.restore("b1", &*target).unwrap();
+    assert_eq!(read_all(&*target), read_all(&*v));
+    assert!(repo.check().unwrap().problems.is_empty());
+    let leftovers: Vec<_> = walk(&dir.path().join("chunks"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
