@@ -221,6 +221,18 @@ def test_update_export_import_reset_and_check(platter):
     run(["openstack", "volume", "backup", "set", "--state", "available", data["id"]], env)
     assert c.backups.get(data["id"]).status == "available"
 
+    # Paging: sorted by name, one at a time through the marker, counted (3.45).
+    c45 = cinder(platter, version="3.45")
+    names = sorted(b.name or "" for b in c45.backups.list())
+    assert [b.name or "" for b in c45.backups.list(sort="name:asc")] == names
+    first = c45.backups.list(limit=1, sort="name:asc")
+    second = c45.backups.list(limit=1, marker=first[0].id, sort="name:asc")
+    assert len(first) == len(second) == 1 and second[0].name == names[1]
+    listed = c45.client.get("/backups?with_count=true")[1]
+    assert listed["count"] == len(names)
+    code, _, err = run(["cinder", "backup-list", "--marker", "no-such-marker"], env, check=False)
+    assert code != 0 and "could not be found" in err, err
+
     # The repository checks clean; a corrupted chunk is found.
     check = [platter_binary(), "admin", "--data-dir", platter.data_dir, "backup-check"]
     out = subprocess.run(check, capture_output=True, text=True)

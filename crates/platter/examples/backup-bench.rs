@@ -7,7 +7,9 @@
 //! text-like bytes (compressible about 3x), 10% copies of earlier chunks.
 //! Measured: a full backup, an incremental after 1% of the chunks change,
 //! a second full backup of unchanged data (deduplicated), a restore; the
-//! peers compress (and decompress) the whole image each time.
+//! peers compress (and decompress) the whole image each time, each with
+//! every core it can use (`zstd -T0`, `qemu-img convert -m 8 -W`), as
+//! Platter's workers do.
 //!
 //! `backup-bench [--dir DIR] [--gib N]`
 
@@ -211,7 +213,7 @@ fn main() {
     // The peers, on the raw file as it is now (after the 1% change).
     let zst = root.join("src.zst");
     let z_full = run(Command::new("zstd")
-        .args(["-3", "-T1", "-q", "-f"])
+        .args(["-3", "-T0", "-q", "-f"])
         .arg(&raw)
         .arg("-o")
         .arg(&zst));
@@ -224,13 +226,13 @@ fn main() {
         .arg(&z_out));
     let qcow = root.join("src.qcow2");
     let q_full = run(Command::new("qemu-img")
-        .args(["convert", "-c", "-f", "raw", "-O", "qcow2"])
+        .args(["convert", "-c", "-m", "8", "-W", "-f", "raw", "-O", "qcow2"])
         .arg(&raw)
         .arg(&qcow));
     let q_size = file_size(&qcow);
     let q_out = root.join("q.raw");
     let q_restore = run(Command::new("qemu-img")
-        .args(["convert", "-f", "qcow2", "-O", "raw"])
+        .args(["convert", "-m", "8", "-W", "-f", "qcow2", "-O", "raw"])
         .arg(&qcow)
         .arg(&q_out));
 
@@ -241,7 +243,7 @@ fn main() {
         logical / MIB,
         (chunks - data_chunks) * 100 / chunks
     );
-    println!("| operation | Platter | zstd -3 -T1 | qemu-img convert -c (qcow2) | Platter / zstd | Platter / qemu-img |");
+    println!("| operation | Platter | zstd -3 -T0 | qemu-img convert -c -m 8 -W (qcow2) | Platter / zstd | Platter / qemu-img |");
     println!("|---|---|---|---|---|---|");
     let row = |what: &str, p: Duration, z: Duration, q: Duration| {
         println!(

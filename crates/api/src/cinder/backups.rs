@@ -7,7 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{Backup, BackupId, BackupStatus, SnapshotId, VolumeId};
+use std::cmp::Ordering;
+
+use platter_model::{Backup, BackupId, BackupStatus, SnapshotId, SortDir, SortKey, VolumeId};
 use platter_service::{BackupCreate, BackupUpdate, BACKUP_SERVICE};
 use serde_json::{json, Map, Value};
 
@@ -135,24 +137,92 @@ pub async fn create(
         .into_response())
 }
 
+/// Orders two backups by one sort key.
+fn by_key(a: &Backup, b: &Backup, key: SortKey) -> Ordering {
+    match key {
+        SortKey::Id => a.id.as_str().cmp(b.id.as_str()),
+        SortKey::Name => a.name.cmp(&b.name),
+        SortKey::Status => a.status.as_str().cmp(b.status.as_str()),
+        SortKey::Size => a.size.cmp(&b.size),
+        SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
+        SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+        SortKey::AvailabilityZone => a.availability_zone.cmp(&b.availability_zone),
+        SortKey::VolumeId => a.volume_id.as_str().cmp(b.volume_id.as_str()),
+        SortKey::ProjectId => a.project_id.as_str().cmp(b.project_id.as_str()),
+        SortKey::Bootable => Ordering::Equal,
+    }
+}
+
+/// Filters (`name`, `status`, `volume_id`), sorting, marker, offset and
+/// limit, with `count` (3.45) and a next link.
 async fn list_common(state: ApiState, c: Caller, q: ListQuery, full: bool) -> CinderResult {
     let all = q.flag("all_tenants")?;
-    let mut items = Vec::new();
-    for b in state.platter.backup_list(&c.ctx, all).await? {
-        let keep = q.get("name").is_none_or(|n| b.name.as_deref() == Some(n))
-            && q.get("status").is_none_or(|s| b.status.as_str() == s)
-            && q.get("volume_id").is_none_or(|v| b.volume_id == v);
-        if !keep {
-            continue;
-        }
+    let page = q.page(true)?;
+    let mut found: Vec<Backup> = state
+        .platter
+        .backup_list(&c.ctx, all)
+        .await?
+        .into_iter()
+        .filter(|b| {
+            q.get("name").is_none_or(|n| b.name.as_deref() == Some(n))
+                && q.get("status").is_none_or(|s| b.status.as_str() == s)
+                && q.get("volume_id").is_none_or(|v| b.volume_id == v)
+        })
+        .collect();
+    let sort = page.effective_sort();
+    found.sort_by(|a, b| {
+        sort.iter()
+            .map(|(k, d)| match d {
+                SortDir::Asc => by_key(a, b, *k),
+                SortDir::Desc => by_key(b, a, *k),
+            })
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
+    });
+    let count = found.len();
+    let mut start = match &page.marker {
+        Some(m) => match found.iter().position(|b| b.id == m.as_str()) {
+            Some(i) => i + 1,
+            None => {
+                return Err(CinderError::not_found(format!(
+                    "Marker {m} could not be found."
+                )))
+            }
+        },
+        None => 0,
+    };
+    start += page.offset.unwrap_or(0).max(0) as usize;
+    let limit = page.limit.unwrap_or(i64::MAX).max(0) as usize;
+    let shown: Vec<&Backup> = found.iter().skip(start).take(limit).collect();
+    let mut items = Vec::with_capacity(shown.len());
+    for b in &shown {
         items.push(if full {
-            let dependents = state.platter.backup_has_dependents(&b).await?;
-            detail(&state, &c, &b, dependents)
+            let dependents = state.platter.backup_has_dependents(b).await?;
+            detail(&state, &c, b, dependents)
         } else {
-            summary(&state, &c, &b)
+            summary(&state, &c, b)
         });
     }
-    Ok(Json(json!({ "backups": items })).into_response())
+    let mut body = json!({ "backups": items });
+    if c.api.at_least(45) && q.flag("with_count")? {
+        body["count"] = json!(count);
+    }
+    let path = if full { "backups/detail" } else { "backups" };
+    let base = format!(
+        "{}/{}/{}/{path}",
+        state.urls.block_storage,
+        c.api.prefix(),
+        c.ctx.project_id
+    );
+    if let Some(links) = q.next_links(
+        &base,
+        &page,
+        shown.len(),
+        shown.last().map(|b| b.id.as_str()),
+    ) {
+        body["backups_links"] = links;
+    }
+    Ok(Json(body).into_response())
 }
 
 /// `GET /backups`.
