@@ -272,19 +272,16 @@ def test_round_trip_by_sha256_and_a_one_percent_incremental(platter, tmp_path):
     backup_available(env, full["id"])
     before = repository_chunks(platter)
 
-    # 1%: ten 1 MiB pieces, spread over the volume.
+    # 1%: ten 1 MiB pieces of distinct bytes, spread over the volume.
     changed = tmp_path / "changed.raw"
     data = bytearray(original.read_bytes())
-    patch = tmp_path / "patch"
     writes = []
     for k in range(10):
         off = (k * 101 + 7) << 20
-        piece = os.urandom(1 << 20)
-        data[off:off + (1 << 20)] = piece
-        (tmp_path / f"patch{k}").write_bytes(piece)
-        writes.append(f"write -s {tmp_path / f'patch{k}'} {off} 1M")
+        data[off:off + (1 << 20)] = bytes([0x10 + k]) * (1 << 20)
+        writes.append(f"write -P {0x10 + k} {off} 1M")
     changed.write_bytes(bytes(data))
-    del data, patch
+    del data
     with_nbd(c, v["id"], *writes, "flush")
     inc = openstack(env, "volume", "backup", "create", "--incremental", "--name", "rt-inc",
                     v["id"])

@@ -128,6 +128,25 @@ impl ChunkStore for DirStore {
         }
     }
 
+    fn sweep_temporaries(&self) -> BackupResult<u64> {
+        let what = || self.root.display().to_string();
+        let mut n = 0;
+        for fan in fs::read_dir(&self.root).map_err(io_err(what()))? {
+            let fan = fan.map_err(io_err(what()))?;
+            if !fan.file_type().map_err(io_err(what()))?.is_dir() {
+                continue;
+            }
+            for e in fs::read_dir(fan.path()).map_err(io_err(what()))? {
+                let path = e.map_err(io_err(what()))?.path();
+                if path.extension().is_some_and(|x| x == "tmp") {
+                    fs::remove_file(&path).map_err(io_err(path.display().to_string()))?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
     fn list(&self) -> BackupResult<Vec<(String, u64)>> {
         let mut out = Vec::new();
         let what = || self.root.display().to_string();

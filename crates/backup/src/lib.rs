@@ -73,6 +73,11 @@ pub trait ChunkStore: Send + Sync {
     fn sync(&self) -> BackupResult<()> {
         Ok(())
     }
+    /// Removes what interrupted `put`s left (called with no `put` running);
+    /// how many.
+    fn sweep_temporaries(&self) -> BackupResult<u64> {
+        Ok(0)
+    }
     /// Every stored chunk's hash, and its stored (compressed) size.
     fn list(&self) -> BackupResult<Vec<(String, u64)>>;
 }
@@ -496,6 +501,7 @@ impl Repository {
                 live.insert(h);
             }
         }
+        self.chunks.sweep_temporaries()?;
         let (mut n, mut bytes) = (0, 0);
         for (hash, size) in self.chunks.list()? {
             if !live.contains(&hash) {

@@ -198,3 +198,15 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn gc_sweeps_what_an_interrupted_put_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::open_dir(dir.path()).unwrap();
+    let fan = dir.path().join("chunks").join("ab");
+    std::fs::create_dir_all(&fan).unwrap();
+    let stale = fan.join(format!("{}.1.2.tmp", "ab".repeat(32)));
+    std::fs::write(&stale, b"half").unwrap();
+    repo.gc().unwrap();
+    assert!(!stale.exists());
+}

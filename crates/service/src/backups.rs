@@ -417,16 +417,31 @@ impl Platter {
         snapshot: bool,
     ) -> Result<(), String> {
         let backend = self.backend_of(&p.pool).map_err(|e| e.to_string())?;
+        // The snapshot stays where the volume was when it was backed up: a
+        // volume migrated since has it in another pool.
+        let others: Vec<Arc<dyn StorageBackend>> = self
+            .pools()
+            .iter()
+            .filter(|pool| pool.name != p.pool)
+            .map(|pool| pool.backend.clone())
+            .collect();
         let repo = self.backup_repo()?;
         let id = id.clone();
         blocking(backend, move |b| {
             repo.delete(id.as_str()).map_err(|e| e.to_string())?;
             repo.gc().map_err(|e| e.to_string())?;
-            // An imported backup never had a snapshot here.
-            match b.delete_snapshot(&backup_snapshot_device(&id)) {
-                Err(e) if snapshot && !gone(&e) => Err(e.to_string()),
-                _ => Ok(()),
+            if !snapshot {
+                return Ok(());
             }
+            // An imported backup never had a snapshot here.
+            let snap = backup_snapshot_device(&id);
+            for backend in std::iter::once(b).chain(others.iter().map(|o| &**o)) {
+                match backend.delete_snapshot(&snap) {
+                    Err(e) if !gone(&e) => return Err(e.to_string()),
+                    _ => {}
+                }
+            }
+            Ok(())
         })
         .await
     }

@@ -118,3 +118,69 @@ async fn a_crash_before_each_step_resumes_there_and_ends_as_a_normal_run() {
         }
     }
 }
+
+/// A backup's snapshot stays in the pool its volume had when it was taken;
+/// deleting the backup after the volume moved leaves nothing in either pool,
+/// and the next incremental backup (no base in the new pool) is whole.
+#[tokio::test]
+async fn a_backup_of_a_volume_migrated_since_is_deleted_from_its_old_pool() {
+    use platter_backend::StorageBackend;
+    use platter_service::{BackupCreate, VolumeCreate};
+    let w = World::new().await;
+    let p = w.p();
+    let v = p
+        .volume_create(
+            &w.ctx,
+            VolumeCreate {
+                size: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while p.volume_get(&w.ctx, &v.id).await.unwrap().status
+        != platter_model::VolumeStatus::Available
+    {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (b, job) = p
+        .backup_create(
+            &w.ctx,
+            BackupCreate {
+                volume_id: v.id.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+    let snap = format!("bk-{}", b.id);
+    assert!(w.pool().open_snapshot(&snap).is_ok());
+    let job = p.volume_migrate(&w.ctx, &v.id, "pool2").await.unwrap();
+    assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+    let (inc, job) = p
+        .backup_create(
+            &w.ctx,
+            BackupCreate {
+                volume_id: v.id.clone(),
+                incremental: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+    assert!(w.pool2().open_snapshot(&format!("bk-{}", inc.id)).is_ok());
+    for id in [&inc.id, &b.id] {
+        let job = p.backup_delete(&w.ctx, id, false).await.unwrap();
+        assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+    }
+    assert!(
+        w.pool().open_snapshot(&snap).is_err(),
+        "left in the old pool"
+    );
+    assert!(w.pool2().open_snapshot(&format!("bk-{}", inc.id)).is_err());
+    assert!(!w.pool().volume_exists(v.id.as_str()).unwrap());
+}
