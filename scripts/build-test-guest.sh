@@ -37,15 +37,35 @@ BB="$WORK/x/bin/busybox"
 mkdir -p root/bin root/dev root/proc root/sys root/lib/modules
 cp "$BB" root/bin/busybox
 ln -s busybox root/bin/sh
-for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do
-    f="$(find "x/lib/modules/$KVER" -name "$m.ko*" | head -n 1)"
-    [ -n "$f" ] || continue
-    case "$f" in
-        *.xz) xz -dc "$f" > "root/lib/modules/$m.ko" ;;
-        *.zst) zstd -qdc "$f" > "root/lib/modules/$m.ko" ;;
-        *) cp "$f" "root/lib/modules/$m.ko" ;;
-    esac
-done
+# virtio-pci and virtio-blk with what they depend on, in load order (each
+# module's `depends=` from its .modinfo).
+python3 - "x/lib/modules/$KVER" root/lib/modules virtio_pci virtio_blk <<'PY'
+import lzma, os, re, sys
+tree, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
+files = {}
+for d, _, names in os.walk(tree):
+    for n in names:
+        base = n.split(".ko")[0]
+        if ".ko" in n:
+            files[base.replace("-", "_")] = os.path.join(d, n)
+def read(name):
+    path = files[name]
+    data = open(path, "rb").read()
+    return lzma.decompress(data) if path.endswith(".xz") else data
+order = []
+def visit(name):
+    if name in order:
+        return
+    m = re.search(rb"depends=([^\x00]*)\x00", read(name))
+    for dep in filter(None, (m.group(1).decode().split(",") if m else [])):
+        visit(dep.replace("-", "_"))
+    order.append(name)
+for w in wanted:
+    visit(w)
+for name in order:
+    open(os.path.join(dest, name + ".ko"), "wb").write(read(name))
+open(os.path.join(dest, "order"), "w").write("\n".join(order) + "\n")
+PY
 cat > root/init <<'INIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -53,10 +73,10 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do
-    [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
-done
 say() { echo "PLATTER-GUEST: $*" > /dev/console; }
+for m in $(cat /lib/modules/order); do
+    err=$(insmod /lib/modules/$m.ko 2>&1) || say "module $m: $err"
+done
 first_mib() { dd if=/dev/$1 bs=1048576 count=1 2>/dev/null | sha256sum | cut -d' ' -f1; }
 say "booted $(uname -r)"
 
@@ -66,10 +86,11 @@ say "booted $(uname -r)"
         case "$cmd" in
             write)
                 oct=$(printf '%o' "$byte")
+                # A whole MiB in a file first: dd reads a pipe short.
+                head -c 1048576 /dev/zero | tr '\000' "\\$oct" > /pattern
                 i=0
                 while [ "$i" -lt "$mib" ]; do
-                    head -c 1048576 /dev/zero | tr '\000' "\\$oct" |
-                        dd of=/dev/$disk bs=1048576 seek=$i count=1 conv=fsync 2>/dev/null
+                    dd if=/pattern of=/dev/$disk bs=1048576 seek=$i count=1 conv=fsync 2>/dev/null
                     i=$((i + 1))
                 done
                 sync

@@ -12,8 +12,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 echo "==> Debian packages"
 $SUDO apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    libnbd-bin nbdkit fio qemu-utils python3-venv python3-pip >/dev/null
+# qemu-system-x86 (7.2, for the test guest) and qemu-utils in one command, from
+# one release: a newer qemu-utils (backports) breaks qemu-system 7.2.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
+    libnbd-bin nbdkit fio qemu-system-x86 qemu-utils/bookworm xz-utils \
+    python3-venv python3-pip >/dev/null
 
 echo "==> Python clients (in .venv)"
 if [ ! -x .venv/bin/python ]; then
