@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
         "platter-engine",
         "platter-nbd",
         "platter-backup",
+        "platter-compute",
     ],
     &["platter-service"],
     &["platter-api"],
