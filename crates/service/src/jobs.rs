@@ -15,9 +15,9 @@ use std::sync::{Arc, Weak};
 
 use platter_backend::StorageBackend;
 use platter_model::{
-    BackupId, BackupStatus, DomainResult, GroupSnapshotStatus, GroupStatus, Job, JobKind,
-    JobParams, JobStep, ReplicationStatus, SnapshotId, SnapshotStatus, Timestamp,
-    VolumeCreateParams, VolumeId, VolumeSource, VolumeStatus, VolumeTypeId, GIB,
+    BackupId, DomainResult, GroupSnapshotStatus, GroupStatus, Job, JobKind, JobParams, JobStep,
+    ReplicationStatus, SnapshotId, SnapshotStatus, Timestamp, VolumeCreateParams, VolumeId,
+    VolumeSource, VolumeStatus, VolumeTypeId, GIB,
 };
 use platter_store::{SnapshotQuery, VolumeQuery};
 use tokio::sync::{mpsc, Semaphore};
@@ -598,13 +598,7 @@ impl Platter {
         let (id, snapshot) = (&job.volume_id(), &job.snapshot_id());
         let store = self.store();
         let r = match &job.params {
-            JobParams::VolumeCreate(p) => {
-                let r = store.volume_finish_create(id, &job.id, error).await;
-                if let (Ok(()), VolumeSource::Backup(backup)) = (&r, &p.source) {
-                    self.end_restore_if_last(backup).await?;
-                }
-                r
-            }
+            JobParams::VolumeCreate(_) => store.volume_finish_create(id, &job.id, error).await,
             JobParams::VolumeDelete(_) => store.volume_finish_delete(id, &job.id, error).await,
             JobParams::VolumeExtend(p) => {
                 store
@@ -733,25 +727,6 @@ impl Platter {
             }
         };
         r.map_err(|e| e.to_string())
-    }
-
-    /// Frees a backup a volume create read (`restoring` -> `available`)
-    /// once no other unfinished job reads it.
-    async fn end_restore_if_last(&self, backup: &BackupId) -> Result<(), String> {
-        let others = self
-            .store()
-            .job_list_unfinished()
-            .await
-            .map_err(|e| e.to_string())?
-            .iter()
-            .any(|j| j.params.restored_backup() == Some(backup));
-        if !others {
-            self.store()
-                .backup_cas_status(backup, &[BackupStatus::Restoring], BackupStatus::Available)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
     }
 
     /// Fails a job whose parameters could not be read, leaving its

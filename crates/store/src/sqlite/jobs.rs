@@ -176,6 +176,37 @@ impl JobRepo for SqliteStore {
     }
 }
 
+/// The backup a job read to restore a volume, when no other unfinished
+/// job reads it (so it may be `available` again), inside the caller's
+/// transaction.
+pub(crate) async fn backup_released_by(
+    conn: &mut SqliteConnection,
+    job_id: &JobId,
+) -> DomainResult<Option<platter_model::BackupId>> {
+    let rows = sqlx::query("SELECT * FROM jobs WHERE id = ? OR status IN (?, ?)")
+        .bind(job_id.as_str())
+        .bind(JobStatus::Init.as_str())
+        .bind(JobStatus::Running.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let jobs = rows
+        .iter()
+        .map(job_from_row)
+        .collect::<DomainResult<Vec<Job>>>()?;
+    let Some(backup) = jobs
+        .iter()
+        .find(|j| &j.id == job_id)
+        .and_then(|j| j.params.restored_backup().cloned())
+    else {
+        return Ok(None);
+    };
+    let others = jobs
+        .iter()
+        .any(|j| &j.id != job_id && j.params.restored_backup() == Some(&backup));
+    Ok((!others).then_some(backup))
+}
+
 /// Ends a job inside the caller's transaction.
 pub(crate) async fn finish_in(
     conn: &mut SqliteConnection,

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    CreateRule, DomainError, DomainResult, Job, JobGroup, JobId, Metadata, Order, ProjectId,
-    SnapshotId, SnapshotStatus, Volume, VolumeId, VolumeStatus, VolumeTypeId,
+    BackupStatus, CreateRule, DomainError, DomainResult, Job, JobGroup, JobId, Metadata, Order,
+    ProjectId, SnapshotId, SnapshotStatus, Volume, VolumeId, VolumeStatus, VolumeTypeId,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -409,6 +409,12 @@ impl VolumeRepo for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        // A volume made from a backup frees the backup (unless another
+        // create still reads it), in the same transaction as the job's end.
+        if let Some(backup) = jobs::backup_released_by(&mut tx, job_id).await? {
+            let (from, to) = ([BackupStatus::Restoring], BackupStatus::Available);
+            super::backup_rows::cas_in(&mut tx, &backup, &from, to).await?;
+        }
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
     }
