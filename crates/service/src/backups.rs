@@ -56,10 +56,6 @@ pub struct RestoreStarted {
     pub job_id: JobId,
 }
 
-/// The driver name an export record carries (Cinder's importers check it
-/// starts with `cinder.backup.drivers`).
-pub const BACKUP_SERVICE: &str = "cinder.backup.drivers.platter";
-
 /// An exported backup: its row and its manifest, so a database that lost
 /// the row can take it back (the chunks stay in the repository).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -560,18 +556,8 @@ impl Platter {
     /// Takes an exported record back (admin): a backup row in the caller's
     /// project and a manifest, once every chunk it names is in the
     /// repository.
-    pub async fn backup_import(
-        &self,
-        ctx: &AuthContext,
-        service: &str,
-        url: &str,
-    ) -> DomainResult<Backup> {
+    pub async fn backup_import(&self, ctx: &AuthContext, url: &str) -> DomainResult<Backup> {
         self.authorize(ctx, Action::BackupImport)?;
-        if service != BACKUP_SERVICE {
-            return Err(DomainError::invalid(format!(
-                "Invalid input received: Backup service {service} is not supported; this cloud's is {BACKUP_SERVICE}."
-            )));
-        }
         let bad = |why: String| {
             DomainError::invalid(format!("Invalid input received: bad backup_url: {why}."))
         };

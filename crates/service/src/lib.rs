@@ -36,7 +36,7 @@ use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, Connection, ConnectionInfo};
 pub use authz::{Authorizer, DenyList, RoleAuthorizer};
-pub use backups::{BackupCreate, BackupRecord, BackupUpdate, RestoreStarted, BACKUP_SERVICE};
+pub use backups::{BackupCreate, BackupRecord, BackupUpdate, RestoreStarted};
 pub use config::{FaultInjection, ServiceConfig};
 pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
 pub use evs::{

@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use platter_model::{Backup, BackupId, BackupStatus, SnapshotId, SortDir, SortKey, VolumeId};
-use platter_service::{BackupCreate, BackupUpdate, BACKUP_SERVICE};
+use platter_service::{BackupCreate, BackupUpdate};
 use serde_json::{json, Map, Value};
 
 use super::params::ListQuery;
@@ -158,11 +159,12 @@ fn by_key(a: &Backup, b: &Backup, key: SortKey) -> Ordering {
 async fn list_common(state: ApiState, c: Caller, q: ListQuery, full: bool) -> CinderResult {
     let all = q.flag("all_tenants")?;
     let page = q.page(true)?;
-    let mut found: Vec<Backup> = state
-        .platter
-        .backup_list(&c.ctx, all)
-        .await?
-        .into_iter()
+    let listed = state.platter.backup_list(&c.ctx, all).await?;
+    // An incremental backup is in its parent's project: the listing holds
+    // every backup that may depend on one it shows.
+    let parents: HashSet<&BackupId> = listed.iter().filter_map(|b| b.parent_id.as_ref()).collect();
+    let mut found: Vec<&Backup> = listed
+        .iter()
         .filter(|b| {
             q.get("name").is_none_or(|n| b.name.as_deref() == Some(n))
                 && q.get("status").is_none_or(|s| b.status.as_str() == s)
@@ -193,16 +195,14 @@ async fn list_common(state: ApiState, c: Caller, q: ListQuery, full: bool) -> Ci
     };
     start += page.offset.unwrap_or(0).max(0) as usize;
     let limit = page.limit.unwrap_or(i64::MAX).max(0) as usize;
-    let shown: Vec<&Backup> = found.iter().skip(start).take(limit).collect();
-    let mut items = Vec::with_capacity(shown.len());
-    for b in &shown {
-        items.push(if full {
-            let dependents = state.platter.backup_has_dependents(b).await?;
-            detail(&state, &c, b, dependents)
-        } else {
-            summary(&state, &c, b)
-        });
-    }
+    let shown: Vec<&Backup> = found.into_iter().skip(start).take(limit).collect();
+    let items: Vec<Value> = shown
+        .iter()
+        .map(|b| match full {
+            true => detail(&state, &c, b, parents.contains(&b.id)),
+            false => summary(&state, &c, b),
+        })
+        .collect();
     let mut body = json!({ "backups": items });
     if c.api.at_least(45) && q.flag("with_count")? {
         body["count"] = json!(count);
@@ -341,6 +341,10 @@ pub async fn restore(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
+/// The driver name export records carry (Cinder's importers, Tempest
+/// among them, check it starts with `cinder.backup.drivers`).
+const BACKUP_SERVICE: &str = "cinder.backup.drivers.platter";
+
 /// `GET /backups/{backup_id}/export_record` (admin).
 pub async fn export_record(
     State(state): State<ApiState>,
@@ -370,7 +374,12 @@ pub async fn import_record(
     o.deny_unknown(&["backup_service", "backup_url"])?;
     let service = o.req_str("backup_service", 255)?;
     let url = o.req_str("backup_url", 64 << 20)?;
-    let b = state.platter.backup_import(&c.ctx, &service, &url).await?;
+    if service != BACKUP_SERVICE {
+        return Err(CinderError::bad_request(format!(
+            "Invalid input received: Backup service {service} is not supported; this cloud's is {BACKUP_SERVICE}."
+        )));
+    }
+    let b = state.platter.backup_import(&c.ctx, &url).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "backup": summary(&state, &c, &b) })),
