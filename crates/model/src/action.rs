@@ -232,6 +232,37 @@ actions! {
     ImageUpdate => "modify_image", Write, Some("ims:images:update");
     /// Making an image `public` (Glance's default: admins only).
     ImagePublicize => "publicize_image", Admin, None;
+    // ---- compute (Nova policy names; IAM actions of seed 003 ch. 9)
+    ServerCreate => "os_compute_api:servers:create", Write, Some("ecs:servers:create");
+    ServerList => "os_compute_api:servers:index", Read, Some("ecs:servers:list");
+    ServerGet => "os_compute_api:servers:show", Read, Some("ecs:servers:get");
+    ServerUpdate => "os_compute_api:servers:update", Write, Some("ecs:servers:update");
+    ServerDelete => "os_compute_api:servers:delete", Write, Some("ecs:servers:delete");
+    ServerStart => "os_compute_api:servers:start", Write, Some("ecs:servers:start");
+    ServerStop => "os_compute_api:servers:stop", Write, Some("ecs:servers:stop");
+    ServerReboot => "os_compute_api:servers:reboot", Write, Some("ecs:servers:reboot");
+    ServerConsoleOutput => "os_compute_api:os-console-output", Write, None;
+    ServerVolumeAttachmentList => "os_compute_api:os-volumes-attachments:index", Read, Some("ecs:serverVolumeAttachments:list");
+    ServerVolumeAttachmentGet => "os_compute_api:os-volumes-attachments:show", Read, Some("ecs:serverVolumeAttachments:get");
+    ServerVolumeAttach => "os_compute_api:os-volumes-attachments:create", Write, Some("ecs:serverVolumeAttachments:create");
+    ServerVolumeSwap => "os_compute_api:os-volumes-attachments:swap", Admin, None;
+    ServerVolumeDetach => "os_compute_api:os-volumes-attachments:delete", Write, Some("ecs:serverVolumeAttachments:delete");
+    FlavorList => "os_compute_api:flavors:index", Read, None;
+    FlavorGet => "os_compute_api:flavors:show", Read, None;
+    FlavorExtraSpecsGet => "os_compute_api:os-flavor-extra-specs:index", Read, Some("ecs:flavors:get");
+    ComputeLimitsGet => "os_compute_api:limits", Read, None;
+    EcsServerCreate => "ecs:cloudServers:create", Write, Some("ecs:cloudServers:create");
+    EcsServerDelete => "ecs:cloudServers:delete", Write, Some("ecs:cloudServers:delete");
+    EcsServerStart => "ecs:cloudServers:start", Write, Some("ecs:cloudServers:start");
+    EcsServerStop => "ecs:cloudServers:stop", Write, Some("ecs:cloudServers:stop");
+    EcsServerReboot => "ecs:cloudServers:reboot", Write, Some("ecs:cloudServers:reboot");
+    EcsServerAttach => "ecs:cloudServers:attach", Write, Some("ecs:cloudServers:attach");
+    EcsServerDetach => "ecs:cloudServers:detachVolume", Write, Some("ecs:cloudServers:detachVolume");
+    EcsBlockDeviceList => "ecs:cloudServers:listBlockDevices", Read, None;
+    EcsBlockDeviceGet => "ecs:cloudServers:showBlockDevice", Read, None;
+    EcsFlavorList => "ecs:cloudServerFlavors:get", Read, Some("ecs:cloudServerFlavors:get");
+    EcsLimitsGet => "ecs:cloudServerQuotas:get", Read, Some("ecs:cloudServerQuotas:get");
+    EcsJobGet => "ecs:jobs:get", Read, None;
     ImageDelete => "delete_image", Write, Some("ims:images:delete");
     ImageUpload => "upload_image", Write, Some("ims:images:upload");
     ImageDownload => "download_image", Read, Some("ims:images:download");
@@ -319,7 +350,10 @@ mod tests {
             assert!(image || a.policy().contains(':'), "{a:?}");
             if let Some(iam) = a.iam() {
                 let service = if image { "ims:" } else { "evs:" };
-                assert!(iam.starts_with(service), "{a:?}: {iam}");
+                assert!(
+                    iam.starts_with(service) || iam.starts_with("ecs:"),
+                    "{a:?}: {iam}"
+                );
                 assert_eq!(iam.split(':').count(), 3, "{a:?}: {iam}");
             }
         }

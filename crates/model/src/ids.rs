@@ -151,6 +151,10 @@ id_type! {
     VolumeId, new = new_uuid
 }
 id_type! {
+    /// A compute server (UUID).
+    ServerId, new = new_uuid
+}
+id_type! {
     /// A snapshot (UUID).
     SnapshotId, new = new_uuid
 }

@@ -41,12 +41,22 @@ pub enum JobKind {
     BackupDelete,
     /// Writes a backup onto an existing volume.
     BackupRestore,
+    /// Builds a server: its new volumes, their attachments, the guest.
+    ServerCreate,
+    /// Ends a server's guest, detaches (and maybe deletes) its volumes.
+    ServerDelete,
+    /// Attaches a volume to a server (hot-plugged into a running guest).
+    ServerAttachVolume,
+    /// Detaches a volume from a server (unplugged from a running guest).
+    ServerDetachVolume,
+    /// Starts, stops or reboots a server's guest.
+    ServerPower,
 }
 
 impl JobKind {
     /// Every kind. The saga tests iterate it, so a new kind is covered (or
     /// fails to compile in their exhaustive scenario match) automatically.
-    pub const ALL: [JobKind; 20] = [
+    pub const ALL: [JobKind; 25] = [
         JobKind::VolumeCreate,
         JobKind::VolumeDelete,
         JobKind::VolumeExtend,
@@ -67,6 +77,11 @@ impl JobKind {
         JobKind::BackupCreate,
         JobKind::BackupDelete,
         JobKind::BackupRestore,
+        JobKind::ServerCreate,
+        JobKind::ServerDelete,
+        JobKind::ServerAttachVolume,
+        JobKind::ServerDetachVolume,
+        JobKind::ServerPower,
     ];
 
     /// The steps of a job of this kind, in order. The runner persists the
@@ -95,6 +110,27 @@ impl JobKind {
             JobKind::BackupCreate => &[SnapshotForBackup, WriteBackup, MarkBackupCreated],
             JobKind::BackupDelete => &[DeleteBackupData, RemoveBackupRow],
             JobKind::BackupRestore => &[RestoreBackupData, MarkBackupRestored],
+            JobKind::ServerCreate => &[
+                CreateServerVolumes,
+                ConnectServerVolumes,
+                SpawnServer,
+                MarkServerCreated,
+            ],
+            JobKind::ServerDelete => &[
+                StopServerGuest,
+                DisconnectServerVolumes,
+                DeleteServerVolumes,
+                RemoveServerRows,
+            ],
+            JobKind::ServerAttachVolume => {
+                &[ConnectServerVolume, PlugServerDisk, MarkServerVolumeAttached]
+            }
+            JobKind::ServerDetachVolume => &[
+                UnplugServerDisk,
+                DisconnectServerVolume,
+                MarkServerVolumeDetached,
+            ],
+            JobKind::ServerPower => &[PowerServer, MarkServerPowered],
         }
     }
 
@@ -103,6 +139,18 @@ impl JobKind {
         matches!(
             self,
             JobKind::SnapshotCreate | JobKind::SnapshotDelete | JobKind::SnapshotManage
+        )
+    }
+
+    /// Whether the job's resource is a server.
+    pub fn on_server(self) -> bool {
+        matches!(
+            self,
+            JobKind::ServerCreate
+                | JobKind::ServerDelete
+                | JobKind::ServerAttachVolume
+                | JobKind::ServerDetachVolume
+                | JobKind::ServerPower
         )
     }
 
@@ -129,6 +177,11 @@ impl JobKind {
             JobKind::BackupCreate => "backup_create",
             JobKind::BackupDelete => "backup_delete",
             JobKind::BackupRestore => "backup_restore",
+            JobKind::ServerCreate => "server_create",
+            JobKind::ServerDelete => "server_delete",
+            JobKind::ServerAttachVolume => "server_attach_volume",
+            JobKind::ServerDetachVolume => "server_detach_volume",
+            JobKind::ServerPower => "server_power",
         }
     }
 }
@@ -158,6 +211,10 @@ impl FromStr for JobKind {
             "createBackup" => JobKind::BackupCreate,
             "deleteBackup" => JobKind::BackupDelete,
             "restoreBackup" => JobKind::BackupRestore,
+            "createSingleServer" => JobKind::ServerCreate,
+            "deleteSingleServer" => JobKind::ServerDelete,
+            "attachVolume" => JobKind::ServerAttachVolume,
+            "detachVolume" => JobKind::ServerDetachVolume,
             other => return Err(format!("unknown job kind '{other}'")),
         })
     }
@@ -290,6 +347,51 @@ pub enum JobStep {
     /// volume metadata, the backup `restoring` -> `available`, and the
     /// job's end.
     MarkBackupRestored,
+    /// Makes the devices of the volumes the create makes (each from its
+    /// source), and moves them to `reserved` by the server. Undo: release
+    /// the server's attachments and delete those devices.
+    CreateServerVolumes,
+    /// Connects every disk's attachment (an NBD export each) and marks it
+    /// attached to the server: the volumes are `in-use`. Undo: delete the
+    /// attachments (exports withdrawn).
+    ConnectServerVolumes,
+    /// Starts the guest with its disks. Undo: end the guest.
+    SpawnServer,
+    /// `building` -> `active`, and the job's end. On failure: the volumes
+    /// the create made are removed; a Nova server is `error` with a fault,
+    /// an ECS server is rolled back (gone).
+    MarkServerCreated,
+    /// Ends the guest. Undo: none (a failed delete leaves it `error`).
+    StopServerGuest,
+    /// Deletes the server's attachments (exports withdrawn); its volumes
+    /// are `available`. Undo: none.
+    DisconnectServerVolumes,
+    /// Deletes the volumes that go with the server (delete jobs of their
+    /// own). Undo: none.
+    DeleteServerVolumes,
+    /// Removes the server's rows and ends the job. On failure: `error`.
+    RemoveServerRows,
+    /// Connects the new disk's attachment and marks it attached: the
+    /// volume is `in-use`. Undo: delete the attachment.
+    ConnectServerVolume,
+    /// Hot-plugs the disk into the running guest (nothing for a stopped
+    /// one). Undo: unplug it.
+    PlugServerDisk,
+    /// The disk is attached, and the job's end. On failure: the disk row
+    /// goes.
+    MarkServerVolumeAttached,
+    /// Unplugs the disk from the running guest. Undo: none.
+    UnplugServerDisk,
+    /// Deletes the disk's attachment: the volume is `available`. Undo: none.
+    DisconnectServerVolume,
+    /// Removes the disk row and ends the job. On failure: the disk stays
+    /// attached.
+    MarkServerVolumeDetached,
+    /// Starts, stops or restarts the guest. Undo: none.
+    PowerServer,
+    /// The new `vm_state` and power state, no task, and the job's end. On
+    /// failure: the state as the guest is.
+    MarkServerPowered,
 }
 
 impl JobStep {
@@ -335,6 +437,22 @@ impl JobStep {
             JobStep::RemoveBackupRow => "RemoveBackupRow",
             JobStep::RestoreBackupData => "RestoreBackupData",
             JobStep::MarkBackupRestored => "MarkBackupRestored",
+            JobStep::CreateServerVolumes => "CreateServerVolumes",
+            JobStep::ConnectServerVolumes => "ConnectServerVolumes",
+            JobStep::SpawnServer => "SpawnServer",
+            JobStep::MarkServerCreated => "MarkServerCreated",
+            JobStep::StopServerGuest => "StopServerGuest",
+            JobStep::DisconnectServerVolumes => "DisconnectServerVolumes",
+            JobStep::DeleteServerVolumes => "DeleteServerVolumes",
+            JobStep::RemoveServerRows => "RemoveServerRows",
+            JobStep::ConnectServerVolume => "ConnectServerVolume",
+            JobStep::PlugServerDisk => "PlugServerDisk",
+            JobStep::MarkServerVolumeAttached => "MarkServerVolumeAttached",
+            JobStep::UnplugServerDisk => "UnplugServerDisk",
+            JobStep::DisconnectServerVolume => "DisconnectServerVolume",
+            JobStep::MarkServerVolumeDetached => "MarkServerVolumeDetached",
+            JobStep::PowerServer => "PowerServer",
+            JobStep::MarkServerPowered => "MarkServerPowered",
         }
     }
 }
@@ -565,6 +683,56 @@ pub struct BackupRestoreParams {
     pub backup_id: BackupId,
 }
 
+/// One volume a server create makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerNewVolume {
+    pub volume_id: VolumeId,
+    pub size_gib: i64,
+    pub source: VolumeSource,
+}
+
+/// Input of a server create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerCreateParams {
+    #[serde(default)]
+    pub volumes: Vec<ServerNewVolume>,
+}
+
+/// Input of a server delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerDeleteParams {
+    /// ECS's `delete_volume`: `Some(true)` deletes every disk, `Some(false)`
+    /// keeps the data disks (the root disk follows its own flag); `None`
+    /// (Nova): each disk follows its `delete_on_termination`.
+    #[serde(default)]
+    pub delete_volumes: Option<bool>,
+}
+
+/// Input of an attach or a detach of a server's volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerVolumeParams {
+    pub volume_id: VolumeId,
+    /// A forced detach: the guest is not waited for.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// What a power job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerAction {
+    Start,
+    Stop,
+    SoftReboot,
+    HardReboot,
+}
+
+/// Input of a power job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerPowerParams {
+    pub action: PowerAction,
+}
+
 /// Input of a snapshot create or delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotParams {
@@ -606,6 +774,11 @@ pub enum JobParams {
     BackupCreate(BackupJobParams),
     BackupDelete(BackupJobParams),
     BackupRestore(BackupRestoreParams),
+    ServerCreate(ServerCreateParams),
+    ServerDelete(ServerDeleteParams),
+    ServerAttachVolume(ServerVolumeParams),
+    ServerDetachVolume(ServerVolumeParams),
+    ServerPower(ServerPowerParams),
     /// A stored row whose parameters fit no known shape of its kind: kept
     /// as read (so it is written back unchanged); its job fails cleanly.
     Unreadable {
@@ -639,6 +812,11 @@ impl JobParams {
             JobParams::BackupCreate(_) => JobKind::BackupCreate,
             JobParams::BackupDelete(_) => JobKind::BackupDelete,
             JobParams::BackupRestore(_) => JobKind::BackupRestore,
+            JobParams::ServerCreate(_) => JobKind::ServerCreate,
+            JobParams::ServerDelete(_) => JobKind::ServerDelete,
+            JobParams::ServerAttachVolume(_) => JobKind::ServerAttachVolume,
+            JobParams::ServerDetachVolume(_) => JobKind::ServerDetachVolume,
+            JobParams::ServerPower(_) => JobKind::ServerPower,
             JobParams::Unreadable { kind, .. } => *kind,
         }
     }
@@ -664,6 +842,12 @@ impl JobParams {
             JobParams::VolumeUploadImage(p) => serde_json::to_value(p),
             JobParams::BackupCreate(p) | JobParams::BackupDelete(p) => serde_json::to_value(p),
             JobParams::BackupRestore(p) => serde_json::to_value(p),
+            JobParams::ServerCreate(p) => serde_json::to_value(p),
+            JobParams::ServerDelete(p) => serde_json::to_value(p),
+            JobParams::ServerAttachVolume(p) | JobParams::ServerDetachVolume(p) => {
+                serde_json::to_value(p)
+            }
+            JobParams::ServerPower(p) => serde_json::to_value(p),
             JobParams::Unreadable { raw, .. } => return raw.clone(),
         };
         // Plain structs of strings and numbers always serialize.
@@ -701,6 +885,11 @@ impl JobParams {
             JobKind::BackupCreate => parse(&raw, JobParams::BackupCreate),
             JobKind::BackupDelete => parse(&raw, JobParams::BackupDelete),
             JobKind::BackupRestore => parse(&raw, JobParams::BackupRestore),
+            JobKind::ServerCreate => parse(&raw, JobParams::ServerCreate),
+            JobKind::ServerDelete => parse(&raw, JobParams::ServerDelete),
+            JobKind::ServerAttachVolume => parse(&raw, JobParams::ServerAttachVolume),
+            JobKind::ServerDetachVolume => parse(&raw, JobParams::ServerDetachVolume),
+            JobKind::ServerPower => parse(&raw, JobParams::ServerPower),
         };
         parsed.unwrap_or_else(|error| JobParams::Unreadable { kind, raw, error })
     }
@@ -737,6 +926,14 @@ impl JobParams {
                 ..
             }) => Some(b),
             _ => None,
+        }
+    }
+
+    /// The volumes a server create makes.
+    pub fn server_new_volumes(&self) -> &[ServerNewVolume] {
+        match self {
+            JobParams::ServerCreate(p) => &p.volumes,
+            _ => &[],
         }
     }
 
@@ -785,6 +982,12 @@ impl Job {
         VolumeId::from(self.resource_id.as_str())
     }
 
+    /// The job's resource read as a server's id: what it is for the server
+    /// kinds ([`JobKind::on_server`]).
+    pub fn server_id(&self) -> crate::ServerId {
+        crate::ServerId::from(self.resource_id.as_str())
+    }
+
     /// The job's resource read as a snapshot's id: what it is for the
     /// snapshot kinds ([`JobKind::on_snapshot`]).
     pub fn snapshot_id(&self) -> SnapshotId {
@@ -799,6 +1002,12 @@ pub enum JobGroupKind {
     VolumeCreateBatch,
     /// One batch extend of several volumes.
     VolumeExtendBatch,
+    /// An ECS create of `count` servers (`createServer`).
+    ServerCreateBatch,
+    /// An ECS batch delete of servers.
+    ServerDeleteBatch,
+    /// An ECS batch start, stop or reboot.
+    ServerPowerBatch,
 }
 
 impl JobGroupKind {
@@ -807,6 +1016,9 @@ impl JobGroupKind {
         match self {
             JobGroupKind::VolumeCreateBatch => "volume_create_batch",
             JobGroupKind::VolumeExtendBatch => "volume_extend_batch",
+            JobGroupKind::ServerCreateBatch => "server_create_batch",
+            JobGroupKind::ServerDeleteBatch => "server_delete_batch",
+            JobGroupKind::ServerPowerBatch => "server_power_batch",
         }
     }
 }
@@ -817,6 +1029,9 @@ impl FromStr for JobGroupKind {
         match s {
             "volume_create_batch" => Ok(JobGroupKind::VolumeCreateBatch),
             "volume_extend_batch" => Ok(JobGroupKind::VolumeExtendBatch),
+            "server_create_batch" => Ok(JobGroupKind::ServerCreateBatch),
+            "server_delete_batch" => Ok(JobGroupKind::ServerDeleteBatch),
+            "server_power_batch" => Ok(JobGroupKind::ServerPowerBatch),
             other => Err(format!("unknown job group kind '{other}'")),
         }
     }
@@ -898,6 +1113,9 @@ mod tests {
         for g in [
             JobGroupKind::VolumeCreateBatch,
             JobGroupKind::VolumeExtendBatch,
+            JobGroupKind::ServerCreateBatch,
+            JobGroupKind::ServerDeleteBatch,
+            JobGroupKind::ServerPowerBatch,
         ] {
             assert_eq!(g.as_str().parse::<JobGroupKind>(), Ok(g));
         }
@@ -931,6 +1149,11 @@ mod tests {
                 JobKind::BackupCreate => 17,
                 JobKind::BackupDelete => 18,
                 JobKind::BackupRestore => 19,
+                JobKind::ServerCreate => 20,
+                JobKind::ServerDelete => 21,
+                JobKind::ServerAttachVolume => 22,
+                JobKind::ServerDetachVolume => 23,
+                JobKind::ServerPower => 24,
             }
         }
         for (i, k) in JobKind::ALL.iter().enumerate() {

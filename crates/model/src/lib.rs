@@ -17,6 +17,7 @@ mod message;
 mod page;
 mod qos_specs;
 mod quota;
+mod server;
 mod service_state;
 mod time_fmt;
 mod transfer;
@@ -35,7 +36,7 @@ pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo
 pub use ids::{
     is_uuid, new_hex_id, new_uuid, AccessKeyId, AttachmentId, BackupId, DomainId, GroupId,
     GroupSnapshotId, GroupTypeId, ImageId, JobId, MessageId, OrderId, ProjectId, QosSpecsId,
-    RoleId, SnapshotId, TransferId, UserId, VolumeId, VolumeTypeId,
+    RoleId, ServerId, SnapshotId, TransferId, UserId, VolumeId, VolumeTypeId,
 };
 pub use image::{
     image_disk_device, image_file_device, is_image_device, DiskFormat, Image, ImageMember,
@@ -46,7 +47,12 @@ pub use job::{
     JobParams, JobStatus, JobStep, Order, SnapshotManageParams, SnapshotParams, VolumeCreateParams,
     VolumeDeleteParams, VolumeExtendParams, VolumeManageParams, VolumeMigrateParams,
     VolumeQosParams, VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams,
-    VolumeUploadParams,
+    VolumeUploadParams, PowerAction, ServerCreateParams, ServerDeleteParams, ServerNewVolume,
+    ServerPowerParams, ServerVolumeParams,
+};
+pub use server::{
+    server_status_known, DiskStatus, Flavor, PowerState, Server, ServerDisk, ServerFault,
+    ServerOrigin, TaskState, VmState,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};
