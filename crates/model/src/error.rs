@@ -145,6 +145,14 @@ impl DomainError {
             message: msg.into(),
         }
     }
+    /// A server in the wrong state for an operation (Nova's 409
+    /// `InstanceInvalidState`, ECS's `Ecs.0100`).
+    pub fn server_state(msg: impl Into<String>) -> Self {
+        DomainError::InvalidState {
+            resource: "server",
+            message: msg.into(),
+        }
+    }
     pub fn attachment_state(msg: impl Into<String>) -> Self {
         DomainError::InvalidState {
             resource: "attachment",

@@ -67,6 +67,7 @@ mod orders;
 mod qos_specs;
 mod quotas;
 mod replication;
+mod servers;
 mod services;
 mod snapshots;
 mod transfers;
@@ -86,6 +87,7 @@ pub use orders::*;
 pub use qos_specs::*;
 pub use quotas::*;
 pub use replication::*;
+pub use servers::*;
 pub use services::*;
 pub use snapshots::*;
 pub use transfers::*;
@@ -123,6 +125,7 @@ pub trait Repos:
     + ReplicaRepo
     + ImageRepo
     + BackupRepo
+    + ServerRepo
     + Lifecycle
 {
 }
@@ -146,6 +149,7 @@ impl<T> Repos for T where
         + ReplicaRepo
         + ImageRepo
         + BackupRepo
+        + ServerRepo
         + Lifecycle
 {
 }

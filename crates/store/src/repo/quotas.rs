@@ -21,6 +21,10 @@ impl Default for QuotaDefaults {
             ("backup_gigabytes", 1000),
             ("per_volume_gigabytes", -1),
             ("groups", 10),
+            // Nova's: counted from the servers' rows.
+            ("instances", 10),
+            ("cores", 20),
+            ("ram", 51200),
         ] {
             m.insert(k.to_string(), v);
         }

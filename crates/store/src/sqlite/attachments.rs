@@ -38,7 +38,7 @@ const ATTACHABLE: &[VolumeStatus] = &[
     VolumeStatus::InUse,
 ];
 
-fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
+pub(crate) fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
     if !ATTACHABLE.contains(&v.status) {
         return Err(DomainError::volume_state(format!(
             "Volume {} status must be available or in-use (multiattach) to attach, but it is {}.",
@@ -60,7 +60,7 @@ fn check_attachable(v: &Volume, mode: AttachMode) -> DomainResult<()> {
     Ok(())
 }
 
-async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<()> {
+pub(crate) async fn insert(conn: &mut SqliteConnection, a: &NewAttachment) -> DomainResult<()> {
     let now = now_text();
     let attached_at = (a.status == AttachmentStatus::Attached).then(|| now.clone());
     sqlx::query(

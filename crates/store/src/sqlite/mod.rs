@@ -35,6 +35,7 @@ mod page;
 mod qos_specs;
 mod quotas;
 mod replication;
+mod servers;
 mod services;
 mod snapshots;
 mod transfers;

@@ -111,6 +111,20 @@ pub(crate) async fn usage(
         add("backups".into(), n);
         add("backup_gigabytes".into(), gb);
     }
+    let servers = sqlx::query(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS cores, COALESCE(SUM(ram_mib), 0) AS ram \
+         FROM servers WHERE project_id = ?",
+    )
+    .bind(project_id.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let n: i64 = servers.get("n");
+    if n > 0 {
+        add("instances".into(), n);
+        add("cores".into(), servers.get("cores"));
+        add("ram".into(), servers.get("ram"));
+    }
     Ok(used)
 }
 
