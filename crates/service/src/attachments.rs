@@ -84,7 +84,7 @@ impl Platter {
         })
     }
 
-    async fn publish(&self, a: &Attachment) {
+    pub(crate) async fn publish(&self, a: &Attachment) {
         let (Some(dp), Some(name)) = (self.inner.datapath.get(), &a.export_name) else {
             return;
         };
@@ -104,7 +104,7 @@ impl Platter {
         );
     }
 
-    fn withdraw(&self, a: &Attachment) {
+    pub(crate) fn withdraw(&self, a: &Attachment) {
         if let (Some(dp), Some(name)) = (self.inner.datapath.get(), &a.export_name) {
             dp.withdraw(name);
         }

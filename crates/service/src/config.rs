@@ -29,6 +29,11 @@ pub struct ServiceConfig {
     /// `backups`); `None`: `platter-backups` in the system's temporary
     /// directory.
     pub backup_dir: Option<std::path::PathBuf>,
+    /// The flavors servers may have.
+    pub flavors: Vec<platter_model::Flavor>,
+    /// This node's name as a compute host (attachments' `host`, servers'
+    /// `OS-EXT-SRV-ATTR:host`).
+    pub compute_host: String,
 }
 
 impl Default for ServiceConfig {
@@ -45,6 +50,8 @@ impl Default for ServiceConfig {
             data_path: platter_backend::DataPathEndpoint::default(),
             scratch_dir: None,
             backup_dir: None,
+            flavors: crate::servers::default_flavors(),
+            compute_host: "platter".to_string(),
         }
     }
 }

@@ -268,7 +268,7 @@ impl Platter {
             .collect())
     }
 
-    async fn blocking<F>(backend: &Arc<dyn StorageBackend>, f: F) -> Result<(), String>
+    pub(crate) async fn blocking<F>(backend: &Arc<dyn StorageBackend>, f: F) -> Result<(), String>
     where
         F: FnOnce(&dyn StorageBackend) -> platter_backend::BackendResult<()> + Send + 'static,
     {
@@ -279,20 +279,19 @@ impl Platter {
             .map_err(|e| e.to_string())
     }
 
-    /// Runs one step; idempotent. The `last` step ends the job.
-    async fn run_step(&self, job: &Job, step: JobStep, last: bool) -> Result<(), String> {
-        if last {
-            return self.finish_job(job, None).await;
-        }
-        let id = job.resource_id.clone();
-        let b = &self.job_backend(job).await?;
-        match (step, &job.params) {
-            (JobStep::AllocateVolume, JobParams::VolumeCreate(p)) => {
-                if let Some(why) = &p.unschedulable {
-                    return Err(format!("no valid backend: {why}"));
-                }
-                let size = bytes(p.size_gib);
-                match p.source.clone() {
+    /// Makes a new volume's device from its source (idempotent: a device
+    /// that exists is left).
+    pub(crate) async fn allocate_device(
+        &self,
+        b: &Arc<dyn StorageBackend>,
+        pool: &str,
+        volume: &VolumeId,
+        size_gib: i64,
+        source: &VolumeSource,
+    ) -> Result<(), String> {
+        let id = volume.to_string();
+        let size = bytes(size_gib);
+        match source.clone() {
                     VolumeSource::Blank => {
                         Self::blocking(b, move |b| b.create_volume(&id, size)).await
                     }
@@ -305,19 +304,37 @@ impl Platter {
                             .await
                     }
                     VolumeSource::Image(image) => {
-                        let pool = self.job_pool(job).await?;
-                        self.allocate_from_image(&image, b, &pool, &id, size).await
+                                                self.allocate_from_image(&image, b, pool, &id, size).await
                     }
                     VolumeSource::Backup(backup) => {
-                        let volume = job.volume_id();
-                        Self::blocking(b, move |b| match b.volume_exists(&id)? {
+                                                Self::blocking(b, move |b| match b.volume_exists(&id)? {
                             true => Ok(()),
                             false => b.create_volume(&id, size),
                         })
                         .await?;
-                        self.write_backup_to(b, &backup, &volume).await
+                        self.write_backup_to(b, &backup, volume).await
                     }
+        }
+    }
+
+    /// Runs one step; idempotent. The `last` step ends the job.
+    async fn run_step(&self, job: &Job, step: JobStep, last: bool) -> Result<(), String> {
+        if last {
+            return self.finish_job(job, None).await;
+        }
+        if job.kind.on_server() {
+            return self.run_server_step(job, step).await;
+        }
+        let id = job.resource_id.clone();
+        let b = &self.job_backend(job).await?;
+        match (step, &job.params) {
+            (JobStep::AllocateVolume, JobParams::VolumeCreate(p)) => {
+                if let Some(why) = &p.unschedulable {
+                    return Err(format!("no valid backend: {why}"));
                 }
+                let pool = self.job_pool(job).await?;
+                self.allocate_device(b, &pool, &job.volume_id(), p.size_gib, &p.source)
+                    .await
             }
             (JobStep::SyncReplica, params) => {
                 let blank = matches!(
@@ -477,6 +494,22 @@ impl Platter {
     async fn undo_step(&self, job: &Job, step: JobStep) -> Result<(), String> {
         let id = job.resource_id.clone();
         match step {
+            JobStep::CreateServerVolumes
+            | JobStep::ConnectServerVolumes
+            | JobStep::SpawnServer
+            | JobStep::MarkServerCreated
+            | JobStep::StopServerGuest
+            | JobStep::DisconnectServerVolumes
+            | JobStep::DeleteServerVolumes
+            | JobStep::RemoveServerRows
+            | JobStep::ConnectServerVolume
+            | JobStep::PlugServerDisk
+            | JobStep::MarkServerVolumeAttached
+            | JobStep::UnplugServerDisk
+            | JobStep::DisconnectServerVolume
+            | JobStep::MarkServerVolumeDetached
+            | JobStep::PowerServer
+            | JobStep::MarkServerPowered => self.undo_server_step(job, step).await,
             JobStep::AllocateVolume => {
                 let b = self.job_backend(job).await?;
                 Self::blocking(&b, move |b| b.delete_volume(&id)).await
@@ -598,6 +631,11 @@ impl Platter {
         let (id, snapshot) = (&job.volume_id(), &job.snapshot_id());
         let store = self.store();
         let r = match &job.params {
+            JobParams::ServerCreate(_)
+            | JobParams::ServerDelete(_)
+            | JobParams::ServerAttachVolume(_)
+            | JobParams::ServerDetachVolume(_)
+            | JobParams::ServerPower(_) => self.finish_server_job(job, error).await,
             JobParams::VolumeCreate(_) => store.volume_finish_create(id, &job.id, error).await,
             JobParams::VolumeDelete(_) => store.volume_finish_delete(id, &job.id, error).await,
             JobParams::VolumeExtend(p) => {
@@ -736,6 +774,11 @@ impl Platter {
         let store = self.store();
         let e = Some(error);
         match job.kind {
+            JobKind::ServerCreate
+            | JobKind::ServerDelete
+            | JobKind::ServerAttachVolume
+            | JobKind::ServerDetachVolume
+            | JobKind::ServerPower => self.finish_server_job(job, e).await,
             JobKind::VolumeCreate => store.volume_finish_create(id, &job.id, e).await,
             JobKind::VolumeDelete => store.volume_finish_delete(id, &job.id, e).await,
             JobKind::VolumeExtend => {
@@ -875,7 +918,15 @@ impl Platter {
             .iter()
             .flat_map(|j| {
                 let snap = j.params.rollback_snapshot().map(SnapshotId::to_string);
-                std::iter::once(j.resource_id.clone()).chain(snap)
+                // The volumes a server create makes belong to its job.
+                let made = j
+                    .params
+                    .server_new_volumes()
+                    .iter()
+                    .map(|v| v.volume_id.to_string());
+                std::iter::once(j.resource_id.clone())
+                    .chain(snap)
+                    .chain(made)
             })
             .collect();
         let deleting: HashSet<&str> = jobs
@@ -973,6 +1024,17 @@ impl Platter {
             .collect();
         self.recover_backups(&busy, &restoring).await?;
         let count = jobs.len();
+        // Servers a job will finish are left to it; the others must agree
+        // with their guests now.
+        let server_jobs: Vec<String> = jobs
+            .iter()
+            .filter(|j| j.kind.on_server())
+            .map(|j| j.resource_id.clone())
+            .collect();
+        let reconciled = self.reconcile_servers(&server_jobs).await?;
+        if reconciled > 0 {
+            tracing::info!(servers = reconciled, "servers reconciled with their guests");
+        }
         for job in jobs {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
             self.inner.jobs.submit(job);

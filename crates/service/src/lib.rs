@@ -23,6 +23,7 @@ mod qos_specs;
 mod quotas;
 mod replication;
 mod scheduler;
+mod servers;
 mod snapshots;
 mod transfers;
 mod type_access;
@@ -69,6 +70,10 @@ pub use platter_store::{
 pub use qos_specs::QosSpecsChange;
 pub use quotas::{Limits, QuotaSetView};
 pub use scheduler::{STORAGE_PROTOCOL, VENDOR_NAME};
+pub use servers::{
+    default_flavors, BlockDevice, ComputeLimits, DiskSource, ServerCreate, ServerListRequest,
+    ServersCreated, MAX_SERVER_COUNT,
+};
 pub use snapshots::{SnapshotCreate, SnapshotListRequest};
 pub use transfers::{CreatedTransfer, TransferCreate, TRANSFER_KEY_LEN};
 pub use type_access::EncryptionFields;
@@ -106,6 +111,8 @@ struct Inner {
     config: ServiceConfig,
     jobs: jobs::JobQueue,
     datapath: std::sync::OnceLock<Arc<dyn DataPath>>,
+    /// What runs servers' guests (none: servers cannot be created).
+    compute: std::sync::OnceLock<Arc<dyn platter_compute::ComputeDriver>>,
     authorizer: Arc<dyn Authorizer>,
     /// The default quota class: the configured defaults, overridden by
     /// what admins set with `os-quota-class-sets/default`.
@@ -146,6 +153,7 @@ impl Platter {
                 config,
                 jobs: queue,
                 datapath: std::sync::OnceLock::new(),
+                compute: std::sync::OnceLock::new(),
                 authorizer,
                 quota_defaults,
                 started_at: platter_model::Timestamp::now(),

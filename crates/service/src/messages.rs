@@ -12,13 +12,15 @@ use crate::{visible, Platter};
 pub const MESSAGE_TTL_SECS: i64 = 30 * 24 * 3600;
 
 /// What failed and why, for a failed job.
-fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
+/// What a failed job's message says; `None` for server jobs (a server
+/// reports its failures as its `fault`).
+fn event_of(job: &Job) -> Option<(MessageResource, MessageAction, MessageDetail)> {
     use MessageAction as A;
     let detail = match &job.params {
         JobParams::Unreadable { .. } => MessageDetail::UnknownError,
         _ => MessageDetail::BackendFailed,
     };
-    match (&job.kind, &job.params) {
+    Some(match (&job.kind, &job.params) {
         (JobKind::VolumeCreate, JobParams::VolumeCreate(p)) if p.unschedulable.is_some() => (
             MessageResource::Volume,
             A::ScheduleAllocateVolume,
@@ -54,14 +56,24 @@ fn event_of(job: &Job) -> (MessageResource, MessageAction, MessageDetail) {
         (JobKind::BackupCreate, _) => (MessageResource::Backup, A::CreateBackup, detail),
         (JobKind::BackupDelete, _) => (MessageResource::Backup, A::DeleteBackup, detail),
         (JobKind::BackupRestore, _) => (MessageResource::Volume, A::RestoreBackup, detail),
-    }
+        (
+            JobKind::ServerCreate
+            | JobKind::ServerDelete
+            | JobKind::ServerAttachVolume
+            | JobKind::ServerDetachVolume
+            | JobKind::ServerPower,
+            _,
+        ) => return None,
+    })
 }
 
 impl Platter {
     /// Leaves the project of a failed job a message. Best effort: a
     /// message that cannot be written is logged, the job's end stands.
     pub(crate) async fn record_failure(&self, job: &Job) {
-        let (resource_type, action, detail) = event_of(job);
+        let Some((resource_type, action, detail)) = event_of(job) else {
+            return;
+        };
         let now = Timestamp::now();
         let m = UserMessage {
             id: MessageId::new(),

@@ -23,8 +23,8 @@ pub use repo::{
     AttachmentQuery, AttachmentRepo, BackupRepo, CredentialRepo, ExtendTarget, GroupChange,
     GroupQuery, GroupRepo, GroupSnapshotQuery, GroupTypeQuery, IdempotencyClaim, IdentityRepo,
     ImageData, ImageRepo, ImageUpdate, JobRepo, Lifecycle, ManageRepo, MessageRepo, NewAttachment,
-    NewGroup, NewGroupSnapshot, NewSnapshot, NewVolume, OrderRepo, QuotaDefaults, QuotaRepo,
-    ReplicaRepo, Repos, ServiceRepo, SnapshotQuery, SnapshotRepo, StoredTransfer, TrackedDevice,
+    NewGroup, NewGroupSnapshot, NewServer, NewSnapshot, NewVolume, OrderRepo, QuotaDefaults, QuotaRepo,
+    ReplicaRepo, Repos, ServerEnd, ServerGate, ServerRepo, ServiceRepo, SnapshotQuery, SnapshotRepo, StoredTransfer, TrackedDevice,
     TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
 };
 pub use sqlite::LOG_DIRECTIVES;
