@@ -2,7 +2,9 @@
 //! in Cinder's shape (EVS volumes show the same), and EVS's v1 version entry
 //! (Cinder's version document at `/` lists it too).
 
-use platter_model::{AttachmentStatus, Metadata, OrderId, QosRule, Volume, ORDER_ID_KEY};
+use platter_model::{
+    AttachmentStatus, JobGroupKind, JobKind, Metadata, OrderId, QosRule, Volume, ORDER_ID_KEY,
+};
 use serde_json::{json, Value};
 
 use crate::ApiState;
@@ -77,4 +79,49 @@ pub fn with_order(mut metadata: Metadata, order: Option<&OrderId>) -> Metadata {
         metadata.insert(ORDER_ID_KEY.to_string(), order.to_string());
     }
     metadata
+}
+
+/// The job types EVS and ECS report (EVS A.2, ECS §5.8.1) for the domain's
+/// kinds: one table, since both APIs show jobs from the same queue.
+pub fn job_type(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::VolumeCreate => "createVolume",
+        JobKind::VolumeDelete => "deleteVolume",
+        JobKind::VolumeExtend => "extendVolume",
+        JobKind::SnapshotCreate => "createSnapshot",
+        JobKind::SnapshotDelete => "deleteSnapshot",
+        JobKind::VolumeRetype => "retypeVolume",
+        JobKind::VolumeQos => "modifyVolumeQos",
+        JobKind::VolumeRollback => "rollbackVolume",
+        JobKind::VolumeMigrate => "migrateVolume",
+        // Cinder's generic volume groups: no EVS job type of their own.
+        JobKind::GroupDelete => "deleteGroup",
+        JobKind::GroupCreateFromSrc => "createGroupFromSource",
+        JobKind::GroupSnapshotCreate => "createGroupSnapshot",
+        JobKind::GroupSnapshotDelete => "deleteGroupSnapshot",
+        // Not EVS operations (Cinder's manage existing): Platter's names.
+        JobKind::VolumeManage => "manageVolume",
+        JobKind::SnapshotManage => "manageSnapshot",
+        JobKind::VolumeReenableReplica => "reenableVolumeReplica",
+        JobKind::VolumeUploadImage => "uploadVolumeImage",
+        JobKind::BackupCreate => "createBackup",
+        JobKind::BackupDelete => "deleteBackup",
+        JobKind::BackupRestore => "restoreBackup",
+        // ECS's (seed 003 §5.8.1: a create's members are createSingleServer).
+        JobKind::ServerCreate => "createSingleServer",
+        JobKind::ServerDelete => "deleteSingleServer",
+        JobKind::ServerAttachVolume => "attachVolume",
+        JobKind::ServerDetachVolume => "detachVolume",
+        JobKind::ServerPower => "changeServerPowerState",
+    }
+}
+
+pub fn group_type(kind: JobGroupKind) -> &'static str {
+    match kind {
+        JobGroupKind::VolumeCreateBatch => "batchCreateVolume",
+        JobGroupKind::VolumeExtendBatch => "extendVolume",
+        JobGroupKind::ServerCreateBatch => "createServer",
+        JobGroupKind::ServerDeleteBatch => "deleteServer",
+        JobGroupKind::ServerPowerBatch => "batchChangeServerPowerState",
+    }
 }

@@ -13,6 +13,7 @@ mod common;
 mod evs;
 mod glance;
 mod identity;
+mod nova;
 pub mod toolkit;
 
 pub use toolkit::routes;
@@ -34,6 +35,8 @@ pub struct PublicUrls {
     pub block_storage: String,
     /// e.g. `http://127.0.0.1:9292`
     pub image: String,
+    /// e.g. `http://127.0.0.1:8774`
+    pub compute: String,
     pub region: String,
 }
 
@@ -65,6 +68,8 @@ pub enum Listener {
     BlockStorage,
     /// The image service's port (9292).
     Image,
+    /// The compute port (8774): Nova and ECS share it, as on Huawei Cloud.
+    Compute,
 }
 
 /// A service the catalog lists for a family: its type, name, and the path
@@ -139,6 +144,16 @@ pub const FAMILIES: &[FamilyDef] = &[
             path: "",
         }],
     },
+    FamilyDef {
+        name: "nova",
+        listener: Listener::Compute,
+        build: nova::build,
+        catalog: &[CatalogEntry {
+            kind: "compute",
+            name: "nova",
+            path: "/v2.1/{project_id}",
+        }],
+    },
 ];
 
 /// The router of one listener: every family served on it, merged.
@@ -172,6 +187,11 @@ pub fn route_table(state: ApiState) -> Vec<(&'static str, routes::RouteEntry)> {
 /// The image service (Glance v2).
 pub fn image_router(state: ApiState) -> Router {
     router_for(Listener::Image, state)
+}
+
+/// Nova and the ECS API share the compute endpoint.
+pub fn compute_router(state: ApiState) -> Router {
+    router_for(Listener::Compute, state)
 }
 
 /// Cinder v2/v3 and the EVS API share the block-storage endpoint.

@@ -36,6 +36,17 @@ pub struct ServeArgs {
     /// Port of the NBD server (attached volumes).
     #[arg(long, env = "PLATTER_NBD_PORT")]
     pub nbd_port: Option<u16>,
+    /// Port of the compute API (Nova and ECS).
+    #[arg(long, env = "PLATTER_COMPUTE_PORT")]
+    pub compute_port: Option<u16>,
+    /// What runs servers: `qemu` (the default where `qemu-system-x86_64`
+    /// is installed) or `none` (guests managed elsewhere: attachments and
+    /// connectors only).
+    #[arg(long, env = "PLATTER_COMPUTE_DRIVER")]
+    pub compute_driver: Option<String>,
+    /// The emulator the `qemu` driver runs.
+    #[arg(long, env = "PLATTER_QEMU_BINARY")]
+    pub qemu_binary: Option<String>,
     /// Host name clients use to reach this server (catalog and links).
     #[arg(long, env = "PLATTER_PUBLIC_HOST")]
     pub public_host: Option<String>,
@@ -76,6 +87,11 @@ pub struct FileConfig {
     block_storage_port: Option<u16>,
     image_port: Option<u16>,
     nbd_port: Option<u16>,
+    compute_port: Option<u16>,
+    compute_driver: Option<String>,
+    qemu_binary: Option<String>,
+    /// The flavors servers may have (`[[flavors]]`); default: a small set.
+    flavors: Option<Vec<FlavorFile>>,
     public_host: Option<String>,
     log_format: Option<String>,
     backend: Option<String>,
@@ -92,6 +108,29 @@ pub struct FileConfig {
     quota: Option<BTreeMap<String, i64>>,
     /// Storage pools (`[[pools]]`), the first the default.
     pools: Option<Vec<PoolFile>>,
+}
+
+/// One `[[flavors]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlavorFile {
+    id: String,
+    name: Option<String>,
+    vcpus: u32,
+    ram_mib: u64,
+    #[serde(default)]
+    disk_gib: i64,
+    #[serde(default)]
+    extra_specs: BTreeMap<String, String>,
+}
+
+/// What runs servers' guests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComputeDriverKind {
+    Qemu { binary: String },
+    None,
+    /// No driver configured and no emulator found: servers are refused.
+    Disabled,
 }
 
 /// One `[[pools]]` table.
@@ -157,6 +196,8 @@ pub struct Config {
     pub block_storage_port: u16,
     pub image_port: u16,
     pub nbd_port: u16,
+    pub compute_port: u16,
+    pub compute_driver: ComputeDriverKind,
     pub public_host: String,
     pub log_format: String,
     /// The storage pools, the first the default; never empty.
@@ -165,6 +206,19 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Tunables of the engine's pool (defaults, less the test hooks).
     pub pool: PoolOptions,
+}
+
+/// Whether `binary` names an executable (a path, or a name on `PATH`).
+fn on_path(binary: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runs = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if binary.contains('/') {
+        return runs(std::path::Path::new(binary));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| runs(&d.join(binary))))
 }
 
 impl BackendKind {
@@ -254,7 +308,7 @@ fn resolve_pools(
 
 impl Config {
     pub fn resolve(args: &ServeArgs) -> Result<Config> {
-        let file: FileConfig = match &args.config {
+        let mut file: FileConfig = match &args.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config file {}", path.display()))?;
@@ -347,6 +401,43 @@ impl Config {
             },
             ..Default::default()
         };
+        let qemu_binary = args
+            .qemu_binary
+            .clone()
+            .or(file.qemu_binary.clone())
+            .unwrap_or_else(|| "qemu-system-x86_64".into());
+        let compute_driver = match args
+            .compute_driver
+            .clone()
+            .or(file.compute_driver.clone())
+            .as_deref()
+        {
+            Some("qemu") => ComputeDriverKind::Qemu {
+                binary: qemu_binary,
+            },
+            Some("none") => ComputeDriverKind::None,
+            Some(other) => bail!("compute_driver must be 'qemu' or 'none', not '{other}'"),
+            None if on_path(&qemu_binary) => ComputeDriverKind::Qemu {
+                binary: qemu_binary,
+            },
+            None => ComputeDriverKind::Disabled,
+        };
+        if let Some(flavors) = file.flavors.take() {
+            if flavors.is_empty() {
+                bail!("[[flavors]] must list at least one flavor");
+            }
+            service.flavors = flavors
+                .into_iter()
+                .map(|f| platter_model::Flavor {
+                    name: f.name.unwrap_or_else(|| f.id.clone()),
+                    id: f.id,
+                    vcpus: f.vcpus,
+                    ram_mib: f.ram_mib,
+                    disk_gib: f.disk_gib,
+                    extra_specs: f.extra_specs,
+                })
+                .collect();
+        }
         let mut pool = PoolOptions {
             sync_delay: Duration::from_millis(args.test_fsync_delay_ms.unwrap_or(0)),
             ..Default::default()
@@ -363,6 +454,8 @@ impl Config {
                 .or(file.block_storage_port)
                 .unwrap_or(8776),
             image_port: args.image_port.or(file.image_port).unwrap_or(9292),
+            compute_port: args.compute_port.or(file.compute_port).unwrap_or(8774),
+            compute_driver,
             nbd_port,
             public_host,
             log_format,
@@ -383,6 +476,10 @@ impl Config {
 
     pub fn image_url(&self) -> String {
         format!("http://{}:{}", self.public_host, self.image_port)
+    }
+
+    pub fn compute_url(&self) -> String {
+        format!("http://{}:{}", self.public_host, self.compute_port)
     }
 }
 

@@ -26,7 +26,7 @@ use platter_store::Store;
 use tokio::net::TcpListener;
 use tokio::runtime::Handle;
 
-use crate::config::{BackendKind, Config, PoolConfig, ServeArgs};
+use crate::config::{BackendKind, ComputeDriverKind, Config, PoolConfig, ServeArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -133,6 +133,28 @@ pub async fn open_service(config: &Config, with_data: bool) -> Result<Platter> {
     ))
 }
 
+/// Gives the service the configured compute driver; guests' state lives
+/// in `<data-dir>/guests`.
+fn set_compute_driver(platter: &Platter, config: &Config) -> Result<()> {
+    let root = config.data_dir.join("guests");
+    let driver: Arc<dyn platter_compute::ComputeDriver> = match &config.compute_driver {
+        ComputeDriverKind::Qemu { binary } => Arc::new(
+            platter_compute::QemuDriver::new(&root, binary)
+                .with_context(|| format!("preparing {}", root.display()))?,
+        ),
+        ComputeDriverKind::None => Arc::new(
+            platter_compute::NoHypervisor::new(&root)
+                .with_context(|| format!("preparing {}", root.display()))?,
+        ),
+        ComputeDriverKind::Disabled => {
+            tracing::warn!("no compute driver: qemu-system-x86_64 is not installed and compute_driver is not set; servers cannot be created");
+            return Ok(());
+        }
+    };
+    platter.set_compute(driver);
+    Ok(())
+}
+
 fn write_openrc(config: &Config, password: &str) -> Result<()> {
     let path = config.data_dir.join("admin-openrc.sh");
     let text = format!(
@@ -232,17 +254,33 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     }
     let exports = Exports::with_pools(platter.pools().clone());
     platter.set_datapath(exports.clone());
+    set_compute_driver(&platter, &config)?;
     platter.load_quota_class().await?;
-    let redriven = platter.recover().await?;
-    if redriven > 0 {
-        tracing::info!(jobs = redriven, "re-driving unfinished jobs");
-    }
+    // The data path serves before recovery, which may start guests whose
+    // disks are its exports.
     let published = platter.publish_all_exports().await?;
     if published > 0 {
         tracing::info!(
             exports = published,
             "republished the exports of attached volumes"
         );
+    }
+    let nbd_addr = format!("{}:{}", config.bind, config.nbd_port);
+    // Bound on the NBD runtime, whose reactor then drives its sockets.
+    let nbd_listener = nbd
+        .spawn(TcpListener::bind(nbd_addr.clone()))
+        .await
+        .context("the NBD runtime")?
+        .with_context(|| format!("binding NBD listener {nbd_addr}"))?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let nbd_server = nbd.spawn(platter_nbd::serve(
+        nbd_listener,
+        exports,
+        stop_rx.clone(),
+    ));
+    let redriven = platter.recover().await?;
+    if redriven > 0 {
+        tracing::info!(jobs = redriven, "re-driving unfinished jobs");
     }
 
     let state = ApiState::new(
@@ -251,6 +289,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
             identity: config.identity_url(),
             block_storage: config.block_storage_url(),
             image: config.image_url(),
+            compute: config.compute_url(),
             region: config.region.clone(),
         },
     );
@@ -266,16 +305,12 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     let image_listener = TcpListener::bind(&image_addr)
         .await
         .with_context(|| format!("binding image listener {image_addr}"))?;
-    let nbd_addr = format!("{}:{}", config.bind, config.nbd_port);
-    // Bound on the NBD runtime, whose reactor then drives its sockets.
-    let nbd_listener = nbd
-        .spawn(TcpListener::bind(nbd_addr.clone()))
+    let compute_addr = format!("{}:{}", config.bind, config.compute_port);
+    let compute_listener = TcpListener::bind(&compute_addr)
         .await
-        .context("the NBD runtime")?
-        .with_context(|| format!("binding NBD listener {nbd_addr}"))?;
-    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, image = %image_addr, nbd = %nbd_addr, data_dir = %config.data_dir.display(), "platter serving");
+        .with_context(|| format!("binding compute listener {compute_addr}"))?;
+    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, image = %image_addr, compute = %compute_addr, nbd = %nbd_addr, compute_driver = platter.compute_driver_name().unwrap_or("disabled"), data_dir = %config.data_dir.display(), "platter serving");
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
@@ -289,13 +324,20 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         platter_api::block_storage_router(state.clone()),
     )
     .with_graceful_shutdown(wait(stop_rx.clone()));
-    let image = axum::serve(image_listener, platter_api::image_router(state))
+    let image = axum::serve(
+        image_listener,
+        platter_api::image_router(state.clone()),
+    )
+    .with_graceful_shutdown(wait(stop_rx.clone()));
+    let compute = axum::serve(compute_listener, platter_api::compute_router(state))
         .with_graceful_shutdown(wait(stop_rx.clone()));
-    let nbd_server = nbd.spawn(platter_nbd::serve(nbd_listener, exports, stop_rx));
     let servers = tokio::spawn(async move {
-        tokio::try_join!(async { identity.await }, async { volume.await }, async {
-            image.await
-        })
+        tokio::try_join!(
+            async { identity.await },
+            async { volume.await },
+            async { image.await },
+            async { compute.await }
+        )
     });
     shutdown_signal().await;
     let _ = stop_tx.send(true);

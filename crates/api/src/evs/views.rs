@@ -1,7 +1,8 @@
 //! EVS's JSON shapes of volumes, snapshots and jobs.
 
+use crate::common::{group_type, job_type};
 use platter_model::{
-    Job, JobGroup, JobGroupKind, JobKind, JobStatus, Snapshot, Timestamp, Volume, ORDER_ID_KEY,
+    Job, JobGroup, JobKind, JobStatus, Snapshot, Timestamp, Volume, ORDER_ID_KEY,
 };
 use serde_json::{json, Map, Value};
 
@@ -288,41 +289,6 @@ fn job_error_code(kind: JobKind) -> &'static str {
         JobKind::VolumeQos => "EVS.2050",
         JobKind::SnapshotDelete => "EVS.2019",
         _ => "EVS.2002",
-    }
-}
-
-/// EVS's job types (A.2 of the API reference) for the domain's kinds.
-fn job_type(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::VolumeCreate => "createVolume",
-        JobKind::VolumeDelete => "deleteVolume",
-        JobKind::VolumeExtend => "extendVolume",
-        JobKind::SnapshotCreate => "createSnapshot",
-        JobKind::SnapshotDelete => "deleteSnapshot",
-        JobKind::VolumeRetype => "retypeVolume",
-        JobKind::VolumeQos => "modifyVolumeQos",
-        JobKind::VolumeRollback => "rollbackVolume",
-        JobKind::VolumeMigrate => "migrateVolume",
-        // Cinder's generic volume groups: no EVS job type of their own.
-        JobKind::GroupDelete => "deleteGroup",
-        JobKind::GroupCreateFromSrc => "createGroupFromSource",
-        JobKind::GroupSnapshotCreate => "createGroupSnapshot",
-        JobKind::GroupSnapshotDelete => "deleteGroupSnapshot",
-        // Not EVS operations (Cinder's manage existing): Platter's names.
-        JobKind::VolumeManage => "manageVolume",
-        JobKind::SnapshotManage => "manageSnapshot",
-        JobKind::VolumeReenableReplica => "reenableVolumeReplica",
-        JobKind::VolumeUploadImage => "uploadVolumeImage",
-        JobKind::BackupCreate => "createBackup",
-        JobKind::BackupDelete => "deleteBackup",
-        JobKind::BackupRestore => "restoreBackup",
-    }
-}
-
-fn group_type(kind: JobGroupKind) -> &'static str {
-    match kind {
-        JobGroupKind::VolumeCreateBatch => "batchCreateVolume",
-        JobGroupKind::VolumeExtendBatch => "extendVolume",
     }
 }
 

@@ -73,6 +73,7 @@ fn catalog_services(state: &ApiState, project_id: Option<&str>) -> Vec<CatalogSe
             Listener::Identity => &state.urls.identity,
             Listener::BlockStorage => &state.urls.block_storage,
             Listener::Image => &state.urls.image,
+            Listener::Compute => &state.urls.compute,
         };
         for entry in family.catalog {
             let path = if entry.path.contains("{project_id}") {
