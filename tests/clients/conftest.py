@@ -47,7 +47,7 @@ class Platter:
             with open(self.config, "w") as f:
                 f.write(config)
         self.data_dir = os.path.join(self.tmp, "data")
-        self.identity_port, self.volume_port, self.image_port, self.nbd_port = free_ports(4)
+        self.identity_port, self.volume_port, self.image_port, self.nbd_port, self.compute_port = free_ports(5)
         self.log_path = os.path.join(self.tmp, "server.log")
         self.proc = None
 
@@ -60,8 +60,9 @@ class Platter:
             except RuntimeError as e:
                 if "Address already in use" not in str(e) or attempt == 4:
                     raise
-                ports = free_ports(4)
-                self.identity_port, self.volume_port, self.image_port, self.nbd_port = ports
+                ports = free_ports(5)
+                (self.identity_port, self.volume_port, self.image_port, self.nbd_port,
+                 self.compute_port) = ports
 
     def _spawn(self):
         log = open(self.log_path, "ab")
@@ -73,7 +74,8 @@ class Platter:
              "--identity-port", str(self.identity_port),
              "--block-storage-port", str(self.volume_port),
              "--image-port", str(self.image_port),
-             "--nbd-port", str(self.nbd_port)],
+             "--nbd-port", str(self.nbd_port),
+             "--compute-port", str(self.compute_port)],
             stdout=subprocess.DEVNULL, stderr=log, env=env)
         deadline = time.time() + 60
         while True:
@@ -112,6 +114,10 @@ class Platter:
         return f"http://127.0.0.1:{self.volume_port}"
 
     @property
+    def compute_url(self):
+        return f"http://127.0.0.1:{self.compute_port}"
+
+    @property
     def openrc(self):
         return os.path.join(self.data_dir, "admin-openrc.sh")
 
@@ -143,6 +149,15 @@ def serving(config=None):
     failures = [line for line in p.log().splitlines() if "request failed" in line or "panicked" in line]
     shutil.rmtree(p.tmp, ignore_errors=True)
     assert not failures, "server answered 5xx or panicked:\n" + "\n".join(failures)
+
+
+@pytest.fixture(scope="session")
+def guest_image(tmp_path_factory):
+    """The test guest (scripts/build-test-guest.sh), built once per run."""
+    out = tmp_path_factory.mktemp("guest") / "guest.raw"
+    subprocess.run([str(REPO / "scripts" / "build-test-guest.sh"), str(out)], check=True,
+                   capture_output=True)
+    return out
 
 
 @pytest.fixture(scope="module")

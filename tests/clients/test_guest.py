@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import REPO, openstack, run, wait_for
+from conftest import openstack, run, wait_for
 from test_cinder_admin_cli import cinder
 from test_images import read_volume
 from test_replication import with_nbd
@@ -25,14 +25,6 @@ from test_replication import with_nbd
 MIB = 1 << 20
 pytestmark = pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None,
                                 reason="qemu-system-x86 is not installed")
-
-
-@pytest.fixture(scope="module")
-def guest_image(tmp_path_factory):
-    out = tmp_path_factory.mktemp("guest") / "guest.raw"
-    subprocess.run([str(REPO / "scripts" / "build-test-guest.sh"), str(out)], check=True,
-                   capture_output=True)
-    return out
 
 
 class Qmp:

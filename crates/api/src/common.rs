@@ -3,7 +3,8 @@
 //! (Cinder's version document at `/` lists it too).
 
 use platter_model::{
-    AttachmentStatus, JobGroupKind, JobKind, Metadata, OrderId, QosRule, Volume, ORDER_ID_KEY,
+    AttachmentStatus, JobGroupKind, JobKind, Metadata, OrderId, QosRule, Timestamp, Volume,
+    ORDER_ID_KEY,
 };
 use serde_json::{json, Value};
 
@@ -123,5 +124,17 @@ pub fn group_type(kind: JobGroupKind) -> &'static str {
         JobGroupKind::ServerCreateBatch => "createServer",
         JobGroupKind::ServerDeleteBatch => "deleteServer",
         JobGroupKind::ServerPowerBatch => "batchChangeServerPowerState",
+    }
+}
+
+/// EVS job times: milliseconds and `Z`; `""` until set.
+pub fn job_time(t: Option<Timestamp>) -> String {
+    let Some(t) = t else {
+        return String::new();
+    };
+    let t = t.to_string();
+    match t.get(..23) {
+        Some(millis) => format!("{millis}Z"),
+        None => format!("{t}Z"),
     }
 }

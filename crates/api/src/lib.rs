@@ -10,6 +10,7 @@
 
 mod cinder;
 mod common;
+mod ecs;
 mod evs;
 mod glance;
 mod identity;
@@ -152,6 +153,16 @@ pub const FAMILIES: &[FamilyDef] = &[
             kind: "compute",
             name: "nova",
             path: "/v2.1/{project_id}",
+        }],
+    },
+    FamilyDef {
+        name: "ecs",
+        listener: Listener::Compute,
+        build: ecs::build,
+        catalog: &[CatalogEntry {
+            kind: "ecs",
+            name: "ecs",
+            path: "/v1/{project_id}",
         }],
     },
 ];

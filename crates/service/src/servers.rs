@@ -612,7 +612,7 @@ impl Platter {
     }
 
     /// A job group for an ECS batch (delete, start, stop, reboot).
-    pub async fn server_job_group(
+    async fn server_job_group(
         &self,
         ctx: &AuthContext,
         kind: JobGroupKind,
@@ -625,6 +625,79 @@ impl Platter {
         };
         self.store().job_group_insert(&g).await?;
         Ok(g)
+    }
+
+    /// Every server of a batch, checked before any job starts: each must
+    /// exist for the caller, be unlocked, have no task and (for a power
+    /// action) be in a state the action starts from.
+    async fn batch_servers(
+        &self,
+        ctx: &AuthContext,
+        ids: &[ServerId],
+        states: Option<&[VmState]>,
+    ) -> DomainResult<()> {
+        if ids.is_empty() {
+            return Err(DomainError::invalid("servers must list at least one server."));
+        }
+        for (i, id) in ids.iter().enumerate() {
+            if ids[..i].contains(id) {
+                return Err(DomainError::invalid(format!("server {id} is listed twice.")));
+            }
+            let s = self.server_visible(ctx, id).await?;
+            if s.locked && !ctx.is_admin() {
+                return Err(DomainError::Conflict(format!("Instance {id} is locked")));
+            }
+            if let Some(t) = s.task_state {
+                return Err(DomainError::Conflict(format!(
+                    "Instance {id} is in task_state {t}"
+                )));
+            }
+            if let Some(states) = states {
+                if !states.contains(&s.vm_state) {
+                    return Err(DomainError::server_state(format!(
+                        "Instance {id} is in vm_state {}",
+                        s.vm_state
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// ECS's batch delete: one job group, a delete job per server.
+    pub async fn server_delete_batch(
+        &self,
+        ctx: &AuthContext,
+        ids: &[ServerId],
+        delete_volumes: bool,
+    ) -> DomainResult<JobId> {
+        self.authorize(ctx, Action::EcsServerDelete)?;
+        self.batch_servers(ctx, ids, None).await?;
+        let g = self.server_job_group(ctx, JobGroupKind::ServerDeleteBatch).await?;
+        for id in ids {
+            self.server_delete(ctx, id, Some(delete_volumes), Action::EcsServerDelete, Some(&g.id))
+                .await?;
+        }
+        Ok(g.id)
+    }
+
+    /// ECS's batch start, stop or reboot: one job group, a power job per
+    /// server.
+    pub async fn server_power_batch(
+        &self,
+        ctx: &AuthContext,
+        ids: &[ServerId],
+        action: PowerAction,
+        act: Action,
+    ) -> DomainResult<JobId> {
+        self.authorize(ctx, act)?;
+        let (_, states) = power_task(action);
+        self.batch_servers(ctx, ids, Some(states)).await?;
+        let g = self.server_job_group(ctx, JobGroupKind::ServerPowerBatch).await?;
+        for id in ids {
+            self.server_power(ctx, id, action, act, Some(&g.id)).await?;
+        }
+        Ok(g.id)
     }
 
     /// Starts attaching a volume to a server; returns the disk as it will

@@ -1,8 +1,8 @@
 //! EVS's JSON shapes of volumes, snapshots and jobs.
 
-use crate::common::{group_type, job_type};
+use crate::common::{group_type, job_time, job_type};
 use platter_model::{
-    Job, JobGroup, JobKind, JobStatus, Snapshot, Timestamp, Volume, ORDER_ID_KEY,
+    Job, JobGroup, JobKind, JobStatus, Snapshot, Volume, ORDER_ID_KEY,
 };
 use serde_json::{json, Map, Value};
 
@@ -243,17 +243,6 @@ pub fn snapshot_v5(s: &Snapshot, availability_zone: &str) -> Value {
     })
 }
 
-/// EVS job times: milliseconds and `Z`; `""` until set.
-fn job_time(t: Option<Timestamp>) -> String {
-    let Some(t) = t else {
-        return String::new();
-    };
-    let t = t.to_string();
-    match t.get(..23) {
-        Some(millis) => format!("{millis}Z"),
-        None => format!("{t}Z"),
-    }
-}
 
 fn job_entities(job: &Job) -> Value {
     let mut e = Map::new();
