@@ -442,9 +442,22 @@ impl ComputeDriver for QemuDriver {
             });
         if attached {
             q.execute("device_del", json!({ "id": device }))?;
-            q.wait_event("DEVICE_DELETED", timeout, |data| {
-                data.get("device").and_then(Value::as_str) == Some(device.as_str())
-            })?;
+            // A guest still booting may miss the unplug request: it is
+            // repeated every few seconds until the guest lets go.
+            let deadline = Instant::now() + timeout;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let wait = left.min(Duration::from_secs(5));
+                match q.wait_event("DEVICE_DELETED", wait, |data| {
+                    data.get("device").and_then(Value::as_str) == Some(device.as_str())
+                }) {
+                    Ok(_) => break,
+                    Err(ComputeError::Timeout(_)) if left > wait => {
+                        let _ = q.execute("device_del", json!({ "id": device }));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         match q.execute("blockdev-del", json!({ "node-name": node_name(volume_id) })) {
             Err(ComputeError::Hypervisor(m)) if m.contains("Failed to find node") => Ok(()),
