@@ -122,9 +122,11 @@ impl JobKind {
                 DeleteServerVolumes,
                 RemoveServerRows,
             ],
-            JobKind::ServerAttachVolume => {
-                &[ConnectServerVolume, PlugServerDisk, MarkServerVolumeAttached]
-            }
+            JobKind::ServerAttachVolume => &[
+                ConnectServerVolume,
+                PlugServerDisk,
+                MarkServerVolumeAttached,
+            ],
             JobKind::ServerDetachVolume => &[
                 UnplugServerDisk,
                 DisconnectServerVolume,

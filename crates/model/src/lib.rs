@@ -44,20 +44,20 @@ pub use image::{
 };
 pub use job::{
     BackupJobParams, BackupRestoreParams, GroupJobParams, Job, JobGroup, JobGroupKind, JobKind,
-    JobParams, JobStatus, JobStep, Order, SnapshotManageParams, SnapshotParams, VolumeCreateParams,
-    VolumeDeleteParams, VolumeExtendParams, VolumeManageParams, VolumeMigrateParams,
-    VolumeQosParams, VolumeReplicaParams, VolumeRetypeParams, VolumeRollbackParams,
-    VolumeUploadParams, PowerAction, ServerCreateParams, ServerDeleteParams, ServerNewVolume,
-    ServerPowerParams, ServerVolumeParams,
-};
-pub use server::{
-    server_status_known, DiskStatus, Flavor, PowerState, Server, ServerDisk, ServerFault,
-    ServerOrigin, TaskState, VmState,
+    JobParams, JobStatus, JobStep, Order, PowerAction, ServerCreateParams, ServerDeleteParams,
+    ServerNewVolume, ServerPowerParams, ServerVolumeParams, SnapshotManageParams, SnapshotParams,
+    VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams, VolumeManageParams,
+    VolumeMigrateParams, VolumeQosParams, VolumeReplicaParams, VolumeRetypeParams,
+    VolumeRollbackParams, VolumeUploadParams,
 };
 pub use message::{MessageAction, MessageDetail, MessageResource, UserMessage};
 pub use page::{Page, SortDir, SortKey};
 pub use qos_specs::{QosConsumer, QosSpecs};
 pub use quota::{QuotaResource, QuotaUsage, QUOTA_GLOBAL_RESOURCES};
+pub use server::{
+    server_status_known, DiskStatus, Flavor, PowerState, Server, ServerDisk, ServerFault,
+    ServerOrigin, TaskState, VmState,
+};
 pub use service_state::ServiceState;
 pub use time_fmt::Timestamp;
 pub use transfer::Transfer;

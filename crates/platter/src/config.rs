@@ -127,7 +127,9 @@ struct FlavorFile {
 /// What runs servers' guests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ComputeDriverKind {
-    Qemu { binary: String },
+    Qemu {
+        binary: String,
+    },
     None,
     /// No driver configured and no emulator found: servers are refused.
     Disabled,

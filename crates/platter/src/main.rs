@@ -273,11 +273,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         .context("the NBD runtime")?
         .with_context(|| format!("binding NBD listener {nbd_addr}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let nbd_server = nbd.spawn(platter_nbd::serve(
-        nbd_listener,
-        exports,
-        stop_rx.clone(),
-    ));
+    let nbd_server = nbd.spawn(platter_nbd::serve(nbd_listener, exports, stop_rx.clone()));
     let redriven = platter.recover().await?;
     if redriven > 0 {
         tracing::info!(jobs = redriven, "re-driving unfinished jobs");
@@ -324,11 +320,8 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         platter_api::block_storage_router(state.clone()),
     )
     .with_graceful_shutdown(wait(stop_rx.clone()));
-    let image = axum::serve(
-        image_listener,
-        platter_api::image_router(state.clone()),
-    )
-    .with_graceful_shutdown(wait(stop_rx.clone()));
+    let image = axum::serve(image_listener, platter_api::image_router(state.clone()))
+        .with_graceful_shutdown(wait(stop_rx.clone()));
     let compute = axum::serve(compute_listener, platter_api::compute_router(state))
         .with_graceful_shutdown(wait(stop_rx.clone()));
     let servers = tokio::spawn(async move {

@@ -292,28 +292,24 @@ impl Platter {
         let id = volume.to_string();
         let size = bytes(size_gib);
         match source.clone() {
-                    VolumeSource::Blank => {
-                        Self::blocking(b, move |b| b.create_volume(&id, size)).await
-                    }
-                    VolumeSource::Snapshot(snap) => {
-                        Self::blocking(b, move |b| b.clone_from_snapshot(snap.as_str(), &id, size))
-                            .await
-                    }
-                    VolumeSource::Volume(src) => {
-                        Self::blocking(b, move |b| b.clone_from_volume(src.as_str(), &id, size))
-                            .await
-                    }
-                    VolumeSource::Image(image) => {
-                                                self.allocate_from_image(&image, b, pool, &id, size).await
-                    }
-                    VolumeSource::Backup(backup) => {
-                                                Self::blocking(b, move |b| match b.volume_exists(&id)? {
-                            true => Ok(()),
-                            false => b.create_volume(&id, size),
-                        })
-                        .await?;
-                        self.write_backup_to(b, &backup, volume).await
-                    }
+            VolumeSource::Blank => Self::blocking(b, move |b| b.create_volume(&id, size)).await,
+            VolumeSource::Snapshot(snap) => {
+                Self::blocking(b, move |b| b.clone_from_snapshot(snap.as_str(), &id, size)).await
+            }
+            VolumeSource::Volume(src) => {
+                Self::blocking(b, move |b| b.clone_from_volume(src.as_str(), &id, size)).await
+            }
+            VolumeSource::Image(image) => {
+                self.allocate_from_image(&image, b, pool, &id, size).await
+            }
+            VolumeSource::Backup(backup) => {
+                Self::blocking(b, move |b| match b.volume_exists(&id)? {
+                    true => Ok(()),
+                    false => b.create_volume(&id, size),
+                })
+                .await?;
+                self.write_backup_to(b, &backup, volume).await
+            }
         }
     }
 

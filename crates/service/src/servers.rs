@@ -222,7 +222,11 @@ impl Platter {
         let all = self.store().server_list(project).await?;
         Ok(all
             .into_iter()
-            .filter(|s| req.name.as_ref().is_none_or(|n| s.name.contains(n.as_str())))
+            .filter(|s| {
+                req.name
+                    .as_ref()
+                    .is_none_or(|n| s.name.contains(n.as_str()))
+            })
             .filter(|s| req.status.as_ref().is_none_or(|st| s.status() == st))
             .filter(|s| {
                 req.flavor
@@ -239,7 +243,11 @@ impl Platter {
     }
 
     /// The project's compute quota and what its servers use.
-    pub async fn compute_limits(&self, ctx: &AuthContext, act: Action) -> DomainResult<ComputeLimits> {
+    pub async fn compute_limits(
+        &self,
+        ctx: &AuthContext,
+        act: Action,
+    ) -> DomainResult<ComputeLimits> {
         self.authorize(ctx, act)?;
         let usage = self
             .store()
@@ -637,11 +645,15 @@ impl Platter {
         states: Option<&[VmState]>,
     ) -> DomainResult<()> {
         if ids.is_empty() {
-            return Err(DomainError::invalid("servers must list at least one server."));
+            return Err(DomainError::invalid(
+                "servers must list at least one server.",
+            ));
         }
         for (i, id) in ids.iter().enumerate() {
             if ids[..i].contains(id) {
-                return Err(DomainError::invalid(format!("server {id} is listed twice.")));
+                return Err(DomainError::invalid(format!(
+                    "server {id} is listed twice."
+                )));
             }
             let s = self.server_visible(ctx, id).await?;
             if s.locked && !ctx.is_admin() {
@@ -673,10 +685,18 @@ impl Platter {
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::EcsServerDelete)?;
         self.batch_servers(ctx, ids, None).await?;
-        let g = self.server_job_group(ctx, JobGroupKind::ServerDeleteBatch).await?;
+        let g = self
+            .server_job_group(ctx, JobGroupKind::ServerDeleteBatch)
+            .await?;
         for id in ids {
-            self.server_delete(ctx, id, Some(delete_volumes), Action::EcsServerDelete, Some(&g.id))
-                .await?;
+            self.server_delete(
+                ctx,
+                id,
+                Some(delete_volumes),
+                Action::EcsServerDelete,
+                Some(&g.id),
+            )
+            .await?;
         }
         Ok(g.id)
     }
@@ -693,7 +713,9 @@ impl Platter {
         self.authorize(ctx, act)?;
         let (_, states) = power_task(action);
         self.batch_servers(ctx, ids, Some(states)).await?;
-        let g = self.server_job_group(ctx, JobGroupKind::ServerPowerBatch).await?;
+        let g = self
+            .server_job_group(ctx, JobGroupKind::ServerPowerBatch)
+            .await?;
         for id in ids {
             self.server_power(ctx, id, action, act, Some(&g.id)).await?;
         }
@@ -809,7 +831,9 @@ impl Platter {
                 force,
             }),
         );
-        self.store().server_begin_detach(id, volume_id, &job).await?;
+        self.store()
+            .server_begin_detach(id, volume_id, &job)
+            .await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
         Ok(job_id)
@@ -875,7 +899,12 @@ impl Platter {
         let host = self.config().compute_host.clone();
         let export = new_hex_id() + &new_hex_id();
         store
-            .attachment_connect(&d.attachment_id, &self.connector(&s.id), Some(&host), &export)
+            .attachment_connect(
+                &d.attachment_id,
+                &self.connector(&s.id),
+                Some(&host),
+                &export,
+            )
             .await
             .map_err(err)?;
         let a = store
@@ -994,10 +1023,7 @@ impl Platter {
                     self.run_sync_replica(&nv.volume_id, blank).await?;
                 }
                 let ids: Vec<VolumeId> = made.iter().map(|v| v.volume_id.clone()).collect();
-                self.store()
-                    .server_volumes_created(&ids)
-                    .await
-                    .map_err(err)
+                self.store().server_volumes_created(&ids).await.map_err(err)
             }
             JobStep::ConnectServerVolumes => {
                 let s = self.server_row(job).await?;
@@ -1071,14 +1097,19 @@ impl Platter {
                     .disk_spec(&d)
                     .await?
                     .ok_or_else(|| format!("volume {} has no export", d.volume_id))?;
-                self.driver_call(move |dr| dr.attach_disk(&sid, &spec)).await
+                self.driver_call(move |dr| dr.attach_disk(&sid, &spec))
+                    .await
             }
             JobStep::UnplugServerDisk => {
                 let s = self.server_row(job).await?;
                 let d = Self::job_disk(&s, job)?.clone();
                 let force = matches!(&job.params, JobParams::ServerDetachVolume(p) if p.force);
                 let sid = s.id.to_string();
-                let timeout = if force { Duration::from_secs(2) } else { UNPLUG_TIMEOUT };
+                let timeout = if force {
+                    Duration::from_secs(2)
+                } else {
+                    UNPLUG_TIMEOUT
+                };
                 let volume = d.volume_id.to_string();
                 let r = self
                     .driver_call(move |dr| match dr.is_running(&sid)? {
@@ -1121,7 +1152,12 @@ impl Platter {
     pub(crate) async fn undo_server_step(&self, job: &Job, step: JobStep) -> Result<(), String> {
         match step {
             JobStep::CreateServerVolumes => {
-                if let Some(s) = self.store().server_get(&job.server_id()).await.map_err(err)? {
+                if let Some(s) = self
+                    .store()
+                    .server_get(&job.server_id())
+                    .await
+                    .map_err(err)?
+                {
                     for d in &s.disks {
                         self.disconnect_disk(d).await?;
                     }
@@ -1139,7 +1175,12 @@ impl Platter {
                 Ok(())
             }
             JobStep::ConnectServerVolumes => {
-                if let Some(s) = self.store().server_get(&job.server_id()).await.map_err(err)? {
+                if let Some(s) = self
+                    .store()
+                    .server_get(&job.server_id())
+                    .await
+                    .map_err(err)?
+                {
                     for d in &s.disks {
                         self.disconnect_disk(d).await?;
                     }
@@ -1152,7 +1193,12 @@ impl Platter {
                 self.driver_call(move |d| d.remove(&sid)).await
             }
             JobStep::ConnectServerVolume => {
-                if let Some(s) = self.store().server_get(&job.server_id()).await.map_err(err)? {
+                if let Some(s) = self
+                    .store()
+                    .server_get(&job.server_id())
+                    .await
+                    .map_err(err)?
+                {
                     if let Ok(d) = Self::job_disk(&s, job) {
                         self.disconnect_disk(d).await?;
                     }
@@ -1196,6 +1242,7 @@ impl Platter {
                         power_state: PowerState::Running,
                         fault: None,
                         launched: true,
+                        disks_attached: true,
                     };
                     store.server_finish(id, &job.id, &end, None).await
                 }
@@ -1218,9 +1265,13 @@ impl Platter {
                     _ => VolumeId::from(String::new()),
                 };
                 if job.kind == JobKind::ServerAttachVolume {
-                    store.server_finish_attach(id, &volume, &job.id, error).await
+                    store
+                        .server_finish_attach(id, &volume, &job.id, error)
+                        .await
                 } else {
-                    store.server_finish_detach(id, &volume, &job.id, error).await
+                    store
+                        .server_finish_detach(id, &volume, &job.id, error)
+                        .await
                 }
             }
             JobKind::ServerPower => {
@@ -1240,6 +1291,7 @@ impl Platter {
                     power_state,
                     fault: error.map(fault),
                     launched: running,
+                    disks_attached: false,
                 };
                 store.server_finish(id, &job.id, &end, error).await
             }
@@ -1299,7 +1351,12 @@ impl Platter {
                                 created: Timestamp::now(),
                             };
                             self.store()
-                                .server_set_state(&s.id, VmState::Error, PowerState::Shutdown, Some(&f))
+                                .server_set_state(
+                                    &s.id,
+                                    VmState::Error,
+                                    PowerState::Shutdown,
+                                    Some(&f),
+                                )
                                 .await?;
                         }
                     }

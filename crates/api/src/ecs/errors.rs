@@ -64,20 +64,20 @@ impl From<DomainError> for EcsError {
     fn from(e: DomainError) -> Self {
         let bad = |code, m: String| EcsError::new(StatusCode::BAD_REQUEST, code, m);
         match e {
-            DomainError::NotFound { kind, .. } if kind == "Server" => EcsError::new(
+            DomainError::NotFound { kind: "Server", .. } => EcsError::new(
                 StatusCode::NOT_FOUND,
                 "Ecs.0114",
                 format!("The ECS does not exist. {e}"),
             ),
-            DomainError::NotFound { kind, .. } if kind == "Volume attachment" => bad(
+            DomainError::NotFound { kind: "Volume attachment", .. } => bad(
                 "Ecs.0111",
                 format!("The EVS disk has been detached from the ECS. Refresh the disk list and check the disk. {e}"),
             ),
-            DomainError::NotFound { kind, .. } if kind == "Volume" => bad(
+            DomainError::NotFound { kind: "Volume", .. } => bad(
                 "Ecs.0103",
                 format!("The disk can be attached to a server only if it exists and the state must be in the available. {e}"),
             ),
-            DomainError::NotFound { kind, .. } if kind == "Job" => bad(
+            DomainError::NotFound { kind: "Job", .. } => bad(
                 "Common.0011",
                 format!("Failed to query system tasks. {e}"),
             ),

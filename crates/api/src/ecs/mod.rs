@@ -171,7 +171,11 @@ async fn authenticate(State(state): State<ApiState>, req: Request, next: Next) -
     }
 }
 
-async fn authenticate_unscoped(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+async fn authenticate_unscoped(
+    State(state): State<ApiState>,
+    req: Request,
+    next: Next,
+) -> Response {
     match auth::authenticate_unscoped_url(&state, req).await {
         Ok((ctx, mut req)) => {
             req.extensions_mut().insert(Caller { ctx });

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use platter_model::{
-    is_uuid, Action, AuthContext, ImageId, Job, JobId, JobParams, JobStatus, PowerAction,
-    Server, ServerDisk, ServerId, ServerOrigin, VolumeId,
+    is_uuid, Action, AuthContext, ImageId, Job, JobId, JobParams, JobStatus, PowerAction, Server,
+    ServerDisk, ServerId, ServerOrigin, VolumeId,
 };
 use platter_service::{
     BlockDevice, CreateRules, DiskSource, JobView, ServerCreate, MAX_SERVER_COUNT,
@@ -24,7 +24,10 @@ fn illegal(m: impl std::fmt::Display) -> EcsError {
     EcsError::illegal(m)
 }
 
-fn object<'a>(o: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, EcsError> {
+fn object<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a Map<String, Value>>, EcsError> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -78,7 +81,9 @@ fn disk(v: &Map<String, Value>, root: bool) -> Result<BlockDevice, EcsError> {
     let (lo, hi) = if root { (1, 1024) } else { (10, 32768) };
     match size {
         Some(s) if s < lo || s > hi => {
-            return Err(illegal(format!("{what}.size must be within [{lo}, {hi}], not {s}.")))
+            return Err(illegal(format!(
+                "{what}.size must be within [{lo}, {hi}], not {s}."
+            )))
         }
         None if !root => return Err(illegal("data_volumes.size is required.")),
         _ => {}
@@ -99,7 +104,7 @@ fn parse_create(body: &Bytes) -> Result<(ServerCreate, bool), EcsError> {
     let s = object(&root, "server")?.ok_or_else(|| illegal("server is required."))?;
     let name = text(s, "name", 256)?.ok_or_else(|| illegal("server.name is required."))?;
     let count = int(s, "count")?.unwrap_or(1);
-    if count < 1 || count > MAX_SERVER_COUNT {
+    if !(1..=MAX_SERVER_COUNT).contains(&count) {
         return Err(EcsError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "Ecs.0913",
@@ -109,9 +114,12 @@ fn parse_create(body: &Bytes) -> Result<(ServerCreate, bool), EcsError> {
     check_name(&name, if count > 1 { 59 } else { 64 })?;
     let image = text(s, "imageRef", 64)?.ok_or_else(|| illegal("server.imageRef is required."))?;
     if !is_uuid(&image) {
-        return Err(illegal(format!("server.imageRef '{image}' is not an image id.")));
+        return Err(illegal(format!(
+            "server.imageRef '{image}' is not an image id."
+        )));
     }
-    let flavor = text(s, "flavorRef", 128)?.ok_or_else(|| illegal("server.flavorRef is required."))?;
+    let flavor =
+        text(s, "flavorRef", 128)?.ok_or_else(|| illegal("server.flavorRef is required."))?;
     let vpcid = text(s, "vpcid", 64)?.ok_or_else(|| illegal("server.vpcid is required."))?;
     let nics = match s.get("nics") {
         Some(Value::Array(n)) if !n.is_empty() && n.len() <= 12 => n.clone(),
@@ -123,7 +131,8 @@ fn parse_create(body: &Bytes) -> Result<(ServerCreate, bool), EcsError> {
             _ => return Err(illegal("server.nics[].subnet_id is required.")),
         }
     }
-    let root_volume = object(s, "root_volume")?.ok_or_else(|| illegal("server.root_volume is required."))?;
+    let root_volume =
+        object(s, "root_volume")?.ok_or_else(|| illegal("server.root_volume is required."))?;
     let mut root_disk = disk(root_volume, true)?;
     root_disk.source = DiskSource::Image(ImageId::from(image.clone()));
     let mut block_devices = vec![root_disk];
@@ -147,7 +156,10 @@ fn parse_create(body: &Bytes) -> Result<(ServerCreate, bool), EcsError> {
         Some(_) => return Err(illegal("server.data_volumes must be an array.")),
     }
     let description = text(s, "description", 85)?;
-    if description.as_deref().is_some_and(|d| d.contains(['<', '>'])) {
+    if description
+        .as_deref()
+        .is_some_and(|d| d.contains(['<', '>']))
+    {
         return Err(illegal("server.description may not contain '<' or '>'."));
     }
     let metadata = match s.get("metadata") {
@@ -245,7 +257,9 @@ pub async fn action_batch(
 ) -> EcsResult {
     let root = json_object(&body)?;
     if root.len() != 1 {
-        return Err(illegal("the body holds exactly one of os-start, os-stop, reboot."));
+        return Err(illegal(
+            "the body holds exactly one of os-start, os-stop, reboot.",
+        ));
     }
     let Some((name, arg)) = root.iter().next() else {
         return Err(illegal("an action is required."));
@@ -257,7 +271,9 @@ pub async fn action_batch(
         match arg.get("type") {
             Some(Value::String(t)) if t == "SOFT" || t == "HARD" => Ok(Some(t.clone())),
             None | Some(Value::Null) if !required => Ok(None),
-            other => Err(illegal(format!("type must be SOFT or HARD, not {other:?}."))),
+            other => Err(illegal(format!(
+                "type must be SOFT or HARD, not {other:?}."
+            ))),
         }
     };
     let (action, act) = match name.as_str() {
@@ -290,15 +306,21 @@ pub async fn attach(
     let dry_run = flag(&root, "dry_run")?;
     let a = object(&root, "volumeAttachment")?
         .ok_or_else(|| illegal("volumeAttachment is required."))?;
-    let volume = text(a, "volumeId", 64)?.ok_or_else(|| illegal("volumeAttachment.volumeId is required."))?;
+    let volume = text(a, "volumeId", 64)?
+        .ok_or_else(|| illegal("volumeAttachment.volumeId is required."))?;
     if !is_uuid(&volume) {
-        return Err(illegal(format!("volumeAttachment.volumeId '{volume}' is not a volume id.")));
+        return Err(illegal(format!(
+            "volumeAttachment.volumeId '{volume}' is not a volume id."
+        )));
     }
     // KVM servers: `/dev/sd*` names are rewritten to `/dev/vd*`.
     let device = text(a, "device", 32)?.map(|d| d.replacen("/dev/sd", "/dev/vd", 1));
     if dry_run {
         let s = state.platter.server_get(&c.ctx, &id).await?;
-        state.platter.volume_get(&c.ctx, &VolumeId::from(volume.as_str())).await?;
+        state
+            .platter
+            .volume_get(&c.ctx, &VolumeId::from(volume.as_str()))
+            .await?;
         if s.disks.iter().any(|d| d.volume_id.as_str() == volume) {
             return Err(EcsError::from(platter_model::DomainError::volume_state(
                 "The volume is already attached to the server.",
@@ -339,14 +361,24 @@ pub async fn detach(
 
 /// One block device: ints for `size` and `bootIndex`, as the SDK reads
 /// them; the PCI slot follows the device letter.
-async fn block_device_view(state: &ApiState, ctx: &AuthContext, s: &Server, d: &ServerDisk) -> Value {
+async fn block_device_view(
+    state: &ApiState,
+    ctx: &AuthContext,
+    s: &Server,
+    d: &ServerDisk,
+) -> Value {
     let size = state
         .platter
         .volume_get(ctx, &d.volume_id)
         .await
         .map(|v| v.size)
         .unwrap_or(0);
-    let slot = d.device.bytes().last().map_or(0, |b| b.saturating_sub(b'a') as u32) + 4;
+    let slot = d
+        .device
+        .bytes()
+        .last()
+        .map_or(0, |b| b.saturating_sub(b'a') as u32)
+        + 4;
     json!({
         "serverId": s.id,
         "volumeId": d.volume_id,
@@ -380,7 +412,10 @@ async fn show_device(state: &ApiState, c: &Caller, id: &ServerId, volume: &Volum
         .iter()
         .find(|d| &d.volume_id == volume)
         .ok_or_else(|| platter_model::DomainError::not_found("Volume attachment", volume))?;
-    Ok(Json(json!({"volumeAttachment": block_device_view(state, &c.ctx, &s, d).await})).into_response())
+    Ok(
+        Json(json!({"volumeAttachment": block_device_view(state, &c.ctx, &s, d).await}))
+            .into_response(),
+    )
 }
 
 pub async fn block_devices(
@@ -531,7 +566,9 @@ pub async fn job(
             let st = platter_model::JobGroup::status_of(&members);
             let begin = members.iter().filter_map(|m| m.begin_at).min();
             let end = match st {
-                JobStatus::Success | JobStatus::Fail => members.iter().filter_map(|m| m.end_at).max(),
+                JobStatus::Success | JobStatus::Fail => {
+                    members.iter().filter_map(|m| m.end_at).max()
+                }
                 _ => None,
             };
             let failed = members.iter().find(|m| m.status == JobStatus::Fail);

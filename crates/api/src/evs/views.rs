@@ -1,9 +1,7 @@
 //! EVS's JSON shapes of volumes, snapshots and jobs.
 
 use crate::common::{group_type, job_time, job_type};
-use platter_model::{
-    Job, JobGroup, JobKind, JobStatus, Snapshot, Volume, ORDER_ID_KEY,
-};
+use platter_model::{Job, JobGroup, JobKind, JobStatus, Snapshot, Volume, ORDER_ID_KEY};
 use serde_json::{json, Map, Value};
 
 use crate::common::{volume_attachments, volume_metadata};
@@ -242,7 +240,6 @@ pub fn snapshot_v5(s: &Snapshot, availability_zone: &str) -> Value {
         "snapshot_group_id": null,
     })
 }
-
 
 fn job_entities(job: &Job) -> Value {
     let mut e = Map::new();

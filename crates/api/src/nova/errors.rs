@@ -60,7 +60,8 @@ fn key(status: StatusCode) -> &'static str {
 
 impl IntoResponse for NovaError {
     fn into_response(self) -> Response {
-        let body = json!({ key(self.status): {"code": self.status.as_u16(), "message": self.message} });
+        let body =
+            json!({ key(self.status): {"code": self.status.as_u16(), "message": self.message} });
         (self.status, Json(body)).into_response()
     }
 }

@@ -62,12 +62,42 @@ fn api_routes(state: &ApiState) -> Routes {
     for v in ["v2.1", "v2"] {
         let p = |tail: &str| format!("/{v}/{{project_id}}{tail}");
         r = r
-            .add(M::POST, &p("/servers"), Gate::All(&[ServerCreate]), post(servers::create))
-            .add(M::GET, &p("/servers"), Gate::All(&[ServerList]), get(servers::list))
-            .add(M::GET, &p("/servers/detail"), Gate::All(&[ServerList]), get(servers::list_detail))
-            .add(M::GET, &p("/servers/{server_id}"), Gate::All(&[ServerGet]), get(servers::show))
-            .add(M::PUT, &p("/servers/{server_id}"), Gate::All(&[ServerUpdate]), put(servers::update))
-            .add(M::DELETE, &p("/servers/{server_id}"), Gate::All(&[ServerDelete]), delete(servers::delete))
+            .add(
+                M::POST,
+                &p("/servers"),
+                Gate::All(&[ServerCreate]),
+                post(servers::create),
+            )
+            .add(
+                M::GET,
+                &p("/servers"),
+                Gate::All(&[ServerList]),
+                get(servers::list),
+            )
+            .add(
+                M::GET,
+                &p("/servers/detail"),
+                Gate::All(&[ServerList]),
+                get(servers::list_detail),
+            )
+            .add(
+                M::GET,
+                &p("/servers/{server_id}"),
+                Gate::All(&[ServerGet]),
+                get(servers::show),
+            )
+            .add(
+                M::PUT,
+                &p("/servers/{server_id}"),
+                Gate::All(&[ServerUpdate]),
+                put(servers::update),
+            )
+            .add(
+                M::DELETE,
+                &p("/servers/{server_id}"),
+                Gate::All(&[ServerDelete]),
+                delete(servers::delete),
+            )
             .add(
                 M::POST,
                 &p("/servers/{server_id}/action"),
@@ -98,17 +128,42 @@ fn api_routes(state: &ApiState) -> Routes {
                 Gate::All(&[ServerVolumeDetach]),
                 delete(servers::detach),
             )
-            .add(M::POST, &p("/os-volumes_boot"), Gate::All(&[ServerCreate]), post(servers::create))
-            .add(M::GET, &p("/flavors"), Gate::All(&[FlavorList]), get(servers::flavors))
-            .add(M::GET, &p("/flavors/detail"), Gate::All(&[FlavorList]), get(servers::flavors_detail))
-            .add(M::GET, &p("/flavors/{flavor_id}"), Gate::All(&[FlavorGet]), get(servers::flavor))
+            .add(
+                M::POST,
+                &p("/os-volumes_boot"),
+                Gate::All(&[ServerCreate]),
+                post(servers::create),
+            )
+            .add(
+                M::GET,
+                &p("/flavors"),
+                Gate::All(&[FlavorList]),
+                get(servers::flavors),
+            )
+            .add(
+                M::GET,
+                &p("/flavors/detail"),
+                Gate::All(&[FlavorList]),
+                get(servers::flavors_detail),
+            )
+            .add(
+                M::GET,
+                &p("/flavors/{flavor_id}"),
+                Gate::All(&[FlavorGet]),
+                get(servers::flavor),
+            )
             .add(
                 M::GET,
                 &p("/flavors/{flavor_id}/os-extra_specs"),
                 Gate::All(&[FlavorExtraSpecsGet]),
                 get(servers::flavor_extra_specs),
             )
-            .add(M::GET, &p("/limits"), Gate::All(&[ComputeLimitsGet]), get(servers::limits));
+            .add(
+                M::GET,
+                &p("/limits"),
+                Gate::All(&[ComputeLimitsGet]),
+                get(servers::limits),
+            );
     }
     r
 }
@@ -218,8 +273,7 @@ async fn authenticate(State(state): State<ApiState>, req: Request, next: Next) -
             if !v2 {
                 let text = format!("{}.{}", mv.0, mv.1);
                 if let Ok(v) = HeaderValue::from_str(&text) {
-                    resp.headers_mut()
-                        .insert("x-openstack-nova-api-version", v);
+                    resp.headers_mut().insert("x-openstack-nova-api-version", v);
                 }
                 if let Ok(v) = HeaderValue::from_str(&format!("compute {text}")) {
                     resp.headers_mut().insert("openstack-api-version", v);

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use platter_model::{
-    is_uuid, Action, ImageId, PowerAction, Server, ServerId, ServerOrigin, SnapshotId,
-    Timestamp, VolumeId,
+    is_uuid, Action, ImageId, PowerAction, Server, ServerId, ServerOrigin, SnapshotId, Timestamp,
+    VolumeId,
 };
 use platter_service::{BlockDevice, CreateRules, DiskSource, ServerCreate, ServerListRequest};
 use serde_json::{json, Map, Value};
@@ -47,11 +47,11 @@ fn loose_int(v: &Value, field: &str) -> Result<Option<i64>, NovaError> {
             .map(Some)
             .ok_or_else(|| bad(format!("Invalid input for field/attribute {field}."))),
         Value::String(s) if s.trim().is_empty() || s.eq_ignore_ascii_case("none") => Ok(None),
-        Value::String(s) => s
-            .trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| bad(format!("Invalid input for field/attribute {field}. Value: {s}."))),
+        Value::String(s) => s.trim().parse::<i64>().map(Some).map_err(|_| {
+            bad(format!(
+                "Invalid input for field/attribute {field}. Value: {s}."
+            ))
+        }),
         other => Err(bad(format!(
             "Invalid input for field/attribute {field}. Value: {other}."
         ))),
@@ -114,7 +114,9 @@ fn block_device(o: &Map<String, Value>) -> Result<BlockDevice, NovaError> {
         None => None,
     };
     if size_gib.is_some_and(|s| s < 1) {
-        return Err(bad("Block Device Mapping is Invalid: volume_size must be at least 1."));
+        return Err(bad(
+            "Block Device Mapping is Invalid: volume_size must be at least 1.",
+        ));
     }
     let volume_type = match o.get("volume_type") {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
@@ -133,12 +135,16 @@ fn block_device(o: &Map<String, Value>) -> Result<BlockDevice, NovaError> {
 fn parse_create(body: &Bytes) -> Result<(ServerCreate, bool), NovaError> {
     let root = json_object(body)?;
     let Some(Value::Object(s)) = root.get("server") else {
-        return Err(bad("Invalid input for field/attribute server: a 'server' object is required."));
+        return Err(bad(
+            "Invalid input for field/attribute server: a 'server' object is required.",
+        ));
     };
     let o = Obj::new(s, "server");
     let name = o.req_str("name", 255)?;
     if name.trim().is_empty() {
-        return Err(bad("Invalid input for field/attribute name. Value: ''. '' is too short"));
+        return Err(bad(
+            "Invalid input for field/attribute name. Value: ''. '' is too short",
+        ));
     }
     let flavor_ref = ref_id(o.require("flavorRef")?, "flavorRef")?
         .ok_or_else(|| bad("Invalid flavorRef provided."))?;
@@ -157,12 +163,18 @@ fn parse_create(body: &Bytes) -> Result<(ServerCreate, bool), NovaError> {
         Some(Value::Array(items)) => {
             for item in items {
                 let Value::Object(m) = item else {
-                    return Err(bad("Block Device Mapping is Invalid: each mapping is an object."));
+                    return Err(bad(
+                        "Block Device Mapping is Invalid: each mapping is an object.",
+                    ));
                 };
                 block_devices.push(block_device(m)?);
             }
         }
-        Some(_) => return Err(bad("Invalid input for field/attribute block_device_mapping_v2.")),
+        Some(_) => {
+            return Err(bad(
+                "Invalid input for field/attribute block_device_mapping_v2.",
+            ))
+        }
     }
     let count = |k: &str| -> Result<Option<i64>, NovaError> {
         match s.get(k) {
@@ -179,7 +191,8 @@ fn parse_create(body: &Bytes) -> Result<(ServerCreate, bool), NovaError> {
             return Err(bad("User data needs to be valid base 64."));
         }
     }
-    let return_reservation_id = loose_bool(s.get("return_reservation_id"), "return_reservation_id")?;
+    let return_reservation_id =
+        loose_bool(s.get("return_reservation_id"), "return_reservation_id")?;
     Ok((
         ServerCreate {
             name,
@@ -250,7 +263,9 @@ fn list_request(c: &Caller, q: &HashMap<String, String>) -> Result<ServerListReq
         all_tenants: q
             .get("all_tenants")
             .is_some_and(|v| v.is_empty() || platter_model_bool(v)),
-        name: q.get("name").map(|n| n.trim_start_matches('^').trim_end_matches('$').to_string()),
+        name: q
+            .get("name")
+            .map(|n| n.trim_start_matches('^').trim_end_matches('$').to_string()),
         status,
         flavor: q.get("flavor").cloned(),
         reservation_id: q.get("reservation_id").cloned(),
@@ -301,7 +316,12 @@ fn page(
     Ok((servers, links))
 }
 
-async fn listing(state: &ApiState, c: &Caller, q: &HashMap<String, String>, detail: bool) -> NovaResult {
+async fn listing(
+    state: &ApiState,
+    c: &Caller,
+    q: &HashMap<String, String>,
+    detail: bool,
+) -> NovaResult {
     let req = list_request(c, q)?;
     let all = state.platter.server_list(&c.ctx, &req).await?;
     let base = &state.urls.compute;
@@ -345,7 +365,10 @@ pub async fn show(
     Path((_, id)): Path<(String, ServerId)>,
 ) -> NovaResult {
     let s = state.platter.server_get(&c.ctx, &id).await?;
-    Ok(Json(json!({"server": views::server_detail(&state.urls.compute, &s, c.mv, c.ctx.is_admin())})).into_response())
+    Ok(Json(
+        json!({"server": views::server_detail(&state.urls.compute, &s, c.mv, c.ctx.is_admin())}),
+    )
+    .into_response())
 }
 
 pub async fn update(
@@ -356,25 +379,38 @@ pub async fn update(
 ) -> NovaResult {
     let root = json_object(&body)?;
     let Some(Value::Object(s)) = root.get("server") else {
-        return Err(bad("Invalid input for field/attribute server: a 'server' object is required."));
+        return Err(bad(
+            "Invalid input for field/attribute server: a 'server' object is required.",
+        ));
     };
     let o = Obj::new(s, "server");
     let allowed: &[&str] = if c.mv.at_least(2, 19) {
-        &["name", "description", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"]
+        &[
+            "name",
+            "description",
+            "accessIPv4",
+            "accessIPv6",
+            "OS-DCF:diskConfig",
+        ]
     } else {
         &["name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"]
     };
     o.deny_unknown(allowed)?;
     let name = o.opt_str("name", 255)?;
     if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-        return Err(bad("Invalid input for field/attribute name. Value: ''. '' is too short"));
+        return Err(bad(
+            "Invalid input for field/attribute name. Value: ''. '' is too short",
+        ));
     }
     let description = o.opt_nullable_str("description", 255)?;
     let s = state
         .platter
         .server_update(&c.ctx, &id, name, description)
         .await?;
-    Ok(Json(json!({"server": views::server_detail(&state.urls.compute, &s, c.mv, c.ctx.is_admin())})).into_response())
+    Ok(Json(
+        json!({"server": views::server_detail(&state.urls.compute, &s, c.mv, c.ctx.is_admin())}),
+    )
+    .into_response())
 }
 
 pub async fn delete(
@@ -409,7 +445,9 @@ pub async fn action(
                 .get("type")
                 .and_then(Value::as_str)
                 .map(str::to_uppercase)
-                .ok_or_else(|| bad("Invalid input for field/attribute reboot: 'type' is a required property"))?;
+                .ok_or_else(|| {
+                    bad("Invalid input for field/attribute reboot: 'type' is a required property")
+                })?;
             match kind.as_str() {
                 "SOFT" => power(PowerAction::SoftReboot, Action::ServerReboot),
                 "HARD" => power(PowerAction::HardReboot, Action::ServerReboot),
@@ -426,7 +464,9 @@ pub async fn action(
                 None => None,
             };
             if length.is_some_and(|l| l < -1) {
-                return Err(bad("Invalid input for field/attribute length: must be -1 or more."));
+                return Err(bad(
+                    "Invalid input for field/attribute length: must be -1 or more.",
+                ));
             }
             let lines = length.filter(|l| *l >= 0).map(|l| l as usize);
             let output = p.server_console_output(&c.ctx, &id, lines).await?;
@@ -444,7 +484,11 @@ pub async fn attachments(
     Path((_, id)): Path<(String, ServerId)>,
 ) -> NovaResult {
     let s = state.platter.server_get(&c.ctx, &id).await?;
-    let items: Vec<Value> = s.disks.iter().map(|d| views::attachment(&s, d, c.mv)).collect();
+    let items: Vec<Value> = s
+        .disks
+        .iter()
+        .map(|d| views::attachment(&s, d, c.mv))
+        .collect();
     Ok(Json(json!({"volumeAttachments": items})).into_response())
 }
 
@@ -458,7 +502,9 @@ pub async fn attachment(
         .disks
         .iter()
         .find(|d| d.volume_id == volume)
-        .ok_or_else(|| NovaError::not_found(format!("Volume {volume} is not attached to instance {id}.")))?;
+        .ok_or_else(|| {
+            NovaError::not_found(format!("Volume {volume} is not attached to instance {id}."))
+        })?;
     Ok(Json(json!({"volumeAttachment": views::attachment(&s, d, c.mv)})).into_response())
 }
 
@@ -470,7 +516,9 @@ pub async fn attach(
 ) -> NovaResult {
     let root = json_object(&body)?;
     let Some(Value::Object(a)) = root.get("volumeAttachment") else {
-        return Err(bad("Invalid input for field/attribute volumeAttachment: an object is required."));
+        return Err(bad(
+            "Invalid input for field/attribute volumeAttachment: an object is required.",
+        ));
     };
     let o = Obj::new(a, "volumeAttachment");
     let volume = o.req_str("volumeId", 36)?;
@@ -482,7 +530,13 @@ pub async fn attach(
     let device = o.opt_str("device", 255)?;
     let (disk, _) = state
         .platter
-        .server_attach_volume(&c.ctx, &id, &VolumeId::from(volume), device.as_deref(), Action::ServerVolumeAttach)
+        .server_attach_volume(
+            &c.ctx,
+            &id,
+            &VolumeId::from(volume),
+            device.as_deref(),
+            Action::ServerVolumeAttach,
+        )
         .await?;
     let s = state.platter.server_get(&c.ctx, &id).await?;
     Ok(Json(json!({"volumeAttachment": views::attachment(&s, &disk, c.mv)})).into_response())
@@ -508,7 +562,10 @@ fn sorted_flavors(
 ) -> Result<Vec<platter_model::Flavor>, NovaError> {
     let num = |k: &str| -> Result<Option<i64>, NovaError> {
         q.get(k)
-            .map(|v| v.parse::<i64>().map_err(|_| bad(format!("Invalid {k} filter [{v}]"))))
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| bad(format!("Invalid {k} filter [{v}]")))
+            })
             .transpose()
     };
     if let Some(d) = num("minDisk")? {
@@ -531,7 +588,12 @@ fn sorted_flavors(
     Ok(flavors)
 }
 
-async fn flavor_listing(state: &ApiState, c: &Caller, q: &HashMap<String, String>, detail: bool) -> NovaResult {
+async fn flavor_listing(
+    state: &ApiState,
+    c: &Caller,
+    q: &HashMap<String, String>,
+    detail: bool,
+) -> NovaResult {
     let flavors = sorted_flavors(state.platter.flavor_list(&c.ctx)?, q)?;
     let base = &state.urls.compute;
     let items: Vec<Value> = flavors
@@ -563,7 +625,10 @@ pub async fn flavor(
     Path((_, id)): Path<(String, String)>,
 ) -> NovaResult {
     let f = state.platter.flavor_get(&c.ctx, &id)?;
-    Ok(Json(json!({"flavor": views::flavor(&state.urls.compute, c.ctx.project_id.as_str(), &f, true)})).into_response())
+    Ok(Json(
+        json!({"flavor": views::flavor(&state.urls.compute, c.ctx.project_id.as_str(), &f, true)}),
+    )
+    .into_response())
 }
 
 pub async fn flavor_extra_specs(

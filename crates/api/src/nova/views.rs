@@ -122,7 +122,10 @@ pub fn server_detail(base: &str, s: &Server, mv: Microversion, admin: bool) -> V
         );
         if mv.at_least(2, 3) {
             o.insert("OS-EXT-SRV-ATTR:hostname".into(), json!(s.name));
-            o.insert("OS-EXT-SRV-ATTR:reservation_id".into(), json!(s.reservation_id));
+            o.insert(
+                "OS-EXT-SRV-ATTR:reservation_id".into(),
+                json!(s.reservation_id),
+            );
             o.insert("OS-EXT-SRV-ATTR:launch_index".into(), json!(s.launch_index));
             o.insert("OS-EXT-SRV-ATTR:kernel_id".into(), json!(""));
             o.insert("OS-EXT-SRV-ATTR:ramdisk_id".into(), json!(""));

@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 use platter_backend::{BackendPool, BackendRegistry, StorageBackend};
 use platter_engine::{Pool, PoolOptions};
 use platter_model::{
-    AuthContext, BackupId, BackupStatus, DiskFormat, DomainError, GroupId, GroupSnapshotId,
+    Action, AuthContext, BackupId, BackupStatus, DiskFormat, DomainError, GroupId, GroupSnapshotId,
     GroupSnapshotStatus, GroupStatus, ImageId, ImageStatus, ImageVisibility, Job, JobId, JobKind,
-    JobStatus, QuotaUsage, ReplicationStatus, SnapshotId, SnapshotStatus, VolumeId, VolumeStatus,
-    GIB,
+    JobStatus, PowerAction, QuotaUsage, ReplicationStatus, ServerId, ServerOrigin, SnapshotId,
+    SnapshotStatus, VolumeId, VolumeStatus, GIB,
 };
 use platter_service::{
-    BackupCreate, CreateRules, FaultInjection, GroupCreate, GroupFromSource, GroupSnapshotCreate,
-    GroupTypeFields, Platter, ServiceConfig, SnapshotCreate, SnapshotManage, TypeFields,
-    VolumeCreate, VolumeManage, VolumeToImage,
+    BackupCreate, BlockDevice, CreateRules, DiskSource, FaultInjection, GroupCreate,
+    GroupFromSource, GroupSnapshotCreate, GroupTypeFields, Platter, ServerCreate, ServiceConfig,
+    SnapshotCreate, SnapshotManage, TypeFields, VolumeCreate, VolumeManage, VolumeToImage,
 };
 use platter_store::Store;
 use platter_store::{SnapshotQuery, VolumeQuery};
@@ -66,6 +66,16 @@ pub enum Scenario {
     /// A backup of `src` (taken in the setup, before newer bytes) restored
     /// onto `src`.
     BackupRestore,
+    /// A server booting from a new blank root volume, with `src` attached.
+    ServerBoot,
+    /// A server (root volume deleted with it, `src` kept) deleted.
+    ServerDelete,
+    /// `src` attached to an active server.
+    ServerAttach,
+    /// `src` detached from an active server.
+    ServerDetach,
+    /// An active server stopped.
+    ServerStop,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -100,6 +110,11 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::BackupCreate => &[Scenario::BackupCreate],
         JobKind::BackupDelete => &[Scenario::BackupDelete],
         JobKind::BackupRestore => &[Scenario::BackupRestore],
+        JobKind::ServerCreate => &[Scenario::ServerBoot],
+        JobKind::ServerDelete => &[Scenario::ServerDelete],
+        JobKind::ServerAttachVolume => &[Scenario::ServerAttach],
+        JobKind::ServerDetachVolume => &[Scenario::ServerDetach],
+        JobKind::ServerPower => &[Scenario::ServerStop],
     }
 }
 
@@ -143,6 +158,9 @@ fn open(
     ])
     .unwrap();
     let platter = Platter::with_pools(store, Arc::new(registry), config);
+    // Guests "run" as marker files: the driver for hosts managed elsewhere.
+    let guests = platter_compute::NoHypervisor::new(&dir.join("guests")).unwrap();
+    platter.set_compute(Arc::new(guests));
     (platter, pool, pool2)
 }
 
@@ -226,6 +244,22 @@ impl World {
         }
     }
 
+    /// Waits until no job is unfinished (jobs a job started end too).
+    pub async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self
+            .p()
+            .store()
+            .job_list_unfinished()
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            assert!(Instant::now() < deadline, "jobs never settled");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     pub async fn usage(&self) -> Vec<QuotaUsage> {
         let view = self
             .p()
@@ -249,6 +283,61 @@ impl World {
         io.write_at(&pattern(seed, MIB as usize), offset).unwrap();
         io.flush().unwrap();
     }
+}
+
+/// Boots a server (no hypervisor) from a new blank 1 GiB root volume,
+/// deleted with it, with `src` attached too if asked.
+async fn boot(w: &World, src: &VolumeId, with_src: bool) -> (ServerId, JobId) {
+    let mut block_devices = vec![BlockDevice {
+        source: DiskSource::Blank,
+        boot_index: Some(0),
+        size_gib: Some(1),
+        volume_type: None,
+        delete_on_termination: true,
+        multiattach: false,
+    }];
+    if with_src {
+        block_devices.push(BlockDevice {
+            source: DiskSource::Volume(src.clone()),
+            boot_index: None,
+            size_gib: None,
+            volume_type: None,
+            delete_on_termination: false,
+            multiattach: false,
+        });
+    }
+    let req = ServerCreate {
+        name: "s".into(),
+        description: None,
+        flavor_ref: "1".into(),
+        image_ref: None,
+        block_devices,
+        availability_zone: None,
+        metadata: Default::default(),
+        user_data: None,
+        key_name: None,
+        min_count: 1,
+        max_count: 1,
+        origin: ServerOrigin::Nova,
+        network: serde_json::Value::Null,
+        rules: CreateRules::CINDER,
+    };
+    let out = w
+        .p()
+        .server_create(&w.ctx, req, Action::ServerCreate)
+        .await
+        .unwrap();
+    (out.servers[0].id.clone(), out.job_id)
+}
+
+/// Whether the (marker-file) guest of a server runs.
+fn guest_runs(w: &World, id: &ServerId) -> bool {
+    w.dir
+        .path()
+        .join("guests")
+        .join(id.as_str())
+        .join("running")
+        .exists()
 }
 
 pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
@@ -281,9 +370,27 @@ pub struct Fixture {
     pub images: Vec<ImageId>,
     /// Backups of the scenario.
     pub backups: Vec<BackupId>,
+    /// Servers of the scenario, with their labels.
+    pub servers: Vec<(ServerId, String)>,
 }
 
 impl Fixture {
+    /// The id of the volume or snapshot labelled `label`.
+    fn label_of(&self, label: &str) -> Option<String> {
+        self.extra
+            .iter()
+            .find(|(_, l)| l == label)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Records a server and labels its root volume `root`.
+    async fn learn_server(&mut self, w: &World, id: &ServerId) {
+        let s = w.p().store().server_get(id).await.unwrap().unwrap();
+        let root = s.root_disk().unwrap().volume_id.to_string();
+        self.extra.push((root, "root".into()));
+        self.servers.push((id.clone(), "server".into()));
+    }
+
     fn label(&self, id: &str) -> String {
         if id == self.src {
             "src".into()
@@ -328,7 +435,25 @@ impl Scenario {
             Scenario::BackupCreate => JobKind::BackupCreate,
             Scenario::BackupDelete => JobKind::BackupDelete,
             Scenario::BackupRestore => JobKind::BackupRestore,
+            Scenario::ServerBoot => JobKind::ServerCreate,
+            Scenario::ServerDelete => JobKind::ServerDelete,
+            Scenario::ServerAttach => JobKind::ServerAttachVolume,
+            Scenario::ServerDetach => JobKind::ServerDetachVolume,
+            Scenario::ServerStop => JobKind::ServerPower,
         }
+    }
+
+    /// The server scenarios' fixture: an active server booted from a new
+    /// 1 GiB root volume (deleted with it), `src` attached unless the job
+    /// under test attaches it.
+    fn has_server(self) -> bool {
+        matches!(
+            self,
+            Scenario::ServerDelete
+                | Scenario::ServerAttach
+                | Scenario::ServerDetach
+                | Scenario::ServerStop
+        )
     }
 
     /// The scenarios whose volumes are of the replicated type `REPL`.
@@ -511,6 +636,12 @@ impl Scenario {
             }
             _ => {}
         }
+        if self.has_server() {
+            let with_src = self != Scenario::ServerAttach;
+            let (server, job) = boot(w, &fx.src, with_src).await;
+            assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+            fx.learn_server(w, &server).await;
+        }
         fx.usage_before = w.usage().await;
         fx.devices_before = devices(w, &fx).into_keys().collect();
         fx
@@ -616,6 +747,43 @@ impl Scenario {
                         .push((format!("{device}-{}", image.id), label.to_string()));
                 }
                 fx.images.push(image.id.clone());
+                (None, job)
+            }
+            Scenario::ServerBoot => {
+                let (server, job) = boot(w, &fx.src, true).await;
+                fx.learn_server(w, &server).await;
+                (None, job)
+            }
+            Scenario::ServerDelete => {
+                let server = fx.servers[0].0.clone();
+                let job = p
+                    .server_delete(ctx, &server, None, Action::ServerDelete, None)
+                    .await
+                    .unwrap();
+                (None, job)
+            }
+            Scenario::ServerAttach => {
+                let server = fx.servers[0].0.clone();
+                let (_, job) = p
+                    .server_attach_volume(ctx, &server, &fx.src, None, Action::ServerVolumeAttach)
+                    .await
+                    .unwrap();
+                (None, job)
+            }
+            Scenario::ServerDetach => {
+                let server = fx.servers[0].0.clone();
+                let job = p
+                    .server_detach_volume(ctx, &server, &fx.src, false, Action::ServerVolumeDetach)
+                    .await
+                    .unwrap();
+                (None, job)
+            }
+            Scenario::ServerStop => {
+                let server = fx.servers[0].0.clone();
+                let job = p
+                    .server_power(ctx, &server, PowerAction::Stop, Action::ServerStop, None)
+                    .await
+                    .unwrap();
                 (None, job)
             }
             Scenario::Delete => (None, p.volume_delete(ctx, &fx.src, true).await.unwrap()),
@@ -802,6 +970,62 @@ impl Scenario {
                 );
                 let b = p.backup_get(ctx, &fx.backups[0]).await.unwrap();
                 assert_eq!(b.status, BackupStatus::Available, "the backup is freed");
+            }
+            Scenario::ServerBoot => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                assert_eq!(server.status(), "ERROR", "a failed Nova create: ERROR");
+                assert!(server.fault.is_some());
+                assert!(server.disks.is_empty(), "its disks are released");
+                assert_eq!(volume(fx.src.clone()).await.status, VolumeStatus::Available);
+                let root = fx.label_of("root").unwrap();
+                assert!(
+                    matches!(
+                        p.volume_get(ctx, &root.as_str().into()).await,
+                        Err(DomainError::NotFound { .. })
+                    ),
+                    "the volume the create made is gone"
+                );
+                assert!(
+                    !w.pool().volume_exists(&root).unwrap(),
+                    "undo left the device"
+                );
+                assert!(!guest_runs(w, &fx.servers[0].0));
+            }
+            Scenario::ServerDelete => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                assert_eq!(server.status(), "ERROR");
+                assert_eq!(server.task_state, None);
+            }
+            Scenario::ServerAttach => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                assert_eq!(server.status(), "ACTIVE");
+                assert!(server.disks.iter().all(|d| d.volume_id != fx.src));
+                assert_eq!(volume(fx.src.clone()).await.status, VolumeStatus::Available);
+            }
+            Scenario::ServerDetach => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                assert_eq!(server.status(), "ACTIVE");
+                let attached = server.disks.iter().any(|d| d.volume_id == fx.src);
+                let want = if attached {
+                    VolumeStatus::InUse
+                } else {
+                    VolumeStatus::Available
+                };
+                assert_eq!(
+                    volume(fx.src.clone()).await.status,
+                    want,
+                    "the disk and the volume agree"
+                );
+            }
+            Scenario::ServerStop => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                assert_eq!(server.task_state, None);
+                let running = guest_runs(w, &server.id);
+                assert_eq!(
+                    server.status(),
+                    if running { "ACTIVE" } else { "SHUTOFF" },
+                    "the state is the guest's"
+                );
             }
             Scenario::BackupRestore => {
                 let v = volume(fx.src.clone()).await;
@@ -1029,6 +1253,54 @@ impl Scenario {
             | Scenario::Qos
             | Scenario::Rollback
             | Scenario::Migrate => before,
+            // The failed server is deleted (its volume already went).
+            Scenario::ServerBoot => {
+                let job = p
+                    .server_delete(ctx, &fx.servers[0].0, None, Action::ServerDelete, None)
+                    .await
+                    .unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                before
+            }
+            // Deleting again (from ERROR) finishes it.
+            Scenario::ServerDelete => {
+                let job = p
+                    .server_delete(ctx, &fx.servers[0].0, None, Action::ServerDelete, None)
+                    .await
+                    .unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                w.settle().await;
+                after_normal
+            }
+            Scenario::ServerAttach => before,
+            Scenario::ServerDetach => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                if server.disks.iter().any(|d| d.volume_id == fx.src) {
+                    let job = p
+                        .server_detach_volume(
+                            ctx,
+                            &server.id,
+                            &fx.src,
+                            false,
+                            Action::ServerVolumeDetach,
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                }
+                after_normal
+            }
+            Scenario::ServerStop => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                if server.status() == "ACTIVE" {
+                    let job = p
+                        .server_power(ctx, &server.id, PowerAction::Stop, Action::ServerStop, None)
+                        .await
+                        .unwrap();
+                    assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                }
+                after_normal
+            }
             // The failed backup is deleted.
             Scenario::BackupCreate => {
                 let job = p.backup_delete(ctx, &fx.backups[0], false).await.unwrap();
@@ -1148,7 +1420,12 @@ pub struct Outcome {
     pub group_snapshots: BTreeMap<String, Option<GroupSnapshotStatus>>,
     /// Index -> status, or gone.
     pub backups: BTreeMap<usize, Option<BackupStatus>>,
+    /// Label -> (status, task, disks as (device, volume label), guest
+    /// running), or gone.
+    pub servers: BTreeMap<String, Option<ServerOutcome>>,
 }
+
+pub type ServerOutcome = (String, Option<String>, Vec<(String, String)>, bool);
 
 fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
     let mut out = BTreeMap::new();
@@ -1189,6 +1466,8 @@ fn pool_devices(pool: &Pool, place: &str, fx: &Fixture, out: &mut BTreeMap<Strin
 pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
     let p = w.p();
     let job = w.job(job).await;
+    // Jobs a job started (a server delete's volume deletes) end first.
+    w.settle().await;
     let mut volumes = BTreeMap::new();
     let mut snapshots = BTreeMap::new();
     let ids = [
@@ -1255,8 +1534,26 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
         };
         backups.insert(i, status);
     }
+    let mut servers = BTreeMap::new();
+    for (id, label) in &fx.servers {
+        let state = p.store().server_get(id).await.unwrap().map(|s| {
+            let disks = s
+                .disks
+                .iter()
+                .map(|d| (d.device.clone(), fx.label(d.volume_id.as_str())))
+                .collect();
+            (
+                s.status().to_string(),
+                s.task_state.map(|t| t.to_string()),
+                disks,
+                guest_runs(w, id),
+            )
+        });
+        servers.insert(label.clone(), state);
+    }
     Outcome {
         job: job.status,
+        servers,
         volumes,
         snapshots,
         devices: devices(w, fx),

@@ -25,6 +25,8 @@ pub struct ServerEnd {
     pub fault: Option<ServerFault>,
     /// Set `launched_at` to now.
     pub launched: bool,
+    /// The disks a create was attaching are attached.
+    pub disks_attached: bool,
 }
 
 /// Which servers a job may start on: its `vm_state` is one of these and no

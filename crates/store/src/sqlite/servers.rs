@@ -17,9 +17,7 @@ use sqlx::{Row, SqliteConnection};
 use super::attachments::{check_attachable, insert as insert_attachment};
 use super::volume_rows::{insert_volume, require_volume, settle};
 use super::{db_err, jobs, now_text, parse_enum, quotas, RowExt, SqliteStore};
-use crate::repo::{
-    NewServer, NewVolume, QuotaDefaults, ServerEnd, ServerGate, ServerRepo,
-};
+use crate::repo::{NewServer, NewVolume, QuotaDefaults, ServerEnd, ServerGate, ServerRepo};
 
 fn server_from_row(r: &SqliteRow) -> DomainResult<Server> {
     let json = |col: &str| -> DomainResult<serde_json::Value> {
@@ -88,7 +86,10 @@ async fn load_disks(conn: &mut SqliteConnection, s: &mut Server) -> DomainResult
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-    s.disks = rows.iter().map(disk_from_row).collect::<DomainResult<_>>()?;
+    s.disks = rows
+        .iter()
+        .map(disk_from_row)
+        .collect::<DomainResult<_>>()?;
     Ok(())
 }
 
@@ -249,18 +250,21 @@ impl ServerRepo for SqliteStore {
 
     async fn server_list(&self, project: Option<&ProjectId>) -> DomainResult<Vec<Server>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
-        let rows = match project {
-            Some(p) => sqlx::query(
-                "SELECT * FROM servers WHERE project_id = ? ORDER BY created_at DESC, id DESC",
-            )
-            .bind(p.as_str())
-            .fetch_all(&mut *conn)
-            .await,
-            None => sqlx::query("SELECT * FROM servers ORDER BY created_at DESC, id DESC")
+        let rows =
+            match project {
+                Some(p) => sqlx::query(
+                    "SELECT * FROM servers WHERE project_id = ? ORDER BY created_at DESC, id DESC",
+                )
+                .bind(p.as_str())
                 .fetch_all(&mut *conn)
                 .await,
-        }
-        .map_err(db_err)?;
+                None => {
+                    sqlx::query("SELECT * FROM servers ORDER BY created_at DESC, id DESC")
+                        .fetch_all(&mut *conn)
+                        .await
+                }
+            }
+            .map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut s = server_from_row(r)?;
@@ -371,6 +375,15 @@ impl ServerRepo for SqliteStore {
                 gate.task
             )));
         }
+        if let (Some(d), false) = (
+            s.disks.iter().find(|d| d.status != DiskStatus::Attached),
+            gate.force,
+        ) {
+            return Err(DomainError::Conflict(format!(
+                "Cannot '{}' instance {id} while volume {} is {}",
+                gate.task, d.volume_id, d.status
+            )));
+        }
         if s.task_state == Some(TaskState::Deleting) {
             return Err(DomainError::Conflict(format!(
                 "Cannot '{}' instance {id} while it is in task_state deleting",
@@ -419,6 +432,15 @@ impl ServerRepo for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        if end.disks_attached {
+            sqlx::query(
+                "UPDATE server_disks SET status = 'attached' WHERE server_id = ? AND status = 'attaching'",
+            )
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
         jobs::finish_in(&mut tx, job_id, error).await?;
         tx.commit().await.map_err(db_err)
     }
@@ -606,7 +628,15 @@ impl ServerRepo for SqliteStore {
         let mut tx = self.begin().await?;
         if let Some(s) = get_in(&mut tx, id).await? {
             if let Ok(d) = find_disk(&s, volume) {
-                if error.is_some() {
+                let connected: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM attachments WHERE id = ?")
+                        .bind(d.attachment_id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                // A failed detach whose attachment is already gone did
+                // detach: the disk goes too.
+                if error.is_some() && connected.is_some() {
                     set_disk_status(&mut tx, id, volume, DiskStatus::Attached).await?;
                 } else {
                     drop_attachment(&mut tx, d.attachment_id.as_str(), volume).await?;
