@@ -77,12 +77,13 @@ class Platter:
     """A release `platter serve`, driven through its API."""
 
     def __init__(self, tmp):
-        self.ports = [free_port() for _ in range(4)]
+        self.ports = [free_port() for _ in range(5)]
         binary = os.path.join(REPO, "target", "release", "platter")
         env = dict(os.environ, PLATTER_ADMIN_PASSWORD="bench", PLATTER_LOG="warn")
         self.proc = Proc([binary, "serve", "--data-dir", os.path.join(tmp, "platter"),
                           "--identity-port", str(self.ports[0]), "--block-storage-port", str(self.ports[1]),
-                          "--nbd-port", str(self.ports[2]), "--image-port", str(self.ports[3])],
+                          "--nbd-port", str(self.ports[2]), "--image-port", str(self.ports[3]),
+                          "--compute-port", str(self.ports[4])],
                          self.ports[1], env=env)
         wait_port(self.ports[0])
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {

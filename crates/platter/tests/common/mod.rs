@@ -22,16 +22,17 @@ pub struct Server {
     pub volume_port: u16,
     pub image_port: u16,
     pub nbd_port: u16,
+    pub compute_port: u16,
 }
 
-/// Four distinct free ports: the listeners are held together while the
+/// Five distinct free ports: the listeners are held together while the
 /// ports are chosen, so the system cannot hand out one twice.
-fn free_ports() -> [u16; 4] {
-    let held: Vec<TcpListener> = (0..4)
+fn free_ports() -> [u16; 5] {
+    let held: Vec<TcpListener> = (0..5)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
     let port = |i: usize| held[i].local_addr().unwrap().port();
-    [port(0), port(1), port(2), port(3)]
+    [port(0), port(1), port(2), port(3), port(4)]
 }
 
 impl Server {
@@ -43,7 +44,7 @@ impl Server {
         // A free port can be taken by someone else between our probe and the
         // server's bind (tests run in parallel): then start again elsewhere.
         for _ in 0..5 {
-            let [identity_port, volume_port, image_port, nbd_port] = free_ports();
+            let [identity_port, volume_port, image_port, nbd_port, compute_port] = free_ports();
             let mut s = Server {
                 child: None,
                 dir: tempfile::tempdir().unwrap(),
@@ -51,6 +52,7 @@ impl Server {
                 volume_port,
                 image_port,
                 nbd_port,
+                compute_port,
             };
             match s.try_spawn(env) {
                 Ok(()) => return s,
@@ -103,6 +105,8 @@ impl Server {
             .arg(self.image_port.to_string())
             .arg("--nbd-port")
             .arg(self.nbd_port.to_string())
+            .arg("--compute-port")
+            .arg(self.compute_port.to_string())
             .env("PLATTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env(
                 "PLATTER_LOG",
