@@ -237,6 +237,12 @@ def test_refusals_are_novas_and_leave_nothing(headless):
     wait_for(lambda: server_status(env, sid), "ACTIVE")
     att = openstack(env, "volume", "show", "r1")["attachments"]
     assert att[0]["server_id"] == sid
+    # Cinder cannot pull a server's disk from under it: refused, unchanged.
+    c = cinder(headless, version="3.54")
+    with pytest.raises(Exception) as refused:
+        c.attachments.delete(att[0]["attachment_id"])
+    assert "compute API" in str(refused.value)
+    assert openstack(env, "volume", "show", "r1")["status"] == "in-use"
 
     # r1 is attached and not multiattach: a second server cannot boot from it.
     r = create(block_device_mapping_v2=bdm, name="y")

@@ -237,6 +237,7 @@ impl Platter {
     ) -> DomainResult<Vec<Attachment>> {
         self.authorize(ctx, Action::AttachmentDelete)?;
         let (a, _) = self.attachment_get(ctx, id).await?;
+        self.refuse_server_disk(&a).await?;
         let gone = self.store().attachment_delete(&a.id).await?;
         self.withdraw(&gone);
         Ok(self
@@ -417,8 +418,26 @@ impl Platter {
                 }
             },
         };
+        self.refuse_server_disk(&target).await?;
         let gone = self.store().attachment_delete(&target.id).await?;
         self.withdraw(&gone);
+        Ok(())
+    }
+
+    /// A server's disk is detached through the compute API (which unplugs
+    /// it from the guest first), never by deleting its attachment under
+    /// the guest: Cinder's views and the server's stay in agreement.
+    async fn refuse_server_disk(&self, a: &Attachment) -> DomainResult<()> {
+        let Some(instance) = &a.instance_uuid else {
+            return Ok(());
+        };
+        let servers = self.store().server_of_volume(&a.volume_id).await?;
+        if servers.iter().any(|s| s.as_str() == instance) {
+            return Err(DomainError::volume_state(format!(
+                "Volume {} is a disk of server {instance}; detach it through the compute API.",
+                a.volume_id
+            )));
+        }
         Ok(())
     }
 
@@ -496,6 +515,11 @@ impl Platter {
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeForceDetach)?;
         let v = self.volume_get(ctx, id).await?;
+        for a in &v.attachments {
+            if attachment_id.as_ref().is_none_or(|aid| a.id == *aid) {
+                self.refuse_server_disk(a).await?;
+            }
+        }
         let host = connector.as_ref().and_then(connector_host);
         let gone = self
             .store()
