@@ -12,6 +12,7 @@ import socket
 import time
 
 import pytest
+import requests
 
 from conftest import Platter, openstack, run, serving, wait_for
 from test_cinder_admin_cli import cinder
@@ -192,7 +193,6 @@ def headless():
 
 
 def nova(p, method, path, body=None, token=None, version=None):
-    import requests
     headers = {"X-Auth-Token": token}
     if version:
         headers["X-OpenStack-Nova-API-Version"] = version
@@ -294,6 +294,32 @@ def test_refusals_are_novas_and_leave_nothing(headless):
     q2_root = openstack(env, "server", "show", q2["ID"])["volumes_attached"][0]["id"]
     run(["openstack", "server", "delete", "--wait", q2["ID"]], env)
     wait_for(lambda: openstack(env, "volume", "show", q2_root, check=False), None, timeout=60)
+
+    # Locked by the admin, the server refuses Alice's stop (409); unlocked,
+    # it stops.
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action", {"lock": None}, tok)
+    assert r.status_code == 202, r.text
+    assert nova(headless, "GET", f"{project}/servers/{sid}", token=tok,
+                version="2.9").json()["server"]["locked"] is True
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action", {"os-stop": None}, alice)
+    assert r.status_code == 409 and "locked" in r.json()["conflictingRequest"]["message"], r.text
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action", {"unlock": None}, tok)
+    assert r.status_code == 202, r.text
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action", {"os-stop": None}, alice)
+    assert r.status_code == 202, r.text
+    wait_for(lambda: server_status(env, sid), "SHUTOFF")
+
+    # createImage: an image of the root volume (Location before 2.45,
+    # image_id from 2.45).
+    run(["openstack", "server", "image", "create", "--name", "snap1", "--wait", sid], env)
+    img = openstack(env, "image", "show", "snap1")
+    assert img["status"] == "active" and img["size"] == 1 << 30
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action",
+             {"createImage": {"name": "snap2"}}, tok, "2.45")
+    assert r.status_code == 202 and "image_id" in r.json(), r.text
+    r = requests.post(f"{headless.compute_url}/v1.0/servers/{sid}/action",
+                      json={"monitorMetrics": None}, headers={"X-Auth-Token": tok}, timeout=30)
+    assert r.status_code == 204, r.text
 
     # Limits report what is used.
     r = nova(headless, "GET", f"{project}/limits", token=tok)

@@ -242,6 +242,10 @@ actions! {
     ServerStop => "os_compute_api:servers:stop", Write, Some("ecs:servers:stop");
     ServerReboot => "os_compute_api:servers:reboot", Write, Some("ecs:servers:reboot");
     ServerConsoleOutput => "os_compute_api:os-console-output", Write, None;
+    ServerLock => "os_compute_api:os-lock-server:lock", Write, Some("ecs:servers:lock");
+    ServerUnlock => "os_compute_api:os-lock-server:unlock", Write, Some("ecs:servers:unlock");
+    ServerCreateImage => "os_compute_api:servers:create_image", Write, Some("ecs:servers:createImage");
+    ServerMonitorMetrics => "os_compute_api:servers:monitor_metrics", Write, None;
     ServerVolumeAttachmentList => "os_compute_api:os-volumes-attachments:index", Read, Some("ecs:serverVolumeAttachments:list");
     ServerVolumeAttachmentGet => "os_compute_api:os-volumes-attachments:show", Read, Some("ecs:serverVolumeAttachments:get");
     ServerVolumeAttach => "os_compute_api:os-volumes-attachments:create", Write, Some("ecs:serverVolumeAttachments:create");

@@ -839,6 +839,57 @@ impl Platter {
         Ok(job_id)
     }
 
+    /// Nova's lock: a locked server refuses its owner's lifecycle and disk
+    /// operations (an admin's go through).
+    pub async fn server_lock(
+        &self,
+        ctx: &AuthContext,
+        id: &ServerId,
+        lock: bool,
+    ) -> DomainResult<()> {
+        self.authorize(
+            ctx,
+            if lock {
+                Action::ServerLock
+            } else {
+                Action::ServerUnlock
+            },
+        )?;
+        self.server_visible(ctx, id).await?;
+        self.store().server_set_locked(id, lock).await
+    }
+
+    /// Nova's `createImage` of a server booted from a volume: an image of
+    /// its root volume (read while the guest runs: crash-consistent).
+    pub async fn server_create_image(
+        &self,
+        ctx: &AuthContext,
+        id: &ServerId,
+        name: String,
+    ) -> DomainResult<ImageId> {
+        self.authorize(ctx, Action::ServerCreateImage)?;
+        let s = self.server_visible(ctx, id).await?;
+        if !matches!(s.vm_state, VmState::Active | VmState::Stopped) || s.task_state.is_some() {
+            return Err(DomainError::server_state(format!(
+                "Cannot 'createImage' instance {id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        let root = s.root_disk().ok_or_else(|| {
+            DomainError::server_state(format!("Instance {id} has no root volume"))
+        })?;
+        let req = crate::VolumeToImage {
+            force: true,
+            image_name: Some(name),
+            disk_format: platter_model::DiskFormat::Raw,
+            container_format: "bare".into(),
+            visibility: platter_model::ImageVisibility::Private,
+            protected: false,
+        };
+        let (_, image, _) = self.volume_upload_image(ctx, &root.volume_id, req).await?;
+        Ok(image.id)
+    }
+
     /// The last `lines` lines (all with `None`) of the guest's serial
     /// console.
     pub async fn server_console_output(

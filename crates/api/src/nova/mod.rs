@@ -101,7 +101,15 @@ fn api_routes(state: &ApiState) -> Routes {
             .add(
                 M::POST,
                 &p("/servers/{server_id}/action"),
-                Gate::OneOf(&[ServerStart, ServerStop, ServerReboot, ServerConsoleOutput]),
+                Gate::OneOf(&[
+                    ServerStart,
+                    ServerStop,
+                    ServerReboot,
+                    ServerConsoleOutput,
+                    ServerLock,
+                    ServerUnlock,
+                    ServerCreateImage,
+                ]),
                 post(servers::action),
             )
             .add(
@@ -179,8 +187,20 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
     }
     let (top, mut table) = top.finish();
     table.extend(api_table);
+    // No project in the path (seed 003 §6.3.11): the token's project.
+    let (metrics, metrics_table) = Routes::new(state.clone(), FAMILY)
+        .add(
+            Method::POST,
+            "/v1.0/servers/{server_id}/action",
+            Gate::OneOf(&[platter_model::Action::ServerMonitorMetrics]),
+            post(servers::monitor_metrics),
+        )
+        .finish();
+    let metrics = metrics.route_layer(from_fn_with_state(state.clone(), authenticate_unscoped));
+    table.extend(metrics_table);
     let router = top
         .merge(api)
+        .merge(metrics)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
@@ -284,6 +304,23 @@ async fn authenticate(State(state): State<ApiState>, req: Request, next: Next) -
                 );
             }
             resp
+        }
+        Err(failure) => auth_failure(failure).into_response(),
+    }
+}
+
+async fn authenticate_unscoped(
+    State(state): State<ApiState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match auth::authenticate_unscoped_url(&state, req).await {
+        Ok((ctx, mut req)) => {
+            req.extensions_mut().insert(Caller {
+                ctx,
+                mv: Microversion(2, 1),
+            });
+            next.run(req).await
         }
         Err(failure) => auth_failure(failure).into_response(),
     }

@@ -472,6 +472,35 @@ pub async fn action(
             let output = p.server_console_output(&c.ctx, &id, lines).await?;
             return Ok(Json(json!({"output": output})).into_response());
         }
+        "lock" | "unlock" => {
+            p.server_lock(&c.ctx, &id, name == "lock").await?;
+            return Ok(empty(StatusCode::ACCEPTED));
+        }
+        "createImage" => {
+            let Value::Object(arg) = arg else {
+                return Err(bad(
+                    "Invalid input for field/attribute createImage: an object is required.",
+                ));
+            };
+            let o = Obj::new(arg, "createImage");
+            let image_name = o.req_str("name", 255)?;
+            if image_name.trim().is_empty() {
+                return Err(bad(
+                    "Invalid input for field/attribute name. Value: ''. '' is too short",
+                ));
+            }
+            o.opt_metadata("metadata")?;
+            let image = p.server_create_image(&c.ctx, &id, image_name).await?;
+            let location = format!("{}/v2/images/{image}", state.urls.image);
+            if c.mv.at_least(2, 45) {
+                return Ok((StatusCode::ACCEPTED, Json(json!({"image_id": image}))).into_response());
+            }
+            let mut resp = empty(StatusCode::ACCEPTED);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
+                resp.headers_mut().insert(axum::http::header::LOCATION, v);
+            }
+            return Ok(resp);
+        }
         other => return Err(bad(format!("There is no such action: {other}"))),
     };
     p.server_power(&c.ctx, &id, action, act, None).await?;
@@ -660,4 +689,26 @@ pub async fn limits(State(state): State<ApiState>, Extension(c): Extension<Calle
         }
     }
     Ok(Json(json!({"limits": {"rate": [], "absolute": absolute}})).into_response())
+}
+
+/// `POST /v1.0/servers/{server_id}/action` `{"monitorMetrics": null}`:
+/// registers the server for metrics (seed 003 §6.3.11); Platter records
+/// nothing more, the server must exist.
+pub async fn monitor_metrics(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<ServerId>,
+    body: Bytes,
+) -> NovaResult {
+    let root = json_object(&body)?;
+    if !root.contains_key("monitorMetrics") || root.len() != 1 {
+        return Err(bad(
+            "There is no such action: the body must be {\"monitorMetrics\": null}.",
+        ));
+    }
+    state
+        .platter
+        .authorize(&c.ctx, Action::ServerMonitorMetrics)?;
+    state.platter.server_get(&c.ctx, &id).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
 }

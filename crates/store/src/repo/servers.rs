@@ -82,6 +82,8 @@ repository! {
         async fn server_update(&self, id: &ServerId, name: Option<&str>, description: Option<Option<String>>, metadata: Option<&Metadata>) -> DomainResult<Server>;
         /// Sets the state a reconciliation found (no job).
         async fn server_set_state(&self, id: &ServerId, vm_state: VmState, power_state: PowerState, fault: Option<&ServerFault>) -> DomainResult<()>;
+        /// Locks or unlocks a server.
+        async fn server_set_locked(&self, id: &ServerId, locked: bool) -> DomainResult<()>;
         /// Which server a volume is a disk of, if any.
         async fn server_of_volume(&self, volume: &VolumeId) -> DomainResult<Vec<ServerId>>;
     }

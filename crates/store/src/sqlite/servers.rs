@@ -718,6 +718,19 @@ impl ServerRepo for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
+    async fn server_set_locked(&self, id: &ServerId, locked: bool) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        require_in(&mut tx, id).await?;
+        sqlx::query("UPDATE servers SET locked = ?, updated_at = ? WHERE id = ?")
+            .bind(locked as i64)
+            .bind(now_text())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
     async fn server_of_volume(&self, volume: &VolumeId) -> DomainResult<Vec<ServerId>> {
         let mut conn = self.read.acquire().await.map_err(db_err)?;
         let rows: Vec<String> =
