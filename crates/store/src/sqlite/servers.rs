@@ -234,6 +234,20 @@ async fn set_disk_status(
     )
 }
 
+async fn remove_disk(
+    conn: &mut SqliteConnection,
+    server: &ServerId,
+    volume: &VolumeId,
+) -> DomainResult<()> {
+    sqlx::query("DELETE FROM server_disks WHERE server_id = ? AND volume_id = ?")
+        .bind(server.as_str())
+        .bind(volume.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 fn find_disk<'a>(s: &'a Server, volume: &VolumeId) -> DomainResult<&'a ServerDisk> {
     s.disks
         .iter()
@@ -578,12 +592,7 @@ impl ServerRepo for SqliteStore {
             if let Ok(d) = find_disk(&s, volume) {
                 if error.is_some() {
                     drop_attachment(&mut tx, d.attachment_id.as_str(), volume).await?;
-                    sqlx::query("DELETE FROM server_disks WHERE server_id = ? AND volume_id = ?")
-                        .bind(id.as_str())
-                        .bind(volume.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
+                    remove_disk(&mut tx, id, volume).await?;
                 } else {
                     set_disk_status(&mut tx, id, volume, DiskStatus::Attached).await?;
                 }
@@ -640,12 +649,7 @@ impl ServerRepo for SqliteStore {
                     set_disk_status(&mut tx, id, volume, DiskStatus::Attached).await?;
                 } else {
                     drop_attachment(&mut tx, d.attachment_id.as_str(), volume).await?;
-                    sqlx::query("DELETE FROM server_disks WHERE server_id = ? AND volume_id = ?")
-                        .bind(id.as_str())
-                        .bind(volume.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
+                    remove_disk(&mut tx, id, volume).await?;
                 }
             }
         }
