@@ -141,6 +141,13 @@ def test_servers_with_disks_through_the_ecs_sdk(platter, ecs, evs, image):
     job = wait_job(ecs, r.job_id)
     assert job.status == "SUCCESS", job
     assert openstack(env, "server", "show", sid)["status"] == "SHUTOFF"
+    # Resize while stopped (ECS's rule), confirmed as the job ends.
+    r = ecs.resize_server(e.ResizeServerRequest(server_id=sid, body=e.ResizeServerRequestBody(
+        resize=e.ResizePrePaidServerOption(flavor_ref="s6.medium.2"))))
+    job = wait_job(ecs, r.job_id)
+    assert job.status == "SUCCESS", job
+    shown = openstack(env, "server", "show", sid)
+    assert shown["status"] == "SHUTOFF" and "s6.medium.2" in str(shown["flavor"])
     r = ecs.batch_start_servers(e.BatchStartServersRequest(body=e.BatchStartServersRequestBody(
         os_start=e.BatchStartServersOption(servers=[e.ServerId(id=sid)]))))
     job = wait_job(ecs, r.job_id)

@@ -309,6 +309,23 @@ def test_refusals_are_novas_and_leave_nothing(headless):
     assert r.status_code == 202, r.text
     wait_for(lambda: server_status(env, sid), "SHUTOFF")
 
+    # A resize (stopped): VERIFY_RESIZE with the new flavor, then confirmed;
+    # another, reverted to the old flavor.
+    run(["openstack", "server", "resize", "--flavor", "m1.small", "--wait", sid], env)
+    assert server_status(env, sid) == "VERIFY_RESIZE"
+    run(["openstack", "server", "resize", "confirm", sid], env)
+    shown = openstack(env, "server", "show", sid)
+    assert shown["status"] == "SHUTOFF" and "m1.small" in json.dumps(shown["flavor"])
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action", {"resize": {"flavorRef": "3"}}, tok)
+    assert r.status_code == 202, r.text
+    wait_for(lambda: server_status(env, sid), "VERIFY_RESIZE")
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action", {"revertResize": None}, tok)
+    assert r.status_code == 202, r.text
+    wait_for(lambda: server_status(env, sid), "SHUTOFF")
+    assert "m1.small" in json.dumps(openstack(env, "server", "show", sid)["flavor"])
+    r = nova(headless, "POST", f"{project}/servers/{sid}/action", {"resize": {"flavorRef": "2"}}, tok)
+    assert r.status_code == 400, "the same flavor"
+
     # createImage: an image of the root volume (Location before 2.45,
     # image_id from 2.45).
     run(["openstack", "server", "image", "create", "--name", "snap1", "--wait", sid], env)
@@ -325,4 +342,4 @@ def test_refusals_are_novas_and_leave_nothing(headless):
     r = nova(headless, "GET", f"{project}/limits", token=tok)
     absolute = r.json()["limits"]["absolute"]
     assert (absolute["maxTotalInstances"], absolute["totalInstancesUsed"]) == (2, 1)
-    assert absolute["totalRAMUsed"] == 256
+    assert absolute["totalRAMUsed"] == 2048, "m1.small since the resize"

@@ -246,6 +246,9 @@ actions! {
     ServerUnlock => "os_compute_api:os-lock-server:unlock", Write, Some("ecs:servers:unlock");
     ServerCreateImage => "os_compute_api:servers:create_image", Write, Some("ecs:servers:createImage");
     ServerMonitorMetrics => "os_compute_api:servers:monitor_metrics", Write, None;
+    ServerResize => "os_compute_api:servers:resize", Write, Some("ecs:servers:resize");
+    EcsServerResize => "ecs:cloudServers:resize", Write, Some("ecs:cloudServers:resize");
+    EcsServerMigrate => "ecs:cloudServers:migrate", Write, None;
     ServerVolumeAttachmentList => "os_compute_api:os-volumes-attachments:index", Read, Some("ecs:serverVolumeAttachments:list");
     ServerVolumeAttachmentGet => "os_compute_api:os-volumes-attachments:show", Read, Some("ecs:serverVolumeAttachments:get");
     ServerVolumeAttach => "os_compute_api:os-volumes-attachments:create", Write, Some("ecs:serverVolumeAttachments:create");

@@ -727,12 +727,20 @@ pub enum PowerAction {
     Stop,
     SoftReboot,
     HardReboot,
+    /// A new flavor (recorded when the job starts); a running guest is
+    /// restarted with it.
+    Resize,
+    /// Back to the flavor before a resize; a running guest is restarted.
+    RevertResize,
 }
 
 /// Input of a power job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerPowerParams {
     pub action: PowerAction,
+    /// A resize is confirmed as it ends (ECS), not left to verify (Nova).
+    #[serde(default)]
+    pub confirm: bool,
 }
 
 /// Input of a snapshot create or delete.

@@ -18,6 +18,7 @@ string_enum! {
         Building => "building",
         Active => "active",
         Stopped => "stopped",
+        Resized => "resized",
         Error => "error",
         Deleted => "deleted",
     }
@@ -33,6 +34,8 @@ string_enum! {
         RebootingHard => "rebooting_hard",
         PoweringOff => "powering-off",
         PoweringOn => "powering-on",
+        ResizePrep => "resize_prep",
+        ResizeReverting => "resize_reverting",
         Deleting => "deleting",
     }
 }
@@ -135,6 +138,9 @@ pub struct Server {
     pub name: String,
     pub description: Option<String>,
     pub flavor: Flavor,
+    /// The flavor before a resize not yet confirmed (Nova's
+    /// `VERIFY_RESIZE`): what a revert goes back to.
+    pub old_flavor: Option<Flavor>,
     pub image_id: Option<String>,
     pub availability_zone: String,
     pub key_name: Option<String>,
@@ -170,7 +176,10 @@ impl Server {
             (VmState::Active, Some(Rebooting)) => "REBOOT",
             (VmState::Active, Some(RebootingHard)) => "HARD_REBOOT",
             (VmState::Active, _) => "ACTIVE",
+            (VmState::Stopped, Some(ResizePrep)) => "RESIZE",
             (VmState::Stopped, _) => "SHUTOFF",
+            (VmState::Resized, Some(ResizeReverting)) => "REVERT_RESIZE",
+            (VmState::Resized, _) => "VERIFY_RESIZE",
             (VmState::Error, _) => "ERROR",
             (VmState::Deleted, _) => "DELETED",
         }
@@ -235,6 +244,7 @@ mod tests {
                 disk_gib: 0,
                 extra_specs: Metadata::new(),
             },
+            old_flavor: None,
             image_id: None,
             availability_zone: "nova".into(),
             key_name: None,

@@ -183,16 +183,19 @@ fn write_openrc(config: &Config, password: &str) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Waits for Ctrl-C or SIGTERM. `term` is registered when the server
+/// starts, so a SIGTERM that arrives while it is still starting is not
+/// the default action (death) but a shutdown once it serves.
+async fn shutdown_signal(term: Option<tokio::signal::unix::Signal>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+        match term {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
     tokio::select! {
@@ -224,6 +227,7 @@ fn nbd_runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Serves the APIs on the calling runtime and NBD on `nbd`.
 async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let config = Config::resolve(&args)?;
     init_logging(&config.log_format);
     fs::create_dir_all(&config.data_dir)
@@ -332,7 +336,7 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
             async { compute.await }
         )
     });
-    shutdown_signal().await;
+    shutdown_signal(term).await;
     let _ = stop_tx.send(true);
     servers.await?.context("serving")?;
     let _ = nbd_server.await;

@@ -21,7 +21,7 @@ use platter_model::{
     ServerPowerParams, ServerVolumeParams, SnapshotId, TaskState, Timestamp, VmState, VolumeId,
     VolumeSource, VolumeStatus,
 };
-use platter_store::{NewAttachment, NewServer, NewVolume, ServerEnd, ServerGate};
+use platter_store::{FlavorEnd, NewAttachment, NewServer, NewVolume, ServerEnd, ServerGate};
 use serde_json::{json, Value};
 
 use crate::volumes::{new_job, CreateRules, VolumeCreate};
@@ -158,6 +158,8 @@ fn power_task(action: PowerAction) -> (TaskState, &'static [VmState]) {
             TaskState::RebootingHard,
             &[VmState::Active, VmState::Stopped, VmState::Error],
         ),
+        PowerAction::Resize => (TaskState::ResizePrep, &[VmState::Active, VmState::Stopped]),
+        PowerAction::RevertResize => (TaskState::ResizeReverting, &[VmState::Resized]),
     }
 }
 
@@ -489,6 +491,7 @@ impl Platter {
                 name,
                 description: req.description.clone(),
                 flavor: flavor.clone(),
+                old_flavor: None,
                 image_id: req.image_ref.as_ref().map(|i| i.to_string()),
                 availability_zone: az.clone(),
                 key_name: req.key_name.clone(),
@@ -605,7 +608,10 @@ impl Platter {
             JobKind::ServerPower,
             &s.project_id,
             id.as_str(),
-            JobParams::ServerPower(ServerPowerParams { action }),
+            JobParams::ServerPower(ServerPowerParams {
+                action,
+                confirm: false,
+            }),
         );
         job.parent_id = parent.cloned();
         let gate = ServerGate {
@@ -614,6 +620,103 @@ impl Platter {
             force: false,
         };
         self.store().server_begin(id, &gate, &job).await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        Ok(job_id)
+    }
+
+    /// Starts a resize to `flavor_ref`: a running guest is restarted with
+    /// the new flavor. Nova's ends in `VERIFY_RESIZE` (confirm or revert);
+    /// ECS's (`confirm`) is confirmed as it ends and needs a stopped server.
+    pub async fn server_resize(
+        &self,
+        ctx: &AuthContext,
+        id: &ServerId,
+        flavor_ref: &str,
+        confirm: bool,
+        act: Action,
+    ) -> DomainResult<JobId> {
+        self.authorize(ctx, act)?;
+        let s = self.server_visible(ctx, id).await?;
+        if s.locked && !ctx.is_admin() {
+            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
+        }
+        let flavor = self.flavor_find(flavor_ref).ok_or_else(|| {
+            DomainError::InvalidInput(format!("Flavor {flavor_ref} could not be found."))
+        })?;
+        if flavor.id == s.flavor.id {
+            return Err(DomainError::InvalidInput(
+                "When resizing, instances must change flavor!".into(),
+            ));
+        }
+        let stopped_only: &[VmState] = &[VmState::Stopped];
+        let (task, states) = power_task(PowerAction::Resize);
+        let gate = ServerGate {
+            vm_states: if confirm { stopped_only } else { states },
+            task,
+            force: false,
+        };
+        let job = new_job(
+            JobKind::ServerPower,
+            &s.project_id,
+            id.as_str(),
+            JobParams::ServerPower(ServerPowerParams {
+                action: PowerAction::Resize,
+                confirm,
+            }),
+        );
+        self.store()
+            .server_begin_resize(id, &gate, &flavor, true, &job, &self.quota_defaults_now())
+            .await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        Ok(job_id)
+    }
+
+    /// Nova's `confirmResize`.
+    pub async fn server_confirm_resize(
+        &self,
+        ctx: &AuthContext,
+        id: &ServerId,
+    ) -> DomainResult<()> {
+        self.authorize(ctx, Action::ServerResize)?;
+        self.server_visible(ctx, id).await?;
+        self.store().server_confirm_resize(id).await
+    }
+
+    /// Nova's `revertResize`: the old flavor again (a running guest is
+    /// restarted with it).
+    pub async fn server_revert_resize(
+        &self,
+        ctx: &AuthContext,
+        id: &ServerId,
+    ) -> DomainResult<JobId> {
+        self.authorize(ctx, Action::ServerResize)?;
+        let s = self.server_visible(ctx, id).await?;
+        let old = s.old_flavor.clone().ok_or_else(|| {
+            DomainError::server_state(format!(
+                "Cannot 'revertResize' instance {id} while it is in vm_state {}",
+                s.vm_state
+            ))
+        })?;
+        let (task, states) = power_task(PowerAction::RevertResize);
+        let gate = ServerGate {
+            vm_states: states,
+            task,
+            force: false,
+        };
+        let job = new_job(
+            JobKind::ServerPower,
+            &s.project_id,
+            id.as_str(),
+            JobParams::ServerPower(ServerPowerParams {
+                action: PowerAction::RevertResize,
+                confirm: false,
+            }),
+        );
+        self.store()
+            .server_begin_resize(id, &gate, &old, false, &job, &self.quota_defaults_now())
+            .await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
         Ok(job_id)
@@ -1194,6 +1297,16 @@ impl Platter {
                         self.stop_guest(&s.id, Duration::ZERO).await?;
                         self.spawn_guest(&s).await
                     }
+                    // The row has the new flavor already; a running guest
+                    // takes it by restarting (a stopped one at its start).
+                    PowerAction::Resize | PowerAction::RevertResize => {
+                        let sid = s.id.to_string();
+                        if self.driver_call(move |d| d.is_running(&sid)).await? {
+                            self.stop_guest(&s.id, STOP_GRACE).await?;
+                            self.spawn_guest(&s).await?;
+                        }
+                        Ok(())
+                    }
                 }
             }
             other => Err(format!("{other} is not a server step")),
@@ -1294,6 +1407,7 @@ impl Platter {
                         fault: None,
                         launched: true,
                         disks_attached: true,
+                        flavor: FlavorEnd::Keep,
                     };
                     store.server_finish(id, &job.id, &end, None).await
                 }
@@ -1332,10 +1446,23 @@ impl Platter {
                     .driver_call(move |d| d.is_running(&sid))
                     .await
                     .unwrap_or(false);
-                let (vm_state, power_state) = if running {
+                let (mut vm_state, power_state) = if running {
                     (VmState::Active, PowerState::Running)
                 } else {
                     (VmState::Stopped, PowerState::Shutdown)
+                };
+                let (action, confirm) = match &job.params {
+                    JobParams::ServerPower(p) => (p.action, p.confirm),
+                    _ => (PowerAction::Start, false),
+                };
+                let flavor = match (action, error, confirm) {
+                    (PowerAction::Resize, None, false) => {
+                        vm_state = VmState::Resized;
+                        FlavorEnd::Keep
+                    }
+                    (PowerAction::Resize, None, true) => FlavorEnd::Confirm,
+                    (PowerAction::Resize, Some(_), _) => FlavorEnd::Revert,
+                    _ => FlavorEnd::Keep,
                 };
                 let end = ServerEnd {
                     vm_state,
@@ -1343,6 +1470,7 @@ impl Platter {
                     fault: error.map(fault),
                     launched: running,
                     disks_attached: false,
+                    flavor,
                 };
                 store.server_finish(id, &job.id, &end, error).await
             }
@@ -1390,7 +1518,10 @@ impl Platter {
             }
             let is_running = running.iter().any(|r| r == s.id.as_str());
             match (s.vm_state, is_running) {
-                (VmState::Active, true) | (VmState::Stopped, false) | (VmState::Error, false) => {}
+                (VmState::Active, true)
+                | (VmState::Stopped, false)
+                | (VmState::Error, false)
+                | (VmState::Resized, _) => {}
                 (VmState::Active, false) => {
                     tracing::warn!(server = %s.id, "an active server's guest is gone; starting it");
                     match self.spawn_guest(&s).await {

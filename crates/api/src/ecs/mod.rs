@@ -78,6 +78,24 @@ fn api_routes(state: &ApiState) -> Routes {
         )
         .add(
             M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/resize",
+            Gate::All(&[EcsServerResize]),
+            post(servers::resize),
+        )
+        .add(
+            M::POST,
+            "/v1.1/{project_id}/cloudservers/{server_id}/resize",
+            Gate::All(&[EcsServerResize]),
+            post(servers::resize),
+        )
+        .add(
+            M::POST,
+            "/v1/{project_id}/cloudservers/{server_id}/migrate",
+            Gate::All(&[EcsServerMigrate]),
+            post(servers::migrate),
+        )
+        .add(
+            M::POST,
             "/v1/{project_id}/cloudservers/{server_id}/attachvolume",
             Gate::All(&[EcsServerAttach]),
             post(servers::attach),

@@ -587,3 +587,70 @@ pub async fn job(
     };
     Ok(Json(body).into_response())
 }
+
+/// ECS resize (§5.2.4): a stopped server gets a new flavor, confirmed as
+/// the job ends.
+pub async fn resize(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, id)): Path<(String, ServerId)>,
+    body: Bytes,
+) -> EcsResult {
+    let root = json_object(&body)?;
+    let dry_run = flag(&root, "dry_run")?;
+    let r = object(&root, "resize")?.ok_or_else(|| illegal("resize is required."))?;
+    let flavor =
+        text(r, "flavorRef", 128)?.ok_or_else(|| illegal("resize.flavorRef is required."))?;
+    let s = state.platter.server_get(&c.ctx, &id).await?;
+    if s.flavor.id == flavor {
+        return Err(EcsError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "Ecs.0810",
+            "The ECS flavor is the same as the target flavor.",
+        ));
+    }
+    if dry_run {
+        state.platter.flavor_get(&c.ctx, &flavor)?;
+        return Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response());
+    }
+    let job = state
+        .platter
+        .server_resize(&c.ctx, &id, &flavor, true, Action::EcsServerResize)
+        .await?;
+    Ok(Json(json!({"job_id": job})).into_response())
+}
+
+/// ECS cold migration (§5.2.3) moves servers between dedicated hosts;
+/// Platter has none, so a request is checked and refused: a host named
+/// does not exist, and a server is never on one to move off.
+pub async fn migrate(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, id)): Path<(String, ServerId)>,
+    body: Bytes,
+) -> EcsResult {
+    let root = json_object(&body)?;
+    if !root.contains_key("migrate") {
+        return Err(illegal("migrate is required."));
+    }
+    let host = match root.get("migrate") {
+        Some(Value::Null) => None,
+        Some(Value::Object(m)) => text(m, "dedicated_host_id", 64)?,
+        _ => return Err(illegal("migrate must be an object or null.")),
+    };
+    let s = state.platter.server_get(&c.ctx, &id).await?;
+    if s.status() != "SHUTOFF" {
+        return Err(EcsError::from(platter_model::DomainError::server_state(
+            format!(
+                "Instance {id} must be stopped to migrate; it is {}.",
+                s.status()
+            ),
+        )));
+    }
+    Err(match host {
+        Some(h) => illegal(format!("dedicated host {h} does not exist.")),
+        None => EcsError::from(platter_model::DomainError::server_state(format!(
+            "Instance {id} is not on a dedicated host."
+        ))),
+    })
+}

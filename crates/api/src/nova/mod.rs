@@ -109,6 +109,7 @@ fn api_routes(state: &ApiState) -> Routes {
                     ServerLock,
                     ServerUnlock,
                     ServerCreateImage,
+                    ServerResize,
                 ]),
                 post(servers::action),
             )

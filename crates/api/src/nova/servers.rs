@@ -472,6 +472,25 @@ pub async fn action(
             let output = p.server_console_output(&c.ctx, &id, lines).await?;
             return Ok(Json(json!({"output": output})).into_response());
         }
+        "resize" => {
+            let flavor = arg
+                .get("flavorRef")
+                .map(|v| ref_id(v, "flavorRef"))
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| bad("Invalid input for field/attribute resize: 'flavorRef' is a required property"))?;
+            p.server_resize(&c.ctx, &id, &flavor, false, Action::ServerResize)
+                .await?;
+            return Ok(empty(StatusCode::ACCEPTED));
+        }
+        "confirmResize" => {
+            p.server_confirm_resize(&c.ctx, &id).await?;
+            return Ok(empty(StatusCode::NO_CONTENT));
+        }
+        "revertResize" => {
+            p.server_revert_resize(&c.ctx, &id).await?;
+            return Ok(empty(StatusCode::ACCEPTED));
+        }
         "lock" | "unlock" => {
             p.server_lock(&c.ctx, &id, name == "lock").await?;
             return Ok(empty(StatusCode::ACCEPTED));

@@ -76,6 +76,8 @@ pub enum Scenario {
     ServerDetach,
     /// An active server stopped.
     ServerStop,
+    /// An active server resized to another flavor (left to verify).
+    ServerResize,
 }
 
 /// The scenarios of a kind. Exhaustive: a new kind does not compile until
@@ -114,7 +116,7 @@ pub fn scenarios(kind: JobKind) -> &'static [Scenario] {
         JobKind::ServerDelete => &[Scenario::ServerDelete],
         JobKind::ServerAttachVolume => &[Scenario::ServerAttach],
         JobKind::ServerDetachVolume => &[Scenario::ServerDetach],
-        JobKind::ServerPower => &[Scenario::ServerStop],
+        JobKind::ServerPower => &[Scenario::ServerStop, Scenario::ServerResize],
     }
 }
 
@@ -439,7 +441,7 @@ impl Scenario {
             Scenario::ServerDelete => JobKind::ServerDelete,
             Scenario::ServerAttach => JobKind::ServerAttachVolume,
             Scenario::ServerDetach => JobKind::ServerDetachVolume,
-            Scenario::ServerStop => JobKind::ServerPower,
+            Scenario::ServerStop | Scenario::ServerResize => JobKind::ServerPower,
         }
     }
 
@@ -453,6 +455,7 @@ impl Scenario {
                 | Scenario::ServerAttach
                 | Scenario::ServerDetach
                 | Scenario::ServerStop
+                | Scenario::ServerResize
         )
     }
 
@@ -786,6 +789,14 @@ impl Scenario {
                     .unwrap();
                 (None, job)
             }
+            Scenario::ServerResize => {
+                let server = fx.servers[0].0.clone();
+                let job = p
+                    .server_resize(ctx, &server, "2", false, Action::ServerResize)
+                    .await
+                    .unwrap();
+                (None, job)
+            }
             Scenario::Delete => (None, p.volume_delete(ctx, &fx.src, true).await.unwrap()),
             Scenario::Extend => (None, p.volume_extend(ctx, &fx.src, 2).await.unwrap()),
             Scenario::SnapshotCreate => {
@@ -1026,6 +1037,17 @@ impl Scenario {
                     if running { "ACTIVE" } else { "SHUTOFF" },
                     "the state is the guest's"
                 );
+            }
+            Scenario::ServerResize => {
+                let server = p.server_get(ctx, &fx.servers[0].0).await.unwrap();
+                assert_eq!(server.task_state, None);
+                assert_eq!(
+                    server.flavor.id, "1",
+                    "a failed resize keeps the old flavor"
+                );
+                assert_eq!(server.old_flavor, None);
+                assert_eq!(server.status(), "ACTIVE");
+                assert!(guest_runs(w, &server.id));
             }
             Scenario::BackupRestore => {
                 let v = volume(fx.src.clone()).await;
@@ -1301,6 +1323,14 @@ impl Scenario {
                 }
                 after_normal
             }
+            Scenario::ServerResize => {
+                let job = p
+                    .server_resize(ctx, &fx.servers[0].0, "2", false, Action::ServerResize)
+                    .await
+                    .unwrap();
+                assert_eq!(w.wait_job(&job).await.status, JobStatus::Success);
+                after_normal
+            }
             // The failed backup is deleted.
             Scenario::BackupCreate => {
                 let job = p.backup_delete(ctx, &fx.backups[0], false).await.unwrap();
@@ -1425,7 +1455,15 @@ pub struct Outcome {
     pub servers: BTreeMap<String, Option<ServerOutcome>>,
 }
 
-pub type ServerOutcome = (String, Option<String>, Vec<(String, String)>, bool);
+/// Status, task, flavor (and the old one), disks as (device, volume
+/// label), whether the guest runs.
+pub type ServerOutcome = (
+    String,
+    Option<String>,
+    (String, Option<String>),
+    Vec<(String, String)>,
+    bool,
+);
 
 fn devices(w: &World, fx: &Fixture) -> BTreeMap<String, (u64, u64)> {
     let mut out = BTreeMap::new();
@@ -1545,6 +1583,7 @@ pub async fn outcome(w: &World, fx: &Fixture, job: &JobId) -> Outcome {
             (
                 s.status().to_string(),
                 s.task_state.map(|t| t.to_string()),
+                (s.flavor.id.clone(), s.old_flavor.map(|f| f.id)),
                 disks,
                 guest_runs(w, id),
             )

@@ -2,8 +2,8 @@
 //! end their jobs.
 
 use platter_model::{
-    DomainResult, Job, JobGroup, JobId, Metadata, PowerState, ProjectId, Server, ServerDisk,
-    ServerFault, ServerId, TaskState, VmState, VolumeId,
+    DomainResult, Flavor, Job, JobGroup, JobId, Metadata, PowerState, ProjectId, Server,
+    ServerDisk, ServerFault, ServerId, TaskState, VmState, VolumeId,
 };
 
 use super::{NewAttachment, NewVolume, QuotaDefaults};
@@ -17,6 +17,18 @@ pub struct NewServer {
     pub job: Job,
 }
 
+/// What a job's end does to a server's flavors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlavorEnd {
+    /// Both as they are.
+    #[default]
+    Keep,
+    /// The flavor is the old one again; no old flavor.
+    Revert,
+    /// The flavor stays; no old flavor.
+    Confirm,
+}
+
 /// How a server job ends.
 #[derive(Debug, Clone)]
 pub struct ServerEnd {
@@ -27,6 +39,7 @@ pub struct ServerEnd {
     pub launched: bool,
     /// The disks a create was attaching are attached.
     pub disks_attached: bool,
+    pub flavor: FlavorEnd,
 }
 
 /// Which servers a job may start on: its `vm_state` is one of these and no
@@ -61,6 +74,15 @@ repository! {
         /// Starts a job on a server: checks the gate, sets the task and
         /// records the job, in one transaction.
         async fn server_begin(&self, id: &ServerId, gate: &ServerGate<'_>, job: &Job) -> DomainResult<Server>;
+        /// Starts a resize (or, without `keep_old`, a revert): checks the
+        /// gate, counts the flavor's extra cores and RAM against quota,
+        /// records the new flavor (the current one as the old with
+        /// `keep_old`, none without), the task and the job, in one
+        /// transaction.
+        async fn server_begin_resize(&self, id: &ServerId, gate: &ServerGate<'_>, flavor: &Flavor, keep_old: bool, job: &Job, quota: &QuotaDefaults) -> DomainResult<Server>;
+        /// Confirms a resize: `resized` -> `active` or `stopped` (as the
+        /// guest is); the old flavor is forgotten.
+        async fn server_confirm_resize(&self, id: &ServerId) -> DomainResult<()>;
         /// Ends a job on a server: its state, no task, and the job's end.
         async fn server_finish(&self, id: &ServerId, job_id: &JobId, end: &ServerEnd, error: Option<&str>) -> DomainResult<()>;
         /// Ends a failed create: the server's attachments and the volumes

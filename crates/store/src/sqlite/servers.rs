@@ -7,9 +7,9 @@
 
 use async_trait::async_trait;
 use platter_model::{
-    DiskStatus, DomainError, DomainResult, Job, JobGroup, JobId, Metadata, PowerState, ProjectId,
-    Server, ServerDisk, ServerFault, ServerId, ServerOrigin, TaskState, VmState, VolumeId,
-    VolumeStatus,
+    DiskStatus, DomainError, DomainResult, Flavor, Job, JobGroup, JobId, Metadata, PowerState,
+    ProjectId, Server, ServerDisk, ServerFault, ServerId, ServerOrigin, TaskState, VmState,
+    VolumeId, VolumeStatus,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -17,7 +17,9 @@ use sqlx::{Row, SqliteConnection};
 use super::attachments::{check_attachable, insert as insert_attachment};
 use super::volume_rows::{insert_volume, require_volume, settle};
 use super::{db_err, jobs, now_text, parse_enum, quotas, RowExt, SqliteStore};
-use crate::repo::{NewServer, NewVolume, QuotaDefaults, ServerEnd, ServerGate, ServerRepo};
+use crate::repo::{
+    FlavorEnd, NewServer, NewVolume, QuotaDefaults, ServerEnd, ServerGate, ServerRepo,
+};
 
 fn server_from_row(r: &SqliteRow) -> DomainResult<Server> {
     let json = |col: &str| -> DomainResult<serde_json::Value> {
@@ -27,6 +29,13 @@ fn server_from_row(r: &SqliteRow) -> DomainResult<Server> {
     };
     let flavor = serde_json::from_value(json("flavor")?)
         .map_err(|e| DomainError::Internal(format!("servers.flavor: {e}")))?;
+    let old_flavor = match r.get::<Option<String>, _>("old_flavor") {
+        Some(t) => Some(
+            serde_json::from_str(&t)
+                .map_err(|e| DomainError::Internal(format!("servers.old_flavor: {e}")))?,
+        ),
+        None => None,
+    };
     let metadata: Metadata = serde_json::from_value(json("metadata")?)
         .map_err(|e| DomainError::Internal(format!("servers.metadata: {e}")))?;
     let fault = match r.get::<Option<String>, _>("fault") {
@@ -43,6 +52,7 @@ fn server_from_row(r: &SqliteRow) -> DomainResult<Server> {
         name: r.get("name"),
         description: r.get("description"),
         flavor,
+        old_flavor,
         image_id: r.get("image_id"),
         availability_zone: r.get("availability_zone"),
         key_name: r.get("key_name"),
@@ -234,6 +244,41 @@ async fn set_disk_status(
     )
 }
 
+/// Whether a job may start on a server: no task (unless forced), no disk
+/// on the move (unless forced), never while it is being deleted, and in
+/// one of the gate's states.
+fn check_gate(s: &Server, gate: &ServerGate<'_>) -> DomainResult<()> {
+    let id = &s.id;
+    if let (Some(t), false) = (s.task_state, gate.force) {
+        return Err(DomainError::Conflict(format!(
+            "Cannot '{}' instance {id} while it is in task_state {t}",
+            gate.task
+        )));
+    }
+    if let (Some(d), false) = (
+        s.disks.iter().find(|d| d.status != DiskStatus::Attached),
+        gate.force,
+    ) {
+        return Err(DomainError::Conflict(format!(
+            "Cannot '{}' instance {id} while volume {} is {}",
+            gate.task, d.volume_id, d.status
+        )));
+    }
+    if s.task_state == Some(TaskState::Deleting) {
+        return Err(DomainError::Conflict(format!(
+            "Cannot '{}' instance {id} while it is in task_state deleting",
+            gate.task
+        )));
+    }
+    if !gate.vm_states.contains(&s.vm_state) {
+        return Err(DomainError::server_state(format!(
+            "Cannot '{}' instance {id} while it is in vm_state {}",
+            gate.task, s.vm_state
+        )));
+    }
+    Ok(())
+}
+
 async fn remove_disk(
     conn: &mut SqliteConnection,
     server: &ServerId,
@@ -383,33 +428,7 @@ impl ServerRepo for SqliteStore {
     ) -> DomainResult<Server> {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
-        if let (Some(t), false) = (s.task_state, gate.force) {
-            return Err(DomainError::Conflict(format!(
-                "Cannot '{}' instance {id} while it is in task_state {t}",
-                gate.task
-            )));
-        }
-        if let (Some(d), false) = (
-            s.disks.iter().find(|d| d.status != DiskStatus::Attached),
-            gate.force,
-        ) {
-            return Err(DomainError::Conflict(format!(
-                "Cannot '{}' instance {id} while volume {} is {}",
-                gate.task, d.volume_id, d.status
-            )));
-        }
-        if s.task_state == Some(TaskState::Deleting) {
-            return Err(DomainError::Conflict(format!(
-                "Cannot '{}' instance {id} while it is in task_state deleting",
-                gate.task
-            )));
-        }
-        if !gate.vm_states.contains(&s.vm_state) {
-            return Err(DomainError::server_state(format!(
-                "Cannot '{}' instance {id} while it is in vm_state {}",
-                gate.task, s.vm_state
-            )));
-        }
+        check_gate(&s, gate)?;
         sqlx::query("UPDATE servers SET task_state = ?, updated_at = ? WHERE id = ?")
             .bind(gate.task.as_str())
             .bind(now_text())
@@ -446,6 +465,23 @@ impl ServerRepo for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        let flavor_sql = match end.flavor {
+            FlavorEnd::Keep => None,
+            FlavorEnd::Revert => Some(
+                "UPDATE servers SET flavor = COALESCE(old_flavor, flavor), \
+                 vcpus = COALESCE(json_extract(old_flavor, '$.vcpus'), vcpus), \
+                 ram_mib = COALESCE(json_extract(old_flavor, '$.ram_mib'), ram_mib), \
+                 old_flavor = NULL WHERE id = ?",
+            ),
+            FlavorEnd::Confirm => Some("UPDATE servers SET old_flavor = NULL WHERE id = ?"),
+        };
+        if let Some(sql) = flavor_sql {
+            sqlx::query(sql)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         if end.disks_attached {
             sqlx::query(
                 "UPDATE server_disks SET status = 'attached' WHERE server_id = ? AND status = 'attaching'",
@@ -456,6 +492,75 @@ impl ServerRepo for SqliteStore {
             .map_err(db_err)?;
         }
         jobs::finish_in(&mut tx, job_id, error).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn server_begin_resize(
+        &self,
+        id: &ServerId,
+        gate: &ServerGate<'_>,
+        flavor: &Flavor,
+        keep_old: bool,
+        job: &Job,
+        quota: &QuotaDefaults,
+    ) -> DomainResult<Server> {
+        let mut tx = self.begin().await?;
+        let s = require_in(&mut tx, id).await?;
+        check_gate(&s, gate)?;
+        let deltas = vec![
+            (
+                "cores".to_string(),
+                flavor.vcpus as i64 - s.flavor.vcpus as i64,
+            ),
+            (
+                "ram".to_string(),
+                flavor.ram_mib as i64 - s.flavor.ram_mib as i64,
+            ),
+        ];
+        quotas::check(&mut tx, &s.project_id, quota, &deltas, None).await?;
+        let old = keep_old.then(|| s.flavor.text());
+        sqlx::query(
+            "UPDATE servers SET flavor = ?, vcpus = ?, ram_mib = ?, old_flavor = ?, \
+             task_state = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(flavor.text())
+        .bind(flavor.vcpus as i64)
+        .bind(flavor.ram_mib as i64)
+        .bind(old)
+        .bind(gate.task.as_str())
+        .bind(now_text())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        jobs::insert(&mut tx, job).await?;
+        let out = require_in(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
+    async fn server_confirm_resize(&self, id: &ServerId) -> DomainResult<()> {
+        let mut tx = self.begin().await?;
+        let s = require_in(&mut tx, id).await?;
+        if s.vm_state != VmState::Resized || s.task_state.is_some() {
+            return Err(DomainError::server_state(format!(
+                "Cannot 'confirmResize' instance {id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        let to = match s.power_state {
+            PowerState::Running => VmState::Active,
+            _ => VmState::Stopped,
+        };
+        sqlx::query(
+            "UPDATE servers SET vm_state = ?, old_flavor = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(to.as_str())
+        .bind(now_text())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
