@@ -148,11 +148,15 @@ def test_servers_with_disks_through_the_ecs_sdk(platter, ecs, evs, image):
     assert job.status == "SUCCESS", job
     shown = openstack(env, "server", "show", sid)
     assert shown["status"] == "SHUTOFF" and "s6.medium.2" in str(shown["flavor"])
-    r = ecs.batch_start_servers(e.BatchStartServersRequest(body=e.BatchStartServersRequestBody(
-        os_start=e.BatchStartServersOption(servers=[e.ServerId(id=sid)]))))
+    # Reinstall (stopped): the root volume rewritten from the image, the
+    # guest started; the data disk keeps what it had.
+    r = ecs.reinstall_server_with_cloud_init(e.ReinstallServerWithCloudInitRequest(
+        server_id=sid, body=e.ReinstallServerWithCloudInitRequestBody(
+            os_reinstall=e.ReinstallServerWithCloudInitOption(keyname="k", userid="u"))))
     job = wait_job(ecs, r.job_id)
     assert job.status == "SUCCESS", job
     assert openstack(env, "server", "show", sid)["status"] == "ACTIVE"
+    assert sorted(devices(ecs, sid)) == ["/dev/vda", "/dev/vdb"]
     # Starting an active server is refused.
     with pytest.raises(ClientRequestException) as err:
         ecs.batch_start_servers(e.BatchStartServersRequest(body=e.BatchStartServersRequestBody(

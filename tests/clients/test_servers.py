@@ -39,6 +39,27 @@ def wait_console(env, server, text, timeout=180):
         time.sleep(1)
 
 
+def guest_command(p, env, server_id, command, expect, timeout=180):
+    """Types `command` on the guest's serial console until it answers
+    `expect` (a guest just booted may drop what arrives before its prompt
+    loop runs; the commands are idempotent)."""
+    deadline = time.time() + timeout
+    while True:
+        term = socket.socket(socket.AF_UNIX)
+        term.connect(os.path.join(p.data_dir, "guests", server_id, "serial.sock"))
+        try:
+            term.sendall(command.encode() + b"\n")
+            # The connection stays open until the answer: QEMU drops what a
+            # client sent if it leaves at once.
+            for _ in range(10):
+                if expect in console(env, server_id):
+                    return
+                time.sleep(1)
+        finally:
+            term.close()
+        assert time.time() < deadline, f"the guest never answered {command!r}"
+
+
 def guest_pids(server_id):
     """Processes whose command line carries the server's id as -uuid."""
     pids = []
@@ -97,12 +118,9 @@ def test_a_server_boots_from_a_volume_and_takes_a_hot_plugged_disk(platter, gues
     assert sorted(a["Device"] for a in listed) == ["/dev/vda", "/dev/vdb"]
 
     # The guest writes a pattern on its console's command.
-    term = socket.socket(socket.AF_UNIX)
-    term.connect(os.path.join(platter.data_dir, "guests", s1["id"], "serial.sock"))
-    term.sendall(b"write vdb 90 2\n")
     wrote = hashlib.sha256(bytes([90]) * MIB).hexdigest()
-    wait_console(env, "s1", f"PLATTER-GUEST: wrote vdb 90 2 sha256_1m={wrote}")
-    term.close()
+    guest_command(platter, env, s1["id"], "write vdb 90 2",
+                  f"PLATTER-GUEST: wrote vdb 90 2 sha256_1m={wrote}")
 
     run(["openstack", "server", "remove", "volume", "s1", "v2"], env)
     wait_for(lambda: openstack(env, "volume", "show", "v2")["status"], "available")
@@ -124,6 +142,18 @@ def test_a_server_boots_from_a_volume_and_takes_a_hot_plugged_disk(platter, gues
     assert guest_pids(s1["id"])
     run(["openstack", "server", "reboot", "--hard", "s1"], env)
     wait_for(lambda: server_status(env, "s1"), "ACTIVE", timeout=60)
+
+    # The guest wrecks its own boot disk; a rebuild rewrites it from the
+    # image in place (same volume) and the guest boots again.
+    boots = wait_console(env, "s1", "PLATTER-GUEST: disk vda ").count("PLATTER-GUEST: booted")
+    guest_command(platter, env, s1["id"], "write vda 0 4", "PLATTER-GUEST: wrote vda 0 4")
+    run(["openstack", "server", "rebuild", "--image", img["id"], "--wait", "s1"], env)
+    assert server_status(env, "s1") == "ACTIVE"
+    assert openstack(env, "server", "show", "s1")["volumes_attached"][0]["id"] == root
+    deadline = time.time() + 180
+    while console(env, "s1").count("PLATTER-GUEST: booted") <= boots:
+        assert time.time() < deadline, "the rebuilt guest did not boot"
+        time.sleep(1)
 
     # Delete: the process goes; the root volume stays (the CLI's
     # boot-from-volume does not delete on termination) and is available.

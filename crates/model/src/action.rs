@@ -247,6 +247,9 @@ actions! {
     ServerCreateImage => "os_compute_api:servers:create_image", Write, Some("ecs:servers:createImage");
     ServerMonitorMetrics => "os_compute_api:servers:monitor_metrics", Write, None;
     ServerResize => "os_compute_api:servers:resize", Write, Some("ecs:servers:resize");
+    ServerRebuild => "os_compute_api:servers:rebuild", Write, Some("ecs:servers:rebuild");
+    EcsServerReinstall => "ecs:cloudServers:rebuild", Write, Some("ecs:cloudServers:rebuild");
+    EcsServerChangeOs => "ecs:cloudServers:changeOS", Write, Some("ecs:cloudServers:changeOS");
     EcsServerResize => "ecs:cloudServers:resize", Write, Some("ecs:cloudServers:resize");
     EcsServerMigrate => "ecs:cloudServers:migrate", Write, None;
     ServerVolumeAttachmentList => "os_compute_api:os-volumes-attachments:index", Read, Some("ecs:serverVolumeAttachments:list");

@@ -732,6 +732,9 @@ pub enum PowerAction {
     Resize,
     /// Back to the flavor before a resize; a running guest is restarted.
     RevertResize,
+    /// The root volume rewritten from an image (Nova's rebuild, ECS's
+    /// reinstall and change of OS), then the guest started.
+    Rebuild,
 }
 
 /// Input of a power job.
@@ -741,6 +744,9 @@ pub struct ServerPowerParams {
     /// A resize is confirmed as it ends (ECS), not left to verify (Nova).
     #[serde(default)]
     pub confirm: bool,
+    /// The image a rebuild writes onto the root volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<ImageId>,
 }
 
 /// Input of a snapshot create or delete.

@@ -36,6 +36,7 @@ string_enum! {
         PoweringOn => "powering-on",
         ResizePrep => "resize_prep",
         ResizeReverting => "resize_reverting",
+        Rebuilding => "rebuilding",
         Deleting => "deleting",
     }
 }
@@ -173,6 +174,7 @@ impl Server {
         use TaskState::*;
         match (self.vm_state, self.task_state) {
             (VmState::Building, _) => "BUILD",
+            (_, Some(Rebuilding)) => "REBUILD",
             (VmState::Active, Some(Rebooting)) => "REBOOT",
             (VmState::Active, Some(RebootingHard)) => "HARD_REBOOT",
             (VmState::Active, _) => "ACTIVE",

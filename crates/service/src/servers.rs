@@ -160,6 +160,10 @@ fn power_task(action: PowerAction) -> (TaskState, &'static [VmState]) {
         ),
         PowerAction::Resize => (TaskState::ResizePrep, &[VmState::Active, VmState::Stopped]),
         PowerAction::RevertResize => (TaskState::ResizeReverting, &[VmState::Resized]),
+        PowerAction::Rebuild => (
+            TaskState::Rebuilding,
+            &[VmState::Active, VmState::Stopped, VmState::Error],
+        ),
     }
 }
 
@@ -611,6 +615,7 @@ impl Platter {
             JobParams::ServerPower(ServerPowerParams {
                 action,
                 confirm: false,
+                image_id: None,
             }),
         );
         job.parent_id = parent.cloned();
@@ -663,6 +668,7 @@ impl Platter {
             JobParams::ServerPower(ServerPowerParams {
                 action: PowerAction::Resize,
                 confirm,
+                image_id: None,
             }),
         );
         self.store()
@@ -671,6 +677,96 @@ impl Platter {
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
         Ok(job_id)
+    }
+
+    /// Rebuilds a server from an image (`None`: the image it has): the
+    /// guest is ended, its root volume rewritten from the image in place
+    /// (as Cinder's re-image does; the volume keeps its id and size) and
+    /// the guest started. Nova's rebuild (not from `error`), ECS's
+    /// reinstall and change of OS (`stopped` or a failed one before:
+    /// `ecs`).
+    pub async fn server_rebuild(
+        &self,
+        ctx: &AuthContext,
+        id: &ServerId,
+        image: Option<ImageId>,
+        name: Option<String>,
+        ecs: bool,
+        act: Action,
+    ) -> DomainResult<(Server, JobId)> {
+        self.authorize(ctx, act)?;
+        let s = self.server_visible(ctx, id).await?;
+        if s.locked && !ctx.is_admin() {
+            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
+        }
+        let image = match image.or_else(|| s.image_id.clone().map(ImageId::from)) {
+            Some(i) => i,
+            None => {
+                return Err(DomainError::invalid(format!(
+                    "Instance {id} was not booted from an image: an image is required."
+                )))
+            }
+        };
+        let root = s.root_disk().ok_or_else(|| {
+            DomainError::server_state(format!("Instance {id} has no root volume"))
+        })?;
+        let img = self.image_for_volume(ctx, &image).await?;
+        let volume = self.volume_get(ctx, &root.volume_id).await?;
+        if img.min_volume_gib() > volume.size {
+            return Err(DomainError::invalid(format!(
+                "Image {image} needs {} GiB; the root volume has {}.",
+                img.min_volume_gib(),
+                volume.size
+            )));
+        }
+        let nova_states: &[VmState] = &[VmState::Active, VmState::Stopped];
+        let ecs_states: &[VmState] = &[VmState::Stopped, VmState::Error];
+        let gate = ServerGate {
+            vm_states: if ecs { ecs_states } else { nova_states },
+            task: TaskState::Rebuilding,
+            force: false,
+        };
+        let job = new_job(
+            JobKind::ServerPower,
+            &s.project_id,
+            id.as_str(),
+            JobParams::ServerPower(ServerPowerParams {
+                action: PowerAction::Rebuild,
+                confirm: false,
+                image_id: Some(image.clone()),
+            }),
+        );
+        let server = self
+            .store()
+            .server_begin_rebuild(id, &gate, image.as_str(), name.as_deref(), &job)
+            .await?;
+        let job_id = job.id.clone();
+        self.inner.jobs.submit(job);
+        Ok((server, job_id))
+    }
+
+    /// Rewrites a server's root volume from an image, in place.
+    async fn reimage_root(&self, s: &Server, image: &ImageId) -> Result<(), String> {
+        let root = s
+            .root_disk()
+            .ok_or_else(|| format!("server {} has no root volume", s.id))?;
+        let v = self
+            .store()
+            .volume_get(&root.volume_id)
+            .await
+            .map_err(err)?
+            .ok_or_else(|| format!("volume {} is gone", root.volume_id))?;
+        let b = self.backend_of(&v.pool).map_err(err)?;
+        let id = v.id.to_string();
+        Self::blocking(&b, move |b| b.delete_volume(&id)).await?;
+        self.allocate_device(
+            &b,
+            &v.pool,
+            &v.id,
+            v.size,
+            &VolumeSource::Image(image.clone()),
+        )
+        .await
     }
 
     /// Nova's `confirmResize`.
@@ -712,6 +808,7 @@ impl Platter {
             JobParams::ServerPower(ServerPowerParams {
                 action: PowerAction::RevertResize,
                 confirm: false,
+                image_id: None,
             }),
         );
         self.store()
@@ -1297,6 +1394,15 @@ impl Platter {
                         self.stop_guest(&s.id, Duration::ZERO).await?;
                         self.spawn_guest(&s).await
                     }
+                    PowerAction::Rebuild => {
+                        let image = p
+                            .image_id
+                            .clone()
+                            .ok_or_else(|| "a rebuild names no image".to_string())?;
+                        self.stop_guest(&s.id, Duration::ZERO).await?;
+                        self.reimage_root(&s, &image).await?;
+                        self.spawn_guest(&s).await
+                    }
                     // The row has the new flavor already; a running guest
                     // takes it by restarting (a stopped one at its start).
                     PowerAction::Resize | PowerAction::RevertResize => {
@@ -1462,6 +1568,12 @@ impl Platter {
                     }
                     (PowerAction::Resize, None, true) => FlavorEnd::Confirm,
                     (PowerAction::Resize, Some(_), _) => FlavorEnd::Revert,
+                    // A failed rebuild may have left the root volume half
+                    // written: the server is in error.
+                    (PowerAction::Rebuild, Some(_), _) => {
+                        vm_state = VmState::Error;
+                        FlavorEnd::Keep
+                    }
                     _ => FlavorEnd::Keep,
                 };
                 let end = ServerEnd {

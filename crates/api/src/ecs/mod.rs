@@ -90,6 +90,18 @@ fn api_routes(state: &ApiState) -> Routes {
         )
         .add(
             M::POST,
+            "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
+            Gate::All(&[EcsServerReinstall]),
+            post(servers::reinstall),
+        )
+        .add(
+            M::POST,
+            "/v2/{project_id}/cloudservers/{server_id}/changeos",
+            Gate::All(&[EcsServerChangeOs]),
+            post(servers::change_os),
+        )
+        .add(
+            M::POST,
             "/v1/{project_id}/cloudservers/{server_id}/migrate",
             Gate::All(&[EcsServerMigrate]),
             post(servers::migrate),

@@ -654,3 +654,58 @@ pub async fn migrate(
         ))),
     })
 }
+
+/// The body of a reinstall (`os-reinstall`) or change of OS
+/// (`os-change`): its fields checked; the image of a change.
+fn os_body(body: &Bytes, key: &str, needs_image: bool) -> Result<Option<ImageId>, EcsError> {
+    let root = json_object(body)?;
+    let o = object(&root, key)?.ok_or_else(|| illegal(format!("{key} is required.")))?;
+    for k in ["keyname", "userid", "adminpass", "mode"] {
+        text(o, k, 255)?;
+    }
+    if let Some(m) = object(o, "metadata")? {
+        text(m, "user_data", 65535)?;
+    }
+    if !needs_image {
+        return Ok(None);
+    }
+    let image =
+        text(o, "imageid", 64)?.ok_or_else(|| illegal(format!("{key}.imageid is required.")))?;
+    if !is_uuid(&image) {
+        return Err(illegal(format!(
+            "{key}.imageid '{image}' is not an image id."
+        )));
+    }
+    Ok(Some(ImageId::from(image)))
+}
+
+/// ECS reinstall (§5.2.1): the root volume rewritten from the server's
+/// own image; the server must be stopped (or a reinstall failed before).
+pub async fn reinstall(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, id)): Path<(String, ServerId)>,
+    body: Bytes,
+) -> EcsResult {
+    os_body(&body, "os-reinstall", false)?;
+    let (_, job) = state
+        .platter
+        .server_rebuild(&c.ctx, &id, None, None, true, Action::EcsServerReinstall)
+        .await?;
+    Ok(Json(json!({"job_id": job})).into_response())
+}
+
+/// ECS change of OS (§5.2.2): the root volume rewritten from a new image.
+pub async fn change_os(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, id)): Path<(String, ServerId)>,
+    body: Bytes,
+) -> EcsResult {
+    let image = os_body(&body, "os-change", true)?;
+    let (_, job) = state
+        .platter
+        .server_rebuild(&c.ctx, &id, image, None, true, Action::EcsServerChangeOs)
+        .await?;
+    Ok(Json(json!({"job_id": job})).into_response())
+}

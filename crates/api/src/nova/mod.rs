@@ -110,6 +110,7 @@ fn api_routes(state: &ApiState) -> Routes {
                     ServerUnlock,
                     ServerCreateImage,
                     ServerResize,
+                    ServerRebuild,
                 ]),
                 post(servers::action),
             )

@@ -483,6 +483,36 @@ pub async fn action(
                 .await?;
             return Ok(empty(StatusCode::ACCEPTED));
         }
+        "rebuild" => {
+            let Value::Object(arg) = arg else {
+                return Err(bad(
+                    "Invalid input for field/attribute rebuild: an object is required.",
+                ));
+            };
+            let o = Obj::new(arg, "rebuild");
+            let image = ref_id(o.require("imageRef")?, "imageRef")?
+                .filter(|i| is_uuid(i))
+                .ok_or_else(|| bad("Invalid imageRef provided."))?;
+            let name = o.opt_str("name", 255)?;
+            if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return Err(bad(
+                    "Invalid input for field/attribute name. Value: ''. '' is too short",
+                ));
+            }
+            o.opt_metadata("metadata")?;
+            let (s, _) = p
+                .server_rebuild(
+                    &c.ctx,
+                    &id,
+                    Some(ImageId::from(image)),
+                    name,
+                    false,
+                    Action::ServerRebuild,
+                )
+                .await?;
+            let view = views::server_detail(&state.urls.compute, &s, c.mv, c.ctx.is_admin());
+            return Ok((StatusCode::ACCEPTED, Json(json!({"server": view}))).into_response());
+        }
         "confirmResize" => {
             p.server_confirm_resize(&c.ctx, &id).await?;
             return Ok(empty(StatusCode::NO_CONTENT));

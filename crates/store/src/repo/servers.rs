@@ -80,6 +80,9 @@ repository! {
         /// `keep_old`, none without), the task and the job, in one
         /// transaction.
         async fn server_begin_resize(&self, id: &ServerId, gate: &ServerGate<'_>, flavor: &Flavor, keep_old: bool, job: &Job, quota: &QuotaDefaults) -> DomainResult<Server>;
+        /// Starts a rebuild: checks the gate, records the image as the
+        /// server's (and a new name, if any), the task and the job.
+        async fn server_begin_rebuild(&self, id: &ServerId, gate: &ServerGate<'_>, image_id: &str, name: Option<&str>, job: &Job) -> DomainResult<Server>;
         /// Confirms a resize: `resized` -> `active` or `stopped` (as the
         /// guest is); the old flavor is forgotten.
         async fn server_confirm_resize(&self, id: &ServerId) -> DomainResult<()>;

@@ -539,6 +539,35 @@ impl ServerRepo for SqliteStore {
         Ok(out)
     }
 
+    async fn server_begin_rebuild(
+        &self,
+        id: &ServerId,
+        gate: &ServerGate<'_>,
+        image_id: &str,
+        name: Option<&str>,
+        job: &Job,
+    ) -> DomainResult<Server> {
+        let mut tx = self.begin().await?;
+        let s = require_in(&mut tx, id).await?;
+        check_gate(&s, gate)?;
+        sqlx::query(
+            "UPDATE servers SET image_id = ?, name = COALESCE(?, name), task_state = ?, \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(image_id)
+        .bind(name)
+        .bind(gate.task.as_str())
+        .bind(now_text())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        jobs::insert(&mut tx, job).await?;
+        let out = require_in(&mut tx, id).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(out)
+    }
+
     async fn server_confirm_resize(&self, id: &ServerId) -> DomainResult<()> {
         let mut tx = self.begin().await?;
         let s = require_in(&mut tx, id).await?;
