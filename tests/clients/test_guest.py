@@ -119,7 +119,15 @@ def test_a_guest_boots_from_a_volume_and_hot_plugs_another(platter, guest_image,
 
         qmp.cmd("device_del", id="data-disk")
         wait_console(console, "PLATTER-GUEST: disk vdb removed")
-        qmp.cmd("blockdev-del", **{"node-name": "data"})
+        # The guest reports the removal before QEMU has let go of the node.
+        deadline = time.time() + 20
+        while True:
+            try:
+                qmp.cmd("blockdev-del", **{"node-name": "data"})
+                break
+            except AssertionError as e:
+                assert "in use" in str(e) and time.time() < deadline, e
+                time.sleep(0.5)
         c.attachments.delete(data_att["id"])
         wait_for(lambda: c.volumes.get(data["id"]).status, "available")
     finally:

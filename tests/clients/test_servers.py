@@ -373,3 +373,45 @@ def test_refusals_are_novas_and_leave_nothing(headless):
     absolute = r.json()["limits"]["absolute"]
     assert (absolute["maxTotalInstances"], absolute["totalInstancesUsed"]) == (2, 1)
     assert absolute["totalRAMUsed"] == 2048, "m1.small since the resize"
+    q = nova(headless, "GET", f"{project}/os-quota-sets/{project}", token=tok).json()["quota_set"]
+    assert (q["instances"], q["cores"], q["ram"]) == (2, 8, 8192)
+    r = nova(headless, "GET", f"{project}/os-quota-sets/{project}", token=alice)
+    assert r.status_code == 200, r.text
+    other_id = openstack(env, "project", "show", "other")["id"]
+    r = nova(headless, "GET", f"{project}/os-quota-sets/{other_id}", token=alice)
+    assert r.status_code == 403 and "forbidden" in r.json(), r.text
+
+
+def test_novas_volume_and_snapshot_proxies(headless):
+    env = headless.env()
+    tok, project = token_and_project(env)
+    r = nova(headless, "POST", f"{project}/os-volumes",
+             {"volume": {"size": 1, "display_name": "pv", "metadata": {"k": "v"}}}, tok)
+    assert r.status_code == 200, r.text
+    vid = r.json()["volume"]["id"]
+    wait_for(lambda: nova(headless, "GET", f"{project}/os-volumes/{vid}", token=tok)
+             .json()["volume"]["status"], "available")
+    shown = nova(headless, "GET", f"{project}/os-volumes/{vid}", token=tok).json()["volume"]
+    assert (shown["displayName"], shown["size"], shown["metadata"]) == ("pv", 1, {"k": "v"})
+    assert shown["attachments"] == [{}]
+    listed = nova(headless, "GET", f"{project}/os-volumes/detail", token=tok).json()["volumes"]
+    assert vid in [v["id"] for v in listed]
+    # The same volume through Cinder.
+    assert openstack(env, "volume", "show", vid)["name"] == "pv"
+
+    r = nova(headless, "POST", f"{project}/os-snapshots",
+             {"snapshot": {"volume_id": vid, "display_name": "ps"}}, tok)
+    assert r.status_code == 200, r.text
+    sid = r.json()["snapshot"]["id"]
+    wait_for(lambda: nova(headless, "GET", f"{project}/os-snapshots/{sid}", token=tok)
+             .json()["snapshot"]["status"], "available")
+    assert openstack(env, "volume", "snapshot", "show", sid)["name"] == "ps"
+    # A volume with a snapshot is not deleted (Cinder's rule, Nova's status).
+    r = nova(headless, "DELETE", f"{project}/os-volumes/{vid}", token=tok)
+    assert r.status_code == 400 and "badRequest" in r.json(), r.text
+    assert nova(headless, "DELETE", f"{project}/os-snapshots/{sid}", token=tok).status_code == 202
+    wait_for(lambda: nova(headless, "GET", f"{project}/os-snapshots/{sid}", token=tok).status_code, 404)
+    assert nova(headless, "DELETE", f"{project}/os-volumes/{vid}", token=tok).status_code == 202
+    wait_for(lambda: nova(headless, "GET", f"{project}/os-volumes/{vid}", token=tok).status_code, 404)
+    r = nova(headless, "POST", f"{project}/os-volumes", {"volume": {"bogus": 1, "size": 1}}, tok)
+    assert r.status_code == 400, r.text

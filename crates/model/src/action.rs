@@ -248,6 +248,10 @@ actions! {
     ServerMonitorMetrics => "os_compute_api:servers:monitor_metrics", Write, None;
     ServerResize => "os_compute_api:servers:resize", Write, Some("ecs:servers:resize");
     ServerRebuild => "os_compute_api:servers:rebuild", Write, Some("ecs:servers:rebuild");
+    NovaVolumesRead => "os_compute_api:os-volumes:show", Read, Some("ecs:serverVolumes:use");
+    NovaVolumesWrite => "os_compute_api:os-volumes:create", Write, Some("ecs:serverVolumes:use");
+    NovaSnapshotsRead => "os_compute_api:os-volumes:snapshots:show", Read, None;
+    NovaSnapshotsWrite => "os_compute_api:os-volumes:snapshots:create", Write, None;
     EcsServerReinstall => "ecs:cloudServers:rebuild", Write, Some("ecs:cloudServers:rebuild");
     EcsServerChangeOs => "ecs:cloudServers:changeOS", Write, Some("ecs:cloudServers:changeOS");
     EcsServerResize => "ecs:cloudServers:resize", Write, Some("ecs:cloudServers:resize");
@@ -261,6 +265,7 @@ actions! {
     FlavorGet => "os_compute_api:flavors:show", Read, None;
     FlavorExtraSpecsGet => "os_compute_api:os-flavor-extra-specs:index", Read, Some("ecs:flavors:get");
     ComputeLimitsGet => "os_compute_api:limits", Read, None;
+    ComputeQuotaGet => "os_compute_api:os-quota-sets:show", Read, Some("ecs:quotas:get");
     EcsServerCreate => "ecs:cloudServers:create", Write, Some("ecs:cloudServers:create");
     EcsServerDelete => "ecs:cloudServers:delete", Write, Some("ecs:cloudServers:delete");
     EcsServerStart => "ecs:cloudServers:start", Write, Some("ecs:cloudServers:start");

@@ -254,10 +254,38 @@ impl Platter {
         ctx: &AuthContext,
         act: Action,
     ) -> DomainResult<ComputeLimits> {
+        self.compute_quota(ctx, &ctx.project_id.clone(), act).await
+    }
+
+    /// The default compute quota (no usage).
+    pub fn compute_quota_defaults(&self, ctx: &AuthContext) -> DomainResult<ComputeLimits> {
+        self.authorize(ctx, Action::ComputeQuotaGet)?;
+        let d = self.quota_defaults_now();
+        Ok(ComputeLimits {
+            max_instances: d.get("instances"),
+            max_cores: d.get("cores"),
+            max_ram_mib: d.get("ram"),
+            instances: 0,
+            cores: 0,
+            ram_mib: 0,
+        })
+    }
+
+    /// A project's compute quota and usage: the caller's own, or any for
+    /// an admin (an unknown project has the defaults, as Nova's).
+    pub async fn compute_quota(
+        &self,
+        ctx: &AuthContext,
+        project: &platter_model::ProjectId,
+        act: Action,
+    ) -> DomainResult<ComputeLimits> {
         self.authorize(ctx, act)?;
+        if *project != ctx.project_id && !ctx.is_admin() {
+            return Err(DomainError::NotAllowed { action: act });
+        }
         let usage = self
             .store()
-            .quota_usage(&ctx.project_id, &self.quota_defaults_now(), &[])
+            .quota_usage(project, &self.quota_defaults_now(), &[])
             .await?;
         let defaults = self.quota_defaults_now();
         let used = |r: &str| {
@@ -268,7 +296,7 @@ impl Platter {
         };
         // The compute resources are not Cinder's global ones: the store
         // counts them but lists only Cinder's, so read them directly.
-        let servers = self.store().server_list(Some(&ctx.project_id)).await?;
+        let servers = self.store().server_list(Some(project)).await?;
         let limit = |r: &str| used(r).map_or_else(|| defaults.get(r), |(l, _)| l);
         Ok(ComputeLimits {
             max_instances: limit("instances"),

@@ -8,6 +8,7 @@
 //! bodies.
 
 mod errors;
+mod proxies;
 mod servers;
 pub(crate) mod views;
 
@@ -173,6 +174,67 @@ fn api_routes(state: &ApiState) -> Routes {
                 &p("/limits"),
                 Gate::All(&[ComputeLimitsGet]),
                 get(servers::limits),
+            )
+            .add(
+                M::GET,
+                &p("/os-quota-sets/{tenant_id}"),
+                Gate::All(&[ComputeQuotaGet]),
+                get(servers::quota_set),
+            )
+            .add(
+                M::GET,
+                &p("/os-quota-sets/{tenant_id}/defaults"),
+                Gate::All(&[ComputeQuotaGet]),
+                get(servers::quota_defaults),
+            )
+            // The deprecated block-storage proxies.
+            .add(
+                M::GET,
+                &p("/os-volumes"),
+                Gate::All(&[NovaVolumesRead]),
+                get(proxies::volumes),
+            )
+            .add(
+                M::GET,
+                &p("/os-volumes/detail"),
+                Gate::All(&[NovaVolumesRead]),
+                get(proxies::volumes),
+            )
+            .add(
+                M::GET,
+                &p("/os-volumes/{volume_id}"),
+                Gate::All(&[NovaVolumesRead]),
+                get(proxies::volume),
+            )
+            .add(
+                M::POST,
+                &p("/os-volumes"),
+                Gate::All(&[NovaVolumesWrite]),
+                post(proxies::volume_create),
+            )
+            .add(
+                M::DELETE,
+                &p("/os-volumes/{volume_id}"),
+                Gate::All(&[NovaVolumesWrite]),
+                delete(proxies::volume_delete),
+            )
+            .add(
+                M::POST,
+                &p("/os-snapshots"),
+                Gate::All(&[NovaSnapshotsWrite]),
+                post(proxies::snapshot_create),
+            )
+            .add(
+                M::GET,
+                &p("/os-snapshots/{snapshot_id}"),
+                Gate::All(&[NovaSnapshotsRead]),
+                get(proxies::snapshot),
+            )
+            .add(
+                M::DELETE,
+                &p("/os-snapshots/{snapshot_id}"),
+                Gate::All(&[NovaSnapshotsWrite]),
+                delete(proxies::snapshot_delete),
             );
     }
     r

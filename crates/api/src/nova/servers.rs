@@ -761,3 +761,62 @@ pub async fn monitor_metrics(
     state.platter.server_get(&c.ctx, &id).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
+
+/// Nova's `quota_set` of a project: the compute limits Platter enforces
+/// (instances, cores, ram) and Nova's fixed defaults for the rest, with
+/// the fields each microversion drops left out.
+fn quota_set_view(id: &str, l: &platter_service::ComputeLimits, mv: super::Microversion) -> Value {
+    let mut q = json!({
+        "id": id,
+        "instances": l.max_instances,
+        "cores": l.max_cores,
+        "ram": l.max_ram_mib,
+        "key_pairs": 100,
+        "metadata_items": 128,
+        "server_groups": 10,
+        "server_group_members": 10,
+    });
+    if let Some(o) = q.as_object_mut() {
+        if !mv.at_least(2, 36) {
+            for (k, v) in [
+                ("fixed_ips", -1),
+                ("floating_ips", 10),
+                ("security_groups", 10),
+                ("security_group_rules", 20),
+            ] {
+                o.insert(k.into(), json!(v));
+            }
+        }
+        if !mv.at_least(2, 57) {
+            for (k, v) in [
+                ("injected_files", 5),
+                ("injected_file_content_bytes", 10240),
+                ("injected_file_path_bytes", 255),
+            ] {
+                o.insert(k.into(), json!(v));
+            }
+        }
+    }
+    q
+}
+
+pub async fn quota_set(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, project)): Path<(String, String)>,
+) -> NovaResult {
+    let l = state
+        .platter
+        .compute_quota(&c.ctx, &project.as_str().into(), Action::ComputeQuotaGet)
+        .await?;
+    Ok(Json(json!({"quota_set": quota_set_view(&project, &l, c.mv)})).into_response())
+}
+
+pub async fn quota_defaults(
+    State(state): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((_, project)): Path<(String, String)>,
+) -> NovaResult {
+    let l = state.platter.compute_quota_defaults(&c.ctx)?;
+    Ok(Json(json!({"quota_set": quota_set_view(&project, &l, c.mv)})).into_response())
+}
