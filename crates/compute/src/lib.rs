@@ -182,7 +182,12 @@ impl QemuDriver {
         }
         let log = self.root.join("kvm-probe.log");
         let _ = fs::remove_file(&log);
-        let child = Command::new(&self.binary)
+        // Under coreutils' `timeout`, which kills it after 6 s even if
+        // this process has ended first (a KVM that hangs never lets the
+        // probe exit by itself).
+        let child = Command::new("timeout")
+            .args(["-s", "KILL", "6"])
+            .arg(&self.binary)
             .args(["-machine", "pc,accel=kvm", "-m", "64", "-display", "none"])
             .args(["-nodefaults", "-monitor", "none", "-no-reboot", "-serial"])
             .arg(format!("file:{}", log.display()))
@@ -204,7 +209,14 @@ impl QemuDriver {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = child.kill();
+        if works {
+            // A working probe ends on the SIGTERM `timeout` passes on (a
+            // SIGKILL would end `timeout` and leave the probe behind).
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        // Otherwise `timeout` ends it at its deadline.
         let _ = child.wait();
         let _ = fs::remove_file(&log);
         if works {
