@@ -211,6 +211,16 @@ impl Platter {
         self.server_visible(ctx, id).await
     }
 
+    /// A server the caller may change: visible, and unlocked unless the
+    /// caller is an admin (Nova's lock).
+    async fn server_unlocked(&self, ctx: &AuthContext, id: &ServerId) -> DomainResult<Server> {
+        let s = self.server_visible(ctx, id).await?;
+        if s.locked && !ctx.is_admin() {
+            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
+        }
+        Ok(s)
+    }
+
     async fn server_visible(&self, ctx: &AuthContext, id: &ServerId) -> DomainResult<Server> {
         match self.store().server_get(id).await? {
             Some(s) if visible(ctx, &s.project_id) => Ok(s),
@@ -594,10 +604,7 @@ impl Platter {
         parent: Option<&JobId>,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, act)?;
-        let s = self.server_visible(ctx, id).await?;
-        if s.locked && !ctx.is_admin() {
-            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
-        }
+        let s = self.server_unlocked(ctx, id).await?;
         let mut job = new_job(
             JobKind::ServerDelete,
             &s.project_id,
@@ -631,10 +638,7 @@ impl Platter {
         parent: Option<&JobId>,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, act)?;
-        let s = self.server_visible(ctx, id).await?;
-        if s.locked && !ctx.is_admin() {
-            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
-        }
+        let s = self.server_unlocked(ctx, id).await?;
         let (task, vm_states) = power_task(action);
         let mut job = new_job(
             JobKind::ServerPower,
@@ -670,10 +674,7 @@ impl Platter {
         act: Action,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, act)?;
-        let s = self.server_visible(ctx, id).await?;
-        if s.locked && !ctx.is_admin() {
-            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
-        }
+        let s = self.server_unlocked(ctx, id).await?;
         let flavor = self.flavor_find(flavor_ref).ok_or_else(|| {
             DomainError::InvalidInput(format!("Flavor {flavor_ref} could not be found."))
         })?;
@@ -723,10 +724,7 @@ impl Platter {
         act: Action,
     ) -> DomainResult<(Server, JobId)> {
         self.authorize(ctx, act)?;
-        let s = self.server_visible(ctx, id).await?;
-        if s.locked && !ctx.is_admin() {
-            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
-        }
+        let s = self.server_unlocked(ctx, id).await?;
         let image = match image.or_else(|| s.image_id.clone().map(ImageId::from)) {
             Some(i) => i,
             None => {
@@ -883,10 +881,7 @@ impl Platter {
                     "server {id} is listed twice."
                 )));
             }
-            let s = self.server_visible(ctx, id).await?;
-            if s.locked && !ctx.is_admin() {
-                return Err(DomainError::Conflict(format!("Instance {id} is locked")));
-            }
+            let s = self.server_unlocked(ctx, id).await?;
             if let Some(t) = s.task_state {
                 return Err(DomainError::Conflict(format!(
                     "Instance {id} is in task_state {t}"
@@ -1035,10 +1030,7 @@ impl Platter {
         act: Action,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, act)?;
-        let s = self.server_visible(ctx, id).await?;
-        if s.locked && !ctx.is_admin() {
-            return Err(DomainError::Conflict(format!("Instance {id} is locked")));
-        }
+        let s = self.server_unlocked(ctx, id).await?;
         let disk = s
             .disks
             .iter()
