@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Free disk at each phase, so a run that fills the disk says where.
+disk() { df -h --output=avail,target . /tmp | tail -n +2 | tr -s ' ' | paste -sd ';'; }
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
@@ -29,7 +32,7 @@ echo "==> Format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "==> Rust tests"
+echo "==> Rust tests (free: $(disk))"
 cargo build --workspace --locked
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked
@@ -37,7 +40,7 @@ else
     cargo test --workspace --locked
 fi
 
-echo "==> Fuzzing the NBD server for a bounded time"
+echo "==> Fuzzing the NBD server for a bounded time (free: $(disk))"
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
@@ -48,11 +51,11 @@ fi
     cargo fuzz run -s none nbd_session corpus/nbd_session seeds/nbd_session -- -max_total_time=60 -runs=100000000
 )
 
-echo "==> Real-client tests"
+echo "==> Real-client tests (free: $(disk))"
 PATH="$PWD/.venv/bin:$PATH" PLATTER_BIN="$PWD/target/debug/platter" \
     .venv/bin/python -m pytest tests/clients -q -p no:cacheprovider
 
-echo "==> OpenStack Tempest: tempest.api.volume (PLATTER_TEMPEST_REGEX narrows it)"
+echo "==> OpenStack Tempest: tempest.api.volume (PLATTER_TEMPEST_REGEX narrows it) (free: $(disk))"
 PATH="$PWD/.venv/bin:$PATH" PLATTER_BIN="$PWD/target/debug/platter" \
     .venv/bin/python tests/tempest/run.py
 

@@ -7,6 +7,7 @@ refused with a clear 4xx."""
 
 import hashlib
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -54,7 +55,8 @@ def disks(tmp_path_factory):
     qcow2 = d / "disk.qcow2"
     subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2)],
                    check=True)
-    return d, raw, qcow2
+    yield d, raw, qcow2
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def test_raw_and_qcow2_images_make_volumes_with_their_bytes(platter, disks):
@@ -110,13 +112,18 @@ def test_a_volume_uploaded_to_an_image_saves_back_to_its_bytes(platter, disks):
             assert '"format": "qcow2"' in info
             converted = d / "up-qcow2.raw"
             run(["qemu-img", "convert", "-f", "qcow2", "-O", "raw", str(saved), str(converted)], {})
+            os.unlink(saved)
             saved = converted
         assert sha256(saved) == sha256(volume_bytes)
+        os.unlink(saved)
     # glanceclient downloads it too, verifying the hash it is given.
     image_id = openstack(env, "image", "show", "up-raw")["id"]
     got = d / "glance.raw"
     run(["glance", "image-download", "--file", str(got), image_id], env)
     assert sha256(got) == sha256(volume_bytes)
+    # Gigabyte files go as soon as they are compared: CI's disk is small.
+    os.unlink(got)
+    os.unlink(volume_bytes)
 
 
 def test_bad_input_is_refused_with_a_clear_4xx(platter, disks):

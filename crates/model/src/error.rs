@@ -49,6 +49,10 @@ pub enum DomainError {
     /// The storage backend failed.
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// There is no room left for the data (the disk holding the data
+    /// directory is full): the request is refused, not an internal error.
+    #[error("There is not enough free space to store the data: {0}")]
+    StorageFull(String),
     /// Anything else: a bug or an unavailable dependency. Never caused by input.
     #[error("internal error: {0}")]
     Internal(String),

@@ -189,6 +189,16 @@ fn copy_volume_to_image(
     result
 }
 
+/// A failed write of upload data: a full disk refuses the upload (413 in
+/// Glance), anything else is internal.
+fn upload_error(e: std::io::Error) -> DomainError {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        DomainError::StorageFull(e.to_string())
+    } else {
+        DomainError::Internal(format!("writing the upload: {e}"))
+    }
+}
+
 /// An upload in progress: the scratch file and the running hashes.
 pub struct ImageUpload {
     image: Image,
@@ -207,7 +217,7 @@ impl ImageUpload {
         self.size += chunk.len() as u64;
         self.file
             .write_all(chunk)
-            .map_err(|e| DomainError::Internal(format!("writing the upload: {e}")))
+            .map_err(upload_error)
     }
 }
 
@@ -837,7 +847,7 @@ impl Platter {
             let (path, id) = (path.clone(), id.clone());
             tokio::task::spawn_blocking(move || {
                 file.flush()
-                    .map_err(|e| DomainError::Internal(format!("writing the upload: {e}")))?;
+                    .map_err(upload_error)?;
                 drop(file);
                 let r = store_upload(&*backend, &id, format, &path);
                 if r.is_err() {

@@ -131,6 +131,11 @@ impl From<DomainError> for EcsError {
             DomainError::Unauthorized(m) => {
                 EcsError::new(StatusCode::UNAUTHORIZED, "Common.0013", format!("Invalid token. {m}"))
             }
+            DomainError::StorageFull(m) => EcsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Ecs.0000",
+                format!("Insufficient storage capacity. {m}"),
+            ),
             DomainError::Backend(m) | DomainError::Internal(m) => {
                 tracing::error!(error = %m, "ECS request failed");
                 EcsError::framework(StatusCode::INTERNAL_SERVER_ERROR, m)

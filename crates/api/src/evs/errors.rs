@@ -126,6 +126,11 @@ impl From<DomainError> for EvsError {
                 ),
             ),
             DomainError::Conflict(m) => EvsError::malformed(m),
+            DomainError::StorageFull(m) => EvsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "EVS.5413",
+                format!("Insufficient storage capacity. {m}"),
+            ),
             DomainError::Backend(_) | DomainError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
                 EvsError::new(

@@ -149,6 +149,8 @@ impl From<DomainError> for GlanceError {
                     action.policy()
                 )
             }
+            // Glance's StorageFull: 413 "Image storage media is full".
+            DomainError::StorageFull(m) => format!("Image storage media is full: {m}"),
             DomainError::Backend(_) | DomainError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 "The server has either erred or is incapable of performing the requested operation."

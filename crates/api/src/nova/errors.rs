@@ -103,6 +103,7 @@ impl From<DomainError> for NovaError {
                 format!("Policy doesn't allow {} to be performed.", action.policy()),
             ),
             DomainError::Forbidden(m) => NovaError::new(StatusCode::FORBIDDEN, m),
+            DomainError::StorageFull(m) => NovaError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
             DomainError::Unauthorized(m) => NovaError::new(StatusCode::UNAUTHORIZED, m),
             DomainError::Backend(m) | DomainError::Internal(m) => {
                 tracing::error!(error = %m, "compute request failed");

@@ -18,7 +18,9 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         | DomainError::InvalidState { .. }
         | DomainError::InvalidQos(_)
         | DomainError::InvalidCreate(_) => StatusCode::BAD_REQUEST,
-        DomainError::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        DomainError::QuotaExceeded { .. } | DomainError::StorageFull(_) => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         DomainError::Forbidden(_) | DomainError::NotAllowed { .. } => StatusCode::FORBIDDEN,
         DomainError::Conflict(_) => StatusCode::CONFLICT,
