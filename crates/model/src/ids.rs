@@ -226,6 +226,11 @@ id_type! {
     RoleId, new = new_hex_id
 }
 id_type! {
+    /// A user group (32 hex digits): Keystone's groups, Huawei IAM's user
+    /// groups.
+    UserGroupId, new = new_hex_id
+}
+id_type! {
     /// An access key (AK/SK): 20 uppercase letters and digits, made by the
     /// service. The key is its own id.
     AccessKeyId

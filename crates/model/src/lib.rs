@@ -9,6 +9,7 @@ mod backup;
 mod credential;
 mod error;
 mod group;
+mod iam;
 mod identity;
 mod ids;
 mod image;
@@ -24,7 +25,7 @@ mod transfer;
 mod type_encryption;
 mod volume;
 
-pub use action::{Access, Action};
+pub use action::{Access, Action, IamName};
 pub use backup::{backup_snapshot_device, Backup, BackupSource, BackupStatus};
 pub use credential::{Credential, CredentialStatus, ACCESS_KEY_LEN, SECRET_KEY_LEN};
 pub use error::{CreateRule, DomainError, DomainResult, QosRule};
@@ -32,11 +33,18 @@ pub use group::{
     Group, GroupSnapshot, GroupSnapshotStatus, GroupStatus, GroupType,
     CONSISTENT_GROUP_SNAPSHOT_SPEC,
 };
-pub use identity::{AuthContext, Domain, Project, Role, RoleAssignment, TokenInfo, User};
+pub use iam::{
+    glob, is_system_policy, system_policy, Condition, ConditionKey, ConditionOp, Decision, Effect,
+    Policy, RequestFacts, Statement, SystemPolicy, MAX_POLICY_CHARS, SYSTEM_POLICIES,
+};
+pub use identity::{
+    AuthContext, CustomPolicy, Domain, GrantScope, GroupGrant, Project, Role, RoleAssignment,
+    TokenInfo, User, UserGroup,
+};
 pub use ids::{
     is_uuid, new_hex_id, new_uuid, AccessKeyId, AttachmentId, BackupId, DomainId, GroupId,
     GroupSnapshotId, GroupTypeId, ImageId, JobId, MessageId, OrderId, ProjectId, QosSpecsId,
-    RoleId, ServerId, SnapshotId, TransferId, UserId, VolumeId, VolumeTypeId,
+    RoleId, ServerId, SnapshotId, TransferId, UserGroupId, UserId, VolumeId, VolumeTypeId,
 };
 pub use image::{
     image_disk_device, image_file_device, is_image_device, DiskFormat, Image, ImageMember,

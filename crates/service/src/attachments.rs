@@ -129,7 +129,7 @@ impl Platter {
             Some(a) if visible(ctx, &a.project_id) => a,
             _ => return Err(DomainError::not_found("Attachment", id)),
         };
-        let v = self.volume_get(ctx, &a.volume_id).await?;
+        let v = self.volume_find(ctx, &a.volume_id).await?;
         Ok((a, v))
     }
 
@@ -164,7 +164,7 @@ impl Platter {
         mode: AttachMode,
     ) -> DomainResult<Attachment> {
         self.authorize(ctx, Action::AttachmentCreate)?;
-        let v = self.volume_get(ctx, volume_id).await?;
+        let v = self.volume_find(ctx, volume_id).await?;
         let (status, export_name) = match &connector {
             Some(_) => (
                 AttachmentStatus::Attaching,
@@ -261,7 +261,7 @@ impl Platter {
     /// `os-unreserve`: drops reservations that never connected.
     pub async fn volume_unreserve(&self, ctx: &AuthContext, id: &VolumeId) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeUnreserve)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         self.store()
             .attachment_delete_where(&v.id, &|a| {
                 a.status == AttachmentStatus::Reserved && a.export_name.is_none()
@@ -279,7 +279,7 @@ impl Platter {
         connector: Value,
     ) -> DomainResult<ConnectionInfo> {
         self.authorize(ctx, Action::VolumeInitializeConnection)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         let host = connector_host(&connector);
         let mode = match connector.get("mode").and_then(Value::as_str) {
             Some("ro") => AttachMode::ReadOnly,
@@ -314,7 +314,7 @@ impl Platter {
                     .await?
             }
         };
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         self.connection_info(&a, &v).ok_or_else(|| {
             DomainError::Internal("attachment without an export after connecting".into())
         })
@@ -328,7 +328,7 @@ impl Platter {
         connector: &Value,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeTerminateConnection)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         let host = connector_host(connector);
         let targets: Vec<Attachment> = v
             .attachments
@@ -355,7 +355,7 @@ impl Platter {
         mode: AttachMode,
     ) -> DomainResult<Attachment> {
         self.authorize(ctx, Action::VolumeAttach)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         let pending = |a: &&Attachment| {
             matches!(
                 a.status,
@@ -396,7 +396,7 @@ impl Platter {
         attachment_id: Option<&AttachmentId>,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeDetach)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         let target = match attachment_id {
             Some(aid) => v
                 .attachments
@@ -458,8 +458,8 @@ impl Platter {
         error: bool,
     ) -> DomainResult<VolumeId> {
         self.authorize(ctx, Action::VolumeMigrateCompletion)?;
-        let old = self.volume_get(ctx, id).await?;
-        let new = self.volume_get(ctx, new_id).await?;
+        let old = self.volume_find(ctx, id).await?;
+        let new = self.volume_find(ctx, new_id).await?;
         let migrating = |v: &Volume| v.migration_status == Some(MigrationStatus::Migrating);
         if migrating(&old) {
             return Err(DomainError::volume_state(
@@ -500,7 +500,7 @@ impl Platter {
         begin: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeBeginDetaching)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         self.store().volume_detaching(&v.id, begin).await
     }
 
@@ -514,7 +514,7 @@ impl Platter {
         connector: Option<Value>,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeForceDetach)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         for a in &v.attachments {
             if attachment_id.as_ref().is_none_or(|aid| a.id == *aid) {
                 self.refuse_server_disk(a).await?;

@@ -178,7 +178,7 @@ impl Platter {
         req: BackupCreate,
     ) -> DomainResult<(Backup, JobId)> {
         self.authorize(ctx, Action::BackupCreate)?;
-        let v = self.volume_get(ctx, &req.volume_id).await?;
+        let v = self.volume_find(ctx, &req.volume_id).await?;
         if let Some(az) = &req.availability_zone {
             if !self.config().availability_zones.contains(az) {
                 return Err(DomainError::invalid(format!(
@@ -188,7 +188,7 @@ impl Platter {
         }
         let snapshot = match &req.snapshot_id {
             Some(sid) => {
-                let snap = self.snapshot_get(ctx, sid).await?;
+                let snap = self.snapshot_find(ctx, sid).await?;
                 if snap.volume_id != v.id {
                     return Err(DomainError::invalid(format!(
                         "Invalid volume: Snapshot {sid} is not a snapshot of volume {}.",
@@ -693,7 +693,7 @@ impl Platter {
                 job_id: out.job_id,
             });
         };
-        let v = self.volume_get(ctx, volume_id).await?;
+        let v = self.volume_find(ctx, volume_id).await?;
         let job = new_job(
             JobKind::BackupRestore,
             &v.project_id,

@@ -208,23 +208,39 @@ impl Platter {
                 "The access key's user has no role on project {project_id}."
             ))
         };
-        self.store()
+        let project = self
+            .store()
             .project_get(project_id)
             .await?
             .filter(|p| p.enabled)
             .ok_or_else(no_access)?;
+        let user = self
+            .store()
+            .user_get(&credential.user_id)
+            .await?
+            .ok_or_else(no_access)?;
+        if !self.has_access(&user, &project).await? {
+            return Err(no_access());
+        }
         let roles = self
             .store()
             .roles_of(&credential.user_id, project_id)
             .await?;
-        if roles.is_empty() {
-            return Err(no_access());
-        }
+        let enterprise_roles = self
+            .store()
+            .enterprise_roles_of(&credential.user_id)
+            .await?
+            .into_iter()
+            .map(|(ep, r)| (ep, r.name))
+            .collect();
         self.touch_credential(&credential).await;
         let ctx = AuthContext {
-            user_id: credential.user_id.clone(),
-            project_id: project_id.clone(),
-            roles: roles.into_iter().map(|r| r.name).collect(),
+            enterprise_roles,
+            ..AuthContext::new(
+                credential.user_id.clone(),
+                project_id.clone(),
+                roles.into_iter().map(|r| r.name).collect(),
+            )
         };
         Ok((credential.secret_key, ctx))
     }

@@ -219,7 +219,7 @@ impl Platter {
         let mut planned = Vec::with_capacity(targets.len());
         let mut prepaid = false;
         for (id, new_size) in targets {
-            let v = self.volume_get(ctx, id).await?;
+            let v = self.volume_find(ctx, id).await?;
             if !matches!(v.status, VolumeStatus::Available | VolumeStatus::InUse) {
                 return Err(DomainError::state(format!(
                     "volume status must be available or in-use when extending! Volume {id} is {}.",
@@ -282,7 +282,7 @@ impl Platter {
         tags: &Metadata,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeTagsCreate)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         self.store().volume_tags_set(id, tags, MAX_TAGS).await
     }
 
@@ -293,7 +293,7 @@ impl Platter {
         keys: &[String],
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeTagsDelete)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         self.store().volume_tags_delete(id, keys).await
     }
 
@@ -332,7 +332,7 @@ impl Platter {
     ) -> DomainResult<JobId> {
         if migrate {
             self.authorize(ctx, Action::VolumeRetype)?;
-            let v = self.volume_get(ctx, id).await?;
+            let v = self.volume_find(ctx, id).await?;
             let t = self.volume_type_usable(ctx, new_type).await?;
             if let Some(target) = self.pool_of_type(&t).filter(|p| *p != v.pool) {
                 refuse_encrypted(&t)?;
@@ -354,7 +354,7 @@ impl Platter {
         evs_matrix: bool,
     ) -> DomainResult<(JobId, Option<OrderId>)> {
         self.authorize(ctx, Action::VolumeRetype)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         self.refuse_frozen(&v).await?;
         let t = self.volume_type_usable(ctx, new_type).await?;
         refuse_encrypted(&t)?;
@@ -413,7 +413,7 @@ impl Platter {
         throughput: Option<i64>,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeModifyQos)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         if !matches!(v.volume_type_name.as_str(), "GPSSD2" | "ESSD2") {
             return Err(DomainError::InvalidQos(QosRule::NotModifiable {
                 volume_type: v.volume_type_name.clone(),
@@ -446,8 +446,8 @@ impl Platter {
         volume_id: &VolumeId,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::SnapshotRollback)?;
-        let s = self.snapshot_get(ctx, snapshot_id).await?;
-        let v = self.volume_get(ctx, volume_id).await?;
+        let s = self.snapshot_find(ctx, snapshot_id).await?;
+        let v = self.volume_find(ctx, volume_id).await?;
         self.refuse_frozen(&v).await?;
         let job = new_job(
             JobKind::VolumeRollback,
@@ -475,7 +475,7 @@ impl Platter {
         snapshot_id: &SnapshotId,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeRevert)?;
-        let s = self.snapshot_get(ctx, snapshot_id).await?;
+        let s = self.snapshot_find(ctx, snapshot_id).await?;
         if s.volume_id != *volume_id {
             return Err(DomainError::snapshot_state(format!(
                 "Snapshot {snapshot_id} is not a snapshot of volume {volume_id}."
@@ -512,7 +512,7 @@ impl Platter {
             if volumes.iter().any(|v| &v.id == id) || missing.contains(id) {
                 continue;
             }
-            match self.volume_get(ctx, id).await {
+            match self.volume_find(ctx, id).await {
                 Ok(v) => volumes.push(v),
                 Err(DomainError::NotFound { .. }) => missing.push(id.clone()),
                 Err(e) => return Err(e),

@@ -21,7 +21,7 @@ pub const READER_ROLE: &str = "reader";
 pub const DEFAULT_DOMAIN_ID: &str = "default";
 
 /// The id of the `Default` domain.
-fn default_domain() -> DomainId {
+pub(crate) fn default_domain() -> DomainId {
     DomainId::from(DEFAULT_DOMAIN_ID)
 }
 
@@ -158,7 +158,8 @@ impl Platter {
                 })
                 .await?;
         }
-        for role in [ADMIN_ROLE, MEMBER_ROLE, READER_ROLE] {
+        // Keystone's roles and IAM's system policies, each a role.
+        for role in platter_model::SYSTEM_POLICIES.iter().map(|p| p.name) {
             if store.role_find_by_name(role).await?.is_none() {
                 store
                     .role_insert(&Role {
@@ -169,6 +170,7 @@ impl Platter {
             }
         }
         self.ensure_volume_types().await?;
+        self.iam_changed().await?;
         if store
             .user_find_by_name(&default_domain(), "admin")
             .await?
@@ -292,12 +294,7 @@ impl Platter {
         let project = match &req.project {
             Some(scope) => {
                 let project = self.resolve_project(scope).await?;
-                if self
-                    .store()
-                    .roles_of(&user.id, &project.id)
-                    .await?
-                    .is_empty()
-                {
+                if !self.has_access(&user, &project).await? {
                     return Err(DomainError::Unauthorized(format!(
                         "User {} has no access to project {}",
                         user.id, project.id
@@ -346,12 +343,22 @@ impl Platter {
                     .await?
                     .ok_or_else(unauthorized)?;
                 let roles = store.roles_of(&user.id, pid).await?;
-                if roles.is_empty() {
+                if !self.has_access(&user, &project).await? {
                     return Err(unauthorized());
                 }
                 (Some(project), Some(domain), roles)
             }
             None => (None, None, Vec::new()),
+        };
+        let enterprise_roles = if project.is_some() {
+            store
+                .enterprise_roles_of(&user.id)
+                .await?
+                .into_iter()
+                .map(|(ep, r)| (ep, r.name))
+                .collect()
+        } else {
+            Vec::new()
         };
         Ok(TokenInfo {
             user,
@@ -359,6 +366,7 @@ impl Platter {
             project,
             project_domain,
             roles,
+            enterprise_roles,
             methods: row.methods,
             audit_id: row.audit_id,
             issued_at: row.issued_at,
@@ -640,6 +648,19 @@ impl Platter {
             project_id: project_id.clone(),
             role_id: role.id,
         })
+    }
+
+    /// Whether a user may act in a project: a role on it (directly,
+    /// through a group, inherited from its domain), or a grant on an
+    /// enterprise project of the project's domain (enterprise projects span
+    /// the domain's projects).
+    pub async fn has_access(&self, user: &User, project: &Project) -> DomainResult<bool> {
+        let store = self.store();
+        if !store.roles_of(&user.id, &project.id).await?.is_empty() {
+            return Ok(true);
+        }
+        Ok(user.domain_id == project.domain_id
+            && !store.enterprise_roles_of(&user.id).await?.is_empty())
     }
 
     pub async fn domain_get(&self, id: &DomainId) -> DomainResult<Domain> {

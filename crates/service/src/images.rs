@@ -215,9 +215,7 @@ impl ImageUpload {
         self.md5.update(chunk);
         self.sha512.update(chunk);
         self.size += chunk.len() as u64;
-        self.file
-            .write_all(chunk)
-            .map_err(upload_error)
+        self.file.write_all(chunk).map_err(upload_error)
     }
 }
 
@@ -456,7 +454,7 @@ impl Platter {
         if req.visibility == ImageVisibility::Public {
             self.authorize(ctx, Action::VolumeUploadPublicImage)?;
         }
-        let v = self.volume_get(ctx, volume_id).await?;
+        let v = self.volume_find(ctx, volume_id).await?;
         let properties = v
             .image_metadata
             .iter()
@@ -501,7 +499,7 @@ impl Platter {
             .await?;
         let job_id = job.id.clone();
         self.inner.jobs.submit(job);
-        let v = self.volume_get(ctx, volume_id).await?;
+        let v = self.volume_find(ctx, volume_id).await?;
         Ok((v, image, job_id))
     }
 
@@ -846,8 +844,7 @@ impl Platter {
         let stored = {
             let (path, id) = (path.clone(), id.clone());
             tokio::task::spawn_blocking(move || {
-                file.flush()
-                    .map_err(upload_error)?;
+                file.flush().map_err(upload_error)?;
                 drop(file);
                 let r = store_upload(&*backend, &id, format, &path);
                 if r.is_err() {

@@ -13,6 +13,7 @@ mod credentials;
 mod evs;
 mod groups;
 mod hosts;
+mod iam;
 mod identity;
 mod images;
 mod jobs;
@@ -36,7 +37,7 @@ use platter_model::{Action, AuthContext, DomainError, DomainResult, ProjectId, V
 use platter_store::Store;
 
 pub use attachments::{AttachmentListRequest, Connection, ConnectionInfo};
-pub use authz::{Authorizer, DenyList, RoleAuthorizer};
+pub use authz::{Authorizer, DenyList, IamAuthorizer};
 pub use backups::{BackupCreate, BackupRecord, BackupUpdate, RestoreStarted};
 pub use config::{FaultInjection, ServiceConfig};
 pub use credentials::{CredentialCaller, MAX_CREDENTIALS_PER_USER};
@@ -49,6 +50,7 @@ pub use groups::{
     GroupTypeFields,
 };
 pub use hosts::{HostService, HostUsage, ServiceChange, ServiceEntry};
+pub use iam::{valid_enterprise_project, GroupFields, PolicyFields};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;
 /// Field sets of identity administration requests.
@@ -137,7 +139,7 @@ impl Platter {
     pub fn with_pools(store: Store, pools: Arc<BackendRegistry>, config: ServiceConfig) -> Platter {
         let (queue, receiver) = jobs::JobQueue::new();
         let quota_defaults = std::sync::RwLock::new(config.quota_defaults.clone());
-        let roles: Arc<dyn Authorizer> = Arc::new(RoleAuthorizer);
+        let roles: Arc<dyn Authorizer> = Arc::new(IamAuthorizer::default());
         let authorizer: Arc<dyn Authorizer> = if config.faults.deny_actions.is_empty() {
             roles
         } else {

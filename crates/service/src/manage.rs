@@ -109,7 +109,7 @@ impl Platter {
     /// transaction: `available` or `error`, detached, no snapshots.
     pub async fn volume_unmanage(&self, ctx: &AuthContext, id: &VolumeId) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeUnmanage)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         if let Some(order) = v.order_id() {
             return Err(DomainError::volume_state(format!(
                 "Volume {id} is yearly/monthly (order {order}) and cannot be unmanaged."
@@ -123,7 +123,7 @@ impl Platter {
     /// Admin: the snapshot leaves Platter, its device stays.
     pub async fn snapshot_unmanage(&self, ctx: &AuthContext, id: &SnapshotId) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotUnmanage)?;
-        self.snapshot_get(ctx, id).await?;
+        self.snapshot_find(ctx, id).await?;
         self.store().snapshot_unmanage(id).await?;
         tracing::info!(snapshot = %id, "snapshot unmanaged; its device stays in the pool");
         Ok(())
@@ -288,7 +288,7 @@ impl Platter {
         req: SnapshotManage,
     ) -> DomainResult<(Snapshot, JobId)> {
         self.authorize(ctx, Action::SnapshotManage)?;
-        let v = self.volume_get(ctx, &req.volume_id).await?;
+        let v = self.volume_find(ctx, &req.volume_id).await?;
         let backend = self.backend_of(&v.pool)?;
         let devices = blocking(&backend, |b| b.list_snapshots()).await?;
         let device = find(devices, &req.device_id)

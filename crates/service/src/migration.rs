@@ -150,7 +150,7 @@ impl Platter {
         host: &str,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeMigrate)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         let target = self.pool_by_host(host)?.name.clone();
         self.start_migration(&v, target, None).await
     }

@@ -69,7 +69,7 @@ impl Platter {
         id: &VolumeId,
     ) -> DomainResult<Volume> {
         self.authorize(ctx, Action::VolumePromoteReplica)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         let v = self.store().volume_promote_replica(id).await?;
         tracing::info!(volume = %id, pool = %v.pool, "replica promoted");
         Ok(v)
@@ -84,7 +84,7 @@ impl Platter {
         id: &VolumeId,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeReenableReplica)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         let job = new_job(
             JobKind::VolumeReenableReplica,
             &v.project_id,

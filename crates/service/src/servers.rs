@@ -397,7 +397,7 @@ impl Platter {
         for d in &devices {
             let plan = match &d.source {
                 DiskSource::Volume(id) => {
-                    let v = self.volume_get(ctx, id).await.map_err(|_| {
+                    let v = self.volume_find(ctx, id).await.map_err(|_| {
                         DomainError::invalid(format!(
                             "Block Device Mapping is Invalid: failed to get volume {id}."
                         ))
@@ -737,7 +737,7 @@ impl Platter {
             DomainError::server_state(format!("Instance {id} has no root volume"))
         })?;
         let img = self.image_for_volume(ctx, &image).await?;
-        let volume = self.volume_get(ctx, &root.volume_id).await?;
+        let volume = self.volume_find(ctx, &root.volume_id).await?;
         if img.min_volume_gib() > volume.size {
             return Err(DomainError::invalid(format!(
                 "Image {image} needs {} GiB; the root volume has {}.",
@@ -957,7 +957,7 @@ impl Platter {
     ) -> DomainResult<(ServerDisk, JobId)> {
         self.authorize(ctx, act)?;
         let s = self.server_visible(ctx, id).await?;
-        let v = self.volume_get(ctx, volume_id).await?;
+        let v = self.volume_find(ctx, volume_id).await?;
         if s.locked && !ctx.is_admin() {
             return Err(DomainError::Conflict(format!("Instance {id} is locked")));
         }

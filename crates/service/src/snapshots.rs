@@ -72,6 +72,10 @@ fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery 
         ids: req.ids,
         availability_zone: req.availability_zone,
         enterprise_project_id: req.enterprise_project_id,
+        enterprise_projects: ctx
+            .enterprise_scope
+            .as_ref()
+            .map(|s| s.iter().cloned().collect()),
         tags: req.tags,
         group_snapshot_id: req.group_snapshot_id,
         page: req.page,
@@ -81,8 +85,23 @@ fn snapshot_query(ctx: &AuthContext, req: SnapshotListRequest) -> SnapshotQuery 
 impl Platter {
     pub async fn snapshot_get(&self, ctx: &AuthContext, id: &SnapshotId) -> DomainResult<Snapshot> {
         self.authorize(ctx, Action::SnapshotGet)?;
+        self.snapshot_find(ctx, id).await
+    }
+
+    /// The snapshot an operation acts on, if the caller may see it (see
+    /// `volume_find`).
+    pub(crate) async fn snapshot_find(
+        &self,
+        ctx: &AuthContext,
+        id: &SnapshotId,
+    ) -> DomainResult<Snapshot> {
         match self.store().snapshot_get(id).await? {
-            Some(s) if visible(ctx, &s.project_id) => Ok(s),
+            Some(s)
+                if visible(ctx, &s.project_id)
+                    && ctx.in_enterprise_scope(&s.enterprise_project_id) =>
+            {
+                Ok(s)
+            }
             _ => Err(DomainError::not_found("Snapshot", id)),
         }
     }
@@ -131,7 +150,7 @@ impl Platter {
         req: SnapshotCreate,
     ) -> DomainResult<(Snapshot, JobId)> {
         self.authorize(ctx, Action::SnapshotCreate)?;
-        let volume = self.volume_get(ctx, &req.volume_id).await?;
+        let volume = self.volume_find(ctx, &req.volume_id).await?;
         self.refuse_frozen(&volume).await?;
         let id = SnapshotId::new();
         let job = new_job(
@@ -172,7 +191,7 @@ impl Platter {
         description: Option<Option<String>>,
     ) -> DomainResult<Snapshot> {
         self.authorize(ctx, Action::SnapshotUpdate)?;
-        self.snapshot_get(ctx, id).await?;
+        self.snapshot_find(ctx, id).await?;
         self.store().snapshot_update(id, name, description).await
     }
 
@@ -184,7 +203,7 @@ impl Platter {
         on: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotUpdate)?;
-        self.snapshot_get(ctx, id).await?;
+        self.snapshot_find(ctx, id).await?;
         self.store().snapshot_set_instant_access(id, on).await
     }
 
@@ -196,7 +215,7 @@ impl Platter {
         replace: bool,
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::SnapshotMetadataUpdate)?;
-        self.snapshot_get(ctx, id).await?;
+        self.snapshot_find(ctx, id).await?;
         self.store()
             .snapshot_metadata_set(id, metadata, replace)
             .await
@@ -209,7 +228,7 @@ impl Platter {
         key: &str,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotMetadataDelete)?;
-        self.snapshot_get(ctx, id).await?;
+        self.snapshot_find(ctx, id).await?;
         self.store().snapshot_metadata_delete(id, key).await
     }
 
@@ -240,7 +259,7 @@ impl Platter {
         progress: Option<&str>,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotUpdateStatus)?;
-        self.snapshot_get(ctx, id).await?;
+        self.snapshot_find(ctx, id).await?;
         self.store()
             .snapshot_report_status(id, status, progress)
             .await
@@ -252,7 +271,7 @@ impl Platter {
         id: &SnapshotId,
         force: bool,
     ) -> DomainResult<JobId> {
-        let s = self.snapshot_get(ctx, id).await?;
+        let s = self.snapshot_find(ctx, id).await?;
         if let Some(v) = self.store().volume_get(&s.volume_id).await? {
             self.refuse_frozen(&v).await?;
         }
@@ -277,7 +296,7 @@ impl Platter {
         status: SnapshotStatus,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::SnapshotResetStatus)?;
-        self.snapshot_get(ctx, id).await?;
+        self.snapshot_find(ctx, id).await?;
         self.store().snapshot_set_status(id, status).await
     }
 }

@@ -56,7 +56,7 @@ impl Platter {
         req: TransferCreate,
     ) -> DomainResult<CreatedTransfer> {
         self.authorize(ctx, Action::TransferCreate)?;
-        let v = self.volume_get(ctx, &req.volume_id).await?;
+        let v = self.volume_find(ctx, &req.volume_id).await?;
         if let Some(group) = &v.group_id {
             return Err(DomainError::volume_state(format!(
                 "Volume {} belongs to group {group}; remove it from the group to transfer it.",

@@ -287,6 +287,10 @@ fn volume_query(ctx: &AuthContext, req: VolumeListRequest) -> VolumeQuery {
         multiattach: req.multiattach,
         volume_type_id: req.volume_type_id,
         enterprise_project_id: req.enterprise_project_id,
+        enterprise_projects: ctx
+            .enterprise_scope
+            .as_ref()
+            .map(|s| s.iter().cloned().collect()),
         server_id: req.server_id,
         name_contains: req.name_contains,
         tags: req.tags,
@@ -513,8 +517,26 @@ impl Platter {
     /// A volume the caller may see, or not found.
     pub async fn volume_get(&self, ctx: &AuthContext, id: &VolumeId) -> DomainResult<Volume> {
         self.authorize(ctx, Action::VolumeGet)?;
+        self.volume_find(ctx, id).await
+    }
+
+    /// The volume an operation acts on, if the caller may see it (its
+    /// project's, or any for admins; within its enterprise projects when
+    /// it is limited to some). The operation has authorized its own
+    /// action: finding needs no other (an IAM user holding exactly a
+    /// route's actions may call it).
+    pub(crate) async fn volume_find(
+        &self,
+        ctx: &AuthContext,
+        id: &VolumeId,
+    ) -> DomainResult<Volume> {
         match self.store().volume_get(id).await? {
-            Some(v) if visible(ctx, &v.project_id) => Ok(v),
+            Some(v)
+                if visible(ctx, &v.project_id)
+                    && ctx.in_enterprise_scope(&v.enterprise_project_id) =>
+            {
+                Ok(v)
+            }
             _ => Err(DomainError::not_found("Volume", id)),
         }
     }
@@ -607,6 +629,16 @@ impl Platter {
         rules: CreateRules,
     ) -> DomainResult<CreatePlan> {
         self.authorize(ctx, Action::VolumeCreate)?;
+        // A caller allowed on enterprise projects only creates in them.
+        let ep = req
+            .enterprise_project_id
+            .as_deref()
+            .unwrap_or(DEFAULT_ENTERPRISE_PROJECT);
+        if !ctx.in_enterprise_scope(ep) {
+            return Err(DomainError::NotAllowed {
+                action: Action::VolumeCreate,
+            });
+        }
         let sources = [
             req.snapshot_id.is_some(),
             req.source_volid.is_some(),
@@ -630,7 +662,7 @@ impl Platter {
         let mut source_size = None;
         let mut source_volume: Option<Volume> = None;
         if let Some(snap_id) = &req.snapshot_id {
-            let snap = self.snapshot_get(ctx, snap_id).await?;
+            let snap = self.snapshot_find(ctx, snap_id).await?;
             if !matches!(
                 snap.status,
                 SnapshotStatus::Available | SnapshotStatus::BackingUp
@@ -644,7 +676,7 @@ impl Platter {
             source_volume = self.store().volume_get(&snap.volume_id).await?;
             source = VolumeSource::Snapshot(snap.id);
         } else if let Some(src_id) = &req.source_volid {
-            let src = self.volume_get(ctx, src_id).await?;
+            let src = self.volume_find(ctx, src_id).await?;
             source_size = Some(src.size);
             source = VolumeSource::Volume(src.id.clone());
             source_volume = Some(src);
@@ -760,7 +792,7 @@ impl Platter {
         update: VolumeUpdate,
     ) -> DomainResult<Volume> {
         self.authorize(ctx, Action::VolumeUpdate)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         if let Some(m) = &update.metadata {
             refuse_order_id(m)?;
         }
@@ -775,7 +807,7 @@ impl Platter {
         replace: bool,
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::VolumeMetadataUpdate)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         refuse_order_id(metadata)?;
         self.store()
             .volume_metadata_set(id, metadata, replace)
@@ -789,7 +821,7 @@ impl Platter {
         key: &str,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeMetadataDelete)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         if key == ORDER_ID_KEY {
             return Err(order_id_reserved());
         }
@@ -805,7 +837,7 @@ impl Platter {
         cascade: bool,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeDelete)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         self.refuse_frozen(&v).await?;
         if let Some(order) = v.order_id() {
             return Err(DomainError::volume_state(format!(
@@ -869,7 +901,7 @@ impl Platter {
         online: bool,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::VolumeExtend)?;
-        let v = self.volume_get(ctx, id).await?;
+        let v = self.volume_find(ctx, id).await?;
         self.refuse_frozen(&v).await?;
         let (job, from) = self.plan_extend(&v, new_size, online)?;
         self.store()
@@ -923,7 +955,7 @@ impl Platter {
         id: &VolumeId,
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::VolumeImageMetadataGet)?;
-        Ok(self.volume_get(ctx, id).await?.image_metadata)
+        Ok(self.volume_find(ctx, id).await?.image_metadata)
     }
 
     /// Sets image metadata keys (`os-set_image_metadata`); returns all of
@@ -935,7 +967,7 @@ impl Platter {
         metadata: &Metadata,
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::VolumeImageMetadataSet)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         self.store().volume_image_metadata_set(id, metadata).await
     }
 
@@ -947,7 +979,7 @@ impl Platter {
         key: &str,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeImageMetadataRemove)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         self.store().volume_image_metadata_delete(id, key).await
     }
 
@@ -959,7 +991,7 @@ impl Platter {
         status: VolumeStatus,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeResetStatus)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         self.store().volume_set_status(id, status).await
     }
 
@@ -970,7 +1002,7 @@ impl Platter {
         bootable: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeSetBootable)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         self.store()
             .volume_update(
                 id,
@@ -990,7 +1022,7 @@ impl Platter {
         readonly: bool,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::VolumeSetReadonly)?;
-        self.volume_get(ctx, id).await?;
+        self.volume_find(ctx, id).await?;
         self.store()
             .volume_update(
                 id,

@@ -53,6 +53,7 @@ pub type CinderResult = Result<Response, CinderError>;
 const FAMILY: GateFamily = GateFamily {
     context: |req| req.extensions().get::<Caller>().map(|c| c.ctx.clone()),
     refuse: |e| CinderError::from(e).into_response(),
+    narrow: crate::toolkit::routes::no_narrowing,
 };
 
 /// The routes under `/v3/{project_id}` and `/v2/{project_id}`, each with

@@ -43,6 +43,11 @@ pub struct Caller {
 const FAMILY: GateFamily = GateFamily {
     context: |req| req.extensions().get::<Caller>().map(|c| c.ctx.clone()),
     refuse: |e| EvsError::from(e).into_response(),
+    narrow: |req, scope| {
+        if let Some(c) = req.extensions_mut().get_mut::<Caller>() {
+            c.ctx.enterprise_scope = Some(scope);
+        }
+    },
 };
 
 /// EVS's own paths, each with the actions it needs (IAM actions of seed
@@ -53,13 +58,13 @@ fn api_routes(state: &ApiState) -> Routes {
     const ROLLBACK: Gate = Gate::All(&[SnapshotRollback, SnapshotGet, VolumeGet]);
     Routes::new(state.clone(), FAMILY)
         // Volumes.
-        .add(
+        .add_ep(
             M::POST,
             "/v2.1/{project_id}/cloudvolumes",
             Gate::All(&[VolumeCreate]),
             post(volumes::create_v21),
         )
-        .add(
+        .add_ep(
             M::POST,
             "/v2/{project_id}/cloudvolumes",
             Gate::All(&[VolumeCreate]),
@@ -71,13 +76,13 @@ fn api_routes(state: &ApiState) -> Routes {
             Gate::All(&[VolumeList]),
             get(volumes::list_summary),
         )
-        .add(
+        .add_ep(
             M::POST,
             "/v3/{project_id}/cloudvolumes",
             Gate::All(&[VolumeCreate]),
             post(volumes::create_v3),
         )
-        .add(
+        .add_ep(
             M::GET,
             "/v2/{project_id}/cloudvolumes/detail",
             Gate::All(&[VolumeList]),
@@ -101,13 +106,13 @@ fn api_routes(state: &ApiState) -> Routes {
             Gate::All(&[VolumeGet]),
             get(volumes::show),
         )
-        .add(
+        .add_ep(
             M::PUT,
             "/v2/{project_id}/cloudvolumes/{volume_id}",
             Gate::All(&[VolumeUpdate]),
             put(volumes::update),
         )
-        .add(
+        .add_ep(
             M::DELETE,
             "/v2/{project_id}/cloudvolumes/{volume_id}",
             Gate::All(&[VolumeDelete]),
@@ -125,13 +130,13 @@ fn api_routes(state: &ApiState) -> Routes {
             Gate::All(&[VolumeGet]),
             get(volumes::show_vendor),
         )
-        .add(
+        .add_ep(
             M::POST,
             "/v2.1/{project_id}/cloudvolumes/{volume_id}/action",
             Gate::All(&[VolumeExtend]),
             post(volumes::extend_v21),
         )
-        .add(
+        .add_ep(
             M::POST,
             "/v2/{project_id}/cloudvolumes/{volume_id}/action",
             Gate::All(&[VolumeExtend]),
@@ -149,7 +154,7 @@ fn api_routes(state: &ApiState) -> Routes {
             Gate::All(&[VolumeExtend]),
             post(volumes::batch_extend),
         )
-        .add(
+        .add_ep(
             M::POST,
             "/v2/{project_id}/volumes/{volume_id}/retype",
             Gate::All(&[VolumeRetype]),
@@ -187,40 +192,40 @@ fn api_routes(state: &ApiState) -> Routes {
             post(tags::filter),
         )
         // Snapshots.
-        .add(
+        .add_ep(
             M::POST,
             "/v2/{project_id}/cloudsnapshots",
             Gate::All(&[SnapshotCreate]),
             post(snapshots::create),
         )
-        .add(
+        .add_ep(
             M::GET,
             "/v2/{project_id}/cloudsnapshots/detail",
             Gate::All(&[SnapshotList]),
             get(snapshots::list_detail),
         )
-        .add(
+        .add_ep(
             M::GET,
             "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
             Gate::All(&[SnapshotGet]),
             get(snapshots::show),
         )
-        .add(
+        .add_ep(
             M::PUT,
             "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
             Gate::All(&[SnapshotUpdate]),
             put(snapshots::update),
         )
-        .add(
+        .add_ep(
             M::DELETE,
             "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
             Gate::All(&[SnapshotDelete]),
             delete(snapshots::delete),
         )
-        .add(
+        .add_ep(
             M::POST,
             "/v2/{project_id}/cloudsnapshots/{snapshot_id}/rollback",
-            ROLLBACK,
+            Gate::All(&[SnapshotRollback]),
             post(snapshots::rollback),
         )
         .add(

@@ -35,6 +35,7 @@ pub type GlanceResult = Result<Response, GlanceError>;
 const FAMILY: GateFamily = GateFamily {
     context: |req| req.extensions().get::<Caller>().map(|c| c.ctx.clone()),
     refuse: |e| GlanceError::from(e).into_response(),
+    narrow: crate::toolkit::routes::no_narrowing,
 };
 
 /// The versions Platter answers to: Glance's v2.0 to v2.16 (the image

@@ -7,6 +7,7 @@
 mod admin;
 mod credentials;
 mod errors;
+mod iam;
 mod tokens;
 mod views;
 
@@ -32,6 +33,7 @@ use crate::{ApiState, MAX_BODY_BYTES};
 const FAMILY: GateFamily = GateFamily {
     context: |_| None,
     refuse: |e| KeystoneError::from(e).into_response(),
+    narrow: crate::toolkit::routes::no_narrowing,
 };
 
 /// The Keystone router and its action table.
@@ -264,6 +266,216 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
             Gate::All(&[CredentialDelete]),
             delete(credentials::delete),
         )
+        .add(
+            M::GET,
+            "/v3/groups",
+            Gate::All(&[UserGroupList]),
+            get(iam::group_list),
+        )
+        .add(
+            M::POST,
+            "/v3/groups",
+            Gate::All(&[UserGroupCreate]),
+            post(iam::group_create),
+        )
+        .add(
+            M::GET,
+            "/v3/groups/{group_id}",
+            Gate::All(&[UserGroupGet]),
+            get(iam::group_show),
+        )
+        .add(
+            M::PATCH,
+            "/v3/groups/{group_id}",
+            Gate::All(&[UserGroupUpdate]),
+            patch(iam::group_update),
+        )
+        .add(
+            M::DELETE,
+            "/v3/groups/{group_id}",
+            Gate::All(&[UserGroupDelete]),
+            delete(iam::group_delete),
+        )
+        .add(
+            M::GET,
+            "/v3/groups/{group_id}/users",
+            Gate::All(&[UserGroupMemberList]),
+            get(iam::group_users),
+        )
+        .add(
+            M::PUT,
+            "/v3/groups/{group_id}/users/{user_id}",
+            Gate::All(&[UserGroupMemberAdd]),
+            put(iam::member_add),
+        )
+        .add(
+            M::HEAD,
+            "/v3/groups/{group_id}/users/{user_id}",
+            Gate::All(&[UserGroupMemberCheck]),
+            head(iam::member_check),
+        )
+        .add(
+            M::DELETE,
+            "/v3/groups/{group_id}/users/{user_id}",
+            Gate::All(&[UserGroupMemberRemove]),
+            delete(iam::member_remove),
+        )
+        .add(
+            M::GET,
+            "/v3/users/{user_id}/groups",
+            Gate::All(&[UserGroupsOfUser]),
+            get(iam::user_groups),
+        )
+        .add(
+            M::GET,
+            "/v3/projects/{project_id}/groups/{group_id}/roles",
+            Gate::All(&[RoleGrantList]),
+            get(iam::project_roles),
+        )
+        .add(
+            M::PUT,
+            "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleGrant]),
+            put(iam::project_grant),
+        )
+        .add(
+            M::HEAD,
+            "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleCheck]),
+            head(iam::project_check),
+        )
+        .add(
+            M::DELETE,
+            "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleRevoke]),
+            delete(iam::project_revoke),
+        )
+        .add(
+            M::GET,
+            "/v3/domains/{domain_id}/groups/{group_id}/roles",
+            Gate::All(&[RoleGrantList]),
+            get(iam::domain_roles),
+        )
+        .add(
+            M::PUT,
+            "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleGrant]),
+            put(iam::domain_grant),
+        )
+        .add(
+            M::HEAD,
+            "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleCheck]),
+            head(iam::domain_check),
+        )
+        .add(
+            M::DELETE,
+            "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleRevoke]),
+            delete(iam::domain_revoke),
+        )
+        .add(
+            M::GET,
+            "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups/{group_id}/roles",
+            Gate::All(&[RoleGrantList]),
+            get(iam::ep_roles),
+        )
+        .add(
+            M::PUT,
+            "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleGrant]),
+            put(iam::ep_grant),
+        )
+        .add(
+            M::HEAD,
+            "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleCheck]),
+            head(iam::ep_check),
+        )
+        .add(
+            M::DELETE,
+            "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups/{group_id}/roles/{role_id}",
+            Gate::All(&[RoleRevoke]),
+            delete(iam::ep_revoke),
+        )
+        .add(
+            M::GET,
+            "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects",
+            Gate::All(&[RoleGrantList]),
+            get(iam::inherited_roles),
+        )
+        .add(
+            M::PUT,
+            "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+            Gate::All(&[RoleGrant]),
+            put(iam::inherited_grant),
+        )
+        .add(
+            M::HEAD,
+            "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+            Gate::All(&[RoleCheck]),
+            head(iam::inherited_check),
+        )
+        .add(
+            M::DELETE,
+            "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+            Gate::All(&[RoleRevoke]),
+            delete(iam::inherited_revoke),
+        )
+        .add(
+            M::GET,
+            "/v3.0/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects",
+            Gate::All(&[RoleGrantList]),
+            get(iam::inherited_roles),
+        )
+        .add(
+            M::PUT,
+            "/v3.0/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+            Gate::All(&[RoleGrant]),
+            put(iam::inherited_grant),
+        )
+        .add(
+            M::HEAD,
+            "/v3.0/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+            Gate::All(&[RoleCheck]),
+            head(iam::inherited_check),
+        )
+        .add(
+            M::DELETE,
+            "/v3.0/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+            Gate::All(&[RoleRevoke]),
+            delete(iam::inherited_revoke),
+        )
+        .add(
+            M::GET,
+            "/v3.0/OS-ROLE/roles",
+            Gate::All(&[PolicyList]),
+            get(iam::policy_list),
+        )
+        .add(
+            M::POST,
+            "/v3.0/OS-ROLE/roles",
+            Gate::All(&[PolicyCreate]),
+            post(iam::policy_create),
+        )
+        .add(
+            M::GET,
+            "/v3.0/OS-ROLE/roles/{role_id}",
+            Gate::All(&[PolicyGet]),
+            get(iam::policy_show),
+        )
+        .add(
+            M::PATCH,
+            "/v3.0/OS-ROLE/roles/{role_id}",
+            Gate::All(&[PolicyUpdate]),
+            patch(iam::policy_update),
+        )
+        .add(
+            M::DELETE,
+            "/v3.0/OS-ROLE/roles/{role_id}",
+            Gate::All(&[PolicyDelete]),
+            delete(iam::policy_delete),
+        )
         .finish();
     let router = router
         .fallback(not_found)
@@ -326,10 +538,12 @@ pub(crate) async fn caller(
         .validate_token(token)
         .await
         .map_err(|e| unauthorized(state, e.into()))?;
-    let ctx = info.auth_context().unwrap_or_else(|| AuthContext {
-        user_id: info.user.id.clone(),
-        project_id: ProjectId::from(String::new()),
-        roles: Vec::new(),
+    let ctx = info.auth_context().unwrap_or_else(|| {
+        AuthContext::new(
+            info.user.id.clone(),
+            ProjectId::from(String::new()),
+            Vec::new(),
+        )
     });
     state
         .platter

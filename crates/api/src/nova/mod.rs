@@ -54,6 +54,7 @@ pub struct Caller {
 const FAMILY: GateFamily = GateFamily {
     context: |req| req.extensions().get::<Caller>().map(|c| c.ctx.clone()),
     refuse: |e| NovaError::from(e).into_response(),
+    narrow: crate::toolkit::routes::no_narrowing,
 };
 
 fn api_routes(state: &ApiState) -> Routes {

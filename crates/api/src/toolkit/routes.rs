@@ -6,6 +6,9 @@
 //! are the family's action table, which `tests/routes.rs` checks against
 //! the documented endpoints and IAM actions.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::{from_fn_with_state, Next};
@@ -41,6 +44,10 @@ pub struct RouteEntry {
     pub method: Method,
     pub path: String,
     pub gate: Gate,
+    /// Whether a grant on an enterprise project authorizes the route (on
+    /// that project's resources): the documents' "enterprise project"
+    /// scope column.
+    pub enterprise: bool,
 }
 
 /// How a family's gate finds its caller and words a refusal.
@@ -50,6 +57,9 @@ pub struct GateFamily {
     pub context: fn(&Request) -> Option<AuthContext>,
     /// A refusal in the family's error format.
     pub refuse: fn(DomainError) -> Response,
+    /// Limits the recorded caller to resources of these enterprise
+    /// projects (families with enterprise-project routes).
+    pub narrow: fn(&mut Request, Arc<BTreeSet<String>>),
 }
 
 #[derive(Clone)]
@@ -57,16 +67,30 @@ struct GateState {
     api: ApiState,
     family: GateFamily,
     actions: &'static [Action],
+    enterprise: bool,
 }
 
-async fn check_gate(State(g): State<GateState>, req: Request, next: Next) -> Response {
+async fn check_gate(State(g): State<GateState>, mut req: Request, next: Next) -> Response {
     if let Some(ctx) = (g.family.context)(&req) {
-        if let Err(e) = g.api.platter.authorize_all(&ctx, g.actions) {
-            return (g.family.refuse)(e);
+        let path = req.uri().path().to_string();
+        match g
+            .api
+            .platter
+            .authorize_route(&ctx, g.actions, g.enterprise, &path)
+        {
+            Ok(None) => {}
+            // Allowed by enterprise-project grants only: the handler acts
+            // on those projects' resources only.
+            Ok(Some(scope)) => (g.family.narrow)(&mut req, scope),
+            Err(e) => return (g.family.refuse)(e),
         }
     }
     next.run(req).await
 }
+
+/// For families without enterprise-project routes (the gate never narrows
+/// them).
+pub fn no_narrowing(_: &mut Request, _: Arc<BTreeSet<String>>) {}
 
 /// A family's router under construction, with its action table.
 pub struct Routes {
@@ -89,10 +113,33 @@ impl Routes {
     /// Serves `method path` with `handler` (a one-method router such as
     /// `get(show)`), behind `gate`.
     pub fn add(
+        self,
+        method: Method,
+        path: &str,
+        gate: Gate,
+        handler: MethodRouter<ApiState>,
+    ) -> Routes {
+        self.route(method, path, gate, false, handler)
+    }
+
+    /// [`Routes::add`] for a route that enterprise-project grants also
+    /// authorize (on resources of those projects).
+    pub fn add_ep(
+        self,
+        method: Method,
+        path: &str,
+        gate: Gate,
+        handler: MethodRouter<ApiState>,
+    ) -> Routes {
+        self.route(method, path, gate, true, handler)
+    }
+
+    fn route(
         mut self,
         method: Method,
         path: &str,
         gate: Gate,
+        enterprise: bool,
         handler: MethodRouter<ApiState>,
     ) -> Routes {
         let checked: &'static [Action] = match gate {
@@ -107,6 +154,7 @@ impl Routes {
                     api: self.state.clone(),
                     family: self.family,
                     actions: checked,
+                    enterprise,
                 },
                 check_gate,
             ))
@@ -116,6 +164,7 @@ impl Routes {
             method,
             path: path.to_string(),
             gate,
+            enterprise,
         });
         self
     }
@@ -140,6 +189,7 @@ pub fn nested(prefixes: &[&str], entries: &[RouteEntry]) -> Vec<RouteEntry> {
                 method: e.method.clone(),
                 path: format!("{p}{}", if e.path == "/" { "" } else { &e.path }),
                 gate: e.gate,
+                enterprise: e.enterprise,
             })
         })
         .collect()

@@ -58,6 +58,7 @@ mod attachments;
 mod backups;
 mod credentials;
 mod groups;
+mod iam;
 mod identity;
 mod images;
 mod jobs;
@@ -78,6 +79,7 @@ pub use attachments::*;
 pub use backups::*;
 pub use credentials::*;
 pub use groups::*;
+pub use iam::*;
 pub use identity::*;
 pub use images::*;
 pub use jobs::*;
@@ -112,6 +114,7 @@ pub trait Repos:
     + AttachmentRepo
     + JobRepo
     + IdentityRepo
+    + IamRepo
     + CredentialRepo
     + QuotaRepo
     + OrderRepo
@@ -136,6 +139,7 @@ impl<T> Repos for T where
         + AttachmentRepo
         + JobRepo
         + IdentityRepo
+        + IamRepo
         + CredentialRepo
         + QuotaRepo
         + OrderRepo

@@ -35,6 +35,9 @@ pub struct SnapshotQuery {
     /// Snapshots of volumes in this availability zone.
     pub availability_zone: Option<String>,
     pub enterprise_project_id: Option<String>,
+    /// Only these enterprise projects (a caller whose grants are on
+    /// enterprise projects only); `None`: no such limit.
+    pub enterprise_projects: Option<Vec<String>>,
     /// Tag filter: every key, with one of its values (any if empty).
     pub tags: Vec<(String, Vec<String>)>,
     /// Members of this group snapshot.

@@ -58,6 +58,9 @@ pub struct VolumeQuery {
     pub volume_type_id: Option<VolumeTypeId>,
     /// `None`: every enterprise project.
     pub enterprise_project_id: Option<String>,
+    /// Only these enterprise projects (a caller whose grants are on
+    /// enterprise projects only); `None`: no such limit.
+    pub enterprise_projects: Option<Vec<String>>,
     /// Volumes attached to this server.
     pub server_id: Option<String>,
     /// Names containing this text.

@@ -30,7 +30,7 @@ fn project_from_row(r: &SqliteRow) -> Project {
     }
 }
 
-fn user_from_row(r: &SqliteRow) -> User {
+pub(super) fn user_from_row(r: &SqliteRow) -> User {
     User {
         id: r.id("id"),
         name: r.get("name"),
@@ -42,7 +42,7 @@ fn user_from_row(r: &SqliteRow) -> User {
     }
 }
 
-fn role_from_row(r: &SqliteRow) -> Role {
+pub(super) fn role_from_row(r: &SqliteRow) -> Role {
     Role {
         id: r.id("id"),
         name: r.get("name"),
@@ -155,8 +155,15 @@ impl IdentityRepo for SqliteStore {
     /// Projects on which the user holds any role.
     async fn project_list_for_user(&self, user_id: &UserId) -> DomainResult<Vec<Project>> {
         let rows = sqlx::query(
-            "SELECT DISTINCT p.* FROM projects p JOIN role_assignments a ON a.project_id = p.id \
-             WHERE a.user_id = ? ORDER BY p.name",
+            "SELECT p.* FROM projects p WHERE p.id IN ( \
+               SELECT project_id FROM role_assignments WHERE user_id = ?1 \
+               UNION SELECT g.target FROM group_grants g \
+                 JOIN group_members m ON m.group_id = g.group_id \
+                 WHERE m.user_id = ?1 AND g.scope = 'project') \
+             OR p.domain_id IN (SELECT g.target FROM group_grants g \
+                 JOIN group_members m ON m.group_id = g.group_id \
+                 WHERE m.user_id = ?1 AND g.scope = 'inherited') \
+             ORDER BY p.name",
         )
         .bind(user_id.as_str())
         .fetch_all(&self.read)
@@ -426,8 +433,14 @@ impl IdentityRepo for SqliteStore {
     /// The roles a user holds on a project.
     async fn roles_of(&self, user_id: &UserId, project_id: &ProjectId) -> DomainResult<Vec<Role>> {
         let rows = sqlx::query(
-            "SELECT r.* FROM roles r JOIN role_assignments a ON a.role_id = r.id \
-             WHERE a.user_id = ? AND a.project_id = ? ORDER BY r.name",
+            "SELECT r.* FROM roles r WHERE r.id IN ( \
+               SELECT role_id FROM role_assignments WHERE user_id = ?1 AND project_id = ?2 \
+               UNION SELECT g.role_id FROM group_grants g \
+                 JOIN group_members m ON m.group_id = g.group_id \
+                 WHERE m.user_id = ?1 AND ((g.scope = 'project' AND g.target = ?2) \
+                   OR (g.scope = 'inherited' \
+                       AND g.target = (SELECT domain_id FROM projects WHERE id = ?2)))) \
+             ORDER BY r.name",
         )
         .bind(user_id.as_str())
         .bind(project_id.as_str())

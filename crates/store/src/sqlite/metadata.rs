@@ -187,14 +187,23 @@ pub(crate) fn push_id_filter<I: AsRef<str>>(
     alias: &str,
     ids: &[I],
 ) {
-    if ids.is_empty() {
+    push_in(qb, &format!("{alias}.id"), ids)
+}
+
+/// ` AND <column> IN (...)`, nothing matching when `values` is empty.
+pub(crate) fn push_in<I: AsRef<str>>(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    column: &str,
+    values: &[I],
+) {
+    if values.is_empty() {
         qb.push(" AND 0");
         return;
     }
-    qb.push(format!(" AND {alias}.id IN ("));
+    qb.push(format!(" AND {column} IN ("));
     let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.as_ref().to_string());
+    for v in values {
+        sep.push_bind(v.as_ref().to_string());
     }
     qb.push(")");
 }

@@ -59,6 +59,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &SnapshotQuery) {
         qb.push(" AND s.enterprise_project_id = ")
             .push_bind(ep.clone());
     }
+    if let Some(eps) = &q.enterprise_projects {
+        super::metadata::push_in(qb, "s.enterprise_project_id", eps);
+    }
     if let Some(az) = &q.availability_zone {
         qb.push(" AND EXISTS (SELECT 1 FROM volumes vz WHERE vz.id = s.volume_id AND vz.availability_zone = ")
             .push_bind(az.clone())

@@ -68,6 +68,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &VolumeQuery) {
         qb.push(" AND v.enterprise_project_id = ")
             .push_bind(ep.clone());
     }
+    if let Some(eps) = &q.enterprise_projects {
+        super::metadata::push_in(qb, "v.enterprise_project_id", eps);
+    }
     if let Some(ids) = &q.ids {
         metadata::push_id_filter(qb, "v", ids);
     }
