@@ -127,6 +127,11 @@ def test_a_group_granted_evs_readonly_reads_and_every_write_is_refused(platter, 
                                         name="refused"))))
     assert (e.value.status_code, e.value.error_code) == (403, "EVS.5403"), e.value
     assert "evs:volumes:create" in e.value.error_msg
+    # The denial is in the audit log: who, where, what, on what.
+    audit = [line for line in platter.log().splitlines()
+             if "platter::audit" in line and "evs:volumes:create" in line]
+    assert any(fields["user_id"] in line and project in line and "/cloudvolumes" in line
+               for line in audit), audit
     with pytest.raises(ClientRequestException) as e:
         evs.delete_volume(m.DeleteVolumeRequest(volume_id=world["volume"]))
     assert (e.value.status_code, e.value.error_code) == (403, "EVS.5403"), e.value

@@ -261,7 +261,17 @@ impl Platter {
 
     /// A job or job group of the caller's project.
     pub async fn job_view(&self, ctx: &AuthContext, id: &JobId) -> DomainResult<JobView> {
-        self.authorize(ctx, Action::JobGet)?;
+        self.job_view_as(ctx, id, Action::JobGet).await
+    }
+
+    /// A job, for a family whose route names its own action (ECS's jobs).
+    pub async fn job_view_as(
+        &self,
+        ctx: &AuthContext,
+        id: &JobId,
+        action: Action,
+    ) -> DomainResult<JobView> {
+        self.authorize(ctx, action)?;
         if let Some(job) = self.store().job_get(id).await? {
             if job.project_id == ctx.project_id || ctx.is_admin() {
                 return Ok(JobView::Single(Box::new(job)));

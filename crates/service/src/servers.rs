@@ -186,13 +186,25 @@ impl Platter {
     }
 
     pub fn flavor_list(&self, ctx: &AuthContext) -> DomainResult<Vec<Flavor>> {
-        self.authorize(ctx, Action::FlavorList)?;
+        self.flavor_list_as(ctx, Action::FlavorList)
+    }
+
+    /// The flavors, for a family whose route names its own action (ECS).
+    pub fn flavor_list_as(&self, ctx: &AuthContext, action: Action) -> DomainResult<Vec<Flavor>> {
+        self.authorize(ctx, action)?;
         Ok(self.config().flavors.clone())
     }
 
     /// A flavor by id (or, as clients fall back to, by name).
     pub fn flavor_get(&self, ctx: &AuthContext, id: &str) -> DomainResult<Flavor> {
         self.authorize(ctx, Action::FlavorGet)?;
+        self.flavor_find(id)
+            .ok_or_else(|| DomainError::not_found("Flavor", id))
+    }
+
+    /// A flavor by id or name, for an operation that authorized its own
+    /// action (an ECS resize's dry run).
+    pub fn flavor_lookup(&self, id: &str) -> DomainResult<Flavor> {
         self.flavor_find(id)
             .ok_or_else(|| DomainError::not_found("Flavor", id))
     }
@@ -208,20 +220,23 @@ impl Platter {
 
     pub async fn server_get(&self, ctx: &AuthContext, id: &ServerId) -> DomainResult<Server> {
         self.authorize(ctx, Action::ServerGet)?;
-        self.server_visible(ctx, id).await
+        self.server_find(ctx, id).await
     }
 
     /// A server the caller may change: visible, and unlocked unless the
     /// caller is an admin (Nova's lock).
     async fn server_unlocked(&self, ctx: &AuthContext, id: &ServerId) -> DomainResult<Server> {
-        let s = self.server_visible(ctx, id).await?;
+        let s = self.server_find(ctx, id).await?;
         if s.locked && !ctx.is_admin() {
             return Err(DomainError::Conflict(format!("Instance {id} is locked")));
         }
         Ok(s)
     }
 
-    async fn server_visible(&self, ctx: &AuthContext, id: &ServerId) -> DomainResult<Server> {
+    /// A server the caller may see, for an operation (or a family handler
+    /// behind its route's gate) that authorized its own action: finding
+    /// needs no other.
+    pub async fn server_find(&self, ctx: &AuthContext, id: &ServerId) -> DomainResult<Server> {
         match self.store().server_get(id).await? {
             Some(s) if visible(ctx, &s.project_id) => Ok(s),
             _ => Err(DomainError::not_found("Server", id)),
@@ -587,7 +602,7 @@ impl Platter {
         description: Option<Option<String>>,
     ) -> DomainResult<Server> {
         self.authorize(ctx, Action::ServerUpdate)?;
-        self.server_visible(ctx, id).await?;
+        self.server_find(ctx, id).await?;
         self.store()
             .server_update(id, name.as_deref(), description, None)
             .await
@@ -802,7 +817,7 @@ impl Platter {
         id: &ServerId,
     ) -> DomainResult<()> {
         self.authorize(ctx, Action::ServerResize)?;
-        self.server_visible(ctx, id).await?;
+        self.server_find(ctx, id).await?;
         self.store().server_confirm_resize(id).await
     }
 
@@ -814,7 +829,7 @@ impl Platter {
         id: &ServerId,
     ) -> DomainResult<JobId> {
         self.authorize(ctx, Action::ServerResize)?;
-        let s = self.server_visible(ctx, id).await?;
+        let s = self.server_find(ctx, id).await?;
         let old = s.old_flavor.clone().ok_or_else(|| {
             DomainError::server_state(format!(
                 "Cannot 'revertResize' instance {id} while it is in vm_state {}",
@@ -956,7 +971,7 @@ impl Platter {
         act: Action,
     ) -> DomainResult<(ServerDisk, JobId)> {
         self.authorize(ctx, act)?;
-        let s = self.server_visible(ctx, id).await?;
+        let s = self.server_find(ctx, id).await?;
         let v = self.volume_find(ctx, volume_id).await?;
         if s.locked && !ctx.is_admin() {
             return Err(DomainError::Conflict(format!("Instance {id} is locked")));
@@ -1075,7 +1090,7 @@ impl Platter {
                 Action::ServerUnlock
             },
         )?;
-        self.server_visible(ctx, id).await?;
+        self.server_find(ctx, id).await?;
         self.store().server_set_locked(id, lock).await
     }
 
@@ -1088,7 +1103,7 @@ impl Platter {
         name: String,
     ) -> DomainResult<ImageId> {
         self.authorize(ctx, Action::ServerCreateImage)?;
-        let s = self.server_visible(ctx, id).await?;
+        let s = self.server_find(ctx, id).await?;
         if !matches!(s.vm_state, VmState::Active | VmState::Stopped) || s.task_state.is_some() {
             return Err(DomainError::server_state(format!(
                 "Cannot 'createImage' instance {id} while it is in vm_state {}",
@@ -1119,7 +1134,7 @@ impl Platter {
         lines: Option<usize>,
     ) -> DomainResult<String> {
         self.authorize(ctx, Action::ServerConsoleOutput)?;
-        let s = self.server_visible(ctx, id).await?;
+        let s = self.server_find(ctx, id).await?;
         if matches!(s.vm_state, VmState::Building) {
             return Err(DomainError::server_state(format!(
                 "Instance {id} is not ready (vm_state {})",

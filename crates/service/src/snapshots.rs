@@ -90,7 +90,7 @@ impl Platter {
 
     /// The snapshot an operation acts on, if the caller may see it (see
     /// `volume_find`).
-    pub(crate) async fn snapshot_find(
+    pub async fn snapshot_find(
         &self,
         ctx: &AuthContext,
         id: &SnapshotId,

@@ -105,6 +105,10 @@ impl Platter {
 
     pub async fn transfer_get(&self, ctx: &AuthContext, id: &TransferId) -> DomainResult<Transfer> {
         self.authorize(ctx, Action::TransferGet)?;
+        self.transfer_find(ctx, id).await
+    }
+
+    async fn transfer_find(&self, ctx: &AuthContext, id: &TransferId) -> DomainResult<Transfer> {
         match self.store().transfer_get(id).await? {
             Some(st) if visible(ctx, &st.transfer.source_project_id) => Ok(st.transfer),
             _ => Err(DomainError::not_found("Transfer", id.as_str())),
@@ -114,7 +118,7 @@ impl Platter {
     /// Withdraws an offer; the volume is `available` again.
     pub async fn transfer_delete(&self, ctx: &AuthContext, id: &TransferId) -> DomainResult<()> {
         self.authorize(ctx, Action::TransferDelete)?;
-        self.transfer_get(ctx, id).await?;
+        self.transfer_find(ctx, id).await?;
         self.store().transfer_delete(id).await
     }
 

@@ -525,11 +525,7 @@ impl Platter {
     /// it is limited to some). The operation has authorized its own
     /// action: finding needs no other (an IAM user holding exactly a
     /// route's actions may call it).
-    pub(crate) async fn volume_find(
-        &self,
-        ctx: &AuthContext,
-        id: &VolumeId,
-    ) -> DomainResult<Volume> {
+    pub async fn volume_find(&self, ctx: &AuthContext, id: &VolumeId) -> DomainResult<Volume> {
         match self.store().volume_get(id).await? {
             Some(v)
                 if visible(ctx, &v.project_id)

@@ -316,7 +316,7 @@ pub async fn attach(
     // KVM servers: `/dev/sd*` names are rewritten to `/dev/vd*`.
     let device = text(a, "device", 32)?.map(|d| d.replacen("/dev/sd", "/dev/vd", 1));
     if dry_run {
-        let s = state.platter.server_get(&c.ctx, &id).await?;
+        let s = state.platter.server_find(&c.ctx, &id).await?;
         state
             .platter
             .volume_get(&c.ctx, &VolumeId::from(volume.as_str()))
@@ -392,7 +392,7 @@ async fn block_device_view(
 }
 
 async fn list_devices(state: &ApiState, c: &Caller, id: &ServerId) -> EcsResult {
-    let s = state.platter.server_get(&c.ctx, id).await?;
+    let s = state.platter.server_find(&c.ctx, id).await?;
     let mut items = Vec::with_capacity(s.disks.len());
     for d in &s.disks {
         items.push(block_device_view(state, &c.ctx, &s, d).await);
@@ -406,7 +406,7 @@ async fn list_devices(state: &ApiState, c: &Caller, id: &ServerId) -> EcsResult 
 }
 
 async fn show_device(state: &ApiState, c: &Caller, id: &ServerId, volume: &VolumeId) -> EcsResult {
-    let s = state.platter.server_get(&c.ctx, id).await?;
+    let s = state.platter.server_find(&c.ctx, id).await?;
     let d = s
         .disks
         .iter()
@@ -464,7 +464,7 @@ pub async fn flavors(
     let project = c.ctx.project_id.as_str();
     let items: Vec<Value> = state
         .platter
-        .flavor_list(&c.ctx)?
+        .flavor_list_as(&c.ctx, platter_model::Action::EcsFlavorList)?
         .iter()
         .map(|f| {
             json!({
@@ -559,7 +559,10 @@ pub async fn job(
     Extension(c): Extension<Caller>,
     Path((_, id)): Path<(String, JobId)>,
 ) -> EcsResult {
-    let view = state.platter.job_view(&c.ctx, &id).await?;
+    let view = state
+        .platter
+        .job_view_as(&c.ctx, &id, platter_model::Action::EcsJobGet)
+        .await?;
     let body = match view {
         JobView::Single(job) => job_fields(&job),
         JobView::Group(group, members) => {
@@ -601,7 +604,7 @@ pub async fn resize(
     let r = object(&root, "resize")?.ok_or_else(|| illegal("resize is required."))?;
     let flavor =
         text(r, "flavorRef", 128)?.ok_or_else(|| illegal("resize.flavorRef is required."))?;
-    let s = state.platter.server_get(&c.ctx, &id).await?;
+    let s = state.platter.server_find(&c.ctx, &id).await?;
     if s.flavor.id == flavor {
         return Err(EcsError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -610,7 +613,7 @@ pub async fn resize(
         ));
     }
     if dry_run {
-        state.platter.flavor_get(&c.ctx, &flavor)?;
+        state.platter.flavor_lookup(&flavor)?;
         return Ok((axum::http::StatusCode::ACCEPTED, Json(json!({}))).into_response());
     }
     let job = state
@@ -638,7 +641,7 @@ pub async fn migrate(
         Some(Value::Object(m)) => text(m, "dedicated_host_id", 64)?,
         _ => return Err(illegal("migrate must be an object or null.")),
     };
-    let s = state.platter.server_get(&c.ctx, &id).await?;
+    let s = state.platter.server_find(&c.ctx, &id).await?;
     if s.status() != "SHUTOFF" {
         return Err(EcsError::from(platter_model::DomainError::server_state(
             format!(

@@ -304,7 +304,7 @@ pub(super) async fn volume_of(
             format!("invalid volume id! '{id}'"),
         ));
     }
-    Ok(state.platter.volume_get(ctx, id).await?)
+    Ok(state.platter.volume_find(ctx, id).await?)
 }
 
 #[cfg(test)]

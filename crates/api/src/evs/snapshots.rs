@@ -31,7 +31,7 @@ async fn snapshot_of(
             "Malformed request url. '{id}' is not a snapshot id."
         )));
     }
-    Ok(state.platter.snapshot_get(ctx, id).await?)
+    Ok(state.platter.snapshot_find(ctx, id).await?)
 }
 
 /// A string member; a bad one is a malformed body (`EVS.5400`).
@@ -310,7 +310,7 @@ pub async fn rollback_vendor_v2(
 async fn az_of(state: &ApiState, ctx: &AuthContext, s: &Snapshot) -> String {
     state
         .platter
-        .volume_get(ctx, &s.volume_id)
+        .volume_find(ctx, &s.volume_id)
         .await
         .map(|v| v.availability_zone)
         .unwrap_or_default()

@@ -188,53 +188,54 @@ fn api_routes(state: &ApiState) -> Routes {
                 Gate::All(&[ComputeQuotaGet]),
                 get(servers::quota_defaults),
             )
-            // The deprecated block-storage proxies.
+            // The deprecated block-storage proxies: each also needs the
+            // EVS action it performs (docs/DECISIONS.md).
             .add(
                 M::GET,
                 &p("/os-volumes"),
-                Gate::All(&[NovaVolumesRead]),
+                Gate::All(&[NovaVolumesRead, VolumeList]),
                 get(proxies::volumes),
             )
             .add(
                 M::GET,
                 &p("/os-volumes/detail"),
-                Gate::All(&[NovaVolumesRead]),
+                Gate::All(&[NovaVolumesRead, VolumeList]),
                 get(proxies::volumes),
             )
             .add(
                 M::GET,
                 &p("/os-volumes/{volume_id}"),
-                Gate::All(&[NovaVolumesRead]),
+                Gate::All(&[NovaVolumesRead, VolumeGet]),
                 get(proxies::volume),
             )
             .add(
                 M::POST,
                 &p("/os-volumes"),
-                Gate::All(&[NovaVolumesWrite]),
+                Gate::All(&[NovaVolumesWrite, VolumeCreate]),
                 post(proxies::volume_create),
             )
             .add(
                 M::DELETE,
                 &p("/os-volumes/{volume_id}"),
-                Gate::All(&[NovaVolumesWrite]),
+                Gate::All(&[NovaVolumesWrite, VolumeDelete]),
                 delete(proxies::volume_delete),
             )
             .add(
                 M::POST,
                 &p("/os-snapshots"),
-                Gate::All(&[NovaSnapshotsWrite]),
+                Gate::All(&[NovaSnapshotsWrite, SnapshotCreate]),
                 post(proxies::snapshot_create),
             )
             .add(
                 M::GET,
                 &p("/os-snapshots/{snapshot_id}"),
-                Gate::All(&[NovaSnapshotsRead]),
+                Gate::All(&[NovaSnapshotsRead, SnapshotGet]),
                 get(proxies::snapshot),
             )
             .add(
                 M::DELETE,
                 &p("/os-snapshots/{snapshot_id}"),
-                Gate::All(&[NovaSnapshotsWrite]),
+                Gate::All(&[NovaSnapshotsWrite, SnapshotDelete]),
                 delete(proxies::snapshot_delete),
             );
     }

@@ -561,7 +561,7 @@ pub async fn attachments(
     Extension(c): Extension<Caller>,
     Path((_, id)): Path<(String, ServerId)>,
 ) -> NovaResult {
-    let s = state.platter.server_get(&c.ctx, &id).await?;
+    let s = state.platter.server_find(&c.ctx, &id).await?;
     let items: Vec<Value> = s
         .disks
         .iter()
@@ -575,7 +575,7 @@ pub async fn attachment(
     Extension(c): Extension<Caller>,
     Path((_, id, volume)): Path<(String, ServerId, VolumeId)>,
 ) -> NovaResult {
-    let s = state.platter.server_get(&c.ctx, &id).await?;
+    let s = state.platter.server_find(&c.ctx, &id).await?;
     let d = s
         .disks
         .iter()
@@ -616,7 +616,7 @@ pub async fn attach(
             Action::ServerVolumeAttach,
         )
         .await?;
-    let s = state.platter.server_get(&c.ctx, &id).await?;
+    let s = state.platter.server_find(&c.ctx, &id).await?;
     Ok(Json(json!({"volumeAttachment": views::attachment(&s, &disk, c.mv)})).into_response())
 }
 
@@ -758,7 +758,7 @@ pub async fn monitor_metrics(
     state
         .platter
         .authorize(&c.ctx, Action::ServerMonitorMetrics)?;
-    state.platter.server_get(&c.ctx, &id).await?;
+    state.platter.server_find(&c.ctx, &id).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
