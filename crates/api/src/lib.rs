@@ -13,6 +13,7 @@ mod common;
 mod ecs;
 mod evs;
 mod glance;
+mod htaiyun;
 mod identity;
 mod nova;
 pub mod toolkit;
@@ -144,6 +145,12 @@ pub const FAMILIES: &[FamilyDef] = &[
             name: "glance",
             path: "",
         }],
+    },
+    FamilyDef {
+        name: "htaiyun",
+        listener: Listener::BlockStorage,
+        build: htaiyun::build,
+        catalog: &[],
     },
     FamilyDef {
         name: "nova",

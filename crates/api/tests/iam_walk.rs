@@ -180,6 +180,37 @@ async fn every_route_allows_exactly_its_actions_and_refuses_without_each() {
     let http = reqwest::Client::new();
     let member = login(&http, &base("identity"), "walker").await;
     let operator = login(&http, &base("identity"), "operator").await;
+    // htaiyun's callers: the session's secret is its audit id; the
+    // project's application token.
+    let secret = |token: String| {
+        let http = http.clone();
+        let url = format!("{}/v3/auth/tokens", base("identity"));
+        async move {
+            let r = http
+                .get(url)
+                .header("X-Auth-Token", &token)
+                .header("X-Subject-Token", &token)
+                .send()
+                .await
+                .unwrap();
+            let body: Value = r.json().await.unwrap();
+            body["token"]["audit_ids"][0].as_str().unwrap().to_string()
+        }
+    };
+    let secrets = [
+        (member.clone(), secret(member.clone()).await),
+        (operator.clone(), secret(operator.clone()).await),
+    ];
+    let app_token = {
+        let admin = platter
+            .user_list(Some("admin".into()), None)
+            .await
+            .unwrap()
+            .remove(0);
+        let ctx =
+            platter_model::AuthContext::new(admin.id, project.id.clone(), vec!["admin".into()]);
+        platter.htaiyun_app_token_issue(&ctx).await.unwrap()
+    };
 
     let call = |family: &str, method: &Method, path: &str, token: &str| {
         let url = format!(
@@ -190,6 +221,16 @@ async fn every_route_allows_exactly_its_actions_and_refuses_without_each() {
         let mut req = http
             .request(method.clone(), url)
             .header("X-Auth-Token", token);
+        if family == "htaiyun" {
+            let secret = secrets
+                .iter()
+                .find(|(t, _)| t == token)
+                .map(|(_, s)| s.clone());
+            req = req
+                .header("IMR-SESSION-TOKEN", token)
+                .header("IMR-SESSION-SECRET", secret.unwrap_or_default())
+                .header("HT-ACCESS-TOKEN", &app_token);
+        }
         if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
             req = req.header("Content-Type", "application/json").body("{}");
         }

@@ -350,6 +350,8 @@ actions! {
     RoleRevoke => "identity:revoke_grant", Admin, Ours("iam:permissions:revokeRole");
     RoleGrantList => "identity:list_grants", Admin, Ours("iam:permissions:listRoles");
     RoleAssignmentList => "identity:list_role_assignments", Read, Free;
+    /// The htaiyun platform's application token of a project.
+    HtaiyunAppTokenIssue => "htaiyun:issue_app_token", Write, Ours("evs:appTokens:create");
     // ---- IAM: user groups and custom policies (Huawei IAM's action names)
     UserGroupCreate => "identity:create_group", Admin, Ours("iam:groups:createGroup");
     UserGroupList => "identity:list_groups", Admin, Ours("iam:groups:listGroups");

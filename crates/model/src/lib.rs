@@ -23,6 +23,7 @@ mod service_state;
 mod time_fmt;
 mod transfer;
 mod type_encryption;
+mod user_volume;
 mod volume;
 
 pub use action::{Access, Action, IamName};
@@ -70,6 +71,7 @@ pub use service_state::ServiceState;
 pub use time_fmt::Timestamp;
 pub use transfer::Transfer;
 pub use type_encryption::TypeEncryption;
+pub use user_volume::{openstack4j_status, UserVolume};
 pub use volume::{
     AttachMode, Attachment, AttachmentStatus, Metadata, MigrationStatus, ReplicationStatus,
     Snapshot, SnapshotStatus, Volume, VolumeSource, VolumeStatus, VolumeType,

@@ -165,6 +165,7 @@ impl Platter {
     ) -> DomainResult<Attachment> {
         self.authorize(ctx, Action::AttachmentCreate)?;
         let v = self.volume_find(ctx, volume_id).await?;
+        self.refuse_disabled(&v.id).await?;
         let (status, export_name) = match &connector {
             Some(_) => (
                 AttachmentStatus::Attaching,
@@ -280,6 +281,7 @@ impl Platter {
     ) -> DomainResult<ConnectionInfo> {
         self.authorize(ctx, Action::VolumeInitializeConnection)?;
         let v = self.volume_find(ctx, id).await?;
+        self.refuse_disabled(&v.id).await?;
         let host = connector_host(&connector);
         let mode = match connector.get("mode").and_then(Value::as_str) {
             Some("ro") => AttachMode::ReadOnly,
@@ -356,6 +358,7 @@ impl Platter {
     ) -> DomainResult<Attachment> {
         self.authorize(ctx, Action::VolumeAttach)?;
         let v = self.volume_find(ctx, id).await?;
+        self.refuse_disabled(&v.id).await?;
         let pending = |a: &&Attachment| {
             matches!(
                 a.status,

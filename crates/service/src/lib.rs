@@ -13,6 +13,7 @@ mod credentials;
 mod evs;
 mod groups;
 mod hosts;
+mod htaiyun;
 mod iam;
 mod identity;
 mod images;
@@ -50,6 +51,7 @@ pub use groups::{
     GroupTypeFields,
 };
 pub use hosts::{HostService, HostUsage, ServiceChange, ServiceEntry};
+pub use htaiyun::{UserVolumeCreate, UserVolumeList, UserVolumePage, UserVolumeView};
 pub use iam::{valid_enterprise_project, GroupFields, PolicyFields};
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;

@@ -973,6 +973,7 @@ impl Platter {
         self.authorize(ctx, act)?;
         let s = self.server_find(ctx, id).await?;
         let v = self.volume_find(ctx, volume_id).await?;
+        self.refuse_disabled(&v.id).await?;
         if s.locked && !ctx.is_admin() {
             return Err(DomainError::Conflict(format!("Instance {id} is locked")));
         }

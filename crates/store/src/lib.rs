@@ -21,12 +21,12 @@ use platter_model::DomainResult;
 pub use platter_model::{Page, SortDir, SortKey};
 pub use repo::{
     AttachmentQuery, AttachmentRepo, BackupRepo, CredentialRepo, ExtendTarget, FlavorEnd,
-    GroupChange, GroupQuery, GroupRepo, GroupSnapshotQuery, GroupTypeQuery, IamRepo,
+    GroupChange, GroupQuery, GroupRepo, GroupSnapshotQuery, GroupTypeQuery, HtaiyunRepo, IamRepo,
     IdempotencyClaim, IdentityRepo, ImageData, ImageRepo, ImageUpdate, JobRepo, Lifecycle,
     ManageRepo, MessageRepo, NewAttachment, NewGroup, NewGroupSnapshot, NewServer, NewSnapshot,
     NewVolume, OrderRepo, QuotaDefaults, QuotaRepo, ReplicaRepo, Repos, ServerEnd, ServerGate,
     ServerRepo, ServiceRepo, SnapshotQuery, SnapshotRepo, StoredTransfer, TrackedDevice,
-    TransferRepo, TransferTaker, TypeRepo, VolumeQuery, VolumeRepo, VolumeUpdate,
+    TransferRepo, TransferTaker, TypeRepo, UserVolumeQuery, VolumeQuery, VolumeRepo, VolumeUpdate,
 };
 pub use sqlite::LOG_DIRECTIVES;
 

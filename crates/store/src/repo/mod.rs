@@ -58,6 +58,7 @@ mod attachments;
 mod backups;
 mod credentials;
 mod groups;
+mod htaiyun;
 mod iam;
 mod identity;
 mod images;
@@ -79,6 +80,7 @@ pub use attachments::*;
 pub use backups::*;
 pub use credentials::*;
 pub use groups::*;
+pub use htaiyun::*;
 pub use iam::*;
 pub use identity::*;
 pub use images::*;
@@ -115,6 +117,7 @@ pub trait Repos:
     + JobRepo
     + IdentityRepo
     + IamRepo
+    + HtaiyunRepo
     + CredentialRepo
     + QuotaRepo
     + OrderRepo
@@ -140,6 +143,7 @@ impl<T> Repos for T where
         + JobRepo
         + IdentityRepo
         + IamRepo
+        + HtaiyunRepo
         + CredentialRepo
         + QuotaRepo
         + OrderRepo

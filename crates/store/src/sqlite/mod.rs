@@ -24,6 +24,7 @@ mod backup_rows;
 mod backups;
 mod credentials;
 mod groups;
+mod htaiyun;
 mod iam;
 mod identity;
 mod images;
