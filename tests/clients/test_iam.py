@@ -17,7 +17,7 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkevs.v2 import EvsClient
 from huaweicloudsdkevs.v2 import model as m
 
-from conftest import ADMIN_PASSWORD, openstack, platter_binary, run
+from conftest import ADMIN_PASSWORD, openstack, platter_binary, run, serving, wait_for
 
 PASSWORD = "iam-Passw0rd"
 
@@ -59,6 +59,26 @@ def wait_available(platter, tok, project, vid):
 
 
 @pytest.fixture(scope="module")
+def platter():
+    """Servers without a hypervisor: their disks are real attachments."""
+    yield from serving('compute_driver = "none"\n')
+
+
+def htaiyun_headers(platter, user, password, project, app=None):
+    r = requests.post(platter.volume_url + "/services/openstack/session", timeout=30,
+                      data={"username": user, "password": password, "project": project})
+    assert r.status_code == 200, r.text
+    s = r.json()["result"]
+    headers = {"IMR-SESSION-TOKEN": s["sessionToken"], "IMR-SESSION-SECRET": s["sessionSecret"]}
+    if app is None:
+        r = requests.post(platter.volume_url + "/services/openstack/apptoken", headers=headers,
+                          timeout=30)
+        assert r.status_code == 200, r.text
+        app = r.json()["result"]["accessToken"]
+    return dict(headers, **{"HT-ACCESS-TOKEN": app})
+
+
+@pytest.fixture(scope="module")
 def world(platter):
     """Project `iam-p` with a volume; users, each in its own group."""
     env = platter.env()
@@ -72,7 +92,28 @@ def world(platter):
     v = openstack(admin_env, "volume", "create", "--size", "1", "shared")
     tok = admin_token(platter)
     project = openstack(env, "project", "show", "iam-p")["id"]
-    return {"env": env, "project": project, "volume": v["id"], "admin": tok}
+    # A volume made through htaiyun, and a server whose root disk is another.
+    ht = htaiyun_headers(platter, "admin", ADMIN_PASSWORD, "iam-p")
+    r = requests.post(platter.volume_url + "/services/openstack/volume/create", headers=ht,
+                      data={"name": "platform", "size": "1"}, timeout=30)
+    assert r.status_code == 200, r.text
+    unique = r.json()["result"]["unique"]
+    root = openstack(admin_env, "volume", "create", "--size", "1", "root")
+    wait_for(lambda: openstack(admin_env, "volume", "show", root["id"])["status"], "available")
+    iam_p = admin_token(platter, "iam-p")
+    r = requests.post(f"{platter.compute_url}/v2.1/{project}/servers",
+                      headers={"X-Auth-Token": iam_p}, timeout=30,
+                      json={"server": {"name": "srv", "flavorRef": "1", "networks": "none",
+                                       "block_device_mapping_v2": [{
+                                           "boot_index": 0, "uuid": root["id"],
+                                           "source_type": "volume",
+                                           "destination_type": "volume"}]}})
+    assert r.status_code == 202, r.text
+    server = r.json()["server"]["id"]
+    wait_for(lambda: openstack(admin_env, "server", "show", server)["status"], "ACTIVE")
+    wait_for(lambda: openstack(admin_env, "volume", "show", v["id"])["status"], "available")
+    return {"env": env, "project": project, "volume": v["id"], "admin": tok,
+            "app": ht["HT-ACCESS-TOKEN"], "unique": unique, "server": server, "root": root["id"]}
 
 
 def group_id(world, name):
@@ -99,7 +140,7 @@ def test_a_group_granted_evs_readonly_reads_and_every_write_is_refused(platter, 
     ro = platter.env(user="ro-user", password=PASSWORD, project="iam-p")
     # Cinder through the CLI: reads work, writes are refused with Cinder's 403.
     listed = openstack(ro, "volume", "list")
-    assert [v["ID"] for v in listed] == [world["volume"]]
+    assert world["volume"] in [v["ID"] for v in listed] and len(listed) == 3
     assert openstack(ro, "volume", "show", world["volume"])["name"] == "shared"
     code, _, err = run(["openstack", "volume", "create", "--size", "1", "nope"], ro, check=False)
     assert code != 0 and "Policy doesn't allow volume:create to be performed." in err, err
@@ -108,7 +149,7 @@ def test_a_group_granted_evs_readonly_reads_and_every_write_is_refused(platter, 
     code, _, err = run(["openstack", "volume", "snapshot", "create", "--volume", world["volume"],
                         "nope"], ro, check=False)
     assert code != 0 and "volume:create_snapshot" in err, err
-    assert [v["ID"] for v in openstack(ro, "volume", "list")] == [world["volume"]]
+    assert len(openstack(ro, "volume", "list")) == 3
     assert openstack(ro, "volume", "snapshot", "list") == []
 
     # EVS through Huawei's SDK, signed with the user's own access key.
@@ -119,7 +160,7 @@ def test_a_group_granted_evs_readonly_reads_and_every_write_is_refused(platter, 
            .with_credentials(BasicCredentials(fields["access_key"], fields["secret_key"], project))
            .with_endpoints([platter.volume_url]).build())
     got = evs.list_volumes(m.ListVolumesRequest())
-    assert [v.id for v in got.volumes] == [world["volume"]]
+    assert world["volume"] in [v.id for v in got.volumes] and len(got.volumes) == 3
     assert evs.show_volume(m.ShowVolumeRequest(volume_id=world["volume"])).volume.name == "shared"
     with pytest.raises(ClientRequestException) as e:
         evs.create_volume(m.CreateVolumeRequest(body=m.CreateVolumeRequestBody(
@@ -135,7 +176,38 @@ def test_a_group_granted_evs_readonly_reads_and_every_write_is_refused(platter, 
     with pytest.raises(ClientRequestException) as e:
         evs.delete_volume(m.DeleteVolumeRequest(volume_id=world["volume"]))
     assert (e.value.status_code, e.value.error_code) == (403, "EVS.5403"), e.value
-    assert len(evs.list_volumes(m.ListVolumesRequest()).volumes) == 1
+    assert len(evs.list_volumes(m.ListVolumesRequest()).volumes) == 3
+
+    # htaiyun: the user's own session, the project's application token.
+    ht = htaiyun_headers(platter, "ro-user", PASSWORD, "iam-p", app=world["app"])
+    base = platter.volume_url + "/services/openstack/volume"
+    r = requests.get(base + "/list", headers=ht, timeout=30)
+    assert r.status_code == 200, r.text
+    assert [e["unique"] for e in r.json()["result"]["entites"]] == [world["unique"]]
+    r = requests.post(f"{base}/{world['unique']}/get", headers=ht, timeout=30)
+    assert r.status_code == 200 and r.json()["result"]["name"] == "platform", r.text
+    for path, data in [("/create", {"name": "no", "size": "1"}),
+                       (f"/{world['unique']}/delete", {}),
+                       (f"/{world['unique']}/extend", {"size": "5"})]:
+        r = requests.post(base + path, headers=ht, data=data, timeout=30)
+        body = r.json()
+        assert (r.status_code, body["message"]) == (403, "volumes.error.access-denied"), r.text
+        assert "Policy doesn't allow evs:volumes:" in body["description"], r.text
+
+    # ECS: the server's disks, listed and shown through ECS's block_device.
+    tok, _ = token(platter, "ro-user", "iam-p")
+    r = requests.get(f"{platter.compute_url}/v1/{project}/cloudservers/{world['server']}/block_device",
+                     headers={"X-Auth-Token": tok}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert [d["volumeId"] for d in r.json()["volumeAttachments"]] == [world["root"]]
+    r = requests.get(f"{platter.compute_url}/v1/{project}/cloudservers/{world['server']}"
+                     f"/block_device/{world['root']}", headers={"X-Auth-Token": tok}, timeout=30)
+    assert r.status_code == 200, r.text
+    # ... but not to attach one: refused in ECS's format.
+    r = requests.post(f"{platter.compute_url}/v1/{project}/cloudservers/{world['server']}"
+                      f"/attachvolume", headers={"X-Auth-Token": tok}, timeout=30,
+                      json={"volumeAttachment": {"volumeId": world["volume"]}})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "Pdp.0001", r.text
 
 
 def test_seed_002_rows_1_and_2_and_a_policy_change_within_one_token(platter, world):
