@@ -322,3 +322,43 @@ def test_an_enterprise_project_grant_reaches_native_calls_on_its_resources_only(
     assert r.status_code == 403, r.text
     r = call(platter, tok, "GET", f"/v3/{project}/volumes")
     assert r.status_code == 403, r.text
+
+
+def test_platter_admin_manages_groups_policies_and_grants_while_the_server_runs(
+        platter, world, tmp_path):
+    env = world["env"]
+    openstack(env, "user", "create", "--password", PASSWORD, "cli-user")
+
+    def admin(*args):
+        return run([platter_binary(), "admin", "--data-dir", platter.data_dir, *args],
+                   env=None)[1]
+
+    admin("group", "create", "cli-group")
+    admin("group", "add-user", "cli-group", "cli-user")
+    doc = tmp_path / "list.json"
+    doc.write_text('{"Version": "1.1", "Statement": [{"Effect": "Allow", '
+                   '"Action": ["evs:volumes:list", "evs:volumes:get"]}]}')
+    admin("policy", "create", "cli-list", "--file", str(doc))
+    assert "cli-list" in admin("policy", "list")
+    admin("grant", "add", "--group", "cli-group", "cli-list", "--project", "iam-p")
+    assert "cli-list\tproject" in admin("grant", "list")
+    # The server picks the new policy up (within a second).
+    user = platter.env(user="cli-user", password=PASSWORD, project="iam-p")
+    deadline = time.time() + 10
+    while True:
+        code, out, err = run(["openstack", "volume", "list", "-f", "json"], user, check=False)
+        if code == 0:
+            break
+        assert time.time() < deadline, err
+        time.sleep(0.3)
+    assert world["volume"] in out
+    code, _, err = run(["openstack", "volume", "create", "--size", "1", "no"], user, check=False)
+    assert code != 0 and "volume:create" in err, err
+    # A bad document is refused by the command, naming what is wrong.
+    doc.write_text('{"Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["x"]}]}')
+    code, _, err = run([platter_binary(), "admin", "--data-dir", platter.data_dir, "policy",
+                        "create", "bad", "--file", str(doc)], env=None, check=False)
+    assert code != 0 and "not an action" in err, err
+    admin("grant", "remove", "--group", "cli-group", "cli-list", "--project", "iam-p")
+    code, _, _ = run(["openstack", "volume", "list"], user, check=False)
+    assert code != 0

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use platter_model::{AccessKeyId, DomainId, ProjectId, UserId};
+use platter_model::{AccessKeyId, DomainId, GrantScope, ProjectId, UserGroupId, UserId};
 use platter_service::identity_fields::{ProjectFields, UserFields};
-use platter_service::{CredentialCaller, Platter};
+use platter_service::{CredentialCaller, GroupFields, Platter, PolicyFields};
 
 use platter_engine::{Pool, PoolOptions};
 
@@ -39,6 +39,15 @@ enum AdminCommand {
     /// Access keys (AK/SK) for Huawei SDK request signing.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// User groups (IAM).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Custom IAM policies (system policies are built in).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Grants of roles and policies to groups.
+    #[command(subcommand)]
+    Grant(GrantCommand),
     /// Read every block of the storage pool and verify its checksum (the
     /// server must be stopped: it owns the pool). Exits 1 when a block is bad.
     Scrub,
@@ -119,6 +128,112 @@ enum CredentialCommand {
     },
     /// Delete an access key.
     Delete { access_key: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum GroupCommand {
+    /// Create a group in domain Default; prints its id.
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List groups.
+    List,
+    /// Delete a group (its grants go with it).
+    Delete { group: String },
+    /// Put a user in a group.
+    AddUser { group: String, user: String },
+    /// Take a user out of a group.
+    RemoveUser { group: String, user: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Create a custom policy from a JSON document (IAM's
+    /// `{"Version": "1.1", "Statement": [...]}`); prints its role id.
+    Create {
+        name: String,
+        /// The document's file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// AX (project services) or XA (global services).
+        #[arg(long = "type", default_value = "AX")]
+        kind: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List custom policies.
+    List,
+    /// Print a custom policy's document.
+    Show { policy: String },
+    /// Delete a custom policy (its grants go with it).
+    Delete { policy: String },
+}
+
+/// Where a grant applies: exactly one.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct GrantTarget {
+    /// A project (name or id).
+    #[arg(long)]
+    project: Option<String>,
+    /// A domain (id), for domain-scoped calls.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Every project of domain Default, now and later.
+    #[arg(long)]
+    all_projects: bool,
+    /// Resources of an enterprise project, in any project.
+    #[arg(long)]
+    enterprise_project: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum GrantCommand {
+    /// Grant a role or policy (by name or id) to a group.
+    Add {
+        #[arg(long)]
+        group: String,
+        role: String,
+        #[command(flatten)]
+        target: GrantTarget,
+    },
+    /// Revoke a grant.
+    Remove {
+        #[arg(long)]
+        group: String,
+        role: String,
+        #[command(flatten)]
+        target: GrantTarget,
+    },
+    /// List every group grant.
+    List,
+}
+
+async fn group_id(platter: &Platter, name_or_id: &str) -> Result<UserGroupId> {
+    if let Ok(g) = platter.user_group_get(&UserGroupId::from(name_or_id)).await {
+        return Ok(g.id);
+    }
+    platter
+        .user_group_list(Some(name_or_id.to_string()), None)
+        .await?
+        .into_iter()
+        .next()
+        .map(|g| g.id)
+        .with_context(|| format!("no group named or with id {name_or_id}"))
+}
+
+async fn grant_scope(platter: &Platter, t: GrantTarget) -> Result<GrantScope> {
+    Ok(if let Some(p) = t.project {
+        GrantScope::Project(project_id(platter, &p).await?)
+    } else if let Some(d) = t.domain {
+        GrantScope::Domain(DomainId::from(d))
+    } else if let Some(ep) = t.enterprise_project {
+        GrantScope::EnterpriseProject(ep)
+    } else {
+        GrantScope::AllProjects(DomainId::from("default"))
+    })
 }
 
 async fn project_id(platter: &Platter, name_or_id: &str) -> Result<ProjectId> {
@@ -310,6 +425,9 @@ pub async fn run(args: AdminArgs) -> Result<()> {
                 println!("{}\t{}", u.id, u.name);
             }
         }
+        AdminCommand::Group(cmd) => group_command(&platter, cmd).await?,
+        AdminCommand::Policy(cmd) => policy_command(&platter, cmd).await?,
+        AdminCommand::Grant(cmd) => grant_command(&platter, cmd).await?,
         AdminCommand::Role(RoleCommand::Add {
             user,
             project,
@@ -367,5 +485,124 @@ pub async fn run(args: AdminArgs) -> Result<()> {
         }
     }
     platter.store().close().await;
+    Ok(())
+}
+
+async fn group_command(platter: &Platter, cmd: GroupCommand) -> Result<()> {
+    match cmd {
+        GroupCommand::Create { name, description } => {
+            let g = platter
+                .user_group_create(GroupFields {
+                    name: Some(name),
+                    description: Some(description),
+                    ..Default::default()
+                })
+                .await?;
+            println!("{}", g.id);
+        }
+        GroupCommand::List => {
+            for g in platter.user_group_list(None, None).await? {
+                println!("{}\t{}", g.id, g.name);
+            }
+        }
+        GroupCommand::Delete { group } => {
+            let g = group_id(platter, &group).await?;
+            platter.user_group_delete(&g).await?;
+        }
+        GroupCommand::AddUser { group, user } => {
+            let (g, u) = (
+                group_id(platter, &group).await?,
+                user_id(platter, &user).await?,
+            );
+            platter.user_group_member_add(&g, &u).await?;
+        }
+        GroupCommand::RemoveUser { group, user } => {
+            let (g, u) = (
+                group_id(platter, &group).await?,
+                user_id(platter, &user).await?,
+            );
+            platter.user_group_member_remove(&g, &u).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn policy_command(platter: &Platter, cmd: PolicyCommand) -> Result<()> {
+    let find = |name: String| async move {
+        let all = platter.custom_policy_list().await?;
+        all.into_iter()
+            .find(|p| p.display_name == name || p.role_id.as_str() == name)
+            .with_context(|| format!("no custom policy named or with id {name}"))
+    };
+    match cmd {
+        PolicyCommand::Create {
+            name,
+            file,
+            kind,
+            description,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let document: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let p = platter
+                .custom_policy_create(
+                    DomainId::from("default"),
+                    PolicyFields {
+                        display_name: Some(name),
+                        description: Some(description),
+                        kind: Some(kind),
+                        document: Some(document),
+                    },
+                )
+                .await?;
+            println!("{}", p.role_id);
+        }
+        PolicyCommand::List => {
+            for p in platter.custom_policy_list().await? {
+                println!("{}\t{}", p.role_id, p.display_name);
+            }
+        }
+        PolicyCommand::Show { policy } => println!("{}", find(policy).await?.document),
+        PolicyCommand::Delete { policy } => {
+            let p = find(policy).await?;
+            platter.custom_policy_delete(&p.role_id).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn grant_command(platter: &Platter, cmd: GrantCommand) -> Result<()> {
+    match cmd {
+        GrantCommand::Add {
+            group,
+            role,
+            target,
+        } => {
+            let g = group_id(platter, &group).await?;
+            let scope = grant_scope(platter, target).await?;
+            platter.group_grant(&g, &role, scope).await?;
+        }
+        GrantCommand::Remove {
+            group,
+            role,
+            target,
+        } => {
+            let g = group_id(platter, &group).await?;
+            let scope = grant_scope(platter, target).await?;
+            platter.group_revoke(&g, &role, scope).await?;
+        }
+        GrantCommand::List => {
+            for g in platter.group_grant_list().await? {
+                let role = platter
+                    .role_get(&g.role_id)
+                    .await
+                    .map(|r| r.name)
+                    .unwrap_or_else(|_| g.role_id.to_string());
+                let (kind, target) = g.scope.parts();
+                println!("{}\t{role}\t{kind}\t{target}", g.group_id);
+            }
+        }
+    }
     Ok(())
 }

@@ -282,6 +282,21 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     if redriven > 0 {
         tracing::info!(jobs = redriven, "re-driving unfinished jobs");
     }
+    // IAM changes made by another process (`platter admin`, another node)
+    // reach this one's policies within a second.
+    {
+        let platter = platter.clone();
+        let stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            while !*stop.borrow() {
+                tick.tick().await;
+                if let Err(e) = platter.iam_refresh().await {
+                    tracing::warn!(error = %e, "reloading IAM policies");
+                }
+            }
+        });
+    }
 
     let state = ApiState::new(
         platter.clone(),

@@ -277,9 +277,37 @@ impl Platter {
         self.inner.authorizer.evaluations()
     }
 
-    /// Reloads the custom policies and drops cached decisions: after any
-    /// change to policies, grants or group membership.
+    /// Records an IAM change (policies, grants, group membership) for every
+    /// process sharing the store, and reloads this one's policies.
     pub async fn iam_changed(&self) -> DomainResult<()> {
+        self.store().iam_generation_bump().await?;
+        self.iam_reload().await
+    }
+
+    /// Reloads if another process changed IAM since the last load (the
+    /// server polls this, so a change made with `platter admin` or on
+    /// another node takes effect within a second).
+    pub async fn iam_refresh(&self) -> DomainResult<()> {
+        let now = self.store().iam_generation().await?;
+        if self
+            .inner
+            .iam_loaded
+            .load(std::sync::atomic::Ordering::Acquire)
+            != now
+        {
+            self.iam_reload().await?;
+        }
+        Ok(())
+    }
+
+    /// Loads the policies (at start).
+    pub(crate) async fn iam_reload_now(&self) -> DomainResult<()> {
+        self.iam_reload().await
+    }
+
+    /// Reloads the custom policies and drops cached decisions.
+    async fn iam_reload(&self) -> DomainResult<()> {
+        let generation = self.store().iam_generation().await?;
         let mut custom = HashMap::new();
         for p in self.store().custom_policy_list().await? {
             match Policy::parse_str(&p.document) {
@@ -292,6 +320,9 @@ impl Platter {
             }
         }
         self.inner.authorizer.policies_changed(custom);
+        self.inner
+            .iam_loaded
+            .store(generation, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 }

@@ -170,7 +170,7 @@ impl Platter {
             }
         }
         self.ensure_volume_types().await?;
-        self.iam_changed().await?;
+        self.iam_reload_now().await?;
         if store
             .user_find_by_name(&default_domain(), "admin")
             .await?

@@ -118,6 +118,8 @@ struct Inner {
     /// What runs servers' guests (none: servers cannot be created).
     compute: std::sync::OnceLock<Arc<dyn platter_compute::ComputeDriver>>,
     authorizer: Arc<dyn Authorizer>,
+    /// The IAM generation whose policies the authorizer holds.
+    iam_loaded: std::sync::atomic::AtomicI64,
     /// The default quota class: the configured defaults, overridden by
     /// what admins set with `os-quota-class-sets/default`.
     quota_defaults: std::sync::RwLock<QuotaDefaults>,
@@ -159,6 +161,7 @@ impl Platter {
                 datapath: std::sync::OnceLock::new(),
                 compute: std::sync::OnceLock::new(),
                 authorizer,
+                iam_loaded: std::sync::atomic::AtomicI64::new(-1),
                 quota_defaults,
                 started_at: platter_model::Timestamp::now(),
                 backup_repo: std::sync::Mutex::new(None),

@@ -38,3 +38,11 @@ CREATE TABLE custom_policies (
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL
 );
+
+-- Bumped by every IAM change: a process (a server, another node) that
+-- keeps policies in memory reloads them when it moves.
+CREATE TABLE iam_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO iam_generation (id, generation) VALUES (1, 0);

@@ -41,5 +41,8 @@ repository! {
         async fn custom_policy_update(&self, p: &CustomPolicy) -> DomainResult<()>;
         /// Removes a custom policy, its role and every grant of it.
         async fn custom_policy_delete(&self, role: &RoleId) -> DomainResult<bool>;
+        /// Counts an IAM change; returns the new generation.
+        async fn iam_generation_bump(&self) -> DomainResult<i64>;
+        async fn iam_generation(&self) -> DomainResult<i64>;
     }
 }

@@ -311,4 +311,22 @@ impl IamRepo for SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(found)
     }
+
+    async fn iam_generation_bump(&self) -> DomainResult<i64> {
+        let row = sqlx::query(
+            "UPDATE iam_generation SET generation = generation + 1 WHERE id = 1 RETURNING generation",
+        )
+        .fetch_one(&self.write)
+        .await
+        .map_err(db_err)?;
+        Ok(row.get("generation"))
+    }
+
+    async fn iam_generation(&self) -> DomainResult<i64> {
+        let row = sqlx::query("SELECT generation FROM iam_generation WHERE id = 1")
+            .fetch_one(&self.read)
+            .await
+            .map_err(db_err)?;
+        Ok(row.get("generation"))
+    }
 }
