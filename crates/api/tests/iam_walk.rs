@@ -43,6 +43,26 @@ async fn login(http: &reqwest::Client, identity: &str, user: &str) -> String {
     r.headers()["x-subject-token"].to_str().unwrap().to_string()
 }
 
+/// A bootstrapped service over a memory backend, with project `walk`.
+async fn service() -> (tempfile::TempDir, Platter, platter_model::Project) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).await.unwrap();
+    let platter = Platter::new(
+        store,
+        Arc::new(MemoryBackend::default()),
+        ServiceConfig::default(),
+    );
+    platter.bootstrap(Some("admin-pw")).await.unwrap();
+    let project = platter
+        .project_create(ProjectFields {
+            name: Some("walk".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    (dir, platter, project)
+}
+
 /// A user in its own group, holding `roles` and a custom policy on the
 /// project; returns the policy's role id.
 async fn walker(p: &Platter, project: &ProjectId, name: &str, roles: &[&str]) -> String {
@@ -133,21 +153,7 @@ fn fill(family: &str, path: &str, project: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_allows_exactly_its_actions_and_refuses_without_each() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db")).await.unwrap();
-    let platter = Platter::new(
-        store,
-        Arc::new(MemoryBackend::default()),
-        ServiceConfig::default(),
-    );
-    platter.bootstrap(Some("admin-pw")).await.unwrap();
-    let project = platter
-        .project_create(ProjectFields {
-            name: Some("walk".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let (_dir, platter, project) = service().await;
 
     // Listeners, then the state that knows their addresses.
     let ports: Vec<u16> = {
@@ -316,21 +322,7 @@ fn urls(ports: &[u16]) -> PublicUrls {
 /// Decisions are kept per caller and dropped when a policy changes.
 #[tokio::test]
 async fn decisions_are_cached_until_a_policy_or_grant_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db")).await.unwrap();
-    let platter = Platter::new(
-        store,
-        Arc::new(MemoryBackend::default()),
-        ServiceConfig::default(),
-    );
-    platter.bootstrap(Some("admin-pw")).await.unwrap();
-    let project = platter
-        .project_create(ProjectFields {
-            name: Some("walk".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let (_dir, platter, project) = service().await;
     let role = walker(&platter, &project.id, "cached", &[]).await;
     let user = platter
         .user_list(Some("cached".into()), None)

@@ -670,54 +670,58 @@ fn batch_result(items: Vec<(String, Result<(), HtError>)>) -> HtResult {
     ok(Some(Value::Array(results)))
 }
 
-async fn batch_enable(State(state): State<ApiState>, req: Request) -> HtResult {
-    let ctx = caller(&req)?;
-    let p = Params::read(req).await?;
-    let enabled = enabled_of(&p.required("status")?)?;
-    let ids = p.list("serverids");
+/// Runs `each` on every id of list parameter `key`; 200 with each item's
+/// own status and key.
+async fn batch<F, Fut>(ids: Vec<String>, key: &str, op: &str, each: F) -> HtResult
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), DomainError>>,
+{
     if ids.is_empty() {
         return Err(HtError::invalid(
             "invalid-parameter",
-            "serverids is required",
+            format!("{key} is required"),
         ));
     }
     let mut out = Vec::new();
     for id in ids {
-        let r = async {
-            let v = state.platter.user_volume_resolve(&ctx, &id).await?;
-            state
-                .platter
-                .user_volume_enable(&ctx, &v, enabled, None)
-                .await
-        }
-        .await
-        .map_err(|e| HtError::from_domain("enable", e));
+        let r = each(id.clone())
+            .await
+            .map_err(|e| HtError::from_domain(op, e));
         out.push((id, r));
     }
     batch_result(out)
 }
 
+async fn batch_enable(State(state): State<ApiState>, req: Request) -> HtResult {
+    let ctx = caller(&req)?;
+    let p = Params::read(req).await?;
+    let enabled = enabled_of(&p.required("status")?)?;
+    let (state, ctx) = (&state, &ctx);
+    batch(
+        p.list("serverids"),
+        "serverids",
+        "enable",
+        |id| async move {
+            let v = state.platter.user_volume_resolve(ctx, &id).await?;
+            state
+                .platter
+                .user_volume_enable(ctx, &v, enabled, None)
+                .await
+        },
+    )
+    .await
+}
+
 async fn batch_delete(State(state): State<ApiState>, req: Request) -> HtResult {
     let ctx = caller(&req)?;
     let p = Params::read(req).await?;
-    let ids = p.list("volumns");
-    if ids.is_empty() {
-        return Err(HtError::invalid("invalid-parameter", "volumns is required"));
-    }
-    let mut out = Vec::new();
-    for id in ids {
-        let r = async {
-            let v = state.platter.user_volume_resolve(&ctx, &id).await?;
-            state
-                .platter
-                .user_volume_delete(&ctx, v.record.unique)
-                .await
-        }
-        .await
-        .map_err(|e| HtError::from_domain("delete", e));
-        out.push((id, r));
-    }
-    batch_result(out)
+    let (state, ctx) = (&state, &ctx);
+    batch(p.list("volumns"), "volumns", "delete", |id| async move {
+        let v = state.platter.user_volume_resolve(ctx, &id).await?;
+        state.platter.user_volume_delete(ctx, v.record.unique).await
+    })
+    .await
 }
 
 async fn not_found() -> Response {

@@ -217,50 +217,34 @@ fn enterprise_scope(ep: String) -> GrantScope {
     GrantScope::EnterpriseProject(ep)
 }
 
-async fn grant_put(
-    state: ApiState,
-    headers: HeaderMap,
-    scope: GrantScope,
-    group: String,
-    role: String,
-) -> Response {
-    admin!(state, headers, Action::RoleGrant, {
-        state
-            .platter
-            .group_grant(&UserGroupId::from(group), &role, scope)
-            .await?;
-        Ok::<_, KeystoneError>(empty(StatusCode::NO_CONTENT))
-    })
+/// What a grant path asks of a grant.
+#[derive(Clone, Copy)]
+enum GrantOp {
+    Put,
+    Check,
+    Delete,
 }
 
-async fn grant_head(
+async fn grant_op(
     state: ApiState,
     headers: HeaderMap,
+    op: GrantOp,
     scope: GrantScope,
     group: String,
     role: String,
 ) -> Response {
-    admin!(state, headers, Action::RoleCheck, {
-        state
-            .platter
-            .group_grant_check(&UserGroupId::from(group), &role, scope)
-            .await?;
-        Ok::<_, KeystoneError>(empty(StatusCode::NO_CONTENT))
-    })
-}
-
-async fn grant_delete(
-    state: ApiState,
-    headers: HeaderMap,
-    scope: GrantScope,
-    group: String,
-    role: String,
-) -> Response {
-    admin!(state, headers, Action::RoleRevoke, {
-        state
-            .platter
-            .group_revoke(&UserGroupId::from(group), &role, scope)
-            .await?;
+    let action = match op {
+        GrantOp::Put => Action::RoleGrant,
+        GrantOp::Check => Action::RoleCheck,
+        GrantOp::Delete => Action::RoleRevoke,
+    };
+    admin!(state, headers, action, {
+        let (p, g) = (&state.platter, UserGroupId::from(group));
+        match op {
+            GrantOp::Put => p.group_grant(&g, &role, scope).await?,
+            GrantOp::Check => p.group_grant_check(&g, &role, scope).await?,
+            GrantOp::Delete => p.group_revoke(&g, &role, scope).await?,
+        }
         Ok::<_, KeystoneError>(empty(StatusCode::NO_CONTENT))
     })
 }
@@ -289,21 +273,21 @@ macro_rules! grant_handlers {
             headers: HeaderMap,
             Path((target, group, role)): Path<(String, String, String)>,
         ) -> Response {
-            grant_put(state, headers, $scope(target), group, role).await
+            grant_op(state, headers, GrantOp::Put, $scope(target), group, role).await
         }
         pub async fn $head(
             State(state): State<ApiState>,
             headers: HeaderMap,
             Path((target, group, role)): Path<(String, String, String)>,
         ) -> Response {
-            grant_head(state, headers, $scope(target), group, role).await
+            grant_op(state, headers, GrantOp::Check, $scope(target), group, role).await
         }
         pub async fn $delete(
             State(state): State<ApiState>,
             headers: HeaderMap,
             Path((target, group, role)): Path<(String, String, String)>,
         ) -> Response {
-            grant_delete(state, headers, $scope(target), group, role).await
+            grant_op(state, headers, GrantOp::Delete, $scope(target), group, role).await
         }
         pub async fn $list(
             State(state): State<ApiState>,
