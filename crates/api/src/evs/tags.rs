@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
-use platter_model::{Metadata, VolumeId};
+use platter_model::{Action, Metadata, VolumeId};
 use platter_service::{VolumeListRequest, MAX_TAGS};
 use serde_json::{json, Value};
 
@@ -104,6 +104,13 @@ pub async fn action(
     let Some(Value::Array(items)) = obj.get("tags") else {
         return Err(invalid_tag("'tags' must be a list."));
     };
+    // The body chose the action: it is authorized before the volume is
+    // looked for (a refused caller learns nothing of it).
+    match action {
+        "create" => state.platter.authorize(&c.ctx, Action::VolumeTagsCreate)?,
+        "delete" => state.platter.authorize(&c.ctx, Action::VolumeTagsDelete)?,
+        _ => {}
+    }
     volume_of(&state, &c.ctx, &id).await?;
     match action {
         "create" => {
