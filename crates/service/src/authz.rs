@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use platter_model::{
     system_policy, Access, Action, AuthContext, Decision, DomainError, DomainResult, Effect,
-    Policy, ProjectId, RequestFacts, UserId,
+    Policy, ProjectId, RequestFacts, UserId, SYSTEM_POLICIES,
 };
 
 use crate::Platter;
@@ -27,6 +27,19 @@ pub trait Authorizer: Send + Sync {
     fn evaluations(&self) -> u64 {
         0
     }
+}
+
+/// The system policies' documents, built once (`reader`'s is generated
+/// from the action table).
+fn system_documents() -> &'static HashMap<&'static str, Arc<Policy>> {
+    static DOCS: std::sync::OnceLock<HashMap<&'static str, Arc<Policy>>> =
+        std::sync::OnceLock::new();
+    DOCS.get_or_init(|| {
+        SYSTEM_POLICIES
+            .iter()
+            .filter_map(|p| system_policy(p.name).map(|d| (p.name, Arc::new(d))))
+            .collect()
+    })
 }
 
 /// A cached evaluation: what one caller's roles decide, per action.
@@ -54,8 +67,8 @@ pub struct IamAuthorizer {
 
 impl IamAuthorizer {
     fn document(&self, role: &str) -> Option<Arc<Policy>> {
-        if let Some(p) = system_policy(role) {
-            return Some(Arc::new(p));
+        if let Some(p) = system_documents().get(role) {
+            return Some(p.clone());
         }
         self.custom.read().ok().and_then(|m| m.get(role).cloned())
     }

@@ -219,13 +219,13 @@ impl Platter {
             .user_get(&credential.user_id)
             .await?
             .ok_or_else(no_access)?;
-        if !self.has_access(&user, &project).await? {
-            return Err(no_access());
-        }
         let roles = self
             .store()
             .roles_of(&credential.user_id, project_id)
             .await?;
+        if roles.is_empty() && !self.has_access(&user, &project).await? {
+            return Err(no_access());
+        }
         let enterprise_roles = self
             .store()
             .enterprise_roles_of(&credential.user_id)

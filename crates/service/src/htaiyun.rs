@@ -9,6 +9,7 @@ use platter_model::{
 use platter_store::{UserVolumeQuery, VolumeUpdate};
 
 use crate::identity::{random_token, token_hash};
+use crate::transfers::same_hash;
 use crate::{Platter, VolumeCreate, VolumeListRequest};
 
 /// A UserVolume with the volume it wraps.
@@ -50,15 +51,6 @@ pub struct UserVolumePage {
     pub has_next: bool,
 }
 
-/// Compares secrets in time independent of where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 impl Platter {
     /// The caller of an htaiyun request: a user session (`IMR-SESSION-TOKEN`,
     /// a project-scoped token; `IMR-SESSION-SECRET`, its audit id) and the
@@ -70,19 +62,28 @@ impl Platter {
         session_secret: &str,
         app_token: &str,
     ) -> DomainResult<AuthContext> {
-        let denied = || DomainError::Unauthorized("not logged in, or the session expired".into());
+        let ctx = self.htaiyun_session(session_token, session_secret).await?;
+        match self.store().app_token_get(&ctx.project_id).await? {
+            Some(hash) if same_hash(&hash, &token_hash(app_token)) => Ok(ctx),
+            _ => Err(session_denied()),
+        }
+    }
+
+    /// The caller of a user session alone (a project-scoped token and its
+    /// audit id), as the application-token endpoint takes it.
+    pub async fn htaiyun_session(
+        &self,
+        session_token: &str,
+        session_secret: &str,
+    ) -> DomainResult<AuthContext> {
         let info = self
             .validate_token(session_token)
             .await
-            .map_err(|_| denied())?;
-        if !same_secret(&info.audit_id, session_secret) {
-            return Err(denied());
+            .map_err(|_| session_denied())?;
+        if !same_hash(&info.audit_id, session_secret) {
+            return Err(session_denied());
         }
-        let ctx = info.auth_context().ok_or_else(denied)?;
-        match self.store().app_token_get(&ctx.project_id).await? {
-            Some(hash) if same_secret(&hash, &token_hash(app_token)) => Ok(ctx),
-            _ => Err(denied()),
-        }
+        info.auth_context().ok_or_else(session_denied)
     }
 
     /// Issues (or replaces) the caller's project's application token: a
@@ -389,6 +390,10 @@ impl Platter {
             _ => Ok(()),
         }
     }
+}
+
+fn session_denied() -> DomainError {
+    DomainError::Unauthorized("not logged in, or the session expired".into())
 }
 
 fn volume_disabled(id: &VolumeId) -> DomainError {

@@ -97,16 +97,7 @@ impl Platter {
             description: f.description.unwrap_or_default(),
             created_at: Timestamp::now(),
         };
-        self.store()
-            .user_group_insert(&g)
-            .await
-            .map_err(|e| match e {
-                DomainError::Conflict(_) => DomainError::Conflict(format!(
-                "Conflict occurred attempting to store group - Duplicate entry found with name {}.",
-                g.name
-            )),
-                e => e,
-            })?;
+        self.store().user_group_insert(&g).await?;
         Ok(g)
     }
 

@@ -38,7 +38,7 @@ fn crypt_hash(salt: &str, key: &str) -> String {
 }
 
 /// Compares two hashes in time independent of where they differ.
-fn same_hash(a: &str, b: &str) -> bool {
+pub(crate) fn same_hash(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

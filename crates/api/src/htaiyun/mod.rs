@@ -379,17 +379,11 @@ async fn session(State(state): State<ApiState>, req: Request) -> HtResult {
 async fn app_token(State(state): State<ApiState>, headers: HeaderMap) -> HtResult {
     let token = header_str(&headers, "imr-session-token");
     let secret = header_str(&headers, "imr-session-secret");
-    let info = state
+    let ctx = state
         .platter
-        .validate_token(token)
+        .htaiyun_session(token, secret)
         .await
-        .map_err(|_| HtError::denied("not logged in, or the session expired"))?;
-    if info.audit_id != secret {
-        return Err(HtError::denied("not logged in, or the session expired"));
-    }
-    let ctx = info
-        .auth_context()
-        .ok_or_else(|| HtError::denied("a project session is required"))?;
+        .map_err(|e| HtError::from_domain("apptoken", e))?;
     let app = state
         .platter
         .htaiyun_app_token_issue(&ctx)
@@ -602,6 +596,20 @@ async fn list(State(state): State<ApiState>, req: Request) -> HtResult {
     })))
 }
 
+/// The volume `{volumeid}` names, with operation `op`'s error keys.
+async fn resolve(
+    state: &ApiState,
+    ctx: &AuthContext,
+    id: &str,
+    op: &str,
+) -> Result<UserVolumeView, HtError> {
+    state
+        .platter
+        .user_volume_resolve(ctx, id)
+        .await
+        .map_err(|e| HtError::from_domain(op, e))
+}
+
 async fn enable(State(state): State<ApiState>, Path(id): Path<String>, req: Request) -> HtResult {
     let ctx = caller(&req)?;
     let p = Params::read(req).await?;
@@ -610,11 +618,7 @@ async fn enable(State(state): State<ApiState>, Path(id): Path<String>, req: Requ
         .str("serverId")
         .filter(|s| !s.is_empty())
         .map(ServerId::from);
-    let v = state
-        .platter
-        .user_volume_resolve(&ctx, &id)
-        .await
-        .map_err(|e| HtError::from_domain("enable", e))?;
+    let v = resolve(&state, &ctx, &id, "enable").await?;
     state
         .platter
         .user_volume_enable(&ctx, &v, enabled, server.as_ref())
@@ -627,11 +631,7 @@ async fn attach(State(state): State<ApiState>, Path(id): Path<String>, req: Requ
     let ctx = caller(&req)?;
     let p = Params::read(req).await?;
     let server = ServerId::from(p.required("serverid")?);
-    let v = state
-        .platter
-        .user_volume_resolve(&ctx, &id)
-        .await
-        .map_err(|e| HtError::from_domain("attach", e))?;
+    let v = resolve(&state, &ctx, &id, "attach").await?;
     state
         .platter
         .user_volume_attach(&ctx, &v, &server)
@@ -644,11 +644,7 @@ async fn detach(State(state): State<ApiState>, Path(id): Path<String>, req: Requ
     let ctx = caller(&req)?;
     let p = Params::read(req).await?;
     let server = ServerId::from(p.required("serverid")?);
-    let v = state
-        .platter
-        .user_volume_resolve(&ctx, &id)
-        .await
-        .map_err(|e| HtError::from_domain("dettach", e))?;
+    let v = resolve(&state, &ctx, &id, "dettach").await?;
     state
         .platter
         .user_volume_detach(&ctx, &v, &server)

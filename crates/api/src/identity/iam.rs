@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use platter_model::{
-    system_policy, Action, CustomPolicy, DomainId, GrantScope, Policy, ProjectId, Role, RoleId,
-    UserGroup, UserGroupId, UserId, SYSTEM_POLICIES,
+    system_policy, Action, CustomPolicy, DomainError, DomainId, GrantScope, Policy, ProjectId,
+    Role, RoleId, UserGroup, UserGroupId, UserId, SYSTEM_POLICIES,
 };
 use platter_service::{GroupFields, PolicyFields};
 use serde_json::{json, Value};
@@ -94,10 +94,21 @@ pub async fn group_create(
     body: Bytes,
 ) -> Response {
     admin!(state, headers, Action::UserGroupCreate, {
+        let fields = group_fields(&body, true)?;
+        let name = fields.name.clone().unwrap_or_default();
         let g = state
             .platter
-            .user_group_create(group_fields(&body, true)?)
-            .await?;
+            .user_group_create(fields)
+            .await
+            .map_err(|e| match e {
+                DomainError::Conflict(_) => KeystoneError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "Conflict occurred attempting to store group - Duplicate entry found with name {name}."
+                    ),
+                ),
+                e => e.into(),
+            })?;
         Ok::<_, KeystoneError>((
             StatusCode::CREATED,
             Json(json!({ "group": group_view(&state, &g) })),
