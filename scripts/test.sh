@@ -2,8 +2,10 @@
 # Installs everything the tests need on a fresh Debian machine (Debian and
 # PyPI packages), then runs every test: formatting, lints, the Rust suites
 # (unit and integration, against the real binary) and the real-client suites
-# (openstack CLI, python-cinderclient, openstacksdk) and OpenStack Tempest's
-# volume API suite against servers the tests start themselves.
+# (openstack CLI, python-cinderclient, openstacksdk, Huawei's SDKs, promtool,
+# Schemathesis against the OpenAPI documents, the web console in headless
+# Chromium) and OpenStack Tempest's volume API suite against servers the
+# tests start themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +21,7 @@ $SUDO apt-get update -qq
 # one release: a newer qemu-utils (backports) breaks qemu-system 7.2.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
     libnbd-bin nbdkit fio qemu-system-x86 qemu-utils/bookworm xz-utils \
-    python3-venv python3-pip >/dev/null
+    python3-venv python3-pip prometheus chromium chromium-driver >/dev/null
 
 echo "==> Python clients (in .venv)"
 if [ ! -x .venv/bin/python ]; then

@@ -47,7 +47,8 @@ class Platter:
             with open(self.config, "w") as f:
                 f.write(config)
         self.data_dir = os.path.join(self.tmp, "data")
-        self.identity_port, self.volume_port, self.image_port, self.nbd_port, self.compute_port = free_ports(5)
+        (self.identity_port, self.volume_port, self.image_port, self.nbd_port, self.compute_port,
+         self.admin_port, self.console_port) = free_ports(7)
         self.log_path = os.path.join(self.tmp, "server.log")
         self.proc = None
 
@@ -60,13 +61,14 @@ class Platter:
             except RuntimeError as e:
                 if "Address already in use" not in str(e) or attempt == 4:
                     raise
-                ports = free_ports(5)
+                ports = free_ports(7)
                 (self.identity_port, self.volume_port, self.image_port, self.nbd_port,
-                 self.compute_port) = ports
+                 self.compute_port, self.admin_port, self.console_port) = ports
 
     def _spawn(self):
         log = open(self.log_path, "ab")
-        env = dict(os.environ, PLATTER_ADMIN_PASSWORD=ADMIN_PASSWORD, PLATTER_LOG="info,sqlx=warn")
+        env = dict(os.environ, PLATTER_ADMIN_PASSWORD=ADMIN_PASSWORD, PLATTER_LOG="info,sqlx=warn",
+                   PLATTER_METRICS_SAMPLE_SECONDS="1")
         if self.config:
             env["PLATTER_CONFIG"] = self.config
         self.proc = subprocess.Popen(
@@ -75,7 +77,9 @@ class Platter:
              "--block-storage-port", str(self.volume_port),
              "--image-port", str(self.image_port),
              "--nbd-port", str(self.nbd_port),
-             "--compute-port", str(self.compute_port)],
+             "--compute-port", str(self.compute_port),
+             "--admin-port", str(self.admin_port),
+             "--console-port", str(self.console_port)],
             stdout=subprocess.DEVNULL, stderr=log, env=env)
         deadline = time.time() + 60
         while True:
@@ -112,6 +116,14 @@ class Platter:
     @property
     def volume_url(self):
         return f"http://127.0.0.1:{self.volume_port}"
+
+    @property
+    def admin_url(self):
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    @property
+    def console_url(self):
+        return f"http://127.0.0.1:{self.console_port}"
 
     @property
     def compute_url(self):

@@ -10,12 +10,15 @@
 
 mod cinder;
 mod common;
+pub mod console;
 mod ecs;
 mod evs;
 mod glance;
 mod htaiyun;
 mod identity;
+mod metrics;
 mod nova;
+pub mod openapi;
 pub mod toolkit;
 
 pub use toolkit::routes;
@@ -46,6 +49,9 @@ pub struct PublicUrls {
 pub struct ApiState {
     pub platter: Platter,
     pub urls: Arc<PublicUrls>,
+    /// Signed `POST`s already received (AK/SK replay protection), shared
+    /// by every listener.
+    pub replay: Arc<toolkit::aksk::ReplayCache>,
 }
 
 impl ApiState {
@@ -53,6 +59,7 @@ impl ApiState {
         ApiState {
             platter,
             urls: Arc::new(urls),
+            replay: Arc::default(),
         }
     }
 }
@@ -175,13 +182,24 @@ pub const FAMILIES: &[FamilyDef] = &[
 ];
 
 /// The router of one listener: every family served on it, merged.
+/// Requests are counted in the metrics by family and route template.
 pub fn router_for(listener: Listener, state: ApiState) -> Router {
-    FAMILIES
-        .iter()
-        .filter(|f| f.listener == listener)
-        .fold(Router::new(), |router, f| {
-            router.merge((f.build)(state.clone()).0)
-        })
+    let mut families = std::collections::HashMap::new();
+    let router =
+        FAMILIES
+            .iter()
+            .filter(|f| f.listener == listener)
+            .fold(Router::new(), |router, f| {
+                let (r, entries) = (f.build)(state.clone());
+                for e in entries {
+                    families.entry(e.path).or_insert(f.name);
+                }
+                router.merge(r)
+            });
+    router.layer(axum::middleware::from_fn_with_state(
+        Arc::new(families),
+        metrics::record,
+    ))
 }
 
 pub fn identity_router(state: ApiState) -> Router {

@@ -13,6 +13,7 @@ mod checkpoint;
 mod device;
 mod io;
 mod journal;
+mod metrics;
 mod pool;
 mod refs;
 mod scrub;

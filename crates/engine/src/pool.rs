@@ -215,7 +215,9 @@ impl PoolInner {
         if self.durable.load(Ordering::Acquire) >= target {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let result = self.commit_locked();
+        crate::metrics::commit(&self.dir, started.elapsed().as_secs_f64());
         if result.is_err() {
             self.poisoned.store(true, Ordering::Release);
         }
@@ -263,6 +265,13 @@ impl PoolInner {
     /// Starts a new journal and writes a checkpoint of the state at the
     /// switch. Called with the commit lock held.
     fn checkpoint_locked(&self) -> EngineResult<()> {
+        let started = std::time::Instant::now();
+        let result = self.checkpoint_inner();
+        crate::metrics::checkpoint(&self.dir, started.elapsed().as_secs_f64());
+        result
+    }
+
+    fn checkpoint_inner(&self) -> EngineResult<()> {
         let (image, old_epoch, mut freed) = {
             let _q = write(&self.quiesce);
             // Nothing is in flight: commit what was appended since.

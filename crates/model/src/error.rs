@@ -53,6 +53,15 @@ pub enum DomainError {
     /// directory is full): the request is refused, not an internal error.
     #[error("There is not enough free space to store the data: {0}")]
     StorageFull(String),
+    /// Refused to protect the service: too many attempts from one source
+    /// (`rate_limited`, 429) or too much work queued already (503). The
+    /// client may retry after `retry_after` seconds.
+    #[error("{message}")]
+    Overloaded {
+        message: String,
+        retry_after: u64,
+        rate_limited: bool,
+    },
     /// Anything else: a bug or an unavailable dependency. Never caused by input.
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,6 +113,14 @@ pub enum QosRule {
     NotSettable { volume_type: String },
     #[error("the QoS of a volume of type {volume_type} cannot be modified")]
     NotModifiable { volume_type: String },
+}
+
+/// Metadata that breaks the metadata rule is invalid input; each family
+/// words it (or catches the rule earlier, in its own words).
+impl From<crate::MetadataRule> for DomainError {
+    fn from(rule: crate::MetadataRule) -> Self {
+        DomainError::InvalidInput(rule.to_string())
+    }
 }
 
 impl DomainError {

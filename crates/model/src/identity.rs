@@ -65,6 +65,14 @@ pub struct TokenInfo {
 }
 
 impl TokenInfo {
+    /// Whether the holder of this token may validate, check or revoke a
+    /// token of `owner`: its owner, or an admin (Keystone's
+    /// `identity:validate_token`, `check_token` and `revoke_token`:
+    /// `rule:admin_required or rule:token_subject`).
+    pub fn may_handle_token_of(&self, owner: &UserId) -> bool {
+        self.user.id == *owner || self.roles.iter().any(|r| r.name == "admin")
+    }
+
     pub fn auth_context(&self) -> Option<AuthContext> {
         let project = self.project.as_ref()?;
         Some(AuthContext {

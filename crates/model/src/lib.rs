@@ -20,6 +20,7 @@ mod qos_specs;
 mod quota;
 mod server;
 mod service_state;
+pub mod sources;
 mod time_fmt;
 mod transfer;
 mod type_encryption;
@@ -73,7 +74,8 @@ pub use transfer::Transfer;
 pub use type_encryption::TypeEncryption;
 pub use user_volume::{openstack4j_status, UserVolume};
 pub use volume::{
-    AttachMode, Attachment, AttachmentStatus, Metadata, MigrationStatus, ReplicationStatus,
-    Snapshot, SnapshotStatus, Volume, VolumeSource, VolumeStatus, VolumeType,
-    DEFAULT_ENTERPRISE_PROJECT, GIB, ORDER_ID_KEY,
+    check_metadata, AttachMode, Attachment, AttachmentStatus, Metadata, MetadataRule,
+    MigrationStatus, ReplicationStatus, Snapshot, SnapshotStatus, Volume, VolumeSource,
+    VolumeStatus, VolumeType, DEFAULT_ENTERPRISE_PROJECT, GIB, METADATA_KEY_MAX,
+    METADATA_VALUE_MAX, ORDER_ID_KEY,
 };

@@ -311,6 +311,50 @@ pub const ORDER_ID_KEY: &str = "orderID";
 /// The default enterprise project.
 pub const DEFAULT_ENTERPRISE_PROJECT: &str = "0";
 
+/// The longest metadata key, in characters (keys are 1 to this).
+pub const METADATA_KEY_MAX: usize = 255;
+/// The longest metadata value, in characters.
+pub const METADATA_VALUE_MAX: usize = 255;
+
+/// Which part of the metadata rule an entry broke. The rule is Cinder's
+/// (its `metadata` schema: keys of 1 to 255 characters, values of at most
+/// 255) and every family's: the service checks it wherever volume,
+/// snapshot or backup metadata is set, so no API can store more.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum MetadataRule {
+    #[error("Metadata keys must be 1 to {METADATA_KEY_MAX} characters, got an empty key.")]
+    EmptyKey,
+    /// `key` is the start of the key (its first 64 characters).
+    #[error("Metadata keys must be 1 to {METADATA_KEY_MAX} characters, got '{key}...' ({chars} characters).")]
+    KeyTooLong { key: String, chars: usize },
+    #[error("The value of metadata key '{key}' is longer than {METADATA_VALUE_MAX} characters ({chars}).")]
+    ValueTooLong { key: String, chars: usize },
+}
+
+/// Checks metadata against the one rule every family shares.
+pub fn check_metadata(m: &Metadata) -> Result<(), MetadataRule> {
+    for (k, v) in m {
+        let key_chars = k.chars().count();
+        if key_chars == 0 {
+            return Err(MetadataRule::EmptyKey);
+        }
+        if key_chars > METADATA_KEY_MAX {
+            return Err(MetadataRule::KeyTooLong {
+                key: k.chars().take(64).collect(),
+                chars: key_chars,
+            });
+        }
+        let value_chars = v.chars().count();
+        if value_chars > METADATA_VALUE_MAX {
+            return Err(MetadataRule::ValueTooLong {
+                key: k.clone(),
+                chars: value_chars,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Snapshot {
     /// What was reported, else 0% while creating and 100% after.
     pub fn progress(&self) -> String {
@@ -351,5 +395,27 @@ mod tests {
         }
         assert!("in_use".parse::<VolumeStatus>().is_err());
         assert_eq!(VolumeStatus::InUse.as_str(), "in-use");
+    }
+
+    #[test]
+    fn metadata_keys_are_1_to_255_characters_and_values_at_most_255() {
+        let m = |k: String, v: String| Metadata::from([(k, v)]);
+        assert_eq!(check_metadata(&Metadata::new()), Ok(()));
+        assert_eq!(check_metadata(&m("k".repeat(255), "é".repeat(255))), Ok(()));
+        assert_eq!(
+            check_metadata(&m(String::new(), "v".into())),
+            Err(MetadataRule::EmptyKey)
+        );
+        assert!(matches!(
+            check_metadata(&m("k".repeat(256), "v".into())),
+            Err(MetadataRule::KeyTooLong { chars: 256, .. })
+        ));
+        assert!(matches!(
+            check_metadata(&m("k".into(), "v".repeat(1_000_000))),
+            Err(MetadataRule::ValueTooLong {
+                chars: 1_000_000,
+                ..
+            })
+        ));
     }
 }

@@ -123,6 +123,7 @@ impl DataPath for Exports {
             let volume = old.export.volume_id.clone();
             if !inner.exports.values().any(|e| e.export.volume_id == volume) {
                 inner.limiters.remove(&volume);
+                crate::metrics::forget(&volume);
             }
             tracing::info!(exports = inner.exports.len(), "export withdrawn");
         }

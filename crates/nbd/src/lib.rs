@@ -9,12 +9,13 @@
 
 pub mod client;
 pub mod exports;
+mod metrics;
 pub mod proto;
 pub mod qos;
 pub mod server;
 
 pub use exports::Exports;
-pub use server::{handle_connection, serve, serve_halves};
+pub use server::{handle_connection, serve, serve_halves, Limits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NbdError {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use platter_backend::{BackendError, IoDirection, VolumeIo};
+use platter_model::sources::SourceLimiter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -13,8 +14,23 @@ use crate::exports::{Export, Exports};
 use crate::proto::*;
 use crate::NbdError;
 
-/// How long a client may take to negotiate.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// What the listener allows each client.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a client may take to negotiate.
+    pub handshake_timeout: Duration,
+    /// Connections open at once from one address (0: unlimited).
+    pub max_connections_per_source: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            handshake_timeout: Duration::from_secs(30),
+            max_connections_per_source: 256,
+        }
+    }
+}
 /// Requests one connection may have in flight.
 const MAX_IN_FLIGHT: u32 = 64;
 /// The longest range one BLOCK_STATUS reply describes.
@@ -33,18 +49,27 @@ async fn until_set(rx: &mut watch::Receiver<bool>) {
 pub async fn serve(
     listener: TcpListener,
     exports: Arc<Exports>,
+    limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let sources = SourceLimiter::new(limits.max_connections_per_source);
     loop {
         tokio::select! {
             _ = until_set(&mut shutdown) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Some(slot) = sources.admit(peer.ip()) else {
+                        crate::metrics::refused();
+                        tracing::warn!(%peer, "nbd: too many connections from one source");
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let exports = exports.clone();
+                    let handshake = limits.handshake_timeout;
                     tokio::spawn(async move {
+                        let _slot = slot;
                         let (rd, wr) = stream.into_split();
-                        match serve_halves(rd, wr, exports).await {
+                        match serve_with_timeout(rd, wr, exports, handshake).await {
                             Ok(()) => tracing::debug!(%peer, "nbd connection closed"),
                             Err(e) => tracing::info!(%peer, error = %e, "nbd connection ended"),
                         }
@@ -112,24 +137,39 @@ where
 }
 
 /// The same, over the two halves of a stream.
-pub async fn serve_halves<R, W>(rd: R, mut wr: W, exports: Arc<Exports>) -> Result<(), NbdError>
+pub async fn serve_halves<R, W>(rd: R, wr: W, exports: Arc<Exports>) -> Result<(), NbdError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    serve_with_timeout(rd, wr, exports, Limits::default().handshake_timeout).await
+}
+
+async fn serve_with_timeout<R, W>(
+    rd: R,
+    mut wr: W,
+    exports: Arc<Exports>,
+    handshake: Duration,
+) -> Result<(), NbdError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
     // Requests arrive back to back: read them through a buffer.
     let mut rd = BufReader::with_capacity(256 * 1024, rd);
-    let session = match tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        negotiate(&mut rd, &mut wr, &exports),
-    )
-    .await
+    let session = match tokio::time::timeout(handshake, negotiate(&mut rd, &mut wr, &exports)).await
     {
         Ok(result) => result?,
         Err(_) => return Err(NbdError::Client("negotiation timed out".into())),
     };
     match session {
-        Some(s) => transmission(rd, wr, Arc::new(s)).await,
+        Some(s) => {
+            let volume = s.export.volume_id.clone();
+            crate::metrics::connection(&volume, 1.0);
+            let result = transmission(rd, wr, Arc::new(s)).await;
+            crate::metrics::connection(&volume, -1.0);
+            result
+        }
         None => Ok(()),
     }
 }
@@ -420,7 +460,15 @@ where
         let session = session.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let (kind, length) = (request.kind, request.length);
             let reply = process(&session, request, payload).await;
+            crate::metrics::request(
+                &session.export.volume_id,
+                kind,
+                length,
+                started.elapsed().as_secs_f64(),
+            );
             let _ = tx.send(reply).await;
             drop(permit);
         });
@@ -491,6 +539,13 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Runs one request and returns its complete reply.
+/// Waits for the volume's QoS to allow `length` bytes, counting the wait.
+async fn throttle(s: &Session, direction: IoDirection, length: u32) {
+    let started = std::time::Instant::now();
+    s.export.limiter.acquire(direction, u64::from(length)).await;
+    crate::metrics::throttled(&s.export.volume_id, started.elapsed().as_secs_f64());
+}
+
 async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
     let end = req.offset.checked_add(req.length as u64);
     let mut in_range = end.is_some_and(|e| e <= s.size.load(Ordering::Relaxed));
@@ -519,17 +574,11 @@ async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {
             if req.length == 0 || req.length > MAX_PAYLOAD {
                 return error_reply(s, &req, EINVAL, "bad read length");
             }
-            s.export
-                .limiter
-                .acquire(IoDirection::Read, req.length as u64)
-                .await;
+            throttle(s, IoDirection::Read, req.length).await;
             read(s, req).await
         }
         CMD_WRITE => {
-            s.export
-                .limiter
-                .acquire(IoDirection::Write, req.length as u64)
-                .await;
+            throttle(s, IoDirection::Write, req.length).await;
             let offset = req.offset;
             let r = run_io(&req, move || {
                 io.write_at(&payload, offset)?;

@@ -57,6 +57,42 @@ pub struct ServeArgs {
     /// default pool, and of configured pools that name none.
     #[arg(long, env = "PLATTER_BACKEND")]
     pub backend: Option<String>,
+    /// Port of the admin listener (`/metrics`, `/status`).
+    #[arg(long, env = "PLATTER_ADMIN_PORT")]
+    pub admin_port: Option<u16>,
+    /// Address the admin listener binds to (default 127.0.0.1: metrics
+    /// are not for the world).
+    #[arg(long, env = "PLATTER_ADMIN_BIND")]
+    pub admin_bind: Option<String>,
+    /// Port of the web console (0: no console).
+    #[arg(long, env = "PLATTER_CONSOLE_PORT")]
+    pub console_port: Option<u16>,
+    /// How often the console's history samples the metrics, seconds.
+    #[arg(long, env = "PLATTER_METRICS_SAMPLE_SECONDS")]
+    pub metrics_sample_seconds: Option<u64>,
+    /// A request head must arrive within this many seconds (also the
+    /// keep-alive idle timeout).
+    #[arg(long, env = "PLATTER_HTTP_HEADER_TIMEOUT_SECONDS")]
+    pub http_header_timeout_seconds: Option<u64>,
+    /// A request body must keep moving: a chunk at least this often.
+    #[arg(long, env = "PLATTER_HTTP_BODY_TIMEOUT_SECONDS")]
+    pub http_body_timeout_seconds: Option<u64>,
+    /// Connections one address may hold open on each listener (0: no cap).
+    #[arg(long, env = "PLATTER_MAX_CONNECTIONS_PER_SOURCE")]
+    pub max_connections_per_source: Option<usize>,
+    /// An NBD client must finish negotiating within this many seconds.
+    #[arg(long, env = "PLATTER_NBD_HANDSHAKE_TIMEOUT_SECONDS")]
+    pub nbd_handshake_timeout_seconds: Option<u64>,
+    /// Consecutive failed logins that lock a user (Keystone's
+    /// `lockout_failure_attempts`; 0: never).
+    #[arg(long, env = "PLATTER_LOCKOUT_FAILURE_ATTEMPTS")]
+    pub lockout_failure_attempts: Option<u32>,
+    /// How long a lockout lasts, seconds (Keystone's `lockout_duration`).
+    #[arg(long, env = "PLATTER_LOCKOUT_DURATION_SECONDS")]
+    pub lockout_duration_seconds: Option<u64>,
+    /// Failed logins one address may make per minute (0: unlimited).
+    #[arg(long, env = "PLATTER_AUTH_FAILURES_PER_MINUTE")]
+    pub auth_failures_per_minute: Option<u32>,
     /// Test hook: delay every job by this many milliseconds.
     #[arg(long, env = "PLATTER_TEST_JOB_DELAY_MS", hide = true)]
     pub test_job_delay_ms: Option<u64>,
@@ -108,6 +144,25 @@ pub struct FileConfig {
     quota: Option<BTreeMap<String, i64>>,
     /// Storage pools (`[[pools]]`), the first the default.
     pools: Option<Vec<PoolFile>>,
+    admin_port: Option<u16>,
+    admin_bind: Option<String>,
+    console_port: Option<u16>,
+    metrics_sample_seconds: Option<u64>,
+    /// Limits against hostile clients (`[security]`).
+    security: Option<SecurityFile>,
+}
+
+/// The `[security]` table: the same names as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecurityFile {
+    http_header_timeout_seconds: Option<u64>,
+    http_body_timeout_seconds: Option<u64>,
+    max_connections_per_source: Option<usize>,
+    nbd_handshake_timeout_seconds: Option<u64>,
+    lockout_failure_attempts: Option<u32>,
+    lockout_duration_seconds: Option<u64>,
+    auth_failures_per_minute: Option<u32>,
 }
 
 /// One `[[flavors]]` table.
@@ -208,6 +263,13 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Tunables of the engine's pool (defaults, less the test hooks).
     pub pool: PoolOptions,
+    pub admin_bind: String,
+    pub admin_port: u16,
+    /// 0: no console.
+    pub console_port: u16,
+    pub metrics_sample: Duration,
+    pub http_limits: platter_api::toolkit::server::Limits,
+    pub nbd_limits: platter_nbd::Limits,
 }
 
 /// Whether `binary` names an executable (a path, or a name on `PATH`).
@@ -447,6 +509,68 @@ impl Config {
         if let Some(bytes) = args.test_checkpoint_after_bytes {
             pool.checkpoint_after_bytes = bytes;
         }
+        let sec = file.security.take().unwrap_or_default();
+        let secs = |flag: Option<u64>, file: Option<u64>, default: Duration, name: &str| match flag
+            .or(file)
+        {
+            Some(0) => bail!("{name} must be at least 1"),
+            Some(s) => Ok(Duration::from_secs(s)),
+            None => Ok(default),
+        };
+        let http_defaults = platter_api::toolkit::server::Limits::default();
+        let max_connections_per_source = args
+            .max_connections_per_source
+            .or(sec.max_connections_per_source)
+            .unwrap_or(http_defaults.max_connections_per_source);
+        let http_limits = platter_api::toolkit::server::Limits {
+            header_timeout: secs(
+                args.http_header_timeout_seconds,
+                sec.http_header_timeout_seconds,
+                http_defaults.header_timeout,
+                "http_header_timeout_seconds",
+            )?,
+            body_timeout: secs(
+                args.http_body_timeout_seconds,
+                sec.http_body_timeout_seconds,
+                http_defaults.body_timeout,
+                "http_body_timeout_seconds",
+            )?,
+            max_connections_per_source,
+        };
+        let nbd_limits = platter_nbd::Limits {
+            handshake_timeout: secs(
+                args.nbd_handshake_timeout_seconds,
+                sec.nbd_handshake_timeout_seconds,
+                platter_nbd::Limits::default().handshake_timeout,
+                "nbd_handshake_timeout_seconds",
+            )?,
+            max_connections_per_source,
+        };
+        let auth = &mut service.auth_limits;
+        if let Some(n) = args
+            .lockout_failure_attempts
+            .or(sec.lockout_failure_attempts)
+        {
+            auth.lockout_failure_attempts = n;
+        }
+        auth.lockout_duration = secs(
+            args.lockout_duration_seconds,
+            sec.lockout_duration_seconds,
+            auth.lockout_duration,
+            "lockout_duration_seconds",
+        )?;
+        if let Some(n) = args
+            .auth_failures_per_minute
+            .or(sec.auth_failures_per_minute)
+        {
+            auth.failures_per_minute_per_source = n;
+        }
+        let metrics_sample = secs(
+            args.metrics_sample_seconds,
+            file.metrics_sample_seconds,
+            Duration::from_secs(5),
+            "metrics_sample_seconds",
+        )?;
         Ok(Config {
             data_dir,
             bind,
@@ -465,6 +589,16 @@ impl Config {
             region: file.region.unwrap_or_else(|| "RegionOne".into()),
             service,
             pool,
+            admin_bind: args
+                .admin_bind
+                .clone()
+                .or(file.admin_bind)
+                .unwrap_or_else(|| "127.0.0.1".into()),
+            admin_port: args.admin_port.or(file.admin_port).unwrap_or(9180),
+            console_port: args.console_port.or(file.console_port).unwrap_or(8080),
+            metrics_sample,
+            http_limits,
+            nbd_limits,
         })
     }
 

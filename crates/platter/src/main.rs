@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod image_cmd;
+mod observe;
 mod volume_cmd;
 
 use std::fs::{self, File, OpenOptions};
@@ -43,7 +44,7 @@ struct Cli {
 enum Command {
     /// Run the service: identity on :5000, block storage on :8776, images
     /// on :9292.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Administer identity from the shell (works while the service runs).
     Admin(admin::AdminArgs),
     /// Import and export disk images (credentials from an openrc file).
@@ -51,6 +52,8 @@ enum Command {
     /// Upload disk image files to the image service (credentials from an
     /// openrc file).
     Image(image_cmd::ImageArgs),
+    /// Print the health of a running server (from its admin listener).
+    Status(observe::StatusArgs),
 }
 
 fn init_logging(format: &str) {
@@ -277,7 +280,12 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
         .context("the NBD runtime")?
         .with_context(|| format!("binding NBD listener {nbd_addr}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let nbd_server = nbd.spawn(platter_nbd::serve(nbd_listener, exports, stop_rx.clone()));
+    let nbd_server = nbd.spawn(platter_nbd::serve(
+        nbd_listener,
+        exports,
+        config.nbd_limits.clone(),
+        stop_rx.clone(),
+    ));
     let redriven = platter.recover().await?;
     if redriven > 0 {
         tracing::info!(jobs = redriven, "re-driving unfinished jobs");
@@ -324,36 +332,92 @@ async fn serve(args: ServeArgs, nbd: Handle) -> Result<()> {
     let compute_listener = TcpListener::bind(&compute_addr)
         .await
         .with_context(|| format!("binding compute listener {compute_addr}"))?;
-    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, image = %image_addr, compute = %compute_addr, nbd = %nbd_addr, compute_driver = platter.compute_driver_name().unwrap_or("disabled"), data_dir = %config.data_dir.display(), "platter serving");
-
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let identity = axum::serve(
-        identity_listener,
-        platter_api::identity_router(state.clone()),
-    )
-    .with_graceful_shutdown(wait(stop_rx.clone()));
-    let volume = axum::serve(
-        volume_listener,
-        platter_api::block_storage_router(state.clone()),
-    )
-    .with_graceful_shutdown(wait(stop_rx.clone()));
-    let image = axum::serve(image_listener, platter_api::image_router(state.clone()))
-        .with_graceful_shutdown(wait(stop_rx.clone()));
-    let compute = axum::serve(compute_listener, platter_api::compute_router(state))
-        .with_graceful_shutdown(wait(stop_rx.clone()));
-    let servers = tokio::spawn(async move {
-        tokio::try_join!(
-            async { identity.await },
-            async { volume.await },
-            async { image.await },
-            async { compute.await }
+    let admin_addr = format!("{}:{}", config.admin_bind, config.admin_port);
+    let admin_listener = TcpListener::bind(&admin_addr)
+        .await
+        .with_context(|| format!("binding admin listener {admin_addr}"))?;
+    let console_addr = format!("{}:{}", config.bind, config.console_port);
+    let console_listener = if config.console_port == 0 {
+        None
+    } else {
+        Some(
+            TcpListener::bind(&console_addr)
+                .await
+                .with_context(|| format!("binding console listener {console_addr}"))?,
         )
-    });
+    };
+    tracing::info!(identity = %identity_addr, block_storage = %volume_addr, image = %image_addr, compute = %compute_addr, nbd = %nbd_addr, admin = %admin_addr, console = %if console_listener.is_some() { console_addr.as_str() } else { "off" }, compute_driver = platter.compute_driver_name().unwrap_or("disabled"), data_dir = %config.data_dir.display(), "platter serving");
+
+    let mut listeners = vec![
+        ("identity".to_string(), identity_addr.clone()),
+        ("block_storage".to_string(), volume_addr.clone()),
+        ("image".to_string(), image_addr.clone()),
+        ("compute".to_string(), compute_addr.clone()),
+        ("nbd".to_string(), nbd_addr.clone()),
+        ("admin".to_string(), admin_addr.clone()),
+    ];
+    if console_listener.is_some() {
+        listeners.push(("console".to_string(), console_addr.clone()));
+    }
+    let history = Arc::new(platter_metrics::History::new(
+        platter_api::console::FAMILIES,
+        observe::HISTORY_SAMPLES,
+    ));
+    let sampler = tokio::spawn(observe::sample_forever(
+        platter.clone(),
+        history.clone(),
+        config.metrics_sample,
+    ));
+    let limits = config.http_limits.clone();
+    let serve_http = |listener: TcpListener, router: axum::Router, name: &'static str| {
+        tokio::spawn(platter_api::toolkit::server::serve(
+            listener,
+            router,
+            limits.clone(),
+            name,
+            stop_rx.clone(),
+        ))
+    };
+    let mut servers = vec![
+        serve_http(
+            identity_listener,
+            platter_api::identity_router(state.clone()),
+            "identity",
+        ),
+        serve_http(
+            volume_listener,
+            platter_api::block_storage_router(state.clone()),
+            "block_storage",
+        ),
+        serve_http(
+            image_listener,
+            platter_api::image_router(state.clone()),
+            "image",
+        ),
+        serve_http(
+            compute_listener,
+            platter_api::compute_router(state.clone()),
+            "compute",
+        ),
+        serve_http(
+            admin_listener,
+            observe::admin_router(platter.clone(), observe::Listeners(listeners)),
+            "admin",
+        ),
+    ];
+    if let Some(listener) = console_listener {
+        servers.push(serve_http(
+            listener,
+            platter_api::console::router(state, history),
+            "console",
+        ));
+    }
     shutdown_signal(term).await;
     let _ = stop_tx.send(true);
-    servers.await?.context("serving")?;
+    sampler.abort();
+    for server in servers {
+        server.await.context("serving")?;
+    }
     let _ = nbd_server.await;
     platter.store().close().await;
     Ok(())
@@ -367,7 +431,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let nbd = nbd_runtime()?;
-            let result = runtime.block_on(serve(args, nbd.handle().clone()));
+            let result = runtime.block_on(serve(*args, nbd.handle().clone()));
             // Connections still open end here.
             nbd.shutdown_timeout(NBD_SHUTDOWN_GRACE);
             result
@@ -375,5 +439,6 @@ fn main() -> Result<()> {
         Command::Admin(args) => runtime.block_on(admin::run(args)),
         Command::Volume(args) => runtime.block_on(volume_cmd::run(args)),
         Command::Image(args) => runtime.block_on(image_cmd::run(args)),
+        Command::Status(args) => runtime.block_on(observe::run_status(args)),
     }
 }

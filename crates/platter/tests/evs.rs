@@ -445,3 +445,85 @@ async fn a_disk_from_an_image_is_bootable_and_records_the_image() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(code(&r).starts_with("EVS."), "{}", r.body);
 }
+
+/// Issue 14, finding A: EVS creates apply Cinder's metadata rule (keys 1 to
+/// 255 characters, values at most 255) and create nothing when it fails.
+#[tokio::test]
+async fn evs_creates_refuse_the_metadata_cinder_refuses_and_create_nothing() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let bad: [(&str, Value, &str); 3] = [
+        (
+            "a value of 1,000,000 characters",
+            json!({"k": "v".repeat(1_000_000)}),
+            "EVS.1005",
+        ),
+        ("an empty key", json!({"": "v"}), "EVS.5400"),
+        (
+            "a key of 300 characters",
+            json!({"k".repeat(300): "v"}),
+            "EVS.1005",
+        ),
+    ];
+    for v in ["v2", "v2.1", "v3"] {
+        for (what, metadata, want) in &bad {
+            let mut body = volume("meta", 1);
+            body["volume"]["metadata"] = metadata.clone();
+            let r = evs(&c, Method::POST, v, "/cloudvolumes", Some(body)).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{v}, {what}");
+            assert_eq!(code(&r), *want, "{v}, {what}: {}", r.body);
+            let message = r.body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("etadata"), "{v}, {what}: {message}");
+        }
+    }
+    let r = evs(&c, Method::GET, "v2", "/cloudvolumes/detail", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["count"], 0, "{}", r.body);
+    assert_eq!(r.body["volumes"], json!([]), "{}", r.body);
+    let r = c.get("/volumes/detail").await;
+    assert_eq!(r.body["volumes"], json!([]), "{}", r.body);
+    // The boundary itself is allowed.
+    let mut body = volume("meta", 1);
+    body["volume"]["metadata"] = json!({"k".repeat(255): "v".repeat(255)});
+    let r = evs(&c, Method::POST, "v2", "/cloudvolumes", Some(body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+}
+
+/// Issue 14, finding B: unknown paths under EVS's prefixes answer in EVS's
+/// format (`EVS.5404`); Cinder's unknown paths keep Cinder's.
+#[tokio::test]
+async fn unknown_paths_under_evs_prefixes_are_evs_shaped() {
+    let server = Server::start();
+    let c = admin(&server).await;
+    let id = "0b126d3b-f2af-404d-8d39-a42fce70065a";
+    for (method, v, path) in [
+        (Method::GET, "v5", "/nothing".to_string()),
+        (Method::GET, "v1", "/nothing".to_string()),
+        (Method::GET, "v2", format!("/cloudvolumes/{id}/nothing")),
+        (Method::POST, "v2.1", "/cloudvolumes/x/y".to_string()),
+        (Method::GET, "v2", format!("/cloudsnapshots/{id}/nothing")),
+        (Method::DELETE, "v3", "/cloudvolumes/x/y".to_string()),
+        (Method::GET, "v3", "/os-vendor-volumes/x/y".to_string()),
+    ] {
+        let r = evs(&c, method.clone(), v, &path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {v}{path}");
+        assert_eq!(code(&r), "EVS.5404", "{method} {v}{path}: {}", r.body);
+        assert_eq!(
+            r.body["error"]["message"],
+            "Resource(Volume, Snapshot, Backup .etc) could not be found.",
+            "{}",
+            r.body
+        );
+    }
+    for v in ["v3", "v2"] {
+        let r = evs(&c, Method::GET, v, "/nothing", None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+        assert_eq!(
+            r.fault(),
+            (
+                "itemNotFound".to_string(),
+                "The resource could not be found.".to_string()
+            )
+        );
+    }
+}

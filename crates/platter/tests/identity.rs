@@ -350,3 +350,213 @@ async fn deleting_a_project_that_owns_volumes_keeps_the_volumes() {
     let r = a.delete(&format!("/volumes/{vid}")).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
 }
+
+fn keystone_error(r: &common::Reply, code: u16, title: &str, message: &str) {
+    assert_eq!(r.status.as_u16(), code, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+    assert_eq!(r.body["error"]["title"], title, "{}", r.body);
+    assert_eq!(r.body["error"]["message"], message, "{}", r.body);
+}
+
+/// Issue 14, finding D: a project's (and a user's) domain cannot change;
+/// Keystone answers 400 `Cannot change Domain ID`, and the same domain is
+/// accepted.
+#[tokio::test]
+async fn a_projects_or_users_domain_cannot_change() {
+    let server = Server::start();
+    let a = admin(&server).await;
+    let r = a
+        .identity(
+            Method::POST,
+            "/v3/projects",
+            Some(json!({"project": {"name": "pd"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let pid = r.body["project"]["id"].as_str().unwrap().to_string();
+    let r = a
+        .identity(
+            Method::POST,
+            "/v3/users",
+            Some(json!({"user": {"name": "ud", "password": "pw"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let uid = r.body["user"]["id"].as_str().unwrap().to_string();
+    for (path, key) in [
+        (format!("/v3/projects/{pid}"), "project"),
+        (format!("/v3/users/{uid}"), "user"),
+    ] {
+        let r = a
+            .identity(
+                Method::PATCH,
+                &path,
+                Some(json!({key: {"domain_id": "another", "description": "moved"}})),
+            )
+            .await;
+        keystone_error(&r, 400, "Bad Request", "Cannot change Domain ID");
+        let r = a.identity(Method::GET, &path, None).await;
+        assert_eq!(r.body[key]["domain_id"], "default", "{}", r.body);
+        assert_ne!(r.body[key]["description"], "moved", "{}", r.body);
+        // Naming the domain it is in changes nothing and is allowed.
+        let r = a
+            .identity(
+                Method::PATCH,
+                &path,
+                Some(json!({key: {"domain_id": "default", "description": "same"}})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body[key]["domain_id"], "default", "{}", r.body);
+        assert_eq!(r.body[key]["description"], "same", "{}", r.body);
+    }
+}
+
+/// Issue 14, finding E: grant paths take role ids, as Keystone's do; a role
+/// name there is a role that does not exist (404 `Could not find role:`).
+#[tokio::test]
+async fn grant_paths_take_role_ids_not_names() {
+    let server = Server::start();
+    let a = admin(&server).await;
+    let u = a.new_project_user(&server, "pe", "ue", "member").await;
+    let r = a
+        .identity(
+            Method::POST,
+            "/v3/projects",
+            Some(json!({"project": {"name": "pe2"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let p2 = r.body["project"]["id"].as_str().unwrap().to_string();
+    let by_name = format!("/v3/projects/{p2}/users/{}/roles/member", u.user_id);
+    for method in [Method::PUT, Method::DELETE] {
+        let r = a.identity(method, &by_name, None).await;
+        keystone_error(&r, 404, "Not Found", "Could not find role: member.");
+    }
+    let r = a.identity(Method::HEAD, &by_name, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = a
+        .identity(
+            Method::GET,
+            &format!("/v3/role_assignments?user.id={}", u.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let scopes: Vec<&str> = r.body["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|ra| ra["scope"]["project"]["id"].as_str())
+        .collect();
+    assert!(!scopes.contains(&p2.as_str()), "{}", r.body);
+
+    // Groups: the same, for Keystone's and the system policies' names.
+    let r = a
+        .identity(
+            Method::POST,
+            "/v3/groups",
+            Some(json!({"group": {"name": "ge"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gid = r.body["group"]["id"].as_str().unwrap().to_string();
+    for name in ["member", "EVS ReadOnlyAccess"] {
+        let r = a
+            .identity(
+                Method::PUT,
+                &format!("/v3/projects/{p2}/groups/{gid}/roles/{name}"),
+                None,
+            )
+            .await;
+        keystone_error(
+            &r,
+            404,
+            "Not Found",
+            &format!("Could not find role: {name}."),
+        );
+    }
+    // What `openstack role add` does: look the name up, then use the id.
+    let r = a
+        .identity(Method::GET, "/v3/roles?name=EVS%20ReadOnlyAccess", None)
+        .await;
+    let rid = r.body["roles"][0]["id"].as_str().unwrap().to_string();
+    let r = a
+        .identity(
+            Method::PUT,
+            &format!("/v3/projects/{p2}/groups/{gid}/roles/{rid}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = a.identity(Method::GET, "/v3/roles?name=member", None).await;
+    let member = r.body["roles"][0]["id"].as_str().unwrap().to_string();
+    let by_id = format!("/v3/projects/{p2}/users/{}/roles/{member}", u.user_id);
+    let r = a.identity(Method::PUT, &by_id, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = a.identity(Method::HEAD, &by_id, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+}
+
+/// Issue 14, finding F: only a token's owner or an admin may validate,
+/// check or revoke it.
+#[tokio::test]
+async fn only_a_tokens_owner_or_an_admin_may_validate_check_or_revoke_it() {
+    let server = Server::start();
+    let a = admin(&server).await;
+    let ua = a.new_project_user(&server, "pfa", "ufa", "member").await;
+    let ub = a.new_project_user(&server, "pfb", "ufb", "member").await;
+    let url = format!("{}/v3/auth/tokens", server.identity_url());
+    let call = |method: Method, caller: String, subject: String| {
+        let http = a.http.clone();
+        let url = url.clone();
+        async move {
+            let resp = http
+                .request(method, &url)
+                .header("X-Auth-Token", caller)
+                .header("X-Subject-Token", subject)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            let bytes = resp.bytes().await.unwrap();
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let (status, body) = call(Method::GET, ua.token.clone(), ub.token.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], 403, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "You are not authorized to perform the requested action: identity:validate_token.",
+        "{body}"
+    );
+    let (status, _) = call(Method::HEAD, ua.token.clone(), ub.token.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = call(Method::DELETE, ua.token.clone(), ub.token.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "You are not authorized to perform the requested action: identity:revoke_token.",
+        "{body}"
+    );
+    assert_eq!(ub.get("/volumes").await.status, StatusCode::OK);
+
+    // The owner may; an admin may.
+    let (status, body) = call(Method::GET, ua.token.clone(), ua.token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token"]["user"]["id"], ua.user_id, "{body}");
+    let (status, _) = call(Method::HEAD, ua.token.clone(), ua.token.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(Method::GET, a.token.clone(), ub.token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token"]["user"]["name"], "ufb", "{body}");
+    let (status, body) = call(Method::DELETE, a.token.clone(), ub.token.clone()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(ub.get("/volumes").await.status, StatusCode::UNAUTHORIZED);
+    // A token that is gone is not found, whoever asks.
+    let (status, body) = call(Method::GET, ua.token.clone(), ub.token.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["message"], "Could not find token.", "{body}");
+}

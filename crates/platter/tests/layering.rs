@@ -13,11 +13,11 @@ fn workspace() -> PathBuf {
 
 /// The layers, lowest first. A crate may depend only on crates of strictly
 /// lower layers: shared types and the storage contract at the bottom; the
-/// metadata store, the block engine, the NBD server and the backup
-/// repository on them; the service
+/// metrics registry beside them; the metadata store, the block engine, the
+/// NBD server and the backup repository on them; the service
 /// over those; the HTTP API over the service; the binary over everything.
 const LAYERS: &[&[&str]] = &[
-    &["platter-model", "platter-backend"],
+    &["platter-model", "platter-backend", "platter-metrics"],
     &[
         "platter-store",
         "platter-engine",
@@ -104,8 +104,12 @@ fn crates_depend_only_on_lower_layers() {
     };
     expect("platter-model", &[]);
     expect("platter-backend", &[]);
-    expect("platter-engine", &["platter-backend"]);
-    expect("platter-nbd", &["platter-backend"]);
+    expect("platter-metrics", &[]);
+    expect("platter-engine", &["platter-backend", "platter-metrics"]);
+    expect(
+        "platter-nbd",
+        &["platter-backend", "platter-metrics", "platter-model"],
+    );
     expect("platter-store", &["platter-model"]);
     expect("platter-backup", &["platter-backend"]);
 }

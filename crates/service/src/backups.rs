@@ -14,7 +14,7 @@ use std::sync::Arc;
 use platter_backend::{BackendError, StorageBackend};
 use platter_backup::{Manifest, Repository, CHUNK_SIZE};
 use platter_model::{
-    backup_snapshot_device, Action, AuthContext, Backup, BackupId, BackupJobParams,
+    backup_snapshot_device, check_metadata, Action, AuthContext, Backup, BackupId, BackupJobParams,
     BackupRestoreParams, BackupSource, BackupStatus, DomainError, DomainResult, JobId, JobKind,
     JobParams, Metadata, SnapshotId, SnapshotStatus, Timestamp, VolumeId,
 };
@@ -178,6 +178,7 @@ impl Platter {
         req: BackupCreate,
     ) -> DomainResult<(Backup, JobId)> {
         self.authorize(ctx, Action::BackupCreate)?;
+        check_metadata(&req.metadata)?;
         let v = self.volume_find(ctx, &req.volume_id).await?;
         if let Some(az) = &req.availability_zone {
             if !self.config().availability_zones.contains(az) {
@@ -473,6 +474,9 @@ impl Platter {
         update: BackupUpdate,
     ) -> DomainResult<Backup> {
         self.authorize(ctx, Action::BackupUpdate)?;
+        if let Some(m) = &update.metadata {
+            check_metadata(m)?;
+        }
         self.backup_get(ctx, id).await?;
         self.store()
             .backup_update(

@@ -34,6 +34,9 @@ pub struct ServiceConfig {
     /// This node's name as a compute host (attachments' `host`, servers'
     /// `OS-EXT-SRV-ATTR:host`).
     pub compute_host: String,
+    /// Password authentication's limits (lockout, per-source budget,
+    /// hashing threads and queue).
+    pub auth_limits: crate::password::AuthLimits,
 }
 
 impl Default for ServiceConfig {
@@ -52,6 +55,7 @@ impl Default for ServiceConfig {
             backup_dir: None,
             flavors: crate::servers::default_flavors(),
             compute_host: "platter".to_string(),
+            auth_limits: crate::password::AuthLimits::default(),
         }
     }
 }

@@ -1,10 +1,6 @@
 //! Identity: bootstrap, password and token authentication, token validation
 //! and revocation, and administration of projects, users and roles.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
 use platter_model::{
     new_hex_id, AuthContext, Domain, DomainError, DomainId, DomainResult, Project, ProjectId, Role,
     RoleAssignment, RoleId, Timestamp, TokenInfo, User, UserId,
@@ -13,6 +9,7 @@ use platter_store::identity_types::{NameFilter, TokenRow};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::password::Login;
 use crate::Platter;
 
 pub const ADMIN_ROLE: &str = "admin";
@@ -55,6 +52,8 @@ pub struct AuthRequest {
     pub password: Option<(UserRef, String)>,
     pub token: Option<String>,
     pub project: Option<ProjectScope>,
+    /// Where the request came from (the per-source limit on failures).
+    pub source: Option<std::net::IpAddr>,
 }
 
 pub struct IssuedToken {
@@ -82,36 +81,6 @@ fn random_password() -> String {
     hex::encode(bytes)
 }
 
-/// Argon2id with the crate's defaults, on a blocking thread: hashing is
-/// deliberately slow.
-pub(crate) async fn hash_password(password: &str) -> DomainResult<String> {
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| DomainError::Internal(format!("hashing password: {e}")))
-    })
-    .await
-    .map_err(|e| DomainError::Internal(e.to_string()))?
-}
-
-async fn verify_password(password: &str, hash: &str) -> bool {
-    let (password, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
 /// Fields of a new or updated user.
 #[derive(Debug, Clone, Default)]
 pub struct UserFields {
@@ -131,6 +100,16 @@ pub struct ProjectFields {
     pub domain_id: Option<DomainId>,
     pub description: Option<String>,
     pub enabled: Option<bool>,
+}
+
+/// A project's or user's domain is fixed (Keystone's
+/// `_require_matching_domain_id`): naming another is refused, naming its
+/// own is allowed.
+fn refuse_domain_change(wanted: Option<&DomainId>, current: &DomainId) -> DomainResult<()> {
+    match wanted {
+        Some(d) if d != current => Err(DomainError::invalid("Cannot change Domain ID")),
+        _ => Ok(()),
+    }
 }
 
 fn check_name(kind: &str, name: &str) -> DomainResult<()> {
@@ -224,7 +203,18 @@ impl Platter {
         found.ok_or_else(unauthorized)
     }
 
-    async fn resolve_user(&self, u: &UserRef) -> DomainResult<User> {
+    /// The user `u` names if `password` is theirs. Every failure costs the
+    /// same (an unknown or disabled user is verified against a dummy hash)
+    /// and reads the same (401); a user or name with too many failures is
+    /// locked out, and a source with too many is refused (429).
+    async fn check_password(
+        &self,
+        u: &UserRef,
+        password: &str,
+        source: Option<std::net::IpAddr>,
+    ) -> DomainResult<User> {
+        let guard = &self.inner.passwords;
+        guard.check_source(source)?;
         let user = match (&u.id, &u.name) {
             (Some(id), _) => self.store().user_get(id).await?,
             (None, Some(name)) => {
@@ -235,7 +225,33 @@ impl Platter {
                 return Err(DomainError::invalid("A user must be given by id or name."))
             }
         };
-        user.filter(|u| u.enabled).ok_or_else(unauthorized)
+        let who = match &user {
+            Some(user) => user.id.to_string(),
+            None => format!("unknown:{:?}/{:?}/{:?}", u.id, u.domain, u.name),
+        };
+        let hash = match &user {
+            Some(user) if user.enabled => self.store().user_password_hash(&user.id).await?,
+            _ => None,
+        };
+        let login = guard.login(&who, password, hash.as_deref()).await?;
+        match (login, user) {
+            (Login::Valid, Some(user)) => {
+                guard.succeeded(&who);
+                Ok(user)
+            }
+            (Login::Locked, _) => {
+                crate::metrics::auth_failure("password", "locked");
+                tracing::warn!(target: "platter::audit", user = %who, source = ?source, "login refused: account locked");
+                Err(unauthorized())
+            }
+            _ => {
+                crate::metrics::auth_failure("password", "invalid");
+                if guard.failed(&who, source) {
+                    tracing::warn!(target: "platter::audit", user = %who, source = ?source, "account locked after repeated failures");
+                }
+                Err(unauthorized())
+            }
+        }
     }
 
     async fn resolve_project(&self, p: &ProjectScope) -> DomainResult<Project> {
@@ -262,15 +278,7 @@ impl Platter {
                 let (user_ref, password) = req.password.as_ref().ok_or_else(|| {
                     DomainError::invalid("Expecting to find password in identity.")
                 })?;
-                let user = self.resolve_user(user_ref).await?;
-                let hash = self
-                    .store()
-                    .user_password_hash(&user.id)
-                    .await?
-                    .ok_or_else(unauthorized)?;
-                if !verify_password(password, &hash).await {
-                    return Err(unauthorized());
-                }
+                let user = self.check_password(user_ref, password, req.source).await?;
                 let ttl = time::Duration::try_from(self.config().token_ttl)
                     .unwrap_or(time::Duration::DAY);
                 (user, vec!["password".to_string()], None, now + ttl)
@@ -454,6 +462,7 @@ impl Platter {
 
     pub async fn project_update(&self, id: &ProjectId, f: ProjectFields) -> DomainResult<Project> {
         let mut p = self.project_get(id).await?;
+        refuse_domain_change(f.domain_id.as_ref(), &p.domain_id)?;
         if let Some(name) = f.name {
             check_name("name", &name)?;
             p.name = name;
@@ -488,7 +497,7 @@ impl Platter {
             self.project_get(pid).await?;
         }
         let hash = match &f.password {
-            Some(p) => Some(hash_password(p).await?),
+            Some(p) => Some(self.inner.passwords.hash(p).await?),
             None => None,
         };
         let u = User {
@@ -523,6 +532,7 @@ impl Platter {
 
     pub async fn user_update(&self, id: &UserId, f: UserFields) -> DomainResult<User> {
         let mut u = self.user_get(id).await?;
+        refuse_domain_change(f.domain_id.as_ref(), &u.domain_id)?;
         if let Some(name) = f.name {
             check_name("name", &name)?;
             u.name = name;
@@ -543,10 +553,14 @@ impl Platter {
             u.enabled = e;
         }
         let hash = match &f.password {
-            Some(p) => Some(hash_password(p).await?),
+            Some(p) => Some(self.inner.passwords.hash(p).await?),
             None => None,
         };
         self.store().user_update(&u, hash.as_deref()).await?;
+        if hash.is_some() || f.enabled == Some(true) {
+            // A new password, or enabling the account, lifts a lockout.
+            self.inner.passwords.unlock(u.id.as_str());
+        }
         Ok(u)
     }
 
@@ -672,18 +686,5 @@ impl Platter {
 
     pub async fn domain_list(&self, name: Option<&str>) -> DomainResult<Vec<Domain>> {
         self.store().domain_list(name).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn passwords_hash_and_verify() {
-        let h = hash_password("s3cret").await.unwrap();
-        assert!(verify_password("s3cret", &h).await);
-        assert!(!verify_password("other", &h).await);
-        assert!(!verify_password("s3cret", "not-a-hash").await);
     }
 }

@@ -74,10 +74,16 @@ impl Platter {
     /// status on its resource.
     pub(crate) async fn run_job(&self, job: Job) {
         let span = tracing::info_span!("job", id = %job.id, kind = job.kind.as_str(), resource = %job.resource_id);
-        self.run_job_in_span(job).instrument(span).await
+        let kind = job.kind.as_str();
+        let started = std::time::Instant::now();
+        crate::metrics::job_started();
+        let outcome = self.run_job_in_span(job).instrument(span).await;
+        crate::metrics::job_finished(kind, outcome, started.elapsed().as_secs_f64());
     }
 
-    async fn run_job_in_span(&self, job: Job) {
+    /// Runs the job; how it ended: `succeeded`, `failed` (undone) or
+    /// `interrupted` (left for recovery).
+    async fn run_job_in_span(&self, job: Job) -> &'static str {
         let steps = job.kind.steps();
         // The last step ends the job, so a stored index never passes it.
         let start = usize::try_from(job.step)
@@ -85,7 +91,7 @@ impl Platter {
             .min(steps.len().saturating_sub(1));
         if let Err(e) = self.store().job_mark_running(&job.id, start as i64).await {
             tracing::error!(error = %e, "could not start job; left for recovery");
-            return;
+            return "interrupted";
         }
         let faults = &self.config().faults;
         if !faults.job_delay.is_zero() {
@@ -113,7 +119,7 @@ impl Platter {
             let step = steps[next];
             if faults.crash_before_step == Some((job.kind, next)) {
                 tracing::warn!(step = %step, "injected crash: job left for recovery");
-                return;
+                return "interrupted";
             }
             if faults.fail_before_step == Some((job.kind, next)) {
                 failure = Some((next, format!("injected fault before {step}")));
@@ -126,13 +132,13 @@ impl Platter {
             match outcome {
                 Ok(()) if next + 1 == steps.len() => {
                     tracing::info!("job succeeded");
-                    return;
+                    return "succeeded";
                 }
                 Ok(()) => {
                     next += 1;
                     if let Err(e) = self.store().job_set_step(&job.id, next as i64).await {
                         tracing::error!(error = %e, "could not record a step; left for recovery");
-                        return;
+                        return "interrupted";
                     }
                 }
                 Err(e) => failure = Some((next, e)),
@@ -142,6 +148,7 @@ impl Platter {
             tracing::warn!(error = %error, step = failed, "job failed; undoing its steps");
             self.unwind(&job, failed, &error).await;
         }
+        "failed"
     }
 
     /// Undoes the steps of a failed job, the failed one first (it may have
@@ -1033,6 +1040,7 @@ impl Platter {
         }
         for job in jobs {
             tracing::info!(job = %job.id, kind = job.kind.as_str(), "re-driving unfinished job");
+            crate::metrics::job_retried(job.kind.as_str());
             self.inner.jobs.submit(job);
         }
         let now = Timestamp::now();

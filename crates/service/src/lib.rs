@@ -12,6 +12,7 @@ mod config;
 mod credentials;
 mod evs;
 mod groups;
+mod health;
 mod hosts;
 mod htaiyun;
 mod iam;
@@ -20,7 +21,9 @@ mod images;
 mod jobs;
 mod manage;
 mod messages;
+mod metrics;
 mod migration;
+mod password;
 mod qos_specs;
 mod quotas;
 mod replication;
@@ -50,9 +53,11 @@ pub use groups::{
     GroupCreate, GroupFromSource, GroupListRequest, GroupSnapshotCreate, GroupSnapshotListRequest,
     GroupTypeFields,
 };
+pub use health::{Health, PoolHealth};
 pub use hosts::{HostService, HostUsage, ServiceChange, ServiceEntry};
 pub use htaiyun::{UserVolumeCreate, UserVolumeList, UserVolumePage, UserVolumeView};
 pub use iam::{valid_enterprise_project, GroupFields, PolicyFields};
+pub use password::AuthLimits;
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;
 /// Field sets of identity administration requests.
@@ -129,6 +134,8 @@ struct Inner {
     /// The backup repository, opened at first use and shared, so its
     /// garbage collection and its writers exclude each other.
     backup_repo: std::sync::Mutex<Option<Arc<platter_backup::Repository>>>,
+    /// Password hashing, lockouts and the per-source failure budget.
+    passwords: password::PasswordGuard,
 }
 
 impl Platter {
@@ -156,7 +163,6 @@ impl Platter {
             inner: Arc::new(Inner {
                 store,
                 pools,
-                config,
                 jobs: queue,
                 datapath: std::sync::OnceLock::new(),
                 compute: std::sync::OnceLock::new(),
@@ -165,6 +171,8 @@ impl Platter {
                 quota_defaults,
                 started_at: platter_model::Timestamp::now(),
                 backup_repo: std::sync::Mutex::new(None),
+                passwords: password::PasswordGuard::new(config.auth_limits.clone()),
+                config,
             }),
         };
         jobs::spawn_runner(platter.clone(), receiver);

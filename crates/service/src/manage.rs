@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use platter_backend::{BackendPool, DeviceInfo, StorageBackend};
 use platter_model::{
-    Action, AuthContext, CreateRule, DomainError, DomainResult, JobId, JobKind, JobParams,
-    Metadata, Snapshot, SnapshotId, SnapshotManageParams, Volume, VolumeId, VolumeManageParams,
-    DEFAULT_ENTERPRISE_PROJECT, GIB,
+    check_metadata, Action, AuthContext, CreateRule, DomainError, DomainResult, JobId, JobKind,
+    JobParams, Metadata, Snapshot, SnapshotId, SnapshotManageParams, Volume, VolumeId,
+    VolumeManageParams, DEFAULT_ENTERPRISE_PROJECT, GIB,
 };
 use platter_store::{NewSnapshot, NewVolume, TrackedDevice};
 
@@ -195,6 +195,7 @@ impl Platter {
         req: VolumeManage,
     ) -> DomainResult<(Volume, JobId)> {
         self.authorize(ctx, Action::VolumeManage)?;
+        check_metadata(&req.metadata)?;
         refuse_order_id(&req.metadata)?;
         let pool = self.pool_by_host(&req.host)?;
         let vtype = match &req.volume_type {
@@ -288,6 +289,7 @@ impl Platter {
         req: SnapshotManage,
     ) -> DomainResult<(Snapshot, JobId)> {
         self.authorize(ctx, Action::SnapshotManage)?;
+        check_metadata(&req.metadata)?;
         let v = self.volume_find(ctx, &req.volume_id).await?;
         let backend = self.backend_of(&v.pool)?;
         let devices = blocking(&backend, |b| b.list_snapshots()).await?;

@@ -1,8 +1,9 @@
 //! Snapshot operations.
 
 use platter_model::{
-    Action, AuthContext, DomainError, DomainResult, GroupSnapshotId, JobId, JobKind, JobParams,
-    Metadata, ProjectId, Snapshot, SnapshotId, SnapshotParams, SnapshotStatus, VolumeId,
+    check_metadata, Action, AuthContext, DomainError, DomainResult, GroupSnapshotId, JobId,
+    JobKind, JobParams, Metadata, ProjectId, Snapshot, SnapshotId, SnapshotParams, SnapshotStatus,
+    VolumeId,
 };
 use platter_store::{NewSnapshot, Page, SnapshotQuery};
 
@@ -150,6 +151,7 @@ impl Platter {
         req: SnapshotCreate,
     ) -> DomainResult<(Snapshot, JobId)> {
         self.authorize(ctx, Action::SnapshotCreate)?;
+        check_metadata(&req.metadata)?;
         let volume = self.volume_find(ctx, &req.volume_id).await?;
         self.refuse_frozen(&volume).await?;
         let id = SnapshotId::new();
@@ -216,6 +218,7 @@ impl Platter {
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::SnapshotMetadataUpdate)?;
         self.snapshot_find(ctx, id).await?;
+        check_metadata(metadata)?;
         self.store()
             .snapshot_metadata_set(id, metadata, replace)
             .await

@@ -1,11 +1,11 @@
 //! Volume operations.
 
 use platter_model::{
-    Action, AuthContext, BackupId, BackupStatus, CreateRule, DomainError, DomainResult, GroupId,
-    ImageId, Job, JobId, JobKind, JobParams, JobStatus, Metadata, OrderId, ProjectId, QosRule,
-    SnapshotId, SnapshotStatus, Volume, VolumeCreateParams, VolumeDeleteParams, VolumeExtendParams,
-    VolumeId, VolumeSource, VolumeStatus, VolumeType, VolumeTypeId, DEFAULT_ENTERPRISE_PROJECT,
-    ORDER_ID_KEY,
+    check_metadata, Action, AuthContext, BackupId, BackupStatus, CreateRule, DomainError,
+    DomainResult, GroupId, ImageId, Job, JobId, JobKind, JobParams, JobStatus, Metadata, OrderId,
+    ProjectId, QosRule, SnapshotId, SnapshotStatus, Volume, VolumeCreateParams, VolumeDeleteParams,
+    VolumeExtendParams, VolumeId, VolumeSource, VolumeStatus, VolumeType, VolumeTypeId,
+    DEFAULT_ENTERPRISE_PROJECT, ORDER_ID_KEY,
 };
 use platter_store::{NewVolume, Page, VolumeQuery, VolumeUpdate};
 
@@ -625,6 +625,7 @@ impl Platter {
         rules: CreateRules,
     ) -> DomainResult<CreatePlan> {
         self.authorize(ctx, Action::VolumeCreate)?;
+        check_metadata(&req.metadata)?;
         // A caller allowed on enterprise projects only creates in them.
         let ep = req
             .enterprise_project_id
@@ -790,6 +791,7 @@ impl Platter {
         self.authorize(ctx, Action::VolumeUpdate)?;
         self.volume_find(ctx, id).await?;
         if let Some(m) = &update.metadata {
+            check_metadata(m)?;
             refuse_order_id(m)?;
         }
         self.store().volume_update(id, &update).await
@@ -804,6 +806,7 @@ impl Platter {
     ) -> DomainResult<Metadata> {
         self.authorize(ctx, Action::VolumeMetadataUpdate)?;
         self.volume_find(ctx, id).await?;
+        check_metadata(metadata)?;
         refuse_order_id(metadata)?;
         self.store()
             .volume_metadata_set(id, metadata, replace)

@@ -33,7 +33,7 @@ impl CinderError {
     }
 }
 
-fn cinder_fault_name(status: StatusCode) -> &'static str {
+pub(crate) fn cinder_fault_name(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "badRequest",
         401 => "unauthorized",

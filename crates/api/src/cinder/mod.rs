@@ -28,6 +28,7 @@ use axum::middleware::{self, from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
+pub(crate) use errors::cinder_fault_name as fault_name;
 pub use errors::CinderError;
 use platter_model::AuthContext;
 use resources::*;
@@ -36,6 +37,7 @@ pub use versions::{ApiVersion, MAX_MICROVERSION, MIN_MICROVERSION};
 
 use self::metadata::Owner;
 use crate::toolkit::auth::{self, AuthFailure};
+use crate::toolkit::body::{json_bodies, JsonBodies};
 use crate::toolkit::normalize::{normalize, www_authenticate};
 use crate::toolkit::request_id;
 use crate::toolkit::routes::{nested, Gate, GateFamily, RouteEntry, Routes};
@@ -718,6 +720,9 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         .merge(defaults)
         .nest("/v3/{project_id}", project.clone())
         .nest("/v2/{project_id}", project)
+        .route_layer(middleware::from_fn(|req, next| {
+            json_bodies(JSON_BODIES, req, next)
+        }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A bug must cost one request a 500, never the connection or the process.
@@ -730,8 +735,24 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
     (router, table)
 }
 
-async fn not_found() -> CinderError {
-    CinderError::not_found("The resource could not be found.")
+/// Cinder does not read a body of another type (`wsgi.Resource.get_body`
+/// drops it, so the operation fails as without one): refused with
+/// Cinder's `InvalidContentType` words.
+const JSON_BODIES: JsonBodies = JsonBodies {
+    status: StatusCode::BAD_REQUEST,
+    also: &[],
+    message: |media| format!("Invalid content type {media}."),
+    render: |s, m| CinderError::new(s, m).into_response(),
+};
+
+/// The block-storage listener's fallback (Cinder's router holds it): an
+/// unknown path under one of EVS's prefixes is EVS's to answer, any other
+/// Cinder's.
+async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
+    if crate::evs::claims_unknown_path(uri.path()) {
+        return crate::evs::unknown_path();
+    }
+    CinderError::not_found("The resource could not be found.").into_response()
 }
 
 /// Authenticates (token or AK/SK signature) for the URL's project, and

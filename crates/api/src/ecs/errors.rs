@@ -136,6 +136,8 @@ impl From<DomainError> for EcsError {
                 "Ecs.0000",
                 format!("Insufficient storage capacity. {m}"),
             ),
+            // API Gateway's throttling answer.
+            DomainError::Overloaded { .. } => EcsError::new(crate::toolkit::normalize::status_of(&e), "APIGW.0308", e.to_string()),
             DomainError::Backend(m) | DomainError::Internal(m) => {
                 tracing::error!(error = %m, "ECS request failed");
                 EcsError::framework(StatusCode::INTERNAL_SERVER_ERROR, m)

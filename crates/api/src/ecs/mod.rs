@@ -19,6 +19,7 @@ use platter_model::{AuthContext, DomainError};
 pub use errors::EcsError;
 
 use crate::toolkit::auth::{self, AuthFailure};
+use crate::toolkit::body::{json_bodies, JsonBodies};
 use crate::toolkit::normalize::normalize;
 use crate::toolkit::request_id;
 use crate::toolkit::routes::{Gate, GateFamily, RouteEntry, Routes};
@@ -168,6 +169,9 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
     table.extend(unscoped_table);
     let router = api
         .merge(unscoped)
+        .route_layer(middleware::from_fn(|req, next| {
+            json_bodies(JSON_BODIES, req, next)
+        }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
@@ -177,6 +181,15 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         .with_state(state);
     (router, table)
 }
+
+/// ECS takes JSON bodies only; another type is `415 Unsupported Media
+/// Type` (appendix A.1) with `Ecs.0005`.
+const JSON_BODIES: JsonBodies = JsonBodies {
+    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    also: &[],
+    message: |media| format!("Content-Type {media} is not supported; send application/json."),
+    render: |s, m| EcsError::framework(s, m).into_response(),
+};
 
 fn url_project(req: &Request) -> String {
     let path = req

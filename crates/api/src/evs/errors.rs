@@ -52,7 +52,9 @@ impl EvsError {
     /// body) in EVS's format.
     pub fn framework(status: StatusCode, message: String) -> Self {
         match status {
-            StatusCode::NOT_FOUND => EvsError::not_found(""),
+            StatusCode::NOT_FOUND => {
+                EvsError::new(StatusCode::NOT_FOUND, "EVS.5404", NOT_FOUND_MESSAGE)
+            }
             StatusCode::UNAUTHORIZED => {
                 EvsError::new(status, "EVS.5401", "Authentication required.")
             }
@@ -130,6 +132,12 @@ impl From<DomainError> for EvsError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "EVS.5413",
                 format!("Insufficient storage capacity. {m}"),
+            ),
+            // API Gateway's throttling answer.
+            DomainError::Overloaded { .. } => EvsError::new(
+                crate::toolkit::normalize::status_of(&e),
+                "APIGW.0308",
+                e.to_string(),
             ),
             DomainError::Backend(_) | DomainError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");

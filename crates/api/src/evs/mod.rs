@@ -27,6 +27,7 @@ use platter_model::{AuthContext, DomainError};
 pub use errors::EvsError;
 
 use crate::toolkit::auth::{self, AuthFailure};
+use crate::toolkit::body::{json_bodies, JsonBodies};
 use crate::toolkit::normalize::normalize;
 use crate::toolkit::request_id;
 use crate::toolkit::routes::{Gate, GateFamily, RouteEntry, Routes};
@@ -308,6 +309,9 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
     table.extend(api_table);
     let router = top
         .merge(api)
+        .route_layer(middleware::from_fn(|req, next| {
+            json_bodies(JSON_BODIES, req, next)
+        }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
@@ -317,6 +321,37 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         .layer(from_fn(request_id::middleware))
         .with_state(state);
     (router, table)
+}
+
+/// EVS takes JSON bodies only; another type is appendix A.2's `415
+/// badMediaType`, with the malformed-body code.
+const JSON_BODIES: JsonBodies = JsonBodies {
+    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    also: &[],
+    message: |media| format!("Content-Type {media} is not supported; send application/json."),
+    render: |s, m| EvsError::framework(s, m).into_response(),
+};
+
+/// Whether an unknown path of the block-storage listener is under one of
+/// EVS's prefixes: the versions only EVS serves there (`/v1`, `/v2.1`,
+/// `/v5`), or EVS's own collections under Cinder's `/v2` and `/v3`
+/// (`cloudvolumes`, `cloudsnapshots`, `os-vendor-volumes`,
+/// `os-vendor-snapshots`). Such a path is answered in EVS's format.
+pub(crate) fn claims_unknown_path(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/');
+    match segments.next() {
+        Some("v1" | "v2.1" | "v5") => true,
+        Some("v2" | "v3") => matches!(
+            segments.nth(1),
+            Some("cloudvolumes" | "cloudsnapshots" | "os-vendor-volumes" | "os-vendor-snapshots")
+        ),
+        _ => false,
+    }
+}
+
+/// EVS's answer to an unknown path: `404 EVS.5404`.
+pub(crate) fn unknown_path() -> Response {
+    EvsError::framework(StatusCode::NOT_FOUND, String::new()).into_response()
 }
 
 /// The `{project_id}` of an EVS path: its second segment.

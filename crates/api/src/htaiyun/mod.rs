@@ -334,6 +334,7 @@ async fn authenticate(State(state): State<ApiState>, mut req: Request, next: Nex
 /// credentials (`username`, `password`, `project` name or `projectId`,
 /// `domain`, default `Default`).
 async fn session(State(state): State<ApiState>, req: Request) -> HtResult {
+    let source = crate::toolkit::server::peer(&req).map(|p| p.ip());
     let p = Params::read(req).await?;
     let domain = DomainRef {
         id: None,
@@ -362,6 +363,7 @@ async fn session(State(state): State<ApiState>, req: Request) -> HtResult {
             password: Some((user, p.required("password")?)),
             token: None,
             project: Some(project),
+            source,
         })
         .await
         .map_err(|e| HtError::denied(e.to_string()))?;

@@ -31,6 +31,14 @@ fn is_admin(info: &TokenInfo) -> bool {
     info.auth_context().is_some_and(|c| c.is_admin())
 }
 
+/// The role a grant path names: by id only, as in Keystone, so a name is a
+/// role that does not exist (404 `Could not find role: member.`). Clients
+/// look names up first (`openstack role add` lists `/v3/roles?name=`);
+/// `platter admin` grants by name through the service.
+pub(super) async fn role_by_id(state: &ApiState, role: &str) -> Result<RoleId, KeystoneError> {
+    Ok(state.platter.role_get(&RoleId::from(role)).await?.id)
+}
+
 fn forbidden(action: &str) -> KeystoneError {
     KeystoneError::new(
         StatusCode::FORBIDDEN,
@@ -388,9 +396,10 @@ pub async fn role_grant(
         return r;
     }
     ok(async {
+        let role = role_by_id(&state, &role_id).await?;
         state
             .platter
-            .role_assign(&user_id, &project_id, &role_id)
+            .role_assign(&user_id, &project_id, role.as_str())
             .await?;
         Ok(empty(StatusCode::NO_CONTENT))
     }
@@ -406,9 +415,10 @@ pub async fn role_check(
         return r;
     }
     ok(async {
+        let role = role_by_id(&state, &role_id).await?;
         if state
             .platter
-            .role_assignment_exists(&user_id, &project_id, &role_id)
+            .role_assignment_exists(&user_id, &project_id, role.as_str())
             .await?
         {
             Ok(empty(StatusCode::NO_CONTENT))
@@ -431,9 +441,10 @@ pub async fn role_revoke(
         return r;
     }
     ok(async {
+        let role = role_by_id(&state, &role_id).await?;
         state
             .platter
-            .role_unassign(&user_id, &project_id, &role_id)
+            .role_unassign(&user_id, &project_id, role.as_str())
             .await?;
         Ok(empty(StatusCode::NO_CONTENT))
     }

@@ -14,6 +14,8 @@ use crate::toolkit::normalize::status_of;
 pub struct KeystoneError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds a throttled client should wait (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl KeystoneError {
@@ -21,6 +23,7 @@ impl KeystoneError {
         KeystoneError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -37,6 +40,10 @@ impl KeystoneError {
 impl From<DomainError> for KeystoneError {
     fn from(e: DomainError) -> Self {
         let status = status_of(&e);
+        let retry_after = match &e {
+            DomainError::Overloaded { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         let message = match &e {
             DomainError::NotFound { kind, id } => {
                 format!("Could not find {}: {id}.", kind.to_lowercase())
@@ -51,7 +58,11 @@ impl From<DomainError> for KeystoneError {
             }
             other => other.to_string(),
         };
-        KeystoneError { status, message }
+        KeystoneError {
+            status,
+            message,
+            retry_after,
+        }
     }
 }
 
@@ -65,6 +76,12 @@ impl IntoResponse for KeystoneError {
     fn into_response(self) -> Response {
         let title = self.status.canonical_reason().unwrap_or("Error");
         let body = json!({ "error": { "code": self.status.as_u16(), "message": self.message, "title": title } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

@@ -250,11 +250,12 @@ async fn grant_op(
         GrantOp::Delete => Action::RoleRevoke,
     };
     admin!(state, headers, action, {
-        let (p, g) = (&state.platter, UserGroupId::from(group));
+        let role = super::admin::role_by_id(&state, &role).await?;
+        let (p, g, role) = (&state.platter, UserGroupId::from(group), role.as_str());
         match op {
-            GrantOp::Put => p.group_grant(&g, &role, scope).await?,
-            GrantOp::Check => p.group_grant_check(&g, &role, scope).await?,
-            GrantOp::Delete => p.group_revoke(&g, &role, scope).await?,
+            GrantOp::Put => p.group_grant(&g, role, scope).await?,
+            GrantOp::Check => p.group_grant_check(&g, role, scope).await?,
+            GrantOp::Delete => p.group_revoke(&g, role, scope).await?,
         }
         Ok::<_, KeystoneError>(empty(StatusCode::NO_CONTENT))
     })

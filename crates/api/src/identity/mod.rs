@@ -22,6 +22,7 @@ pub use errors::KeystoneError;
 use platter_model::{Action, AuthContext, ProjectId, TokenInfo};
 use serde_json::json;
 
+use crate::toolkit::body::{json_bodies, JsonBodies};
 use crate::toolkit::normalize::{normalize, www_authenticate};
 use crate::toolkit::request_id;
 use crate::toolkit::routes::{Gate, GateFamily, RouteEntry, Routes};
@@ -478,6 +479,9 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         )
         .finish();
     let router = router
+        .route_layer(middleware::from_fn(|req, next| {
+            json_bodies(JSON_BODIES, req, next)
+        }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // A bug must cost one request a 500, never the connection or the process.
@@ -489,6 +493,17 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         .with_state(state);
     (router, table)
 }
+
+/// Keystone reads a body declared anything but JSON as a validation error
+/// (`keystone.server.flask.request_processing.json_body`).
+const JSON_BODIES: JsonBodies = JsonBodies {
+    status: StatusCode::BAD_REQUEST,
+    also: &[],
+    message: |_| {
+        "Expecting to find application/json in Content-Type header. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.".to_string()
+    },
+    render: |s, m| KeystoneError::new(s, m).into_response(),
+};
 
 async fn not_found() -> KeystoneError {
     KeystoneError::new(StatusCode::NOT_FOUND, "The resource could not be found.")

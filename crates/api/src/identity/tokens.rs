@@ -1,14 +1,16 @@
 //! `/v3/auth/*`: issuing, validating and revoking tokens.
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
-use platter_model::{Action, DomainId, ProjectId, UserId};
+use platter_model::{Action, DomainError, DomainId, ProjectId, TokenInfo, UserId};
 use platter_service::{AuthRequest, DomainRef, ProjectScope, UserRef};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use super::{caller, unauthorized, views};
 use crate::identity::KeystoneError;
@@ -110,6 +112,7 @@ fn with_catalog(q: &TokenQuery) -> bool {
 pub async fn issue(
     State(state): State<ApiState>,
     Query(q): Query<TokenQuery>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Bytes,
 ) -> Response {
     let parsed = json_object(&body).and_then(|b| parse_auth(&b));
@@ -117,6 +120,7 @@ pub async fn issue(
         Ok(r) => r,
         Err(e) => return KeystoneError::from(e).into_response(),
     };
+    req.source = peer.map(|p| p.0 .0.ip());
     // With no scope, scope to the user's default project if they have a role on it.
     if req.project.is_none() && !unscoped {
         if let Some(default) = default_project(&state, &req).await {
@@ -181,15 +185,31 @@ fn subject_token(headers: &HeaderMap) -> Result<String, KeystoneError> {
         .ok_or_else(|| KeystoneError::bad_request("X-Subject-Token is required."))
 }
 
+/// The subject token, if `action` may be done to it by the caller: its
+/// owner or an admin (Keystone's `rule:admin_required or
+/// rule:token_subject`); a token that does not validate is not found, to
+/// anyone.
 async fn subject(
     state: &ApiState,
     headers: &HeaderMap,
-) -> Result<platter_model::TokenInfo, Response> {
-    caller(state, headers, Action::TokenValidate).await?;
+    action: Action,
+) -> Result<(String, TokenInfo), Response> {
+    let info = caller(state, headers, action).await?;
     let token = subject_token(headers).map_err(IntoResponse::into_response)?;
-    state.platter.validate_token(&token).await.map_err(|_| {
-        KeystoneError::new(StatusCode::NOT_FOUND, "Could not find token.").into_response()
-    })
+    let subject = state
+        .platter
+        .validate_token(&token)
+        .await
+        .map_err(|e| match e {
+            DomainError::Internal(_) | DomainError::Backend(_) => {
+                KeystoneError::from(e).into_response()
+            }
+            _ => KeystoneError::new(StatusCode::NOT_FOUND, "Could not find token.").into_response(),
+        })?;
+    if !info.may_handle_token_of(&subject.user.id) {
+        return Err(KeystoneError::from(DomainError::NotAllowed { action }).into_response());
+    }
+    Ok((token, subject))
 }
 
 /// `GET /v3/auth/tokens`: the subject token's body.
@@ -198,10 +218,10 @@ pub async fn validate(
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
-    match subject(&state, &headers).await {
-        Ok(info) => {
+    match subject(&state, &headers, Action::TokenValidate).await {
+        Ok((token, info)) => {
             let mut resp = Json(views::token(&state, &info, with_catalog(&q))).into_response();
-            if let Ok(v) = HeaderValue::from_str(&subject_token(&headers).unwrap_or_default()) {
+            if let Ok(v) = HeaderValue::from_str(&token) {
                 resp.headers_mut().insert("x-subject-token", v);
             }
             resp
@@ -212,20 +232,18 @@ pub async fn validate(
 
 /// `HEAD /v3/auth/tokens`.
 pub async fn check(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    match subject(&state, &headers).await {
+    match subject(&state, &headers, Action::TokenValidate).await {
         Ok(_) => empty(StatusCode::OK),
         Err(r) => empty(r.status()),
     }
 }
 
-/// `DELETE /v3/auth/tokens`: revokes the subject token.
+/// `DELETE /v3/auth/tokens`: revokes the subject token (a valid one: an
+/// expired or revoked token is not found, as in Keystone).
 pub async fn revoke(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if let Err(r) = caller(&state, &headers, Action::TokenRevoke).await {
-        return r;
-    }
-    let token = match subject_token(&headers) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
+    let token = match subject(&state, &headers, Action::TokenRevoke).await {
+        Ok((token, _)) => token,
+        Err(r) => return r,
     };
     match state.platter.revoke_token(&token).await {
         Ok(()) => empty(StatusCode::NO_CONTENT),

@@ -42,7 +42,8 @@ impl NovaError {
     }
 }
 
-fn key(status: StatusCode) -> &'static str {
+/// The fault name Nova gives a status.
+pub(crate) fn key(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "badRequest",
         401 => "unauthorized",
@@ -52,6 +53,7 @@ fn key(status: StatusCode) -> &'static str {
         406 => "HTTPNotAcceptable",
         409 => "conflictingRequest",
         413 => "overLimit",
+        415 => "badMediaType",
         429 => "overLimit",
         501 => "notImplemented",
         _ => "computeFault",
@@ -105,6 +107,7 @@ impl From<DomainError> for NovaError {
             DomainError::Forbidden(m) => NovaError::new(StatusCode::FORBIDDEN, m),
             DomainError::StorageFull(m) => NovaError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
             DomainError::Unauthorized(m) => NovaError::new(StatusCode::UNAUTHORIZED, m),
+            DomainError::Overloaded { .. } => NovaError::new(crate::toolkit::normalize::status_of(&e), e.to_string()),
             DomainError::Backend(m) | DomainError::Internal(m) => {
                 tracing::error!(error = %m, "compute request failed");
                 NovaError::framework(StatusCode::INTERNAL_SERVER_ERROR, m)

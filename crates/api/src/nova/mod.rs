@@ -21,9 +21,11 @@ use axum::{Json, Router};
 use platter_model::{AuthContext, DomainError};
 use serde_json::json;
 
+pub(crate) use errors::key as fault_name;
 pub use errors::NovaError;
 
 use crate::toolkit::auth::{self, AuthFailure};
+use crate::toolkit::body::{json_bodies, JsonBodies};
 use crate::toolkit::normalize::normalize;
 use crate::toolkit::request_id;
 use crate::toolkit::routes::{Gate, GateFamily, RouteEntry, Routes};
@@ -267,6 +269,9 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
     let router = top
         .merge(api)
         .merge(metrics)
+        .route_layer(middleware::from_fn(|req, next| {
+            json_bodies(JSON_BODIES, req, next)
+        }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(middleware::from_fn(|req, next| {
@@ -276,6 +281,16 @@ pub fn build(state: ApiState) -> (Router, Vec<RouteEntry>) {
         .with_state(state);
     (router, table)
 }
+
+/// Nova's `wsgi.Resource`: a declared type other than JSON is `415
+/// Unsupported Content-Type`; `text/plain` (eventlet's default) counts as
+/// no type, so its body is read as JSON.
+const JSON_BODIES: JsonBodies = JsonBodies {
+    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    also: &["text/plain"],
+    message: |_| "Unsupported Content-Type".to_string(),
+    render: |s, m| NovaError::framework(s, m).into_response(),
+};
 
 fn path_of(req: &Request) -> String {
     req.extensions()

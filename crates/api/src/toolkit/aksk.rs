@@ -77,6 +77,79 @@ pub(crate) enum SignatureError {
     /// The signature is not the one the key's secret gives.
     #[error("The request signature does not match.")]
     Mismatch,
+    /// This signed request was received before: a `POST` is accepted once.
+    #[error("The request was already received: a signed POST is accepted once.")]
+    Replayed,
+    /// The key signed more `POST`s within the date window than the replay
+    /// cache holds for one key.
+    #[error("Too many signed requests with this access key; retry in a minute.")]
+    ReplayCacheFull,
+}
+
+/// Signed `POST`s seen within the date window, so a replay (same key,
+/// same signature) is refused: a `POST` creates something, and the window
+/// alone would let it be sent again for 30 minutes. Other methods are
+/// idempotent and are not cached (an SDK signs to the second, so two equal
+/// `GET`s in one second have equal signatures). Bounded: at most
+/// [`REPLAY_PER_KEY`] entries per key and [`REPLAY_TOTAL`] in all; entries
+/// leave once their date is out of the window.
+#[derive(Default)]
+pub struct ReplayCache {
+    seen: std::sync::Mutex<std::collections::HashMap<String, ReplayKey>>,
+}
+
+#[derive(Default)]
+struct ReplayKey {
+    /// Signature → when it stops being acceptable anyway.
+    entries: std::collections::HashMap<Vec<u8>, OffsetDateTime>,
+}
+
+/// Signed `POST`s remembered per access key within the window.
+pub const REPLAY_PER_KEY: usize = 50_000;
+/// Signed `POST`s remembered in all.
+pub const REPLAY_TOTAL: usize = 500_000;
+
+impl ReplayCache {
+    /// Records a verified signature of a `POST` by `access_key` signed at
+    /// `signed_at`; refuses one seen before.
+    pub(crate) fn admit(
+        &self,
+        access_key: &str,
+        signature: &str,
+        signed_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), SignatureError> {
+        let sig = hex::decode(signature).map_err(|_| SignatureError::Mismatch)?;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = seen.values().map(|k| k.entries.len()).sum();
+        if total >= REPLAY_TOTAL {
+            seen.retain(|_, k| {
+                k.entries.retain(|_, until| *until > now);
+                !k.entries.is_empty()
+            });
+        }
+        let key = seen.entry(access_key.to_string()).or_default();
+        if key.entries.len() >= REPLAY_PER_KEY {
+            key.entries.retain(|_, until| *until > now);
+        }
+        if key.entries.contains_key(&sig) {
+            return Err(SignatureError::Replayed);
+        }
+        let total: usize = seen.values().map(|k| k.entries.len()).sum();
+        let key = seen.entry(access_key.to_string()).or_default();
+        if key.entries.len() >= REPLAY_PER_KEY || total >= REPLAY_TOTAL {
+            return Err(SignatureError::ReplayCacheFull);
+        }
+        key.entries.insert(sig, signed_at + MAX_CLOCK_SKEW);
+        Ok(())
+    }
+}
+
+/// When a request verified by [`verify`] was signed.
+pub(crate) fn signed_at(headers: &HeaderMap) -> Result<OffsetDateTime, SignatureError> {
+    let date = single_header(headers, DATE_HEADER)?;
+    let date = std::str::from_utf8(date).map_err(|_| SignatureError::BadDate)?;
+    parse_sdk_date(date)
 }
 
 /// A parsed `Authorization: SDK-HMAC-SHA256 ...` header.

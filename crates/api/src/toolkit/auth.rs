@@ -46,6 +46,21 @@ pub(crate) enum AuthFailure {
 }
 
 impl AuthFailure {
+    /// The method and reason labels of the failure in the metrics.
+    fn labels(&self) -> (&'static str, &'static str) {
+        match self {
+            AuthFailure::Missing => ("none", "missing"),
+            AuthFailure::BadToken(_) => ("token", "invalid"),
+            AuthFailure::UnknownKey => ("aksk", "unknown_key"),
+            AuthFailure::BadSignature(SignatureError::Replayed) => ("aksk", "replayed"),
+            AuthFailure::BadSignature(_) => ("aksk", "invalid"),
+            AuthFailure::Expired(_) => ("aksk", "expired"),
+            AuthFailure::ProjectMismatch(_) => ("any", "project_mismatch"),
+            AuthFailure::BodyTooLarge => ("aksk", "body_too_large"),
+            AuthFailure::Internal(_) => ("any", "internal"),
+        }
+    }
+
     /// A human-readable account of the failure, fit for an error body.
     pub(crate) fn message(&self) -> String {
         match self {
@@ -70,6 +85,19 @@ impl AuthFailure {
 /// signature come from [`OriginalUri`], since a nested router has stripped
 /// its prefix from the request's own URI.
 pub(crate) async fn authenticate(
+    state: &ApiState,
+    req: Request,
+    url_project_id: &str,
+) -> Result<(AuthContext, Request), AuthFailure> {
+    let result = authenticate_any(state, req, url_project_id).await;
+    if let Err(e) = &result {
+        let (method, reason) = e.labels();
+        crate::metrics::auth_failure(method, reason);
+    }
+    result
+}
+
+async fn authenticate_any(
     state: &ApiState,
     req: Request,
     url_project_id: &str,
@@ -160,10 +188,18 @@ async fn authenticate_signed(
         headers: &parts.headers,
         body: &body,
     };
-    aksk::verify(&signed, &auth, &secret, OffsetDateTime::now_utc()).map_err(|e| match e {
+    let now = OffsetDateTime::now_utc();
+    aksk::verify(&signed, &auth, &secret, now).map_err(|e| match e {
         SignatureError::Expired(date) => AuthFailure::Expired(date),
         other => AuthFailure::BadSignature(other),
     })?;
+    if parts.method == axum::http::Method::POST {
+        let signed_at = aksk::signed_at(&parts.headers).map_err(AuthFailure::BadSignature)?;
+        state
+            .replay
+            .admit(&auth.access_key, &auth.signature, signed_at, now)
+            .map_err(AuthFailure::BadSignature)?;
+    }
     if !aksk::project_header_matches(&parts.headers, url_project_id) {
         return Err(AuthFailure::ProjectMismatch(format!(
             "X-Project-Id does not name the project of the URL, {url_project_id}."

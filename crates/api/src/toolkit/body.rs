@@ -1,9 +1,79 @@
-//! Strict request-body parsing shared by the API families: JSON objects with
-//! typed accessors whose errors read like OpenStack's validation messages.
+//! Strict request-body parsing shared by the API families: the media type a
+//! JSON body must declare, JSON objects with typed accessors whose errors
+//! read like OpenStack's validation messages, and metadata.
 
 use axum::body::Bytes;
-use platter_model::Metadata;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use platter_model::{check_metadata, Metadata};
 use serde_json::{Map, Value};
+
+use super::normalize::RenderError;
+
+/// How a family answers a request body that is not declared JSON.
+///
+/// A body declared `application/json` or `application/*+json` (parameters
+/// such as `; charset=UTF-8` aside), or declared nothing (clients that send
+/// none are read as JSON, as Keystone and Nova read them), is read as JSON;
+/// so are the family's `also` types. Any other declared type is refused
+/// with `status` and `message`, in the family's format, before the handler
+/// runs. A request without a body is not judged.
+#[derive(Clone, Copy)]
+pub struct JsonBodies {
+    pub status: StatusCode,
+    /// Types read as JSON besides the JSON ones (Nova: `text/plain`,
+    /// eventlet's default, which Nova takes for no type).
+    pub also: &'static [&'static str],
+    /// The refusal's message, given the declared type.
+    pub message: fn(&str) -> String,
+    pub render: RenderError,
+}
+
+/// Whether a request carries a body: a non-zero `Content-Length`, or a
+/// chunked one.
+fn has_body(headers: &HeaderMap) -> bool {
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return true;
+    }
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+}
+
+/// The media type a request declares for its body when it is not one read
+/// as JSON; `None` when the body may be read.
+pub fn refused_media_type(headers: &HeaderMap, also: &[&str]) -> Option<String> {
+    if !has_body(headers) {
+        return None;
+    }
+    let raw = headers.get(header::CONTENT_TYPE)?;
+    let Ok(text) = raw.to_str() else {
+        return Some(String::from_utf8_lossy(raw.as_bytes()).into_owned());
+    };
+    let media = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = media.is_empty()
+        || media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"))
+        || also.contains(&media.as_str());
+    (!json).then_some(media)
+}
+
+/// The middleware enforcing a family's [`JsonBodies`] rule.
+pub async fn json_bodies(rule: JsonBodies, req: Request, next: Next) -> Response {
+    match refused_media_type(req.headers(), rule.also) {
+        Some(media) => (rule.render)(rule.status, (rule.message)(&media)),
+        None => next.run(req).await,
+    }
+}
 
 /// Why a body was refused; each family renders it as its own 400.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,31 +275,23 @@ pub fn parse_bool_str(s: &str) -> Option<bool> {
     }
 }
 
-/// Validates a metadata object.
+/// Validates a metadata object: string values, and the metadata rule
+/// (`platter_model::check_metadata`, which the service applies too).
 pub fn metadata(field: &str, v: &Value) -> InputResult<Metadata> {
     let Value::Object(map) = v else {
         return Err(type_error(field, v, "object"));
     };
     let mut out = Metadata::new();
     for (k, val) in map {
-        if k.is_empty() || k.chars().count() > 255 {
-            return Err(InputError(format!(
-                "Invalid input for field/attribute {field}. Metadata keys must be 1 to 255 characters, got {}.",
-                show(&Value::String(k.clone()))
-            )));
-        }
         match val {
-            Value::String(s) if s.chars().count() <= 255 => {
+            Value::String(s) => {
                 out.insert(k.clone(), s.clone());
-            }
-            Value::String(_) => {
-                return Err(InputError(format!(
-                    "Invalid input for field/attribute {field}. The value of metadata key '{k}' is longer than 255 characters."
-                )))
             }
             other => return Err(type_error(&format!("{field}.{k}"), other, "string")),
         }
     }
+    check_metadata(&out)
+        .map_err(|rule| InputError(format!("Invalid input for field/attribute {field}. {rule}")))?;
     Ok(out)
 }
 
@@ -278,5 +340,66 @@ mod tests {
         assert!(metadata("metadata", &json!({"": "b"})).is_err());
         assert!(metadata("metadata", &json!({"a": "x".repeat(256)})).is_err());
         assert!(metadata("metadata", &json!(["a"])).is_err());
+        assert!(metadata("metadata", &json!({"k".repeat(256): "v"})).is_err());
+        assert!(metadata("metadata", &json!({"k".repeat(255): "v".repeat(255)})).is_ok());
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, axum::http::HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn bodies_declared_json_or_nothing_are_read_and_others_refused() {
+        let body = ("content-length", "2");
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=UTF-8",
+            "application/vnd.openstack.volume+json",
+            "",
+        ] {
+            assert_eq!(
+                refused_media_type(&headers(&[body, ("content-type", ok)]), &[]),
+                None,
+                "{ok}"
+            );
+        }
+        assert_eq!(refused_media_type(&headers(&[body]), &[]), None);
+        assert_eq!(
+            refused_media_type(&headers(&[body, ("content-type", "text/plain")]), &[]),
+            Some("text/plain".to_string())
+        );
+        assert_eq!(
+            refused_media_type(
+                &headers(&[
+                    ("transfer-encoding", "chunked"),
+                    ("content-type", "application/xml")
+                ]),
+                &[]
+            ),
+            Some("application/xml".to_string())
+        );
+        assert_eq!(
+            refused_media_type(
+                &headers(&[body, ("content-type", "text/plain")]),
+                &["text/plain"]
+            ),
+            None
+        );
+        // No body, no judgement.
+        assert_eq!(
+            refused_media_type(
+                &headers(&[("content-length", "0"), ("content-type", "text/plain")]),
+                &[]
+            ),
+            None
+        );
+        assert_eq!(
+            refused_media_type(&headers(&[("content-type", "text/plain")]), &[]),
+            None
+        );
     }
 }

@@ -10,3 +10,4 @@ pub mod body;
 pub mod normalize;
 pub mod request_id;
 pub mod routes;
+pub mod server;

@@ -24,6 +24,10 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         DomainError::Forbidden(_) | DomainError::NotAllowed { .. } => StatusCode::FORBIDDEN,
         DomainError::Conflict(_) => StatusCode::CONFLICT,
+        DomainError::Overloaded {
+            rate_limited: true, ..
+        } => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         DomainError::Backend(_) | DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

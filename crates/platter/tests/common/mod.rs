@@ -23,16 +23,26 @@ pub struct Server {
     pub image_port: u16,
     pub nbd_port: u16,
     pub compute_port: u16,
+    pub admin_port: u16,
+    pub console_port: u16,
 }
 
-/// Five distinct free ports: the listeners are held together while the
+/// Seven distinct free ports: the listeners are held together while the
 /// ports are chosen, so the system cannot hand out one twice.
-fn free_ports() -> [u16; 5] {
-    let held: Vec<TcpListener> = (0..5)
+fn free_ports() -> [u16; 7] {
+    let held: Vec<TcpListener> = (0..7)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
     let port = |i: usize| held[i].local_addr().unwrap().port();
-    [port(0), port(1), port(2), port(3), port(4)]
+    [
+        port(0),
+        port(1),
+        port(2),
+        port(3),
+        port(4),
+        port(5),
+        port(6),
+    ]
 }
 
 impl Server {
@@ -44,7 +54,8 @@ impl Server {
         // A free port can be taken by someone else between our probe and the
         // server's bind (tests run in parallel): then start again elsewhere.
         for _ in 0..5 {
-            let [identity_port, volume_port, image_port, nbd_port, compute_port] = free_ports();
+            let [identity_port, volume_port, image_port, nbd_port, compute_port, admin_port, console_port] =
+                free_ports();
             let mut s = Server {
                 child: None,
                 dir: tempfile::tempdir().unwrap(),
@@ -53,6 +64,8 @@ impl Server {
                 image_port,
                 nbd_port,
                 compute_port,
+                admin_port,
+                console_port,
             };
             match s.try_spawn(env) {
                 Ok(()) => return s,
@@ -61,6 +74,11 @@ impl Server {
             }
         }
         panic!("platter could not bind free ports in 5 attempts");
+    }
+
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -73,6 +91,10 @@ impl Server {
 
     pub fn image_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.image_port)
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.admin_port)
     }
 
     pub fn volume_url(&self) -> String {
@@ -107,6 +129,10 @@ impl Server {
             .arg(self.nbd_port.to_string())
             .arg("--compute-port")
             .arg(self.compute_port.to_string())
+            .arg("--admin-port")
+            .arg(self.admin_port.to_string())
+            .arg("--console-port")
+            .arg(self.console_port.to_string())
             .env("PLATTER_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env(
                 "PLATTER_LOG",
@@ -184,25 +210,25 @@ pub mod nbd_client;
 
 /// A tiny blocking probe: does `GET url` answer 200?
 fn http_get_ok(url: &str) -> bool {
+    http_get(url).is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+}
+
+/// A GET with a fresh connection: the whole response (head and body), or
+/// `None` if the connection failed.
+pub fn http_get(url: &str) -> Option<String> {
     use std::io::{Read, Write};
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
+    let rest = url.strip_prefix("http://")?;
     let (host, path) = rest
         .split_once('/')
         .map(|(h, p)| (h, format!("/{p}")))
         .unwrap_or((rest, "/".into()));
-    let Ok(mut s) = std::net::TcpStream::connect(host) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
+    s.write_all(req.as_bytes()).ok()?;
     let mut buf = String::new();
     let _ = s.read_to_string(&mut buf);
-    buf.starts_with("HTTP/1.1 200")
+    Some(buf)
 }
 
 /// An HTTP response as the tests look at it.

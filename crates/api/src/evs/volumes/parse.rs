@@ -1,7 +1,7 @@
 //! What the volume endpoints share: size limits and the parsing of
 //! integers, flags, billing parameters and metadata.
 
-use platter_model::{Metadata, ORDER_ID_KEY};
+use platter_model::{Metadata, MetadataRule, ORDER_ID_KEY};
 use platter_service::Prepaid;
 use serde_json::{Map, Value};
 
@@ -127,8 +127,19 @@ pub(super) fn parse_auto_pay(v: Option<&Value>, field: &str) -> Result<bool, Evs
     }
 }
 
-/// Checks the metadata keys with special meaning.
+/// EVS's words for the metadata rule every family shares: a key or value
+/// too long is `EVS.1005`, an empty key a malformed body.
+fn metadata_refusal(rule: MetadataRule) -> EvsError {
+    match rule {
+        MetadataRule::EmptyKey => EvsError::malformed(format!("Malformed request body. {rule}")),
+        _ => EvsError::bad("EVS.1005", format!("size of metadata is too large! {rule}")),
+    }
+}
+
+/// Checks the metadata rule (`platter_model::check_metadata`, which the
+/// service applies too), then the keys with special meaning.
 pub(super) fn check_metadata(meta: &Metadata, from_source: bool) -> Result<(), EvsError> {
+    platter_model::check_metadata(meta).map_err(metadata_refusal)?;
     let special = ["__system__encrypted", "__system__cmkid", "hw:passthrough"];
     if from_source && meta.keys().any(|k| special.contains(&k.as_str())) {
         return Err(EvsError::bad(
