@@ -145,6 +145,17 @@ impl ReplayCache {
     }
 }
 
+/// Whether a signed `POST` is made idempotent by the service itself: an
+/// EVS volume create (`.../cloudvolumes`) whose signature covers an
+/// `X-Client-Token`. The same token gives back the same job (and another
+/// body under it is refused), so a replay creates nothing, and an SDK's
+/// deliberate retry of the same request within the second is answered,
+/// not refused as a replay.
+pub(crate) fn idempotent_by_client_token(path: &str, auth: &Authorization) -> bool {
+    path.trim_end_matches('/').ends_with("/cloudvolumes")
+        && auth.signed_headers.iter().any(|h| h == "x-client-token")
+}
+
 /// When a request verified by [`verify`] was signed.
 pub(crate) fn signed_at(headers: &HeaderMap) -> Result<OffsetDateTime, SignatureError> {
     let date = single_header(headers, DATE_HEADER)?;
