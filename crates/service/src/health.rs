@@ -32,6 +32,23 @@ pub struct Health {
 }
 
 impl Platter {
+    /// The unfinished jobs the caller may see: its project's, or every
+    /// project's for an admin (there is no public list of jobs; the
+    /// console shows these).
+    pub async fn jobs_unfinished(
+        &self,
+        ctx: &platter_model::AuthContext,
+    ) -> DomainResult<Vec<platter_model::Job>> {
+        self.authorize(ctx, platter_model::Action::JobGet)?;
+        Ok(self
+            .store()
+            .job_list_unfinished()
+            .await?
+            .into_iter()
+            .filter(|j| ctx.is_admin() || j.project_id == ctx.project_id)
+            .collect())
+    }
+
     /// The server's state (no caller: the admin listener is for the
     /// operator, bound to the loopback by default).
     pub async fn health(&self) -> DomainResult<Health> {
