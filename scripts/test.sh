@@ -21,7 +21,8 @@ $SUDO apt-get update -qq
 # one release: a newer qemu-utils (backports) breaks qemu-system 7.2.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
     libnbd-bin nbdkit fio qemu-system-x86 qemu-utils/bookworm xz-utils \
-    python3-venv python3-pip prometheus chromium chromium-driver >/dev/null
+    python3-venv python3-pip prometheus chromium chromium-driver \
+    ceph-mon ceph-mgr ceph-osd ceph-common >/dev/null
 
 echo "==> Python clients (in .venv)"
 if [ ! -x .venv/bin/python ]; then

@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
         "platter-nbd",
         "platter-backup",
         "platter-compute",
+        "platter-rbd",
     ],
     &["platter-service"],
     &["platter-api"],
@@ -112,6 +113,7 @@ fn crates_depend_only_on_lower_layers() {
     );
     expect("platter-store", &["platter-model"]);
     expect("platter-backup", &["platter-backend"]);
+    expect("platter-rbd", &[]);
 }
 
 // ---------------------------------------------------------------------------
