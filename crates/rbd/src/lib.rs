@@ -8,7 +8,7 @@
 //! Errors carry librbd's negative errno. Handles close on drop.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A librados or librbd call that failed, or the libraries are missing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,15 +158,30 @@ fn cstr(s: &str) -> RbdResult<CString> {
     CString::new(s).map_err(|_| RbdError::Invalid(format!("{s:?} contains a NUL byte")))
 }
 
-/// A connection to a cluster.
-pub struct Cluster {
+/// A rados_t, shut down when the last holder lets go.
+struct ClusterHandle {
     api: &'static Api,
     handle: Handle,
 }
 
 // SAFETY: a rados_t may be used from any thread (librados is thread-safe).
-unsafe impl Send for Cluster {}
-unsafe impl Sync for Cluster {}
+unsafe impl Send for ClusterHandle {}
+unsafe impl Sync for ClusterHandle {}
+
+impl Drop for ClusterHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle is ours; every ioctx holds this handle alive,
+        // so none outlives it.
+        unsafe { (self.api.rados_shutdown)(self.handle) }
+    }
+}
+
+/// A connection to a cluster (cheap to clone; shut down with the last
+/// clone, pool and image).
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<ClusterHandle>,
+}
 
 impl Cluster {
     /// Connects as client `id` (e.g. `admin`) with the settings of
@@ -179,51 +194,65 @@ impl Cluster {
         check("rados_create", unsafe {
             (api.rados_create)(&mut handle, id.as_ptr())
         })?;
-        let cluster = Cluster { api, handle };
+        let inner = Arc::new(ClusterHandle { api, handle });
         // SAFETY: a created handle and a valid path.
         check("rados_conf_read_file", unsafe {
-            (api.rados_conf_read_file)(cluster.handle, conf.as_ptr())
+            (api.rados_conf_read_file)(inner.handle, conf.as_ptr())
         })?;
         // SAFETY: a configured handle.
         check("rados_connect", unsafe {
-            (api.rados_connect)(cluster.handle)
+            (api.rados_connect)(inner.handle)
         })?;
-        Ok(cluster)
+        Ok(Cluster { inner })
     }
 
     /// An I/O context on `pool`.
-    pub fn pool(&self, pool: &str) -> RbdResult<Pool<'_>> {
+    pub fn pool(&self, pool: &str) -> RbdResult<Pool> {
         let name = cstr(pool)?;
         let mut io: Handle = std::ptr::null_mut();
         // SAFETY: a connected cluster; out-pointer to a local.
         check("rados_ioctx_create", unsafe {
-            (self.api.rados_ioctx_create)(self.handle, name.as_ptr(), &mut io)
+            (self.inner.api.rados_ioctx_create)(self.inner.handle, name.as_ptr(), &mut io)
         })?;
-        Ok(Pool { cluster: self, io })
+        Ok(Pool {
+            inner: Arc::new(PoolHandle {
+                cluster: self.inner.clone(),
+                io,
+            }),
+        })
     }
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        // SAFETY: the handle is ours; pools borrow the cluster, so none
-        // outlives it.
-        unsafe { (self.api.rados_shutdown)(self.handle) }
-    }
-}
-
-/// An I/O context on one RADOS pool.
-pub struct Pool<'c> {
-    cluster: &'c Cluster,
+/// A rados_ioctx_t, destroyed when the last holder lets go.
+struct PoolHandle {
+    cluster: Arc<ClusterHandle>,
     io: Handle,
 }
 
 // SAFETY: an ioctx may be shared between threads (librados is thread-safe).
-unsafe impl Send for Pool<'_> {}
-unsafe impl Sync for Pool<'_> {}
+unsafe impl Send for PoolHandle {}
+unsafe impl Sync for PoolHandle {}
 
-impl Pool<'_> {
+impl Drop for PoolHandle {
+    fn drop(&mut self) {
+        // SAFETY: the ioctx is ours; every image holds this handle alive.
+        unsafe { (self.cluster.api.rados_ioctx_destroy)(self.io) }
+    }
+}
+
+/// An I/O context on one RADOS pool (cheap to clone).
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<PoolHandle>,
+}
+
+impl Pool {
     fn api(&self) -> &'static Api {
-        self.cluster.api
+        self.inner.cluster.api
+    }
+
+    fn io(&self) -> Handle {
+        self.inner.io
     }
 
     /// Creates a thin image of `size` bytes (the cluster's default format
@@ -233,7 +262,7 @@ impl Pool<'_> {
         let mut order: c_int = 0;
         // SAFETY: a live ioctx, a valid name, out-pointer to a local.
         check("rbd_create", unsafe {
-            (self.api().rbd_create)(self.io, n.as_ptr(), size, &mut order)
+            (self.api().rbd_create)(self.io(), n.as_ptr(), size, &mut order)
         })
     }
 
@@ -242,28 +271,27 @@ impl Pool<'_> {
         let n = cstr(name)?;
         // SAFETY: a live ioctx and a valid name.
         check("rbd_remove", unsafe {
-            (self.api().rbd_remove)(self.io, n.as_ptr())
+            (self.api().rbd_remove)(self.io(), n.as_ptr())
         })
     }
 
     /// Opens an image (or, with `snapshot`, one of its snapshots, read-only).
-    pub fn open(&self, name: &str, snapshot: Option<&str>) -> RbdResult<Image<'_>> {
+    pub fn open(&self, name: &str, snapshot: Option<&str>) -> RbdResult<Image> {
         let n = cstr(name)?;
         let snap = snapshot.map(cstr).transpose()?;
         let mut image: Handle = std::ptr::null_mut();
         // SAFETY: a live ioctx, valid strings, out-pointer to a local.
         check("rbd_open", unsafe {
             (self.api().rbd_open)(
-                self.io,
+                self.io(),
                 n.as_ptr(),
                 &mut image,
                 snap.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
             )
         })?;
         Ok(Image {
-            api: self.api(),
+            pool: self.inner.clone(),
             handle: image,
-            _pool: std::marker::PhantomData,
         })
     }
 
@@ -282,10 +310,10 @@ impl Pool<'_> {
         // SAFETY: live ioctxs, valid names, out-pointer to a local.
         check("rbd_clone", unsafe {
             (self.api().rbd_clone)(
-                self.io,
+                self.io(),
                 p.as_ptr(),
                 s.as_ptr(),
-                self.io,
+                self.io(),
                 c.as_ptr(),
                 features,
                 &mut order,
@@ -294,33 +322,29 @@ impl Pool<'_> {
     }
 }
 
-impl Drop for Pool<'_> {
-    fn drop(&mut self) {
-        // SAFETY: the ioctx is ours; images borrow the pool.
-        unsafe { (self.api().rados_ioctx_destroy)(self.io) }
-    }
-}
-
 /// librbd's feature bit for layering (clones).
 pub const FEATURE_LAYERING: u64 = 1;
 
-/// An open image.
-pub struct Image<'p> {
-    api: &'static Api,
+/// An open image; it keeps its pool and cluster open.
+pub struct Image {
+    pool: Arc<PoolHandle>,
     handle: Handle,
-    _pool: std::marker::PhantomData<&'p ()>,
 }
 
 // SAFETY: librbd image handles are safe to use from several threads.
-unsafe impl Send for Image<'_> {}
-unsafe impl Sync for Image<'_> {}
+unsafe impl Send for Image {}
+unsafe impl Sync for Image {}
 
-impl Image<'_> {
+impl Image {
+    fn api(&self) -> &'static Api {
+        self.pool.cluster.api
+    }
+
     pub fn size(&self) -> RbdResult<u64> {
         let mut size = 0u64;
         // SAFETY: an open image; out-pointer to a local.
         check("rbd_get_size", unsafe {
-            (self.api.rbd_get_size)(self.handle, &mut size)
+            (self.api().rbd_get_size)(self.handle, &mut size)
         })?;
         Ok(size)
     }
@@ -328,15 +352,16 @@ impl Image<'_> {
     pub fn resize(&self, size: u64) -> RbdResult<()> {
         // SAFETY: an open image.
         check("rbd_resize", unsafe {
-            (self.api.rbd_resize)(self.handle, size)
+            (self.api().rbd_resize)(self.handle, size)
         })
     }
 
     /// Reads `buf.len()` bytes at `offset` (holes read as zeroes).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> RbdResult<()> {
         // SAFETY: an open image; the buffer is valid for its length.
-        let n =
-            unsafe { (self.api.rbd_read)(self.handle, offset, buf.len(), buf.as_mut_ptr().cast()) };
+        let n = unsafe {
+            (self.api().rbd_read)(self.handle, offset, buf.len(), buf.as_mut_ptr().cast())
+        };
         if n < 0 {
             return check("rbd_read", n as c_int);
         }
@@ -352,7 +377,7 @@ impl Image<'_> {
     pub fn write_at(&self, buf: &[u8], offset: u64) -> RbdResult<()> {
         // SAFETY: an open image; the buffer is valid for its length.
         let n =
-            unsafe { (self.api.rbd_write)(self.handle, offset, buf.len(), buf.as_ptr().cast()) };
+            unsafe { (self.api().rbd_write)(self.handle, offset, buf.len(), buf.as_ptr().cast()) };
         if n < 0 {
             return check("rbd_write", n as c_int);
         }
@@ -368,13 +393,13 @@ impl Image<'_> {
     pub fn discard(&self, offset: u64, len: u64) -> RbdResult<()> {
         // SAFETY: an open image.
         check("rbd_discard", unsafe {
-            (self.api.rbd_discard)(self.handle, offset, len)
+            (self.api().rbd_discard)(self.handle, offset, len)
         })
     }
 
     pub fn flush(&self) -> RbdResult<()> {
         // SAFETY: an open image.
-        check("rbd_flush", unsafe { (self.api.rbd_flush)(self.handle) })
+        check("rbd_flush", unsafe { (self.api().rbd_flush)(self.handle) })
     }
 
     fn snap_call(
@@ -389,41 +414,45 @@ impl Image<'_> {
     }
 
     pub fn snap_create(&self, snapshot: &str) -> RbdResult<()> {
-        self.snap_call("rbd_snap_create", self.api.rbd_snap_create, snapshot)
+        self.snap_call("rbd_snap_create", self.api().rbd_snap_create, snapshot)
     }
 
     pub fn snap_remove(&self, snapshot: &str) -> RbdResult<()> {
-        self.snap_call("rbd_snap_remove", self.api.rbd_snap_remove, snapshot)
+        self.snap_call("rbd_snap_remove", self.api().rbd_snap_remove, snapshot)
     }
 
     pub fn snap_protect(&self, snapshot: &str) -> RbdResult<()> {
-        self.snap_call("rbd_snap_protect", self.api.rbd_snap_protect, snapshot)
+        self.snap_call("rbd_snap_protect", self.api().rbd_snap_protect, snapshot)
     }
 
     pub fn snap_unprotect(&self, snapshot: &str) -> RbdResult<()> {
-        self.snap_call("rbd_snap_unprotect", self.api.rbd_snap_unprotect, snapshot)
+        self.snap_call(
+            "rbd_snap_unprotect",
+            self.api().rbd_snap_unprotect,
+            snapshot,
+        )
     }
 
     /// Rewrites the image with the snapshot's contents (RBD's rollback
     /// copies every object: its cost grows with the image's size).
     pub fn snap_rollback(&self, snapshot: &str) -> RbdResult<()> {
-        self.snap_call("rbd_snap_rollback", self.api.rbd_snap_rollback, snapshot)
+        self.snap_call("rbd_snap_rollback", self.api().rbd_snap_rollback, snapshot)
     }
 
     /// Copies the parent's data into this clone, detaching it.
     pub fn flatten(&self) -> RbdResult<()> {
         // SAFETY: an open image.
         check("rbd_flatten", unsafe {
-            (self.api.rbd_flatten)(self.handle)
+            (self.api().rbd_flatten)(self.handle)
         })
     }
 }
 
-impl Drop for Image<'_> {
+impl Drop for Image {
     fn drop(&mut self) {
         // SAFETY: the image is ours and closed once.
         unsafe {
-            (self.api.rbd_close)(self.handle);
+            (self.api().rbd_close)(self.handle);
         }
     }
 }

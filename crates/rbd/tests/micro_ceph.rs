@@ -123,6 +123,16 @@ fn images_snapshots_clones_and_rollback_on_a_real_cluster() {
     assert_eq!(got, one);
     a.snap_remove("s1").unwrap();
 
+    // An image keeps its pool and cluster open after their handles go.
+    let owned = {
+        let c = Cluster::connect(&ceph.conf, "admin").unwrap();
+        c.pool("rbd").unwrap().open("volume-b", None).unwrap()
+    };
+    assert_eq!(owned.size().unwrap(), 64 * MIB);
+    owned.read_at(&mut got, 3 * MIB).unwrap();
+    assert_eq!(got, one);
+    drop(owned);
+
     // Extend; discard makes zeroes.
     a.resize(128 * MIB).unwrap();
     assert_eq!(a.size().unwrap(), 128 * MIB);
