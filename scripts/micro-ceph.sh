@@ -59,6 +59,8 @@ CONF
     ceph-osd -c "$conf" --id "$id"
     ceph -c "$conf" osd pool create rbd 8 >/dev/null 2>&1
     ceph -c "$conf" osd pool set rbd size 1 --yes-i-really-mean-it >/dev/null 2>&1 || true
+    # Clone format 2 (no protection; snapshots with clones go to the trash).
+    ceph -c "$conf" osd set-require-min-compat-client mimic >/dev/null 2>&1
     rbd -c "$conf" pool init rbd
     # Up when a write goes through.
     for _ in $(seq 120); do

@@ -113,7 +113,7 @@ fn crates_depend_only_on_lower_layers() {
     );
     expect("platter-store", &["platter-model"]);
     expect("platter-backup", &["platter-backend"]);
-    expect("platter-rbd", &[]);
+    expect("platter-rbd", &["platter-backend"]);
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,10 @@
 //!
 //! Errors carry librbd's negative errno. Handles close on drop.
 
+mod backend;
+
+pub use backend::RbdBackend;
+
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::{Arc, OnceLock};
 
@@ -72,6 +76,48 @@ struct Api {
         *mut c_int,
     ) -> c_int,
     rbd_flatten: unsafe extern "C" fn(Handle) -> c_int,
+    rbd_list: unsafe extern "C" fn(Handle, *mut c_char, *mut usize) -> c_int,
+    rbd_rename: unsafe extern "C" fn(Handle, *const c_char, *const c_char) -> c_int,
+    rbd_snap_list: unsafe extern "C" fn(Handle, *mut SnapInfo, *mut c_int) -> c_int,
+    rbd_snap_list_end: unsafe extern "C" fn(*mut SnapInfo),
+    rbd_snap_rename: unsafe extern "C" fn(Handle, *const c_char, *const c_char) -> c_int,
+    rados_write_full: unsafe extern "C" fn(Handle, *const c_char, *const c_char, usize) -> c_int,
+    rados_read: unsafe extern "C" fn(Handle, *const c_char, *mut c_char, usize, u64) -> c_int,
+    rados_remove: unsafe extern "C" fn(Handle, *const c_char) -> c_int,
+    rados_cluster_stat: unsafe extern "C" fn(Handle, *mut ClusterStat) -> c_int,
+}
+
+/// `rbd_snap_info_t`.
+#[repr(C)]
+struct SnapInfo {
+    id: u64,
+    size: u64,
+    name: *const c_char,
+}
+
+/// `struct rados_cluster_stat_t`.
+#[repr(C)]
+#[derive(Default)]
+struct ClusterStat {
+    kb: u64,
+    kb_used: u64,
+    kb_avail: u64,
+    num_objects: u64,
+}
+
+/// A cluster's capacity, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub total: u64,
+    pub used: u64,
+    pub available: u64,
+}
+
+/// One snapshot of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub name: String,
+    pub size: u64,
 }
 
 fn dlopen(name: &str) -> RbdResult<Handle> {
@@ -131,6 +177,15 @@ fn api() -> RbdResult<&'static Api> {
                 rbd_snap_rollback: symbol(rbd, "rbd_snap_rollback")?,
                 rbd_clone: symbol(rbd, "rbd_clone")?,
                 rbd_flatten: symbol(rbd, "rbd_flatten")?,
+                rbd_list: symbol(rbd, "rbd_list")?,
+                rbd_rename: symbol(rbd, "rbd_rename")?,
+                rbd_snap_list: symbol(rbd, "rbd_snap_list")?,
+                rbd_snap_list_end: symbol(rbd, "rbd_snap_list_end")?,
+                rbd_snap_rename: symbol(rbd, "rbd_snap_rename")?,
+                rados_write_full: symbol(rados, "rados_write_full")?,
+                rados_read: symbol(rados, "rados_read")?,
+                rados_remove: symbol(rados, "rados_remove")?,
+                rados_cluster_stat: symbol(rados, "rados_cluster_stat")?,
             })
         }
     })
@@ -206,6 +261,20 @@ impl Cluster {
         Ok(Cluster { inner })
     }
 
+    /// The cluster's raw capacity.
+    pub fn capacity(&self) -> RbdResult<Capacity> {
+        let mut st = ClusterStat::default();
+        // SAFETY: a connected cluster; out-pointer to a local.
+        check("rados_cluster_stat", unsafe {
+            (self.inner.api.rados_cluster_stat)(self.inner.handle, &mut st)
+        })?;
+        Ok(Capacity {
+            total: st.kb.saturating_mul(1024),
+            used: st.kb_used.saturating_mul(1024),
+            available: st.kb_avail.saturating_mul(1024),
+        })
+    }
+
     /// An I/O context on `pool`.
     pub fn pool(&self, pool: &str) -> RbdResult<Pool> {
         let name = cstr(pool)?;
@@ -273,6 +342,74 @@ impl Pool {
         check("rbd_remove", unsafe {
             (self.api().rbd_remove)(self.io(), n.as_ptr())
         })
+    }
+
+    /// The names of the pool's images.
+    pub fn list(&self) -> RbdResult<Vec<String>> {
+        let mut size: usize = 4096;
+        loop {
+            let mut buf = vec![0 as c_char; size];
+            // SAFETY: a live ioctx; the buffer holds `size` bytes.
+            let rc = unsafe { (self.api().rbd_list)(self.io(), buf.as_mut_ptr(), &mut size) };
+            if rc == -libc::ERANGE {
+                continue;
+            }
+            check("rbd_list", rc)?;
+            let bytes: Vec<u8> = buf[..(rc as usize).min(buf.len())]
+                .iter()
+                .map(|c| *c as u8)
+                .collect();
+            return Ok(bytes
+                .split(|b| *b == 0)
+                .filter(|n| !n.is_empty())
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect());
+        }
+    }
+
+    /// Renames an image.
+    pub fn rename(&self, from: &str, to: &str) -> RbdResult<()> {
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        // SAFETY: a live ioctx and valid names.
+        check("rbd_rename", unsafe {
+            (self.api().rbd_rename)(self.io(), f.as_ptr(), t.as_ptr())
+        })
+    }
+
+    /// Writes a whole small RADOS object (replacing what it held).
+    pub fn put_object(&self, oid: &str, data: &[u8]) -> RbdResult<()> {
+        let o = cstr(oid)?;
+        // SAFETY: a live ioctx; the buffer is valid for its length.
+        check("rados_write_full", unsafe {
+            (self.api().rados_write_full)(self.io(), o.as_ptr(), data.as_ptr().cast(), data.len())
+        })
+    }
+
+    /// The first `max` bytes of a RADOS object; `None` if it does not exist.
+    pub fn get_object(&self, oid: &str, max: usize) -> RbdResult<Option<Vec<u8>>> {
+        let o = cstr(oid)?;
+        let mut buf = vec![0u8; max];
+        // SAFETY: a live ioctx; the buffer holds `max` bytes.
+        let rc = unsafe {
+            (self.api().rados_read)(self.io(), o.as_ptr(), buf.as_mut_ptr().cast(), max, 0)
+        };
+        if rc == -libc::ENOENT {
+            return Ok(None);
+        }
+        check("rados_read", rc)?;
+        buf.truncate(rc as usize);
+        Ok(Some(buf))
+    }
+
+    /// Removes a RADOS object; a missing one is fine.
+    pub fn remove_object(&self, oid: &str) -> RbdResult<()> {
+        let o = cstr(oid)?;
+        // SAFETY: a live ioctx and a valid name.
+        let rc = unsafe { (self.api().rados_remove)(self.io(), o.as_ptr()) };
+        if rc == -libc::ENOENT {
+            return Ok(());
+        }
+        check("rados_remove", rc)
     }
 
     /// Opens an image (or, with `snapshot`, one of its snapshots, read-only).
@@ -437,6 +574,48 @@ impl Image {
     /// copies every object: its cost grows with the image's size).
     pub fn snap_rollback(&self, snapshot: &str) -> RbdResult<()> {
         self.snap_call("rbd_snap_rollback", self.api().rbd_snap_rollback, snapshot)
+    }
+
+    /// The image's snapshots (those in the user namespace).
+    pub fn snapshots(&self) -> RbdResult<Vec<Snapshot>> {
+        let mut max: c_int = 16;
+        loop {
+            let mut snaps: Vec<SnapInfo> = (0..max)
+                .map(|_| SnapInfo {
+                    id: 0,
+                    size: 0,
+                    name: std::ptr::null(),
+                })
+                .collect();
+            // SAFETY: an open image; the array holds `max` entries.
+            let rc =
+                unsafe { (self.api().rbd_snap_list)(self.handle, snaps.as_mut_ptr(), &mut max) };
+            if rc == -libc::ERANGE {
+                continue;
+            }
+            check("rbd_snap_list", rc)?;
+            let out = snaps[..rc as usize]
+                .iter()
+                .map(|s| Snapshot {
+                    // SAFETY: librbd filled `rc` entries with C strings.
+                    name: unsafe { CStr::from_ptr(s.name) }
+                        .to_string_lossy()
+                        .into_owned(),
+                    size: s.size,
+                })
+                .collect();
+            // SAFETY: frees the names librbd allocated for this list.
+            unsafe { (self.api().rbd_snap_list_end)(snaps.as_mut_ptr()) };
+            return Ok(out);
+        }
+    }
+
+    pub fn snap_rename(&self, from: &str, to: &str) -> RbdResult<()> {
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        // SAFETY: an open image and valid names.
+        check("rbd_snap_rename", unsafe {
+            (self.api().rbd_snap_rename)(self.handle, f.as_ptr(), t.as_ptr())
+        })
     }
 
     /// Copies the parent's data into this clone, detaching it.
