@@ -711,12 +711,20 @@ impl Platter {
             }
             JobParams::BackupRestore(p) => self.finish_backup_restore(id, &job.id, p, error).await,
             JobParams::VolumeMigrate(p) => {
-                if error.is_none() {
-                    // The copy is complete and verified: the source device
-                    // is garbage. It goes before the job is recorded as
-                    // done, so a finished migration leaves nothing behind;
-                    // a crash in between re-drives this last step, which
-                    // finds the source gone and records the target pool.
+                let r = store
+                    .volume_finish_migrate(
+                        &job.volume_id(),
+                        &job.id,
+                        &p.target_pool,
+                        p.type_id.as_ref(),
+                        p.during,
+                        p.restore,
+                        error,
+                    )
+                    .await;
+                if r.is_ok() && error.is_none() {
+                    // The volume lives in the target pool now; the source
+                    // device is garbage (a crash before this leaks it).
                     if let Ok((src, _)) = self.migration_backends(p) {
                         let id = job.resource_id.clone();
                         let gone = tokio::task::spawn_blocking(move || {
@@ -728,17 +736,7 @@ impl Platter {
                         }
                     }
                 }
-                store
-                    .volume_finish_migrate(
-                        &job.volume_id(),
-                        &job.id,
-                        &p.target_pool,
-                        p.type_id.as_ref(),
-                        p.during,
-                        p.restore,
-                        error,
-                    )
-                    .await
+                r
             }
             JobParams::GroupDelete(_) => {
                 store
