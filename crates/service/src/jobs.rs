@@ -27,16 +27,29 @@ use crate::{Inner, Platter};
 
 pub(crate) struct JobQueue {
     tx: mpsc::UnboundedSender<Job>,
+    /// Jobs submitted whose run has not returned (their last step's
+    /// cleanup included).
+    active: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl JobQueue {
     pub(crate) fn new() -> (JobQueue, mpsc::UnboundedReceiver<Job>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (JobQueue { tx }, rx)
+        (
+            JobQueue {
+                tx,
+                active: Arc::default(),
+            },
+            rx,
+        )
     }
 
     pub(crate) fn submit(&self, job: Job) {
+        self.active
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if self.tx.send(job).is_err() {
+            self.active
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             // Only while shutting down; the job stays in the store and is
             // re-driven at the next start.
             tracing::warn!("job runner stopped; job left for recovery");
@@ -58,6 +71,11 @@ pub(crate) fn spawn_runner(platter: Platter, mut rx: mpsc::UnboundedReceiver<Job
             let platter = Platter { inner };
             tokio::spawn(async move {
                 platter.run_job(job).await;
+                platter
+                    .inner
+                    .jobs
+                    .active
+                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 drop(permit);
             });
         }
@@ -69,6 +87,17 @@ fn bytes(gib: i64) -> u64 {
 }
 
 impl Platter {
+    /// Jobs submitted to this process's runner whose run has not returned.
+    /// A job's status turns terminal in the store a moment before its run
+    /// returns (a migration deletes its source device after the commit):
+    /// tests that look at the backend wait for this to be 0.
+    pub fn jobs_active(&self) -> usize {
+        self.inner
+            .jobs
+            .active
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Runs a job from its persisted step to its end. Never panics; every
     /// failure undoes the steps done and ends as a failed job and an error
     /// status on its resource.

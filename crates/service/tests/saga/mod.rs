@@ -224,7 +224,9 @@ impl World {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let job = self.job(id).await;
-            if job.status.is_terminal() {
+            // Terminal in the store, and its run returned (cleanup after
+            // the commit included).
+            if job.status.is_terminal() && self.p().jobs_active() == 0 {
                 return job;
             }
             assert!(Instant::now() < deadline, "job {id} never ended: {job:?}");
