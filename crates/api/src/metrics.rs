@@ -15,7 +15,6 @@ struct HttpMetrics {
     requests: CounterVec,
     duration: HistogramVec,
     refused: CounterVec,
-    auth_failures: CounterVec,
 }
 
 fn metrics() -> &'static HttpMetrics {
@@ -39,20 +38,8 @@ fn metrics() -> &'static HttpMetrics {
                 "Connections closed at accept because their source had too many open.",
                 &["listener"],
             ),
-            auth_failures: r.counter_vec(
-                "platter_auth_failures_total",
-                "Failed authentications, by method (password, token, aksk) and reason.",
-                &["method", "reason"],
-            ),
         }
     })
-}
-
-/// A request refused at authentication, by method (`token`, `aksk`,
-/// ...) and reason (the service counts password logins in the same
-/// family).
-pub(crate) fn auth_failure(method: &str, reason: &str) {
-    metrics().auth_failures.inc(&[method, reason]);
 }
 
 pub(crate) fn connection_refused(listener: &str) {

@@ -13,6 +13,6 @@ mod registry;
 
 pub use history::{History, Labels, Point, Series};
 pub use registry::{
-    registry, Counter, CounterVec, Gauge, GaugeVec, HistogramVec, Kind, Registry, Sample,
-    LATENCY_BUCKETS,
+    registry, Counter, CounterHandle, CounterVec, Gauge, GaugeVec, HistogramHandle, HistogramVec,
+    Kind, Registry, Sample, LATENCY_BUCKETS,
 };

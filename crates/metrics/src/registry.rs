@@ -29,7 +29,7 @@ impl Kind {
 }
 
 #[derive(Debug, Clone)]
-enum Value {
+pub(crate) enum Value {
     Scalar(f64),
     Histogram {
         /// Cumulative counts per bucket of the family's bounds.
@@ -47,13 +47,41 @@ pub struct Sample {
     pub value: f64,
 }
 
+impl Value {
+    fn add(&mut self, by: f64) {
+        if let Value::Scalar(x) = self {
+            *x += by;
+        }
+    }
+
+    fn observe(&mut self, value: f64, bounds: &[f64]) {
+        if let Value::Histogram {
+            buckets,
+            sum,
+            count,
+        } = self
+        {
+            for (b, le) in buckets.iter_mut().zip(bounds) {
+                if value <= *le {
+                    *b += 1;
+                }
+            }
+            *sum += value;
+            *count += 1;
+        }
+    }
+}
+
+/// One label set's value: shared by the family and by handles to it.
+type Cell = Arc<Mutex<Value>>;
+
 struct Family {
     name: String,
     help: String,
     kind: Kind,
     label_names: Vec<String>,
-    bounds: Vec<f64>,
-    values: Mutex<BTreeMap<Vec<String>, Value>>,
+    bounds: Arc<[f64]>,
+    values: Mutex<BTreeMap<Vec<String>, Cell>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,7 +90,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Family {
-    fn with<R>(&self, labels: &[&str], f: impl FnOnce(&mut Value) -> R) -> R {
+    /// The value of a label set, made at first use.
+    fn cell(&self, labels: &[&str]) -> Cell {
         let key: Vec<String> = self
             .label_names
             .iter()
@@ -70,28 +99,73 @@ impl Family {
             .map(|(i, _)| labels.get(i).copied().unwrap_or("").to_string())
             .collect();
         let mut values = lock(&self.values);
-        let value = values.entry(key).or_insert_with(|| match self.kind {
-            Kind::Histogram => Value::Histogram {
-                buckets: vec![0; self.bounds.len()],
-                sum: 0.0,
-                count: 0,
-            },
-            _ => Value::Scalar(0.0),
-        });
-        f(value)
+        values
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(match self.kind {
+                    Kind::Histogram => Value::Histogram {
+                        buckets: vec![0; self.bounds.len()],
+                        sum: 0.0,
+                        count: 0,
+                    },
+                    _ => Value::Scalar(0.0),
+                }))
+            })
+            .clone()
+    }
+
+    fn with<R>(&self, labels: &[&str], f: impl FnOnce(&mut Value) -> R) -> R {
+        f(&mut lock(&self.cell(labels)))
+    }
+
+    /// The label sets and a copy of their values.
+    fn values(&self) -> Vec<(Vec<String>, Value)> {
+        let cells: Vec<(Vec<String>, Cell)> = lock(&self.values)
+            .iter()
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        cells
+            .into_iter()
+            .map(|(k, c)| (k, lock(&c).clone()))
+            .collect()
     }
 
     fn samples(&self) -> Vec<Sample> {
-        lock(&self.values)
-            .iter()
+        self.values()
+            .into_iter()
             .filter_map(|(key, v)| match v {
                 Value::Scalar(x) => Some(Sample {
-                    labels: self.label_names.iter().cloned().zip(key.clone()).collect(),
-                    value: *x,
+                    labels: self.label_names.iter().cloned().zip(key).collect(),
+                    value: x,
                 }),
                 Value::Histogram { .. } => None,
             })
             .collect()
+    }
+}
+
+/// One counter of a family, resolved once: updating it takes no lookup
+/// (for hot paths such as the data path's per-request counts). A handle to
+/// a label set that was removed keeps counting on its own.
+#[derive(Clone)]
+pub struct CounterHandle(Cell);
+
+impl CounterHandle {
+    pub fn inc_by(&self, by: f64) {
+        lock(&self.0).add(by.max(0.0));
+    }
+}
+
+/// One histogram of a family, resolved once.
+#[derive(Clone)]
+pub struct HistogramHandle {
+    cell: Cell,
+    bounds: Arc<[f64]>,
+}
+
+impl HistogramHandle {
+    pub fn observe(&self, value: f64) {
+        lock(&self.cell).observe(value, &self.bounds);
     }
 }
 
@@ -116,11 +190,11 @@ impl CounterVec {
         self.inc_by(labels, 1.0);
     }
     pub fn inc_by(&self, labels: &[&str], by: f64) {
-        self.0.with(labels, |v| {
-            if let Value::Scalar(x) = v {
-                *x += by.max(0.0);
-            }
-        });
+        self.0.with(labels, |v| v.add(by.max(0.0)));
+    }
+    /// The counter of one label set, for repeated updates.
+    pub fn handle(&self, labels: &[&str]) -> CounterHandle {
+        CounterHandle(self.0.cell(labels))
     }
     /// Forgets one label set (a volume whose export is gone).
     pub fn remove(&self, labels: &[&str]) {
@@ -136,11 +210,7 @@ impl GaugeVec {
         self.0.with(labels, |v| *v = Value::Scalar(value));
     }
     pub fn add(&self, labels: &[&str], by: f64) {
-        self.0.with(labels, |v| {
-            if let Value::Scalar(x) = v {
-                *x += by;
-            }
-        });
+        self.0.with(labels, |v| v.add(by));
     }
     pub fn remove(&self, labels: &[&str]) {
         remove(&self.0, labels);
@@ -153,31 +223,22 @@ impl GaugeVec {
 impl HistogramVec {
     pub fn observe(&self, labels: &[&str], value: f64) {
         let bounds = &self.0.bounds;
-        self.0.with(labels, |v| {
-            if let Value::Histogram {
-                buckets,
-                sum,
-                count,
-            } = v
-            {
-                for (b, le) in buckets.iter_mut().zip(bounds) {
-                    if value <= *le {
-                        *b += 1;
-                    }
-                }
-                *sum += value;
-                *count += 1;
-            }
-        });
+        self.0.with(labels, |v| v.observe(value, bounds));
+    }
+    /// The histogram of one label set, for repeated observations.
+    pub fn handle(&self, labels: &[&str]) -> HistogramHandle {
+        HistogramHandle {
+            cell: self.0.cell(labels),
+            bounds: self.0.bounds.clone(),
+        }
     }
     pub fn remove(&self, labels: &[&str]) {
         remove(&self.0, labels);
     }
     /// How many observations a label set has.
     pub fn count(&self, labels: &[&str]) -> u64 {
-        let key: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
-        match lock(&self.0.values).get(&key) {
-            Some(Value::Histogram { count, .. }) => *count,
+        match value_of(&self.0, labels) {
+            Some(Value::Histogram { count, .. }) => count,
             _ => 0,
         }
     }
@@ -212,10 +273,16 @@ fn remove(f: &Family, labels: &[&str]) {
     lock(&f.values).remove(&key);
 }
 
-fn scalar(f: &Family, labels: &[&str]) -> f64 {
+/// A copy of a label set's value, if it has one.
+fn value_of(f: &Family, labels: &[&str]) -> Option<Value> {
     let key: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
-    match lock(&f.values).get(&key) {
-        Some(Value::Scalar(x)) => *x,
+    let cell = lock(&f.values).get(&key).cloned();
+    cell.map(|c| lock(&c).clone())
+}
+
+fn scalar(f: &Family, labels: &[&str]) -> f64 {
+    match value_of(f, labels) {
+        Some(Value::Scalar(x)) => x,
         _ => 0.0,
     }
 }
@@ -249,7 +316,7 @@ impl Registry {
                     help: help.to_string(),
                     kind,
                     label_names: labels.iter().map(|s| s.to_string()).collect(),
-                    bounds: bounds.to_vec(),
+                    bounds: bounds.into(),
                     values: Mutex::new(BTreeMap::new()),
                 })
             })
@@ -289,10 +356,10 @@ impl Registry {
     /// Every metric in Prometheus' text format, families sorted by name.
     pub fn render(&self) -> String {
         let families: Vec<Arc<Family>> = lock(&self.families).values().cloned().collect();
+        // The families map is ordered by name.
         let mut out = String::new();
-        let mut blocks: BTreeMap<String, String> = BTreeMap::new();
         for f in families {
-            let values = lock(&f.values).clone();
+            let values = f.values();
             let mut text = header(&f.name, &f.help, f.kind);
             for (key, v) in &values {
                 let labels: Vec<(String, String)> = f
@@ -326,10 +393,7 @@ impl Registry {
                     }
                 }
             }
-            blocks.insert(f.name.clone(), text);
-        }
-        for text in blocks.values() {
-            out.push_str(text);
+            out.push_str(&text);
         }
         out
     }

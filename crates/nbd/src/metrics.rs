@@ -4,7 +4,9 @@
 
 use std::sync::OnceLock;
 
-use platter_metrics::{registry, CounterVec, GaugeVec, HistogramVec, LATENCY_BUCKETS};
+use platter_metrics::{
+    registry, CounterHandle, CounterVec, GaugeVec, HistogramHandle, HistogramVec, LATENCY_BUCKETS,
+};
 
 use crate::proto::*;
 
@@ -57,33 +59,71 @@ fn m() -> &'static NbdMetrics {
     })
 }
 
-/// The label of a request kind.
-pub(crate) fn op_name(kind: u16) -> &'static str {
-    match kind {
-        CMD_READ => "read",
-        CMD_WRITE => "write",
-        CMD_FLUSH => "flush",
-        CMD_TRIM => "trim",
-        CMD_CACHE => "cache",
-        CMD_WRITE_ZEROES => "write_zeroes",
-        CMD_BLOCK_STATUS => "block_status",
-        _ => "other",
-    }
+/// The request kinds counted apart, and their labels.
+const OPS: [(u16, &str); 8] = [
+    (CMD_READ, "read"),
+    (CMD_WRITE, "write"),
+    (CMD_FLUSH, "flush"),
+    (CMD_TRIM, "trim"),
+    (CMD_CACHE, "cache"),
+    (CMD_WRITE_ZEROES, "write_zeroes"),
+    (CMD_BLOCK_STATUS, "block_status"),
+    (u16::MAX, "other"),
+];
+
+fn op_index(kind: u16) -> usize {
+    OPS.iter()
+        .position(|(k, _)| *k == kind)
+        .unwrap_or(OPS.len() - 1)
 }
 
-pub(crate) fn request(volume: &str, kind: u16, length: u32, seconds: f64) {
-    let m = m();
-    let op = op_name(kind);
-    m.requests.inc(&[volume, op]);
-    if matches!(kind, CMD_READ | CMD_WRITE) {
-        m.bytes.inc_by(&[volume, op], f64::from(length));
-    }
-    m.duration.observe(&[volume, op], seconds);
+struct OpStats {
+    requests: CounterHandle,
+    bytes: CounterHandle,
+    duration: HistogramHandle,
 }
 
-pub(crate) fn throttled(volume: &str, seconds: f64) {
-    if seconds > 0.0 {
-        m().throttled.inc_by(&[volume], seconds);
+/// One session's handles on its volume's series, resolved at first use of
+/// each operation, so a request updates them without a lookup.
+pub(crate) struct VolumeStats {
+    volume: String,
+    ops: [OnceLock<OpStats>; OPS.len()],
+    throttled: OnceLock<CounterHandle>,
+}
+
+impl VolumeStats {
+    pub(crate) fn new(volume: &str) -> VolumeStats {
+        VolumeStats {
+            volume: volume.to_string(),
+            ops: Default::default(),
+            throttled: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn request(&self, kind: u16, length: u32, seconds: f64) {
+        let i = op_index(kind);
+        let op = self.ops[i].get_or_init(|| {
+            let m = m();
+            let labels = [self.volume.as_str(), OPS[i].1];
+            OpStats {
+                requests: m.requests.handle(&labels),
+                bytes: m.bytes.handle(&labels),
+                duration: m.duration.handle(&labels),
+            }
+        });
+        op.requests.inc_by(1.0);
+        if matches!(kind, CMD_READ | CMD_WRITE) {
+            op.bytes.inc_by(f64::from(length));
+        }
+        op.duration.observe(seconds);
+    }
+
+    pub(crate) fn throttled(&self, seconds: f64) {
+        if seconds > 0.0 {
+            self.throttled
+                .get_or_init(|| m().throttled.handle(&[self.volume.as_str()]))
+                .inc_by(seconds);
+        }
     }
 }
 
@@ -98,17 +138,7 @@ pub(crate) fn refused() {
 /// Forgets a volume's series (its last export is gone).
 pub(crate) fn forget(volume: &str) {
     let m = m();
-    for kind in [
-        CMD_READ,
-        CMD_WRITE,
-        CMD_FLUSH,
-        CMD_TRIM,
-        CMD_CACHE,
-        CMD_WRITE_ZEROES,
-        CMD_BLOCK_STATUS,
-        u16::MAX,
-    ] {
-        let op = op_name(kind);
+    for (_, op) in OPS {
         m.requests.remove(&[volume, op]);
         m.bytes.remove(&[volume, op]);
         m.duration.remove(&[volume, op]);

@@ -95,6 +95,8 @@ struct Session {
     size: AtomicU64,
     structured: bool,
     base_allocation: bool,
+    /// The volume's data-path metrics.
+    stats: crate::metrics::VolumeStats,
 }
 
 fn transmission_flags(export: &Export) -> u16 {
@@ -253,6 +255,7 @@ where
                 wr.write_all(&out).await?;
                 wr.flush().await?;
                 return Ok(Some(Session {
+                    stats: crate::metrics::VolumeStats::new(&export.volume_id),
                     export,
                     io,
                     size: AtomicU64::new(size),
@@ -326,6 +329,7 @@ where
                 if option == OPT_GO {
                     wr.flush().await?;
                     return Ok(Some(Session {
+                        stats: crate::metrics::VolumeStats::new(&export.volume_id),
                         export,
                         io,
                         size: AtomicU64::new(size),
@@ -463,12 +467,9 @@ where
             let started = std::time::Instant::now();
             let (kind, length) = (request.kind, request.length);
             let reply = process(&session, request, payload).await;
-            crate::metrics::request(
-                &session.export.volume_id,
-                kind,
-                length,
-                started.elapsed().as_secs_f64(),
-            );
+            session
+                .stats
+                .request(kind, length, started.elapsed().as_secs_f64());
             let _ = tx.send(reply).await;
             drop(permit);
         });
@@ -543,7 +544,7 @@ async fn blocking<T: Send + 'static>(
 async fn throttle(s: &Session, direction: IoDirection, length: u32) {
     let started = std::time::Instant::now();
     s.export.limiter.acquire(direction, u64::from(length)).await;
-    crate::metrics::throttled(&s.export.volume_id, started.elapsed().as_secs_f64());
+    s.stats.throttled(started.elapsed().as_secs_f64());
 }
 
 async fn process(s: &Session, req: Request, payload: Vec<u8>) -> Vec<u8> {

@@ -209,6 +209,20 @@ fn check(call: &'static str, rc: c_int) -> RbdResult<()> {
     })
 }
 
+/// The result of a read or write call that returns the bytes it moved:
+/// an error, a short transfer, or all of `want`.
+fn transferred(call: &'static str, n: isize, want: usize, offset: u64) -> RbdResult<()> {
+    if n < 0 {
+        return check(call, n as c_int);
+    }
+    if n as usize != want {
+        return Err(RbdError::Invalid(format!(
+            "{call} moved {n} of {want} bytes at {offset}"
+        )));
+    }
+    Ok(())
+}
+
 fn cstr(s: &str) -> RbdResult<CString> {
     CString::new(s).map_err(|_| RbdError::Invalid(format!("{s:?} contains a NUL byte")))
 }
@@ -499,32 +513,14 @@ impl Image {
         let n = unsafe {
             (self.api().rbd_read)(self.handle, offset, buf.len(), buf.as_mut_ptr().cast())
         };
-        if n < 0 {
-            return check("rbd_read", n as c_int);
-        }
-        if n as usize != buf.len() {
-            return Err(RbdError::Invalid(format!(
-                "short read: {n} of {} bytes at {offset}",
-                buf.len()
-            )));
-        }
-        Ok(())
+        transferred("rbd_read", n, buf.len(), offset)
     }
 
     pub fn write_at(&self, buf: &[u8], offset: u64) -> RbdResult<()> {
         // SAFETY: an open image; the buffer is valid for its length.
         let n =
             unsafe { (self.api().rbd_write)(self.handle, offset, buf.len(), buf.as_ptr().cast()) };
-        if n < 0 {
-            return check("rbd_write", n as c_int);
-        }
-        if n as usize != buf.len() {
-            return Err(RbdError::Invalid(format!(
-                "short write: {n} of {} bytes at {offset}",
-                buf.len()
-            )));
-        }
-        Ok(())
+        transferred("rbd_write", n, buf.len(), offset)
     }
 
     pub fn discard(&self, offset: u64, len: u64) -> RbdResult<()> {

@@ -236,7 +236,7 @@ impl Platter {
         let login = guard.login(&who, password, hash.as_deref()).await?;
         match (login, user) {
             (Login::Valid, Some(user)) => {
-                guard.succeeded(&who);
+                guard.clear(&who);
                 Ok(user)
             }
             (Login::Locked, _) => {
@@ -559,7 +559,7 @@ impl Platter {
         self.store().user_update(&u, hash.as_deref()).await?;
         if hash.is_some() || f.enabled == Some(true) {
             // A new password, or enabling the account, lifts a lockout.
-            self.inner.passwords.unlock(u.id.as_str());
+            self.inner.passwords.clear(u.id.as_str());
         }
         Ok(u)
     }

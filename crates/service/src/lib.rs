@@ -57,6 +57,7 @@ pub use health::{Health, PoolHealth};
 pub use hosts::{HostService, HostUsage, ServiceChange, ServiceEntry};
 pub use htaiyun::{UserVolumeCreate, UserVolumeList, UserVolumePage, UserVolumeView};
 pub use iam::{valid_enterprise_project, GroupFields, PolicyFields};
+pub use metrics::auth_failure as record_auth_failure;
 pub use password::AuthLimits;
 pub use platter_backend::{DataPath, DataPathEndpoint, ExportSpec, Qos};
 pub use platter_store::IdempotencyClaim;

@@ -56,7 +56,9 @@ fn m() -> &'static ServiceMetrics {
     })
 }
 
-pub(crate) fn auth_failure(method: &str, reason: &str) {
+/// Counts a failed authentication (the API counts token and AK/SK
+/// failures here too, so the family is defined once).
+pub fn auth_failure(method: &str, reason: &str) {
     m().auth_failures.inc(&[method, reason]);
 }
 

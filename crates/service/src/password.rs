@@ -340,14 +340,9 @@ impl PasswordGuard {
         false
     }
 
-    /// A successful login clears `who`'s failures.
-    pub(crate) fn succeeded(&self, who: &str) {
-        lock(&self.failures).remove(who);
-    }
-
-    /// Lifts a lockout (an administrator changed the password or enabled
-    /// the user).
-    pub(crate) fn unlock(&self, who: &str) {
+    /// Clears `who`'s failures and lifts its lockout: a successful login,
+    /// or an administrator who set a new password or enabled the user.
+    pub(crate) fn clear(&self, who: &str) {
         lock(&self.failures).remove(who);
     }
 }
@@ -517,7 +512,7 @@ mod tests {
         assert!(g.failed("u1", Some(ip)));
         assert!(g.is_locked("u1"));
         assert!(!g.is_locked("u2"));
-        g.unlock("u1");
+        g.clear("u1");
         assert!(!g.is_locked("u1"));
         // Three failures spent three of four tokens.
         assert!(g.check_source(Some(ip)).is_ok());

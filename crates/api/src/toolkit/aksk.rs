@@ -95,13 +95,33 @@ pub(crate) enum SignatureError {
 /// leave once their date is out of the window.
 #[derive(Default)]
 pub struct ReplayCache {
-    seen: std::sync::Mutex<std::collections::HashMap<String, ReplayKey>>,
+    seen: std::sync::Mutex<ReplaySeen>,
 }
 
 #[derive(Default)]
-struct ReplayKey {
-    /// Signature → when it stops being acceptable anyway.
-    entries: std::collections::HashMap<Vec<u8>, OffsetDateTime>,
+struct ReplaySeen {
+    /// Access key → signature → when it stops being acceptable anyway.
+    keys: std::collections::HashMap<String, std::collections::HashMap<Vec<u8>, OffsetDateTime>>,
+    /// Entries in all the keys' maps.
+    total: usize,
+}
+
+impl ReplaySeen {
+    /// Drops the entries of `key` (or of every key) whose date is out of
+    /// the window.
+    fn sweep(&mut self, key: Option<&str>, now: OffsetDateTime) {
+        let mut dropped = 0;
+        for (k, entries) in self.keys.iter_mut() {
+            if key.is_some_and(|key| key != k) {
+                continue;
+            }
+            let before = entries.len();
+            entries.retain(|_, until| *until > now);
+            dropped += before - entries.len();
+        }
+        self.keys.retain(|_, entries| !entries.is_empty());
+        self.total -= dropped;
+    }
 }
 
 /// Signed `POST`s remembered per access key within the window.
@@ -121,26 +141,22 @@ impl ReplayCache {
     ) -> Result<(), SignatureError> {
         let sig = hex::decode(signature).map_err(|_| SignatureError::Mismatch)?;
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let total: usize = seen.values().map(|k| k.entries.len()).sum();
-        if total >= REPLAY_TOTAL {
-            seen.retain(|_, k| {
-                k.entries.retain(|_, until| *until > now);
-                !k.entries.is_empty()
-            });
+        if seen.total >= REPLAY_TOTAL {
+            seen.sweep(None, now);
         }
-        let key = seen.entry(access_key.to_string()).or_default();
-        if key.entries.len() >= REPLAY_PER_KEY {
-            key.entries.retain(|_, until| *until > now);
+        if seen.keys.get(access_key).map_or(0, |e| e.len()) >= REPLAY_PER_KEY {
+            seen.sweep(Some(access_key), now);
         }
-        if key.entries.contains_key(&sig) {
+        let full = seen.total >= REPLAY_TOTAL;
+        let entries = seen.keys.entry(access_key.to_string()).or_default();
+        if entries.contains_key(&sig) {
             return Err(SignatureError::Replayed);
         }
-        let total: usize = seen.values().map(|k| k.entries.len()).sum();
-        let key = seen.entry(access_key.to_string()).or_default();
-        if key.entries.len() >= REPLAY_PER_KEY || total >= REPLAY_TOTAL {
+        if full || entries.len() >= REPLAY_PER_KEY {
             return Err(SignatureError::ReplayCacheFull);
         }
-        key.entries.insert(sig, signed_at + MAX_CLOCK_SKEW);
+        entries.insert(sig, signed_at + MAX_CLOCK_SKEW);
+        seen.total += 1;
         Ok(())
     }
 }

@@ -92,7 +92,7 @@ pub(crate) async fn authenticate(
     let result = authenticate_any(state, req, url_project_id).await;
     if let Err(e) = &result {
         let (method, reason) = e.labels();
-        crate::metrics::auth_failure(method, reason);
+        platter_service::record_auth_failure(method, reason);
     }
     result
 }
